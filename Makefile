@@ -1,0 +1,32 @@
+# The Makefile is the contract: every target works from a clean clone with only Go
+# (and, for lab/e2e, Docker with Compose) installed. Tools run pinned through the
+# Go toolchain (tools/go.mod, tools/buf/go.mod); nothing is preinstalled.
+
+GO       ?= go
+BUF      := $(GO) tool -modfile=tools/buf/go.mod buf
+YAEGI    := $(GO) tool -modfile=tools/go.mod yaegi
+GOFLAGS_TEST ?= -race -count=1
+
+.PHONY: all build generate check-generate lint test e2e bench lab lab-down images
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## generate: protobuf (buf) and the yaegi symbol table for the edge SDK.
+generate:
+	$(BUF) generate
+	cd sandbox/symbols && $(GO) generate ./...
+
+## check-generate: fail when committed generated code is stale.
+check-generate: generate
+	@git diff --exit-code -- proto sandbox/symbols || (echo "generated code is stale: run 'make generate' and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- proto sandbox/symbols)" || (git status --porcelain -- proto sandbox/symbols; echo "untracked generated files: run 'make generate' and commit" >&2; exit 1)
+
+lint:
+	$(BUF) lint
+	$(GO) vet ./...
+
+test:
+	$(GO) test $(GOFLAGS_TEST) ./...
