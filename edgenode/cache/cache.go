@@ -1,0 +1,125 @@
+package cache
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Entry is one cached response. Entries are immutable once stored: readers
+// share them, so never modify Header or Body of an Entry obtained from Get.
+type Entry struct {
+	// Distribution and Path (the URI the object was fetched for) are what
+	// invalidations match against.
+	Distribution string
+	Path         string
+	Status       int
+	// StatusDescription is the reason phrase ("" = the standard one).
+	StatusDescription string
+	Header            http.Header
+	Body              []byte
+	Stored            time.Time
+	Expires           time.Time
+}
+
+// Size is the entry's accounted size in bytes (body, headers, fixed overhead).
+func (e *Entry) Size() int64 {
+	n := int64(len(e.Body)) + int64(len(e.Distribution)+len(e.Path)) + 256
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	return n
+}
+
+// Fresh reports whether the entry has not expired at now.
+func (e *Entry) Fresh(now time.Time) bool { return now.Before(e.Expires) }
+
+// Cache is a byte-bounded LRU of entries. Expired entries stay until evicted
+// or replaced so they can be served when the origin fails. Safe for
+// concurrent use.
+type Cache struct {
+	mu       sync.Mutex
+	lru      *simplelru.LRU[string, *Entry]
+	bytes    int64
+	maxBytes int64
+}
+
+// New returns a cache holding at most maxBytes (accounted with Entry.Size).
+// An object larger than maxBytes/8 is never stored, so one object cannot
+// flush the whole cache.
+func New(maxBytes int64) *Cache {
+	c := &Cache{maxBytes: maxBytes}
+	// Count bound effectively unlimited: the byte bound does the evicting.
+	l, _ := simplelru.NewLRU[string, *Entry](1<<62, func(_ string, e *Entry) {
+		c.bytes -= e.Size()
+	})
+	c.lru = l
+	return c
+}
+
+// Get returns the entry under key, fresh or not. It marks it recently used.
+func (c *Cache) Get(key string) (*Entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Get(key)
+}
+
+// Put stores e under key, evicting least recently used entries to stay
+// within the byte bound. It reports whether e was stored.
+func (c *Cache) Put(key string, e *Entry) bool {
+	size := e.Size()
+	if size > c.maxBytes/8 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(key)
+	c.lru.Add(key, e)
+	c.bytes += size
+	for c.bytes > c.maxBytes {
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			break
+		}
+	}
+	return true
+}
+
+// Remove drops the entry under key.
+func (c *Cache) Remove(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(key)
+}
+
+// Invalidate removes every entry of distribution whose path matches one of
+// the CloudFront path patterns, and returns how many it removed.
+func (c *Cache) Invalidate(distribution string, patterns []string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.lru.Keys() {
+		e, ok := c.lru.Peek(k)
+		if !ok || e.Distribution != distribution {
+			continue
+		}
+		for _, p := range patterns {
+			if MatchPath(p, e.Path) {
+				c.lru.Remove(k)
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// Stats returns the number of entries and their accounted bytes.
+func (c *Cache) Stats() (items int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.bytes
+}
