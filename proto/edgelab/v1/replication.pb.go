@@ -517,7 +517,10 @@ type Snapshot struct {
 	Functions []*FunctionVersion     `protobuf:"bytes,3,rep,name=functions,proto3" json:"functions,omitempty"`
 	Created   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created,proto3" json:"created,omitempty"`
 	// Replica that produced it.
-	ServerId      string `protobuf:"bytes,5,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	ServerId string `protobuf:"bytes,5,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	// Recent invalidations; a node resyncing by snapshot purges those newer
+	// than the revision it had.
+	Invalidations []*Invalidation `protobuf:"bytes,6,rep,name=invalidations,proto3" json:"invalidations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -585,6 +588,13 @@ func (x *Snapshot) GetServerId() string {
 		return x.ServerId
 	}
 	return ""
+}
+
+func (x *Snapshot) GetInvalidations() []*Invalidation {
+	if x != nil {
+		return x.Invalidations
+	}
+	return nil
 }
 
 // Delta moves a node from prev_revision to revision.
@@ -848,12 +858,169 @@ func (x *Ping) GetServerId() string {
 	return ""
 }
 
+// NodeRecord is what the control plane stores under nodes/<id> (leased):
+// the node as ListNodes shows it plus a bounded history of its acks.
+type NodeRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// Oldest first, bounded.
+	History       []*AckRecord `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeRecord) Reset() {
+	*x = NodeRecord{}
+	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeRecord) ProtoMessage() {}
+
+func (x *NodeRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeRecord.ProtoReflect.Descriptor instead.
+func (*NodeRecord) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *NodeRecord) GetNode() *Node {
+	if x != nil {
+		return x.Node
+	}
+	return nil
+}
+
+func (x *NodeRecord) GetHistory() []*AckRecord {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// AckRecord is one node's progress on one revision.
+type AckRecord struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Revision int64                  `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	Sent     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=sent,proto3" json:"sent,omitempty"`
+	Received *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=received,proto3" json:"received,omitempty"`
+	Applied  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=applied,proto3" json:"applied,omitempty"`
+	Acked    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=acked,proto3" json:"acked,omitempty"`
+	Ok       bool                   `protobuf:"varint,6,opt,name=ok,proto3" json:"ok,omitempty"`
+	Error    string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// When the control plane first saw the revision in etcd.
+	Changed       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AckRecord) Reset() {
+	*x = AckRecord{}
+	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AckRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AckRecord) ProtoMessage() {}
+
+func (x *AckRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AckRecord.ProtoReflect.Descriptor instead.
+func (*AckRecord) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AckRecord) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *AckRecord) GetSent() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Sent
+	}
+	return nil
+}
+
+func (x *AckRecord) GetReceived() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Received
+	}
+	return nil
+}
+
+func (x *AckRecord) GetApplied() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Applied
+	}
+	return nil
+}
+
+func (x *AckRecord) GetAcked() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Acked
+	}
+	return nil
+}
+
+func (x *AckRecord) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *AckRecord) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *AckRecord) GetChanged() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
 var File_edgelab_v1_replication_proto protoreflect.FileDescriptor
 
 const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\n" +
 	"\x1cedgelab/v1/replication.proto\x12\n" +
-	"edgelab.v1\x1a\x16edgelab/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n" +
+	"edgelab.v1\x1a\x1dedgelab/v1/controlplane.proto\x1a\x16edgelab/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n" +
 	"\rStreamRequest\x12)\n" +
 	"\x05hello\x18\x01 \x01(\v2\x11.edgelab.v1.HelloH\x00R\x05hello\x12#\n" +
 	"\x03ack\x18\x02 \x01(\v2\x0f.edgelab.v1.AckH\x00R\x03ack\x125\n" +
@@ -883,13 +1050,14 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\bsnapshot\x18\x01 \x01(\v2\x14.edgelab.v1.SnapshotH\x00R\bsnapshot\x12)\n" +
 	"\x05delta\x18\x02 \x01(\v2\x11.edgelab.v1.DeltaH\x00R\x05delta\x12&\n" +
 	"\x04ping\x18\x03 \x01(\v2\x10.edgelab.v1.PingH\x00R\x04pingB\x05\n" +
-	"\x03msg\"\xf4\x01\n" +
+	"\x03msg\"\xb4\x02\n" +
 	"\bSnapshot\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12>\n" +
 	"\rdistributions\x18\x02 \x03(\v2\x18.edgelab.v1.DistributionR\rdistributions\x129\n" +
 	"\tfunctions\x18\x03 \x03(\v2\x1b.edgelab.v1.FunctionVersionR\tfunctions\x124\n" +
 	"\acreated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x1b\n" +
-	"\tserver_id\x18\x05 \x01(\tR\bserverId\"\xc9\x01\n" +
+	"\tserver_id\x18\x05 \x01(\tR\bserverId\x12>\n" +
+	"\rinvalidations\x18\x06 \x03(\v2\x18.edgelab.v1.InvalidationR\rinvalidations\"\xc9\x01\n" +
 	"\x05Delta\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12#\n" +
 	"\rprev_revision\x18\x02 \x01(\x03R\fprevRevision\x12,\n" +
@@ -905,7 +1073,20 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\x06change\"S\n" +
 	"\x04Ping\x12.\n" +
 	"\x04sent\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04sent\x12\x1b\n" +
-	"\tserver_id\x18\x02 \x01(\tR\bserverId2Y\n" +
+	"\tserver_id\x18\x02 \x01(\tR\bserverId\"c\n" +
+	"\n" +
+	"NodeRecord\x12$\n" +
+	"\x04node\x18\x01 \x01(\v2\x10.edgelab.v1.NodeR\x04node\x12/\n" +
+	"\ahistory\x18\x02 \x03(\v2\x15.edgelab.v1.AckRecordR\ahistory\"\xd3\x02\n" +
+	"\tAckRecord\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\x12.\n" +
+	"\x04sent\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04sent\x126\n" +
+	"\breceived\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\breceived\x124\n" +
+	"\aapplied\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aapplied\x120\n" +
+	"\x05acked\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05acked\x12\x0e\n" +
+	"\x02ok\x18\x06 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x124\n" +
+	"\achanged\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\achanged2Y\n" +
 	"\x12ReplicationService\x12C\n" +
 	"\x06Stream\x12\x19.edgelab.v1.StreamRequest\x1a\x1a.edgelab.v1.StreamResponse(\x010\x01B7Z5github.com/edgelab/edgelab/proto/edgelab/v1;edgelabv1b\x06proto3"
 
@@ -921,7 +1102,7 @@ func file_edgelab_v1_replication_proto_rawDescGZIP() []byte {
 	return file_edgelab_v1_replication_proto_rawDescData
 }
 
-var file_edgelab_v1_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_edgelab_v1_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_edgelab_v1_replication_proto_goTypes = []any{
 	(*StreamRequest)(nil),         // 0: edgelab.v1.StreamRequest
 	(*Hello)(nil),                 // 1: edgelab.v1.Hello
@@ -933,41 +1114,52 @@ var file_edgelab_v1_replication_proto_goTypes = []any{
 	(*Delta)(nil),                 // 7: edgelab.v1.Delta
 	(*Change)(nil),                // 8: edgelab.v1.Change
 	(*Ping)(nil),                  // 9: edgelab.v1.Ping
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*LogLine)(nil),               // 11: edgelab.v1.LogLine
-	(*Distribution)(nil),          // 12: edgelab.v1.Distribution
-	(*FunctionVersion)(nil),       // 13: edgelab.v1.FunctionVersion
-	(*FunctionRef)(nil),           // 14: edgelab.v1.FunctionRef
-	(*Invalidation)(nil),          // 15: edgelab.v1.Invalidation
+	(*NodeRecord)(nil),            // 10: edgelab.v1.NodeRecord
+	(*AckRecord)(nil),             // 11: edgelab.v1.AckRecord
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*LogLine)(nil),               // 13: edgelab.v1.LogLine
+	(*Distribution)(nil),          // 14: edgelab.v1.Distribution
+	(*FunctionVersion)(nil),       // 15: edgelab.v1.FunctionVersion
+	(*Invalidation)(nil),          // 16: edgelab.v1.Invalidation
+	(*FunctionRef)(nil),           // 17: edgelab.v1.FunctionRef
+	(*Node)(nil),                  // 18: edgelab.v1.Node
 }
 var file_edgelab_v1_replication_proto_depIdxs = []int32{
 	1,  // 0: edgelab.v1.StreamRequest.hello:type_name -> edgelab.v1.Hello
 	2,  // 1: edgelab.v1.StreamRequest.ack:type_name -> edgelab.v1.Ack
 	3,  // 2: edgelab.v1.StreamRequest.heartbeat:type_name -> edgelab.v1.Heartbeat
 	4,  // 3: edgelab.v1.StreamRequest.logs:type_name -> edgelab.v1.LogBatch
-	10, // 4: edgelab.v1.Ack.received:type_name -> google.protobuf.Timestamp
-	10, // 5: edgelab.v1.Ack.applied:type_name -> google.protobuf.Timestamp
-	11, // 6: edgelab.v1.LogBatch.lines:type_name -> edgelab.v1.LogLine
+	12, // 4: edgelab.v1.Ack.received:type_name -> google.protobuf.Timestamp
+	12, // 5: edgelab.v1.Ack.applied:type_name -> google.protobuf.Timestamp
+	13, // 6: edgelab.v1.LogBatch.lines:type_name -> edgelab.v1.LogLine
 	6,  // 7: edgelab.v1.StreamResponse.snapshot:type_name -> edgelab.v1.Snapshot
 	7,  // 8: edgelab.v1.StreamResponse.delta:type_name -> edgelab.v1.Delta
 	9,  // 9: edgelab.v1.StreamResponse.ping:type_name -> edgelab.v1.Ping
-	12, // 10: edgelab.v1.Snapshot.distributions:type_name -> edgelab.v1.Distribution
-	13, // 11: edgelab.v1.Snapshot.functions:type_name -> edgelab.v1.FunctionVersion
-	10, // 12: edgelab.v1.Snapshot.created:type_name -> google.protobuf.Timestamp
-	8,  // 13: edgelab.v1.Delta.changes:type_name -> edgelab.v1.Change
-	10, // 14: edgelab.v1.Delta.created:type_name -> google.protobuf.Timestamp
-	12, // 15: edgelab.v1.Change.put_distribution:type_name -> edgelab.v1.Distribution
-	13, // 16: edgelab.v1.Change.put_function:type_name -> edgelab.v1.FunctionVersion
-	14, // 17: edgelab.v1.Change.delete_function:type_name -> edgelab.v1.FunctionRef
-	15, // 18: edgelab.v1.Change.invalidation:type_name -> edgelab.v1.Invalidation
-	10, // 19: edgelab.v1.Ping.sent:type_name -> google.protobuf.Timestamp
-	0,  // 20: edgelab.v1.ReplicationService.Stream:input_type -> edgelab.v1.StreamRequest
-	5,  // 21: edgelab.v1.ReplicationService.Stream:output_type -> edgelab.v1.StreamResponse
-	21, // [21:22] is the sub-list for method output_type
-	20, // [20:21] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	14, // 10: edgelab.v1.Snapshot.distributions:type_name -> edgelab.v1.Distribution
+	15, // 11: edgelab.v1.Snapshot.functions:type_name -> edgelab.v1.FunctionVersion
+	12, // 12: edgelab.v1.Snapshot.created:type_name -> google.protobuf.Timestamp
+	16, // 13: edgelab.v1.Snapshot.invalidations:type_name -> edgelab.v1.Invalidation
+	8,  // 14: edgelab.v1.Delta.changes:type_name -> edgelab.v1.Change
+	12, // 15: edgelab.v1.Delta.created:type_name -> google.protobuf.Timestamp
+	14, // 16: edgelab.v1.Change.put_distribution:type_name -> edgelab.v1.Distribution
+	15, // 17: edgelab.v1.Change.put_function:type_name -> edgelab.v1.FunctionVersion
+	17, // 18: edgelab.v1.Change.delete_function:type_name -> edgelab.v1.FunctionRef
+	16, // 19: edgelab.v1.Change.invalidation:type_name -> edgelab.v1.Invalidation
+	12, // 20: edgelab.v1.Ping.sent:type_name -> google.protobuf.Timestamp
+	18, // 21: edgelab.v1.NodeRecord.node:type_name -> edgelab.v1.Node
+	11, // 22: edgelab.v1.NodeRecord.history:type_name -> edgelab.v1.AckRecord
+	12, // 23: edgelab.v1.AckRecord.sent:type_name -> google.protobuf.Timestamp
+	12, // 24: edgelab.v1.AckRecord.received:type_name -> google.protobuf.Timestamp
+	12, // 25: edgelab.v1.AckRecord.applied:type_name -> google.protobuf.Timestamp
+	12, // 26: edgelab.v1.AckRecord.acked:type_name -> google.protobuf.Timestamp
+	12, // 27: edgelab.v1.AckRecord.changed:type_name -> google.protobuf.Timestamp
+	0,  // 28: edgelab.v1.ReplicationService.Stream:input_type -> edgelab.v1.StreamRequest
+	5,  // 29: edgelab.v1.ReplicationService.Stream:output_type -> edgelab.v1.StreamResponse
+	29, // [29:30] is the sub-list for method output_type
+	28, // [28:29] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_replication_proto_init() }
@@ -975,6 +1167,7 @@ func file_edgelab_v1_replication_proto_init() {
 	if File_edgelab_v1_replication_proto != nil {
 		return
 	}
+	file_edgelab_v1_controlplane_proto_init()
 	file_edgelab_v1_types_proto_init()
 	file_edgelab_v1_replication_proto_msgTypes[0].OneofWrappers = []any{
 		(*StreamRequest_Hello)(nil),
@@ -1000,7 +1193,7 @@ func file_edgelab_v1_replication_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgelab_v1_replication_proto_rawDesc), len(file_edgelab_v1_replication_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
