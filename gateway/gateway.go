@@ -371,13 +371,29 @@ func (g *Gateway) serveAdmin(w http.ResponseWriter, r *http.Request) {
 // viewerRegion resolves the viewer region: header, then query, then default.
 // Values that do not look like a region name fall back to the default.
 func (g *Gateway) viewerRegion(r *http.Request) string {
-	if v := r.Header.Get(HeaderViewerRegion); validRegion(v) {
+	if v := r.Header.Get(HeaderViewerRegion); g.knownRegion(v) {
 		return v
 	}
-	if v := queryValue(r.URL.RawQuery, QueryViewerRegion); validRegion(v) {
+	if v := queryValue(r.URL.RawQuery, QueryViewerRegion); g.knownRegion(v) {
 		return v
 	}
 	return g.cfg.DefaultRegion
+}
+
+// regionChecker is implemented by topologies that know their region names
+// (*topology.Topology does); unknown regions then fall back to the default.
+type regionChecker interface {
+	HasRegion(region string) bool
+}
+
+func (g *Gateway) knownRegion(v string) bool {
+	if !validRegion(v) {
+		return false
+	}
+	if rc, ok := g.cfg.Topology.(regionChecker); ok {
+		return rc.HasRegion(v)
+	}
+	return true
 }
 
 func validRegion(s string) bool {
