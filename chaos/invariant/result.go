@@ -1,0 +1,45 @@
+package invariant
+
+import "fmt"
+
+// Names of the invariants, as scenario files spell them.
+const (
+	NameNoLostRequests = "no-lost-requests"
+	NameConverge       = "converge"
+	NameMonotonic      = "monotonic-versions"
+	NameDurableAcks    = "durable-acks"
+	NameMixedVersions  = "mixed-versions"
+	NameSingleVersion  = "single-version"
+)
+
+// maxDetails bounds how many violation lines a Result keeps; Violations
+// still counts them all.
+const maxDetails = 20
+
+// Result is one invariant's verdict.
+type Result struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	// Checked is how many items (requests, nodes, acks) were examined.
+	Checked int `json:"checked"`
+	// Violations counts every violation; Details keeps the first few.
+	Violations int      `json:"violations"`
+	Details    []string `json:"details,omitempty"`
+}
+
+func newResult(name string) Result { return Result{Name: name, Passed: true} }
+
+func (r *Result) violate(format string, args ...any) {
+	r.Passed = false
+	r.Violations++
+	if len(r.Details) < maxDetails {
+		r.Details = append(r.Details, fmt.Sprintf(format, args...))
+	}
+}
+
+// note adds an explanatory detail without failing the result.
+func (r *Result) note(format string, args ...any) {
+	if len(r.Details) < maxDetails {
+		r.Details = append(r.Details, fmt.Sprintf(format, args...))
+	}
+}
