@@ -1,0 +1,38 @@
+// Command origin runs edgelab's sample origin server.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/edgelab/edgelab/origin"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "origin:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg origin.Config
+	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:9001", "listen address")
+	flag.StringVar(&cfg.ID, "id", "origin", "origin id (X-Origin-Id)")
+	flag.Parse()
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	s, err := origin.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg.Logger.Info("origin listening", "id", cfg.ID, "url", s.URL())
+	return s.Run(ctx)
+}

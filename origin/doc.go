@@ -1,0 +1,18 @@
+// Package origin is edgelab's sample origin server for the lab and tests.
+//
+// Routes (every response carries X-Origin-Id):
+//
+//	GET  /objects/<size>[?cc=<cache-control>]   <size> bytes ("1024", "4k", "1m"); Cache-Control from cc
+//	GET  /static/<path>                          content with Cache-Control chosen by extension
+//	GET  /gen/<path>                             a generated HTML page (no-cache unless ?cc=)
+//	ANY  /echo[/...]                             JSON of method, path, query, headers, body
+//	ANY  /status/<code>                          answers that status
+//	POST /_admin/faults                          JSON Fault: {"path","latency","errorRate","status","outage","resetBody"}
+//	GET  /_admin/faults                          the active faults
+//	DELETE /_admin/faults[?path=P]               heal all faults (or the one for P)
+//
+// A fault applies to requests whose path starts with its path ("" = all);
+// the longest matching prefix wins. outage closes the connection without an
+// answer; errorRate answers status (default 503) with that probability;
+// latency delays the answer; resetBody sends half the body then resets.
+package origin
