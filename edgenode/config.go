@@ -1,0 +1,149 @@
+package edgenode
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/sandbox"
+)
+
+// Config configures a Node. Every zero field takes the default documented on it;
+// defaults are applied in one place (withDefaults).
+type Config struct {
+	// ListenAddr is the viewer-facing HTTP address. Default "127.0.0.1:0".
+	ListenAddr string
+	// NodeID names the node in Via, X-Edgelab-Node, logs and metrics. Default "edge".
+	NodeID string
+	// Region is the node's region (edge.Info, logs). Default "local".
+	Region string
+	// PoP is the point of presence (X-Edgelab-Pop). Default Region.
+	PoP string
+
+	// CacheBytes bounds the object cache. Default 256 MiB. An object larger
+	// than CacheBytes/8 is served but not cached.
+	CacheBytes int64
+	// ErrorTTL is how long 4xx/5xx responses are cached. Default 10s;
+	// negative disables error caching.
+	ErrorTTL time.Duration
+
+	// Profile holds the per-event limits (timeouts, memory, generated
+	// response and include-body sizes). Zero value = sandbox.DefaultProfile().
+	Profile sandbox.Profile
+
+	// Origin tunes the origin transport.
+	Origin OriginConfig
+
+	// ReadHeaderTimeout bounds how long a viewer may take to send its request
+	// headers (slow-client protection). Default 10s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes idle viewer keep-alive connections. Default 120s.
+	IdleTimeout time.Duration
+	// MaxURIBytes: a request whose URI plus query is at least this long gets
+	// 414. Default 8192 (CloudFront).
+	MaxURIBytes int
+	// MaxHeaderBytes: request headers plus query above this get 494 (what
+	// CloudFront answers; nginx uses the same code). Default 20480. Headers
+	// beyond 3x this are refused by net/http itself with 431.
+	MaxHeaderBytes int
+	// MaxRequestBodyBytes bounds a viewer request body read when a function
+	// has include-body. Default 1 MiB; beyond it the body is streamed on.
+	MaxRequestBodyBytes int64
+
+	// Logger receives the node's structured logs. Default slog.Default().
+	Logger *slog.Logger
+	// Runner runs function versions. Nil: the node builds a sandbox.Manager
+	// with Profile and closes it on Close.
+	Runner sandbox.Runner
+	// Registerer receives the node's Prometheus metrics, labelled node=NodeID
+	// (so several nodes can share one registry). Nil: a private registry.
+	Registerer prometheus.Registerer
+	// LogSink receives function log lines (edge.Log) and validation error
+	// details. It is called on the request path and must not block (the
+	// replication client buffers and ships them). Nil: lines are dropped.
+	LogSink func(lines []*edgelabv1.LogLine)
+}
+
+// OriginConfig tunes the shared origin transport. Per-origin connect and
+// read timeouts come from the distribution and override the defaults here.
+type OriginConfig struct {
+	// MaxIdleConnsPerHost is the keep-alive pool per origin host. Default
+	// 256 (net/http's default of 2 collapses throughput under load).
+	MaxIdleConnsPerHost int
+	// IdleConnTimeout closes idle origin connections. Default 90s.
+	IdleConnTimeout time.Duration
+	// ConnectTimeout is used when an origin sets none. Default 10s.
+	ConnectTimeout time.Duration
+	// ReadTimeout (time to the response headers, and again for the body) is
+	// used when an origin sets none. Default 30s (CloudFront's origin
+	// response timeout).
+	ReadTimeout time.Duration
+	// MaxResponseBytes bounds one origin response body; a larger one is an
+	// origin error (502). Default 64 MiB.
+	MaxResponseBytes int64
+}
+
+func (c Config) withDefaults() Config {
+	if c.ListenAddr == "" {
+		c.ListenAddr = "127.0.0.1:0"
+	}
+	if c.NodeID == "" {
+		c.NodeID = "edge"
+	}
+	if c.Region == "" {
+		c.Region = "local"
+	}
+	if c.PoP == "" {
+		c.PoP = c.Region
+	}
+	if c.CacheBytes <= 0 {
+		c.CacheBytes = 256 << 20
+	}
+	if c.ErrorTTL == 0 {
+		c.ErrorTTL = 10 * time.Second
+	} else if c.ErrorTTL < 0 {
+		c.ErrorTTL = 0
+	}
+	if c.Profile == (sandbox.Profile{}) {
+		c.Profile = sandbox.DefaultProfile()
+	}
+	if c.Origin.MaxIdleConnsPerHost <= 0 {
+		c.Origin.MaxIdleConnsPerHost = 256
+	}
+	if c.Origin.IdleConnTimeout <= 0 {
+		c.Origin.IdleConnTimeout = 90 * time.Second
+	}
+	if c.Origin.ConnectTimeout <= 0 {
+		c.Origin.ConnectTimeout = 10 * time.Second
+	}
+	if c.Origin.ReadTimeout <= 0 {
+		c.Origin.ReadTimeout = 30 * time.Second
+	}
+	if c.Origin.MaxResponseBytes <= 0 {
+		c.Origin.MaxResponseBytes = 64 << 20
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 120 * time.Second
+	}
+	if c.MaxURIBytes <= 0 {
+		c.MaxURIBytes = 8192
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 20480
+	}
+	if c.MaxRequestBodyBytes <= 0 {
+		c.MaxRequestBodyBytes = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	return c
+}

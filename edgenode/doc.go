@@ -1,0 +1,40 @@
+// Package edgenode is the edge location: a caching reverse proxy for
+// distributions that runs function versions at the four CloudFront trigger
+// points through a sandbox.Runner.
+//
+//	viewer ──> limits (414 / 494 / 501) ──> distribution by Host ──> behavior by path
+//	   │
+//	   ├─ viewer-request ──generated──> viewer (not cached, no viewer-response)
+//	   │
+//	   ├─ cache lookup (GET/HEAD) ──hit──> viewer-response ──> viewer
+//	   │
+//	   └─ miss (collapsed per key) ──> origin-request ──generated──> cache ──> viewer-response
+//	                                     │
+//	                                     └─> origin / origin group (failover on error,
+//	                                         timeout or configured status; GET/HEAD/OPTIONS)
+//	                                           ──> origin-response (all statuses)
+//	                                           ──> cache store (TTL clamp) ──> viewer-response
+//	                                               (skipped for status >= 400)
+//
+// The desired state arrives through (*Node).Apply, which the replication
+// client (edgenode/replica) calls with a complete Snapshot: the node loads
+// new function versions into its runner first, refuses the snapshot (the
+// client NACKs) if one fails, then swaps the serving state atomically and
+// unloads versions no longer referenced. LoadFiles builds a snapshot from
+// local files for use without a control plane.
+//
+// Every response carries X-Cache ("Hit", "Miss", "Error",
+// "LambdaGeneratedResponse", "LambdaValidationError",
+// "LambdaExecutionError", "LambdaLimitExceeded", each " from edgelab"), Via,
+// X-Edgelab-Pop, X-Edgelab-Node, X-Edgelab-Request-Id and, when functions
+// ran, X-Edgelab-Functions. Stale objects served because the origin failed
+// say Hit and carry a Warning: 110 header.
+//
+// Choices where CloudFront is ambiguous: oversized request headers get 494
+// (CloudFront's answer) up to 3x MaxHeaderBytes and 431 from net/http beyond;
+// unknown methods get 501; methods a behavior does not allow get 403; an
+// unknown Host gets 403. A HEAD miss is fetched from the origin as GET so
+// GET and HEAD share one cached object. No Accept-Encoding is forwarded.
+// With an origin group, origin-request runs once per attempt and
+// origin-response once, on the final answer.
+package edgenode

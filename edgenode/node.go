@@ -1,0 +1,246 @@
+package edgenode
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/edgelab/edgelab/edgenode/cache"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/sandbox"
+)
+
+// Node is one edge location: a caching reverse proxy running function
+// triggers. It implements http.Handler and the replication client's Applier.
+// Safe for concurrent use.
+type Node struct {
+	cfg     Config
+	runner  sandbox.Runner
+	closer  io.Closer // the runner when the node built it
+	st      atomic.Pointer[state]
+	cache   *cache.Cache
+	flights singleflight.Group
+	metrics *metrics
+	origins *transports
+
+	applyMu   sync.Mutex
+	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
+	seenInval map[string]bool  // applied invalidation ids; guarded by applyMu
+
+	// now is the clock for cache freshness (tests move it).
+	now func() time.Time
+	// testHookMiss, when set, is called by a GET/HEAD miss before it joins
+	// the singleflight group (tests count collapsed requests).
+	testHookMiss func()
+
+	ridPrefix string
+	ridSeq    atomic.Uint64
+
+	ln        net.Listener
+	srv       *http.Server
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds a node and binds its listener (so Addr works before Run). The
+// node serves 503-free "no distribution" answers (403) until the first Apply.
+func New(cfg Config) (*Node, error) {
+	cfg = cfg.withDefaults()
+	n := &Node{
+		cfg:       cfg,
+		runner:    cfg.Runner,
+		cache:     cache.New(cfg.CacheBytes),
+		loaded:    map[fnKey]string{},
+		seenInval: map[string]bool{},
+		now:       time.Now,
+	}
+	if n.runner == nil {
+		r, closer, err := newDefaultRunner(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("edgenode: building sandbox runner: %w", err)
+		}
+		n.runner, n.closer = r, closer
+	}
+	m, err := newMetrics(cfg.Registerer, cfg.NodeID, n.cache)
+	if err != nil {
+		n.closeRunner()
+		return nil, fmt.Errorf("edgenode: registering metrics: %w", err)
+	}
+	n.metrics = m
+	n.origins = newTransports(cfg.Origin)
+	var rb [6]byte
+	_, _ = rand.Read(rb[:])
+	n.ridPrefix = base64.RawURLEncoding.EncodeToString(rb[:])
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		n.closeRunner()
+		return nil, fmt.Errorf("edgenode: listen %s: %w", cfg.ListenAddr, err)
+	}
+	n.ln = ln
+	n.srv = &http.Server{
+		Handler:           n,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		// Leave room above MaxHeaderBytes so the handler can answer 494
+		// itself; far beyond it net/http answers 431.
+		MaxHeaderBytes: 3 * cfg.MaxHeaderBytes,
+		ErrorLog:       nil,
+	}
+	return n, nil
+}
+
+// Addr is the address the node listens on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// URL is "http://" + Addr().
+func (n *Node) URL() string { return "http://" + n.Addr() }
+
+// Run serves viewers until ctx is done or Close is called, then shuts the
+// server down gracefully (in-flight requests get up to 5s).
+func (n *Node) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.srv.Serve(n.ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("edgenode: serve: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := n.srv.Shutdown(sctx)
+		<-errc
+		if err != nil {
+			return fmt.Errorf("edgenode: shutdown: %w", err)
+		}
+		return nil
+	}
+}
+
+// Close stops the server (closing connections), the origin pools and, when
+// the node built it, the sandbox runner. It is safe to call more than once.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		err := n.srv.Close()
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		_ = n.ln.Close()
+		n.origins.close()
+		n.closeErr = errors.Join(err, n.closeRunner())
+	})
+	return n.closeErr
+}
+
+func (n *Node) closeRunner() error {
+	if n.closer != nil {
+		return n.closer.Close()
+	}
+	return nil
+}
+
+// Revision is the revision of the applied state (0 before the first Apply).
+func (n *Node) Revision() int64 {
+	if st := n.st.Load(); st != nil {
+		return st.revision
+	}
+	return 0
+}
+
+// Apply installs snap as the node's complete desired state and applies the
+// invalidations. New function versions are loaded into the runner first; if
+// one fails (e.g. does not compile) Apply returns an error naming it and the
+// node keeps serving the previous state. Distributions are then swapped in
+// atomically and versions no longer referenced are unloaded. A nil snap
+// keeps the current state and only applies the invalidations. Invalidations
+// are applied once per id. A snapshot older than the current revision is
+// refused.
+func (n *Node) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invalidations []*edgelabv1.Invalidation) error {
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	if snap != nil {
+		if err := n.applySnapshot(ctx, snap); err != nil {
+			return err
+		}
+	}
+	for _, inv := range invalidations {
+		if inv.GetId() != "" && n.seenInval[inv.GetId()] {
+			continue
+		}
+		removed := n.cache.Invalidate(inv.GetDistributionId(), inv.GetPaths())
+		if inv.GetId() != "" {
+			n.seenInval[inv.GetId()] = true
+		}
+		n.cfg.Logger.Info("invalidation applied", "node", n.cfg.NodeID, "distribution", inv.GetDistributionId(),
+			"id", inv.GetId(), "paths", inv.GetPaths(), "removed", removed)
+	}
+	return nil
+}
+
+func (n *Node) applySnapshot(ctx context.Context, snap *edgelabv1.Snapshot) error {
+	cur := n.st.Load()
+	if cur != nil && snap.GetRevision() < cur.revision {
+		return fmt.Errorf("snapshot revision %d is older than applied revision %d", snap.GetRevision(), cur.revision)
+	}
+	st, err := compileState(snap)
+	if err != nil {
+		return fmt.Errorf("revision %d: %w", snap.GetRevision(), err)
+	}
+	var fresh []fnKey
+	for k, fv := range st.versions {
+		if sha, ok := n.loaded[k]; ok && sha == fv.GetSha256() {
+			continue
+		}
+		if err := n.runner.Load(ctx, codeFromProto(fv)); err != nil {
+			for _, f := range fresh {
+				if _, keep := n.loaded[f]; !keep {
+					n.runner.Unload(f.name, f.version)
+				}
+			}
+			return fmt.Errorf("revision %d: loading %s: %w", snap.GetRevision(), k, err)
+		}
+		fresh = append(fresh, k)
+	}
+	n.st.Store(st)
+	for _, k := range fresh {
+		n.loaded[k] = st.versions[k].GetSha256()
+	}
+	for k := range n.loaded {
+		if _, ok := st.versions[k]; !ok {
+			n.runner.Unload(k.name, k.version)
+			delete(n.loaded, k)
+		}
+	}
+	if cur != nil {
+		for id := range cur.dists {
+			if _, ok := st.dists[id]; !ok {
+				n.cache.Invalidate(id, []string{"/*"})
+			}
+		}
+	}
+	n.cfg.Logger.Info("state applied", "node", n.cfg.NodeID, "revision", st.revision,
+		"distributions", len(st.dists), "functions", len(st.versions), "loaded", len(fresh))
+	return nil
+}
+
+// newRequestID returns a per-node unique request id.
+func (n *Node) newRequestID() string {
+	seq := n.ridSeq.Add(1)
+	b := make([]byte, 0, 24)
+	b = append(b, n.ridPrefix...)
+	b = append(b, '-')
+	b = fmt.Appendf(b, "%x", seq)
+	return string(b)
+}
