@@ -1,0 +1,451 @@
+package controlplane
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/store"
+	"github.com/edgelab/edgelab/topology"
+)
+
+// ReplicatorConfig configures a Replicator. Zero values take the defaults named per field.
+type ReplicatorConfig struct {
+	// KV, Watcher and Lease are the etcd client (a *clientv3.Client satisfies all three). Required.
+	KV      clientv3.KV
+	Watcher clientv3.Watcher
+	Lease   clientv3.Lease
+	// Keys is the etcd key layout; the zero value means store.NewKeys("").
+	Keys store.Keys
+	// ServerID names this replica in node records and messages. Required.
+	ServerID string
+	// Topology drives the delay model; nil means topology.Default().
+	Topology *topology.Topology
+	// Profile is the delay profile name; "" means "default". "instant" disables delays.
+	Profile string
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the stream metrics; nil means a private registry
+	// (metrics are then not exported). Never the global registry.
+	Registerer prometheus.Registerer
+	// Now is the clock for timestamps; nil means time.Now.
+	Now func() time.Time
+	// FlushInterval coalesces node-record writes; default 50ms.
+	FlushInterval time.Duration
+	// NodeTTL is the node-record lease TTL and how long a detached node's
+	// record stays; default 10s.
+	NodeTTL time.Duration
+	// PingInterval is how often the stream pings a node; a node silent for 3
+	// intervals is dropped. Default 5s.
+	PingInterval time.Duration
+	// HistoryLimit is how many deltas the replica keeps for resuming nodes; default 4096.
+	HistoryLimit int
+	// LogTTL is the lease of stored function log lines; default 1h.
+	LogTTL time.Duration
+	// LogCap bounds stored log lines per region and function; default 1000.
+	LogCap int
+}
+
+// Replicator is the control-plane side of replication: it implements
+// ReplicationService.Stream, records per-node progress and serves GetStatus,
+// ListNodes, GetLogs and StreamLogs. Run must be running for streams to make
+// progress. Safe for concurrent use.
+//
+//	etcd state/ --watch--> hub (state + delta history) --notify--> stream goroutine per node
+//	                                                                 | delay queue (topology profile)
+//	                                                                 v
+//	node <---- Snapshot / Delta / Ping ---------------------------- Send
+//	node ----> Hello / Ack / Heartbeat / LogBatch --> recv --> nodeRegistry --(50ms batches)--> etcd nodes/
+//	                                                       \-> logStore --(batches)--> etcd logs/
+type Replicator struct {
+	edgelabv1.UnimplementedReplicationServiceServer
+
+	cfg     ReplicatorConfig
+	log     *slog.Logger
+	now     func() time.Time
+	top     *topology.Topology
+	profile topology.Profile
+	hub     *hub
+	nodes   *nodeRegistry
+	logs    *logStore
+	metrics *replicationMetrics
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	mu        sync.Mutex
+	runDone   chan struct{} // closed when Run returns; nil before Run
+}
+
+var _ edgelabv1.ReplicationServiceServer = (*Replicator)(nil)
+
+// NewReplicator validates cfg, applies defaults and registers metrics.
+func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
+	if cfg.KV == nil || cfg.Watcher == nil || cfg.Lease == nil {
+		return nil, errors.New("replicator: KV, Watcher and Lease are required")
+	}
+	if cfg.ServerID == "" {
+		return nil, errors.New("replicator: ServerID is required")
+	}
+	if cfg.Keys == (store.Keys{}) {
+		cfg.Keys = store.NewKeys("")
+	}
+	if cfg.Topology == nil {
+		cfg.Topology = topology.Default()
+	}
+	if cfg.Profile == "" {
+		cfg.Profile = "default"
+	}
+	profile, err := cfg.Topology.Profile(cfg.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("replicator: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 50 * time.Millisecond
+	}
+	if cfg.NodeTTL <= 0 {
+		cfg.NodeTTL = 10 * time.Second
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 5 * time.Second
+	}
+	if cfg.HistoryLimit <= 0 {
+		cfg.HistoryLimit = 4096
+	}
+	if cfg.LogTTL <= 0 {
+		cfg.LogTTL = time.Hour
+	}
+	if cfg.LogCap <= 0 {
+		cfg.LogCap = 1000
+	}
+	log := cfg.Logger.With("component", "replicator", "server", cfg.ServerID)
+	r := &Replicator{
+		cfg: cfg, log: log, now: cfg.Now, top: cfg.Topology, profile: profile,
+		hub:     newHub(cfg.KV, cfg.Watcher, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.HistoryLimit),
+		nodes:   newNodeRegistry(cfg.KV, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.NodeTTL),
+		logs:    newLogStore(cfg.KV, cfg.Watcher, cfg.Lease, cfg.Keys, cfg.Topology, log, cfg.LogCap),
+		closing: make(chan struct{}),
+	}
+	if r.metrics, err = newReplicationMetrics(r, cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("replicator: registering metrics: %w", err)
+	}
+	return r, nil
+}
+
+// Run follows etcd and flushes node records and logs until ctx ends or Close
+// is called. It returns nil on a clean stop.
+func (r *Replicator) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.runDone != nil {
+		r.mu.Unlock()
+		return errors.New("replicator: Run called twice")
+	}
+	r.runDone = make(chan struct{})
+	r.mu.Unlock()
+	defer close(r.runDone)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.hub.run(ctx) })
+	g.Go(func() error { return r.flushLoop(ctx) })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Close stops Run and every open stream, and waits for Run to return.
+func (r *Replicator) Close() {
+	r.closeOnce.Do(func() { close(r.closing) })
+	r.mu.Lock()
+	done := r.runDone
+	r.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// flushLoop owns the node-record lease and writes node records and logs in
+// coalesced batches.
+func (r *Replicator) flushLoop(ctx context.Context) error {
+	var lease clientv3.LeaseID
+	var keepAlive <-chan *clientv3.LeaseKeepAliveResponse
+	var kaCancel context.CancelFunc = func() {}
+	defer func() { kaCancel() }()
+	ticker := time.NewTicker(r.cfg.FlushInterval)
+	defer ticker.Stop()
+	last := time.Time{}
+	for {
+		if lease == 0 {
+			ttl := max(int64(r.cfg.NodeTTL/time.Second), 1)
+			resp, err := r.cfg.Lease.Grant(ctx, ttl)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				r.log.Warn("granting node lease failed", "err", err)
+			} else {
+				lease = resp.ID
+				kctx, c := context.WithCancel(ctx)
+				kaCancel = c
+				keepAlive, err = r.cfg.Lease.KeepAlive(kctx, lease)
+				if err != nil {
+					r.log.Warn("node lease keepalive failed", "err", err)
+					kaCancel()
+					lease = 0
+				} else {
+					r.nodes.markAllDirty()
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-keepAlive:
+			if !ok {
+				r.log.Warn("node lease lost; granting a new one")
+				kaCancel()
+				lease, keepAlive = 0, nil
+			}
+			continue
+		case <-ticker.C:
+		case <-r.nodes.kick:
+			// Coalesce: never flush more often than FlushInterval.
+			if wait := r.cfg.FlushInterval - time.Since(last); wait > 0 {
+				if !sleepCtx(ctx, wait) {
+					return nil
+				}
+			}
+		}
+		last = time.Now()
+		if lease == 0 {
+			continue
+		}
+		if err := r.nodes.flush(ctx, lease); err != nil && ctx.Err() == nil {
+			r.log.Warn("flushing node records", "err", err)
+			if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				kaCancel()
+				lease, keepAlive = 0, nil
+			}
+		}
+		if err := r.logs.flush(ctx, r.cfg.LogTTL); err != nil && ctx.Err() == nil {
+			r.log.Warn("flushing function logs", "err", err)
+		}
+	}
+}
+
+// queued is one message waiting for its modelled delivery time.
+type queued struct {
+	msg      *edgelabv1.StreamResponse
+	rev      int64
+	changed  time.Time
+	eligible time.Time
+}
+
+func newRand() *rand.Rand {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
+}
+
+// resumable reports whether etcd still holds history at rev (not compacted,
+// not in the future).
+func (r *Replicator) resumable(ctx context.Context, rev int64) bool {
+	resp, err := r.cfg.KV.Get(ctx, r.cfg.Keys.State(), clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithCountOnly())
+	if err != nil {
+		if !errors.Is(err, rpctypes.ErrCompacted) && !errors.Is(err, rpctypes.ErrFutureRev) {
+			r.log.Warn("checking resumability; sending a snapshot", "rev", rev, "err", err)
+		}
+		return false
+	}
+	return resp.Header.Revision >= rev
+}
+
+// Stream serves one node: Hello, then snapshot/deltas paced by the delay
+// model, while recording acks, heartbeats and logs. One goroutine (this one)
+// sends; a helper goroutine receives and exits when the stream ends.
+func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	first, err := stream.Recv()
+	if err != nil {
+		return status.Errorf(codes.Canceled, "receiving hello: %v", err)
+	}
+	hello := first.GetHello()
+	if hello == nil || hello.NodeId == "" {
+		return status.Error(codes.InvalidArgument, "first message must be a Hello with a node id")
+	}
+	if hello.LastRevision < 0 {
+		return status.Error(codes.InvalidArgument, "hello: negative last_revision")
+	}
+	if !r.top.HasRegion(hello.Region) {
+		r.log.Warn("node in a region the topology does not know; no delay applied", "node", hello.NodeId, "region", hello.Region)
+	}
+	if err := r.hub.waitReady(ctx); err != nil {
+		return status.Error(codes.Unavailable, "replicator not ready")
+	}
+	log := r.log.With("node", hello.NodeId, "region", hello.Region)
+	session := r.nodes.attach(ctx, hello)
+	r.metrics.connected.Inc()
+	defer func() {
+		r.metrics.connected.Dec()
+		r.nodes.detach(hello.NodeId, session)
+	}()
+	log.Info("node attached", "last_revision", hello.LastRevision)
+
+	in := make(chan *edgelabv1.StreamRequest, 64)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case in <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	rnd := newRand()
+	pos := hello.LastRevision
+	needSnap := pos == 0 || !r.resumable(ctx, pos)
+	var queue []queued
+	var lastEligible time.Time
+	lastRecv := time.Now()
+	ping := time.NewTicker(r.cfg.PingInterval)
+	defer ping.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	delay := func() time.Duration { return r.profile.Delay(hello.Region, r.top.Home(), r.top, rnd) }
+	enqueue := func(msg *edgelabv1.StreamResponse, rev int64, changed time.Time) {
+		e := changed.Add(delay())
+		if e.Before(lastEligible) {
+			e = lastEligible // order is preserved: never overtake an earlier update
+		}
+		lastEligible = e
+		queue = append(queue, queued{msg: msg, rev: rev, changed: changed, eligible: e})
+	}
+	for {
+		if needSnap {
+			snap := r.hub.snapshot()
+			queue = queue[:0]
+			changed := r.hub.changedAt(snap.Revision)
+			if changed.IsZero() {
+				changed = time.Now()
+			}
+			enqueue(&edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Snapshot{Snapshot: snap}}, snap.Revision, changed)
+			pos, needSnap = snap.Revision, false
+		}
+		deltas, gap, wake := r.hub.since(pos)
+		if gap {
+			needSnap = true
+			continue
+		}
+		for _, d := range deltas {
+			enqueue(&edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Delta{Delta: d}}, d.Revision, d.Created.AsTime())
+			pos = d.Revision
+		}
+		now := time.Now()
+		for len(queue) > 0 && !queue[0].eligible.After(now) {
+			q := queue[0]
+			queue = queue[1:]
+			r.nodes.sent(hello.NodeId, session, q.rev, q.changed, r.now())
+			if err := stream.Send(q.msg); err != nil {
+				return status.Errorf(codes.Unavailable, "sending to %s: %v", hello.NodeId, err)
+			}
+			if q.msg.GetSnapshot() != nil {
+				r.metrics.snapshots.Inc()
+			} else {
+				r.metrics.deltas.Inc()
+			}
+		}
+		var timerC <-chan time.Time
+		if len(queue) > 0 {
+			timer.Reset(time.Until(queue[0].eligible))
+			timerC = timer.C
+		}
+		select {
+		case <-wake:
+		case <-timerC:
+		case m := <-in:
+			lastRecv = time.Now()
+			switch msg := m.Msg.(type) {
+			case *edgelabv1.StreamRequest_Ack:
+				a := msg.Ack
+				if a.Resync {
+					log.Info("node asked for a resync", "revision", a.Revision)
+					needSnap = true
+					break
+				}
+				lat := r.nodes.acked(hello.NodeId, session, a)
+				if lat > 0 {
+					r.metrics.ackLatency.Observe(lat.Seconds())
+				}
+				if !a.Ok {
+					r.metrics.nacks.Inc()
+					log.Warn("node rejected an update", "revision", a.Revision, "err", a.Error)
+				}
+			case *edgelabv1.StreamRequest_Heartbeat:
+				r.nodes.heartbeat(hello.NodeId, session, msg.Heartbeat)
+			case *edgelabv1.StreamRequest_Logs:
+				r.logs.add(hello, msg.Logs.GetLines())
+			case *edgelabv1.StreamRequest_Hello:
+				return status.Error(codes.InvalidArgument, "second Hello on one stream; reconnect instead")
+			}
+		case err := <-recvErr:
+			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+				log.Info("node detached")
+				return nil
+			}
+			log.Info("node stream ended", "err", err)
+			return status.Errorf(codes.Unavailable, "receiving from %s: %v", hello.NodeId, err)
+		case <-ping.C:
+			if time.Since(lastRecv) > 3*r.cfg.PingInterval {
+				return status.Errorf(codes.DeadlineExceeded, "node %s silent for %v", hello.NodeId, time.Since(lastRecv).Round(time.Millisecond))
+			}
+			if err := stream.Send(&edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Ping{Ping: &edgelabv1.Ping{Sent: timestamppb.New(r.now()), ServerId: r.cfg.ServerID}}}); err != nil {
+				return status.Errorf(codes.Unavailable, "pinging %s: %v", hello.NodeId, err)
+			}
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-r.closing:
+			return status.Error(codes.Unavailable, "control-plane replica shutting down")
+		}
+	}
+}

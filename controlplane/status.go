@@ -1,0 +1,231 @@
+package controlplane
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+// ListNodes lists every live node (records of all replicas), sorted by region then id.
+func (r *Replicator) ListNodes(ctx context.Context, _ *edgelabv1.ListNodesRequest) (*edgelabv1.ListNodesResponse, error) {
+	recs, err := readNodeRecords(ctx, r.cfg.KV, r.cfg.Keys)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "%v", err)
+	}
+	out := &edgelabv1.ListNodesResponse{}
+	for _, rec := range recs {
+		out.Nodes = append(out.Nodes, rec.Node)
+	}
+	sort.SliceStable(out.Nodes, func(i, j int) bool {
+		a, b := out.Nodes[i], out.Nodes[j]
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		return a.Id < b.Id
+	})
+	return out, nil
+}
+
+// GetStatus reports, per distribution, the propagation of its latest change
+// (the distribution itself, a function version it uses, or an invalidation
+// of it): Deployed once every live node applied a revision at or after the
+// change, Failed while a node that NACKed it has not recovered, else
+// InProgress; with per-node and per-region detail.
+func (r *Replicator) GetStatus(ctx context.Context, req *edgelabv1.GetStatusRequest) (*edgelabv1.GetStatusResponse, error) {
+	k := r.cfg.Keys
+	distKey := k.Distributions()
+	if req.DistributionId != "" {
+		distKey = k.Distribution(req.DistributionId)
+	}
+	distOpts := []clientv3.OpOption{}
+	if req.DistributionId == "" {
+		distOpts = append(distOpts, clientv3.WithPrefix())
+	}
+	resp, err := r.cfg.KV.Txn(ctx).Then(
+		clientv3.OpGet(distKey, distOpts...),
+		clientv3.OpGet(k.Versions(), clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(k.Invalidations(), clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(k.Nodes(), clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "reading status: %v", err)
+	}
+	dists := resp.Responses[0].GetResponseRange().Kvs
+	if req.DistributionId != "" && len(dists) == 0 {
+		return nil, status.Errorf(codes.NotFound, "distribution %q not found", req.DistributionId)
+	}
+	versionRev := map[string]int64{}
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		if name, v, ok := k.ParseVersionKey(string(kv.Key)); ok {
+			versionRev[versionKey(name, v)] = kv.ModRevision
+		}
+	}
+	invRev := map[string]int64{}
+	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
+		rest := strings.TrimPrefix(string(kv.Key), k.Invalidations())
+		if dist, _, ok := strings.Cut(rest, "/"); ok {
+			invRev[dist] = max(invRev[dist], kv.ModRevision)
+		}
+	}
+	var recs []*edgelabv1.NodeRecord
+	for _, kv := range resp.Responses[3].GetResponseRange().Kvs {
+		rec := &edgelabv1.NodeRecord{}
+		if proto.Unmarshal(kv.Value, rec) == nil && rec.Node != nil {
+			recs = append(recs, rec)
+		}
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Node.Id < recs[j].Node.Id })
+	hubRev, _, _ := r.hub.current()
+	out := &edgelabv1.GetStatusResponse{Revision: max(hubRev, resp.Header.Revision)}
+	for _, kv := range dists {
+		d := &edgelabv1.Distribution{}
+		if err := proto.Unmarshal(kv.Value, d); err != nil {
+			continue
+		}
+		id := strings.TrimPrefix(string(kv.Key), k.Distributions())
+		changeRev := kv.ModRevision
+		for _, ref := range distRefs(d) {
+			changeRev = max(changeRev, versionRev[ref])
+		}
+		changeRev = max(changeRev, invRev[id])
+		out.Distributions = append(out.Distributions, r.distStatus(id, changeRev, d, recs))
+	}
+	return out, nil
+}
+
+// changeTime finds when a revision was first seen: a node's ack record, this
+// replica's hub, or the distribution's own timestamp.
+func (r *Replicator) changeTime(rev int64, d *edgelabv1.Distribution, recs []*edgelabv1.NodeRecord) time.Time {
+	var best time.Time
+	for _, rec := range recs {
+		for _, a := range rec.History {
+			if a.Revision == rev && a.Changed != nil {
+				if t := a.Changed.AsTime(); best.IsZero() || t.Before(best) {
+					best = t
+				}
+			}
+		}
+	}
+	if !best.IsZero() {
+		return best
+	}
+	if t := r.hub.changedAt(rev); !t.IsZero() {
+		return t
+	}
+	if d.Updated != nil {
+		return d.Updated.AsTime()
+	}
+	return time.Time{}
+}
+
+func (r *Replicator) distStatus(id string, rev int64, d *edgelabv1.Distribution, recs []*edgelabv1.NodeRecord) *edgelabv1.DistributionStatus {
+	changed := r.changeTime(rev, d, recs)
+	ds := &edgelabv1.DistributionStatus{DistributionId: id, Revision: rev}
+	if !changed.IsZero() {
+		ds.Changed = timestamppb.New(changed)
+	}
+	type regionAgg struct {
+		st          *edgelabv1.RegionStatus
+		first, last time.Duration
+		failed      bool
+	}
+	regions := map[string]*regionAgg{}
+	anyFailed, allAcked := false, true
+	for _, rec := range recs {
+		n := rec.Node
+		ns := &edgelabv1.NodeChangeStatus{NodeId: n.Id, Region: n.Region, Pop: n.Pop, AckedRevision: n.AppliedRevision}
+		// The first record at or after the change tells when it was sent and acked.
+		for _, a := range rec.History {
+			if a.Revision < rev {
+				continue
+			}
+			if ns.Sent == nil {
+				ns.Sent = a.Sent
+			}
+			if a.Ok && ns.Acked == nil && n.AppliedRevision >= a.Revision {
+				ns.Applied, ns.Acked = a.Applied, a.Acked
+			}
+			if !a.Ok && a.Revision > n.AppliedRevision {
+				ns.Error = a.Error
+			}
+		}
+		switch {
+		case n.AppliedRevision >= rev:
+			ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
+			ns.Error = ""
+		case ns.Error != "":
+			ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
+			anyFailed = true
+			allAcked = false
+		default:
+			ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS
+			allAcked = false
+		}
+		ds.Nodes = append(ds.Nodes, ns)
+		ra := regions[n.Region]
+		if ra == nil {
+			ra = &regionAgg{st: &edgelabv1.RegionStatus{Region: n.Region}, first: -1}
+			regions[n.Region] = ra
+		}
+		ra.st.Nodes++
+		if ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED {
+			ra.failed = true
+		}
+		if ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED {
+			ra.st.Acked++
+			if ns.Acked != nil && !changed.IsZero() {
+				off := max(ns.Acked.AsTime().Sub(changed), 0)
+				if ra.first < 0 || off < ra.first {
+					ra.first = off
+				}
+				ra.last = max(ra.last, off)
+			}
+		}
+	}
+	names := make([]string, 0, len(regions))
+	for name := range regions {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		li, lj := r.top.Latency(r.top.Home(), names[i]), r.top.Latency(r.top.Home(), names[j])
+		if li != lj {
+			return li < lj
+		}
+		return names[i] < names[j]
+	})
+	for _, name := range names {
+		ra := regions[name]
+		switch {
+		case ra.failed:
+			ra.st.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
+		case ra.st.Acked == ra.st.Nodes:
+			ra.st.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
+		default:
+			ra.st.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS
+		}
+		if ra.first >= 0 {
+			ra.st.FirstAck = durationpb.New(ra.first)
+			ra.st.LastAck = durationpb.New(ra.last)
+		}
+		ds.Regions = append(ds.Regions, ra.st)
+	}
+	switch {
+	case anyFailed:
+		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
+	case allAcked:
+		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
+	default:
+		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS
+	}
+	return ds
+}
