@@ -1,0 +1,409 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"path"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing/fstest"
+	"time"
+
+	"github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/sandbox/symbols"
+)
+
+// The engine is the part of the sandbox that talks to yaegi: it compiles a
+// function version into one interpreter, looks its entry points up once,
+// and calls one of them under recover with a timeout. The worker process
+// and the in-process runner both use it.
+
+const (
+	// fnGoPath is the virtual GOPATH the function's files are served from.
+	fnGoPath = "_fn"
+	// fnImportPath is the import path the function package is compiled under.
+	fnImportPath = "edgelab.fn/handler"
+	// fnAlias is the name the package is imported as in the interpreter.
+	fnAlias = "edgelabfn"
+)
+
+// interpStdlibAllowed lists the standard packages visible to functions.
+// The static validator (ValidateSource) rejects other imports with a clear
+// message; this list is defence in depth at the interpreter.
+var interpStdlibAllowed = []string{
+	"bufio", "bytes", "container/heap", "container/list", "context", "crypto",
+	"crypto/ecdsa", "crypto/ed25519", "crypto/elliptic", "crypto/hmac", "crypto/md5",
+	"crypto/rand", "crypto/rsa", "crypto/sha1", "crypto/sha256", "crypto/sha512",
+	"crypto/subtle", "crypto/x509", "encoding", "encoding/base32", "encoding/base64",
+	"encoding/binary", "encoding/csv", "encoding/hex", "encoding/json", "encoding/pem",
+	"encoding/xml", "errors", "fmt", "hash", "hash/crc32", "hash/fnv", "html", "io",
+	"maps", "math", "math/big", "math/bits", "math/rand", "mime", "net/http", "net/url",
+	"path", "regexp", "slices", "sort", "strconv", "strings", "time", "unicode",
+	"unicode/utf16", "unicode/utf8",
+}
+
+// httpAllowed reports whether a net/http symbol is visible to functions:
+// header and status types only, no client, server or transport.
+func httpAllowed(name string) bool {
+	switch name {
+	case "Header", "CanonicalHeaderKey", "StatusText", "TimeFormat", "ParseTime",
+		"Cookie", "SameSite", "DetectContentType":
+		return true
+	}
+	return strings.HasPrefix(name, "Status") || strings.HasPrefix(name, "Method") ||
+		strings.HasPrefix(name, "SameSite")
+}
+
+// interpSymbols builds the symbol table given to every interpreter: the
+// allowlisted part of yaegi's stdlib plus the edge SDK. It is built fresh
+// (cheap: map copies of reflect.Values) so no table is shared mutable state.
+func interpSymbols() interp.Exports {
+	out := make(interp.Exports, len(interpStdlibAllowed)+len(symbols.Symbols))
+	for _, p := range interpStdlibAllowed {
+		key := p + "/" + path.Base(p)
+		syms, ok := stdlib.Symbols[key]
+		if !ok {
+			continue
+		}
+		if p == "net/http" {
+			filtered := make(map[string]reflect.Value)
+			for name, v := range syms {
+				if httpAllowed(name) {
+					filtered[name] = v
+				}
+			}
+			syms = filtered
+		}
+		out[key] = syms
+	}
+	for k, v := range symbols.Symbols {
+		out[k] = v
+	}
+	return out
+}
+
+// program is one function version compiled into one interpreter. It runs
+// one invocation at a time; after a timeout it is discarded.
+type program struct {
+	i    *interp.Interpreter
+	req  map[edge.EventType]edge.RequestHandler
+	resp map[edge.EventType]edge.ResponseHandler
+	used bool
+}
+
+// entryPoints returns the event types the program exports, in event order.
+func (p *program) entryPoints() []edge.EventType {
+	var out []edge.EventType
+	for _, e := range edge.EventTypes() {
+		if _, ok := p.req[e]; ok {
+			out = append(out, e)
+		}
+		if _, ok := p.resp[e]; ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// declaredEntryPoints parses the files and returns the entry-point names
+// declared as top-level functions, so compile evaluates only names that exist.
+func declaredEntryPoints(files map[string][]byte) ([]string, error) {
+	fset := token.NewFileSet()
+	seen := map[string]bool{}
+	names := sortedGoFiles(files)
+	if len(names) == 0 {
+		return nil, errors.New("no .go files")
+	}
+	for _, name := range names {
+		f, err := parser.ParseFile(fset, name, files[name], parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv != nil {
+				continue
+			}
+			for _, e := range edge.EventTypes() {
+				if fd.Name.Name == e.EntryPoint() {
+					seen[fd.Name.Name] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for _, e := range edge.EventTypes() {
+		if seen[e.EntryPoint()] {
+			out = append(out, e.EntryPoint())
+		}
+	}
+	return out, nil
+}
+
+func sortedGoFiles(files map[string][]byte) []string {
+	var names []string
+	for name := range files {
+		if strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// cleanPositions strips the virtual GOPATH from yaegi's error positions so
+// errors read "auth.go:12:3: ...".
+func cleanPositions(msg string) string {
+	return strings.ReplaceAll(msg, fnGoPath+"/src/"+fnImportPath+"/", "")
+}
+
+// compile builds a program from the function's files: the package is
+// imported from an in-memory file system under fnImportPath, its init
+// functions run, and each declared entry point is looked up once and
+// checked against the SDK signature. Every yaegi call is under recover.
+func compile(files map[string][]byte) (p *program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("compiler panic: %s", cleanPositions(fmt.Sprint(r)))
+		}
+	}()
+	entries, err := declaredEntryPoints(files)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %s", cleanPositions(err.Error()))
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("the package exports no entry point (ViewerRequest, OriginRequest, OriginResponse or ViewerResponse)")
+	}
+	fsys := fstest.MapFS{}
+	for _, name := range sortedGoFiles(files) {
+		fsys[fnGoPath+"/src/"+fnImportPath+"/"+name] = &fstest.MapFile{Data: files[name], Mode: 0o444}
+	}
+	i := interp.New(interp.Options{GoPath: fnGoPath, SourcecodeFilesystem: fsys})
+	if err := i.Use(interpSymbols()); err != nil {
+		return nil, fmt.Errorf("loading symbols: %w", err)
+	}
+	if _, err := i.Eval(fmt.Sprintf("import %s %q", fnAlias, fnImportPath)); err != nil {
+		return nil, fmt.Errorf("compile: %s", cleanPositions(err.Error()))
+	}
+	p = &program{i: i, req: map[edge.EventType]edge.RequestHandler{}, resp: map[edge.EventType]edge.ResponseHandler{}}
+	for _, e := range edge.EventTypes() {
+		name := e.EntryPoint()
+		if !slices.Contains(entries, name) {
+			continue
+		}
+		v, err := i.Eval(fnAlias + "." + name)
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s: %s", name, cleanPositions(err.Error()))
+		}
+		if !v.IsValid() || v.Kind() != reflect.Func {
+			return nil, fmt.Errorf("%s is not a function", name)
+		}
+		switch e {
+		case edge.ViewerRequest, edge.OriginRequest:
+			h, ok := v.Interface().(func(context.Context, *edge.Request) (*edge.Response, error))
+			if !ok {
+				return nil, fmt.Errorf("%s has signature %s, want func(context.Context, *edge.Request) (*edge.Response, error)", name, v.Type())
+			}
+			p.req[e] = h
+		default:
+			h, ok := v.Interface().(func(context.Context, *edge.Request, *edge.Response) error)
+			if !ok {
+				return nil, fmt.Errorf("%s has signature %s, want func(context.Context, *edge.Request, *edge.Response) error", name, v.Type())
+			}
+			p.resp[e] = h
+		}
+	}
+	return p, nil
+}
+
+// Error kinds reported by a call (WorkerInvokeResult.error_kind).
+const (
+	kindError   = "error"
+	kindPanic   = "panic"
+	kindTimeout = "timeout"
+	// kindTimeoutStuck: timed out and the interpreter's goroutine did not
+	// stop when cancelled; the host recycles the worker process.
+	kindTimeoutStuck = "timeout_stuck"
+	// kindMisuse: the event type is not exported or the input is invalid.
+	kindMisuse = "misuse"
+)
+
+// stopGrace is how long a timed-out call is given to unwind after its
+// interpreter is cancelled before it is reported stuck.
+const stopGrace = 250 * time.Millisecond
+
+// callResult is the outcome of one entry-point call.
+type callResult struct {
+	req      *edge.Request
+	resp     *edge.Response
+	kind     string // "" on success
+	err      string
+	duration time.Duration
+	logs     []LogLine
+}
+
+// call runs one entry point on req/resp (which it mutates) with the
+// timeout. On timeout the interpreter is cancelled and the program must be
+// discarded (the caller checks res.kind).
+func (p *program) call(ctx context.Context, e edge.EventType, info edge.Info, req *edge.Request, resp *edge.Response, timeout time.Duration, fetch FetchFunc) callResult {
+	p.used = true
+	rh, isReq := p.req[e]
+	sh, isResp := p.resp[e]
+	if !isReq && !isResp {
+		return callResult{kind: kindMisuse, err: fmt.Sprintf("the function does not export %s", e.EntryPoint())}
+	}
+	if req == nil {
+		return callResult{kind: kindMisuse, err: "no request"}
+	}
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	if isResp {
+		if resp == nil {
+			return callResult{kind: kindMisuse, err: "response event without a response"}
+		}
+		if resp.Header == nil {
+			resp.Header = http.Header{}
+		}
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	cctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	info.EventType = e
+	info.Deadline = deadline
+	rt := &runtime{fetch: fetch}
+	hctx := edge.NewContext(cctx, info, rt)
+
+	done := make(chan callOut, 1)
+	go func() {
+		var o callOut
+		defer func() {
+			if r := recover(); r != nil {
+				o.pan = r
+			}
+			done <- o
+		}()
+		if isReq {
+			o.resp, o.err = rh(hctx, req)
+		} else {
+			o.err = sh(hctx, req, resp)
+		}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var o callOut
+	select {
+	case o = <-done:
+	case <-timer.C:
+		return p.timedOut(done, rt, start, timeout)
+	case <-ctx.Done():
+		return p.timedOut(done, rt, start, timeout)
+	}
+	res := callResult{req: req, duration: time.Since(start), logs: rt.take()}
+	switch {
+	case o.pan != nil:
+		res.kind, res.err = kindPanic, cleanPositions(fmt.Sprint(o.pan))
+	case o.err != nil:
+		res.kind, res.err = kindError, o.err.Error()
+	case isReq:
+		res.resp = o.resp
+	default:
+		res.resp = resp
+	}
+	return res
+}
+
+// callOut is what the goroutine running a handler reports.
+type callOut struct {
+	resp *edge.Response
+	err  error
+	pan  any
+}
+
+// timedOut cancels the interpreter, gives the call stopGrace to unwind and
+// reports a timeout (stuck when it did not unwind).
+func (p *program) timedOut(done <-chan callOut, rt *runtime, start time.Time, timeout time.Duration) callResult {
+	p.cancel()
+	kind := kindTimeout
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		kind = kindTimeoutStuck
+	}
+	return callResult{kind: kind, err: fmt.Sprintf("timeout after %s", timeout), duration: time.Since(start), logs: rt.take()}
+}
+
+// cancel stops every call running in the interpreter. yaegi only exposes
+// its stop through EvalWithContext: evaluating with an already cancelled
+// context makes it stop the interpreter, which bumps the run id that every
+// interpreted loop and call checks. The select inside EvalWithContext may
+// pick the finished evaluation instead, so it is retried until it reports
+// the cancellation.
+func (p *program) cancel() {
+	defer func() { _ = recover() }()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 100 {
+		if _, err := p.i.EvalWithContext(ctx, "0"); errors.Is(err, context.Canceled) {
+			return
+		}
+	}
+}
+
+// FetchFunc performs a handler's outbound HTTP request; it must honour
+// ctx's deadline. Tests and chaos hooks replace it.
+type FetchFunc func(ctx context.Context, req *http.Request) (*http.Response, error)
+
+// runtime is the edge.Runtime given to one invocation: it collects log
+// lines and performs fetches through fetch (a plain client when nil).
+type runtime struct {
+	fetch FetchFunc
+	mu    sync.Mutex
+	logs  []LogLine
+}
+
+// maxLogLines bounds the lines kept per invocation; maxLogLineBytes one line.
+const (
+	maxLogLines     = 256
+	maxLogLineBytes = 8 << 10
+)
+
+func (r *runtime) Log(_ context.Context, line string) {
+	if len(line) > maxLogLineBytes {
+		line = line[:maxLogLineBytes]
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.logs) < maxLogLines {
+		r.logs = append(r.logs, LogLine{Time: time.Now(), Message: line})
+	}
+}
+
+func (r *runtime) Fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
+	if r.fetch != nil {
+		return r.fetch(ctx, req)
+	}
+	return http.DefaultClient.Do(req.WithContext(ctx))
+}
+
+func (r *runtime) take() []LogLine {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.logs
+	r.logs = nil
+	return l
+}
+
+var _ edge.Runtime = (*runtime)(nil)

@@ -1,0 +1,631 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/edgelab/edgelab/edge"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+// ManagerConfig configures a Manager. The zero value of every field means
+// its documented default.
+type ManagerConfig struct {
+	// Profile gives the per-event limits. Zero: DefaultProfile().
+	Profile Profile
+	// InterpretersPerWorker bounds the interpreters (concurrent invocations)
+	// of one worker process. Zero: 4.
+	InterpretersPerWorker int
+	// MaxConcurrency bounds the in-flight invocations of one function
+	// version, including those waiting for an interpreter; beyond it an
+	// invocation is LambdaLimitExceeded. Zero: 64.
+	MaxConcurrency int
+	// IdleTimeout stops a worker that ran nothing for this long (the next
+	// invocation starts it again, cold). Zero: 5 minutes; negative: never.
+	IdleTimeout time.Duration
+	// WorkerCommand is the worker's argv. Zero: os.Executable() with no
+	// arguments (the calling binary, whose main calls MaybeRunWorker).
+	WorkerCommand []string
+	// WorkerEnv is added to the worker's environment.
+	WorkerEnv []string
+	// MaxStackMB is the worker's goroutine stack limit. Zero: 32 (a stack
+	// grows by doubling, so the peak is 1.5x this: it must stay well under
+	// the memory limit for runaway recursion to fail as a stack overflow).
+	MaxStackMB int
+	// MemoryPollInterval is how often a worker's RSS is checked against
+	// its memory limit. Zero: 20ms.
+	MemoryPollInterval time.Duration
+	// LoadTimeout bounds starting a worker and compiling the function
+	// (init functions included). Zero: 10s.
+	LoadTimeout time.Duration
+	// Logger receives worker lifecycle logs. Nil: discarded.
+	Logger *slog.Logger
+}
+
+func (c *ManagerConfig) applyDefaults() error {
+	if c.Profile == (Profile{}) {
+		c.Profile = DefaultProfile()
+	}
+	if c.InterpretersPerWorker <= 0 {
+		c.InterpretersPerWorker = 4
+	}
+	if c.MaxConcurrency <= 0 {
+		c.MaxConcurrency = 64
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if len(c.WorkerCommand) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding the worker executable: %w", err)
+		}
+		c.WorkerCommand = []string{exe}
+	}
+	if c.MaxStackMB <= 0 {
+		c.MaxStackMB = defaultMaxStackMB
+	}
+	if c.MemoryPollInterval <= 0 {
+		c.MemoryPollInterval = 20 * time.Millisecond
+	}
+	if c.LoadTimeout <= 0 {
+		c.LoadTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Manager runs function versions in worker processes: one worker per
+// loaded version, started on Load and restarted on demand after a crash,
+// a memory kill, a stuck timeout or an idle reap. It implements Runner.
+//
+//	Invoke ──► function (concurrency gate) ──► worker slot (interpreter)
+//	       ──► frame over socketpair ──► worker: interpreter pool ──► handler
+//
+// Safe for concurrent use. Close stops every worker.
+type Manager struct {
+	cfg ManagerConfig
+
+	mu     sync.Mutex
+	fns    map[fnKey]*function
+	closed bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+	// calls tracks Invoke and Load calls so Close can wait for them.
+	calls sync.WaitGroup
+
+	coldStarts   atomic.Uint64
+	workerStarts atomic.Uint64
+	workerDeaths atomic.Uint64
+	outcomes     sync.Map // Outcome -> *atomic.Uint64
+}
+
+var _ Runner = (*Manager)(nil)
+
+type fnKey struct {
+	name    string
+	version int64
+}
+
+// function is one loaded version and its current worker.
+type function struct {
+	code     Code
+	entries  []edge.EventType
+	inflight atomic.Int64
+
+	// startMu serialises worker starts so concurrent invocations share one.
+	startMu sync.Mutex
+	mu      sync.Mutex
+	w       *worker
+	retired bool
+}
+
+// worker is a process plus its interpreter slots.
+type worker struct {
+	p     *proc
+	slots chan struct{}
+	// lastUsed is the unix-nano time of the last invocation's end.
+	lastUsed atomic.Int64
+	busy     atomic.Int64
+	fresh    atomic.Bool // no invocation yet: the first is cold
+}
+
+// NewManager returns a Manager; it starts nothing until Load.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if err := cfg.applyDefaults(); err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, fns: map[fnKey]*function{}, stop: make(chan struct{})}
+	if cfg.IdleTimeout > 0 {
+		m.wg.Add(1)
+		go m.reapLoop()
+	}
+	return m, nil
+}
+
+func (m *Manager) memoryMB(c Code) int {
+	if c.MemoryMB > 0 {
+		return c.MemoryMB
+	}
+	return max(m.cfg.Profile.Viewer.MemoryMB, m.cfg.Profile.Origin.MemoryMB)
+}
+
+// startWorker starts a worker process and compiles code in it.
+func (m *Manager) startWorker(ctx context.Context, c Code) (*worker, []edge.EventType, error) {
+	name := c.Name + ":" + strconv.FormatInt(c.Version, 10)
+	p, err := startProc(procConfig{
+		command:      m.cfg.WorkerCommand,
+		env:          m.cfg.WorkerEnv,
+		memoryMB:     m.memoryMB(c),
+		pollInterval: m.cfg.MemoryPollInterval,
+		maxStackMB:   m.cfg.MaxStackMB,
+		name:         name,
+		logger:       m.cfg.Logger,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	m.workerStarts.Add(1)
+	entries, err := loadInto(ctx, p, c, m.cfg.InterpretersPerWorker, m.cfg.LoadTimeout)
+	if err != nil {
+		p.stop(nil)
+		return nil, nil, err
+	}
+	w := &worker{p: p, slots: make(chan struct{}, m.cfg.InterpretersPerWorker)}
+	w.lastUsed.Store(time.Now().UnixNano())
+	w.fresh.Store(true)
+	m.cfg.Logger.Debug("sandbox worker started", "function", name, "pid", p.pid(), "took", time.Since(p.started))
+	return w, entries, nil
+}
+
+// loadInto sends the code to a started worker and waits for compilation.
+func loadInto(ctx context.Context, p *proc, c Code, interpreters int, limit time.Duration) ([]edge.EventType, error) {
+	fv := &edgelabv1.FunctionVersion{Name: c.Name, Version: c.Version, Sha256: c.SHA256}
+	for _, name := range sortedNames(c.Files) {
+		fv.Files = append(fv.Files, &edgelabv1.SourceFile{Name: name, Content: c.Files[name]})
+	}
+	reply, err := p.roundTrip(ctx, &edgelabv1.WorkerFrame{Msg: &edgelabv1.WorkerFrame_Load{
+		Load: &edgelabv1.WorkerLoad{Function: fv, Interpreters: int32(interpreters)}}}, limit)
+	label := c.Name + ":" + strconv.FormatInt(c.Version, 10)
+	if err != nil {
+		if errors.Is(err, ErrUnresponsive) {
+			return nil, fmt.Errorf("%w: %s: compiling took longer than %s (an init function that never returns?)", ErrCompile, label, limit)
+		}
+		return nil, fmt.Errorf("%w: %s: while compiling: %w", ErrCompile, label, err)
+	}
+	lr := reply.GetLoadResult()
+	if lr == nil {
+		return nil, fmt.Errorf("%s: unexpected worker reply %T", label, reply.GetMsg())
+	}
+	if lr.GetError() != "" {
+		return nil, fmt.Errorf("%w: %s: %s", ErrCompile, label, lr.GetError())
+	}
+	var out []edge.EventType
+	for _, e := range lr.GetEntryPoints() {
+		out = append(out, EventTypeFromProto(e))
+	}
+	return out, nil
+}
+
+func sortedNames(files map[string][]byte) []string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Load compiles the version in a new worker and keeps the worker running.
+// Loading a version already loaded with the same SHA256 is a no-op; a
+// different SHA256 replaces it. A compile error is returned (wrapping
+// ErrCompile) and nothing is kept.
+func (m *Manager) Load(ctx context.Context, code Code) error {
+	key := fnKey{code.Name, code.Version}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	if f, ok := m.fns[key]; ok && f.code.SHA256 == code.SHA256 {
+		m.mu.Unlock()
+		return nil
+	}
+	m.calls.Add(1)
+	m.mu.Unlock()
+	defer m.calls.Done()
+
+	w, entries, err := m.startWorker(ctx, code)
+	if err != nil {
+		return fmt.Errorf("loading %s:%d: %w", code.Name, code.Version, err)
+	}
+	f := &function{code: code, entries: entries, w: w}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		w.p.stop(nil)
+		return ErrClosed
+	}
+	old := m.fns[key]
+	m.fns[key] = f
+	m.mu.Unlock()
+	if old != nil {
+		old.retire()
+	}
+	return nil
+}
+
+// EntryPoints returns the event types a loaded version exports.
+func (m *Manager) EntryPoints(name string, version int64) ([]edge.EventType, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.fns[fnKey{name, version}]
+	if !ok {
+		return nil, fmt.Errorf("%s:%d: %w", name, version, ErrNotLoaded)
+	}
+	return append([]edge.EventType(nil), f.entries...), nil
+}
+
+// Unload drops a version and stops its worker (in-flight invocations fail).
+func (m *Manager) Unload(name string, version int64) {
+	m.mu.Lock()
+	f := m.fns[fnKey{name, version}]
+	delete(m.fns, fnKey{name, version})
+	m.mu.Unlock()
+	if f != nil {
+		f.retire()
+	}
+}
+
+// retire stops the function's current worker.
+func (f *function) retire() {
+	f.mu.Lock()
+	w := f.w
+	f.w = nil
+	f.retired = true
+	f.mu.Unlock()
+	if w != nil {
+		w.p.stop(nil)
+	}
+}
+
+// current returns a live worker, starting one when there is none (cold).
+// The worker's busy count is raised under f.mu, so the reaper never stops
+// a worker an invocation is about to use; the caller lowers it.
+func (m *Manager) current(ctx context.Context, f *function) (*worker, bool, error) {
+	if w := f.live(); w != nil {
+		return w, false, nil
+	}
+	f.startMu.Lock()
+	defer f.startMu.Unlock()
+	if w := f.live(); w != nil {
+		return w, false, nil
+	}
+	f.mu.Lock()
+	dead, retired := f.w, f.retired
+	f.w = nil
+	f.mu.Unlock()
+	if retired {
+		return nil, false, fmt.Errorf("%s:%d: %w", f.code.Name, f.code.Version, ErrNotLoaded)
+	}
+	if dead != nil {
+		dead.p.stop(nil) // reap the dead one's goroutines
+	}
+	nw, _, err := m.startWorker(ctx, f.code)
+	if err != nil {
+		return nil, false, err
+	}
+	f.mu.Lock()
+	if f.retired {
+		f.mu.Unlock()
+		nw.p.stop(nil)
+		return nil, false, fmt.Errorf("%s:%d: %w", f.code.Name, f.code.Version, ErrNotLoaded)
+	}
+	f.w = nw
+	nw.busy.Add(1)
+	f.mu.Unlock()
+	return nw, true, nil
+}
+
+// live returns the current worker with its busy count raised, or nil.
+func (f *function) live() *worker {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.w != nil && f.w.p.alive() {
+		f.w.busy.Add(1)
+		return f.w
+	}
+	return nil
+}
+
+// recycle removes w as the function's worker if it still is, and stops
+// it; it reports whether this call removed it.
+func (f *function) recycle(w *worker) bool {
+	f.mu.Lock()
+	mine := f.w == w
+	if mine {
+		f.w = nil
+	}
+	f.mu.Unlock()
+	w.p.stop(nil)
+	return mine
+}
+
+// Invoke runs one trigger. See Runner.
+func (m *Manager) Invoke(ctx context.Context, inv Invocation) (Result, error) {
+	start := time.Now()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return Result{}, ErrClosed
+	}
+	f, ok := m.fns[fnKey{inv.Function, inv.Version}]
+	m.calls.Add(1)
+	m.mu.Unlock()
+	defer m.calls.Done()
+	if !ok {
+		return Result{}, fmt.Errorf("invoking %s:%d: %w", inv.Function, inv.Version, ErrNotLoaded)
+	}
+	if !inv.Event.Valid() {
+		return Result{}, fmt.Errorf("invoking %s:%d: unknown event type %q", inv.Function, inv.Version, inv.Event)
+	}
+	if inv.Request == nil {
+		return Result{}, fmt.Errorf("invoking %s:%d: nil request", inv.Function, inv.Version)
+	}
+	if !inv.Event.IsRequest() && inv.Response == nil {
+		return Result{}, fmt.Errorf("invoking %s:%d %s: nil response", inv.Function, inv.Version, inv.Event)
+	}
+	res := m.invoke(ctx, f, inv)
+	res.Duration = time.Since(start)
+	m.count(res.Outcome)
+	if res.Cold {
+		m.coldStarts.Add(1)
+	}
+	return res, nil
+}
+
+func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Result {
+	label := fmt.Sprintf("%s:%d", inv.Function, inv.Version)
+	if n := f.inflight.Add(1); n > int64(m.cfg.MaxConcurrency) {
+		f.inflight.Add(-1)
+		return Result{Outcome: OutcomeLimitExceeded,
+			Err: fmt.Errorf("%w: %s has %d invocations in flight (limit %d)", ErrConcurrency, label, n-1, m.cfg.MaxConcurrency)}
+	}
+	defer f.inflight.Add(-1)
+
+	limits := m.cfg.Profile.For(inv.Event)
+	timeout := limits.Timeout
+	if f.code.Timeout > 0 && f.code.Timeout < timeout {
+		timeout = f.code.Timeout
+	}
+	deadline := time.Now().Add(timeout)
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+
+	w, cold, err := m.current(wctx, f)
+	if err != nil {
+		return execError(fmt.Errorf("starting worker for %s: %w", label, err), true)
+	}
+	defer func() {
+		w.lastUsed.Store(time.Now().UnixNano())
+		w.busy.Add(-1)
+	}()
+	// Wait for an interpreter slot within the invocation's deadline.
+	select {
+	case w.slots <- struct{}{}:
+	case <-wctx.Done():
+		if ctx.Err() == nil {
+			return Result{Outcome: OutcomeLimitExceeded,
+				Err: fmt.Errorf("%w: %s: no interpreter free within %s", ErrConcurrency, label, timeout)}
+		}
+		return execError(fmt.Errorf("%s: %w", label, ctx.Err()), cold)
+	}
+	defer func() { <-w.slots }()
+	if w.fresh.Swap(false) {
+		cold = true
+	}
+
+	info := inv.Info
+	info.EventType = inv.Event
+	info.FunctionName = inv.Function
+	info.FunctionVersion = inv.Version
+	remaining := time.Until(deadline)
+	frame := &edgelabv1.WorkerFrame{Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{
+		EventType: EventTypeToProto(inv.Event),
+		Request:   RequestToProto(inv.Request),
+		Response:  ResponseToProto(inv.Response),
+		Timeout:   durationpb.New(remaining),
+		Info:      infoToProto(info),
+	}}}
+	// The worker enforces the timeout; the host's limit only catches a
+	// worker that cannot answer at all.
+	reply, err := w.p.roundTrip(ctx, frame, remaining+stopGrace+2*time.Second)
+	if err != nil {
+		if !w.p.alive() && f.recycle(w) {
+			m.workerDeaths.Add(1)
+		}
+		return execError(fmt.Errorf("%s: %w", label, err), cold)
+	}
+	r := reply.GetInvokeResult()
+	if r == nil {
+		return execError(fmt.Errorf("%s: unexpected worker reply %T", label, reply.GetMsg()), cold)
+	}
+	cold = cold || r.GetCold()
+	res := Result{Cold: cold, Logs: logsFromProto(r.GetLogs())}
+	switch r.GetErrorKind() {
+	case "":
+	case kindTimeoutStuck:
+		// The interpreter did not stop: recycle the process.
+		m.cfg.Logger.Warn("sandbox worker recycled after a stuck timeout", "function", label, "pid", w.p.pid())
+		f.recycle(w)
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrTimeout, label, r.GetError())
+		return res
+	case kindTimeout:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrTimeout, label, r.GetError())
+		return res
+	case kindPanic:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label, r.GetError())
+		return res
+	case kindError:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrHandler, label, r.GetError())
+		return res
+	default:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%s: %s", label, r.GetError())
+		return res
+	}
+	return finishResult(inv, limits, res, RequestFromProto(r.GetRequest()), ResponseFromProto(r.GetResponse()))
+}
+
+// finishResult fills a successful invocation's outcome and validates it.
+func finishResult(inv Invocation, limits Limits, res Result, req *edge.Request, resp *edge.Response) Result {
+	if inv.Event.IsRequest() {
+		res.Request = req
+		res.Response = resp
+		res.Outcome = OutcomeContinue
+		if resp != nil {
+			res.Outcome = OutcomeGenerated
+		}
+	} else {
+		res.Request = req
+		res.Response = resp
+		res.Outcome = OutcomeContinue
+	}
+	// TODO(rules): the result rules (read-only/disallowed headers, status
+	// range, sizes) live in sandbox/rules.go, owned by another engineer.
+	// Call them here once ValidateResult(inv, limits, &res) exists:
+	//	ValidateResult(inv, limits, &res)
+	_ = limits
+	return res
+}
+
+func execError(err error, cold bool) Result {
+	return Result{Outcome: OutcomeExecutionError, Err: err, Cold: cold}
+}
+
+func (m *Manager) count(o Outcome) {
+	v, _ := m.outcomes.LoadOrStore(o, new(atomic.Uint64))
+	v.(*atomic.Uint64).Add(1)
+}
+
+// Stats is a snapshot of the Manager's counters, for metrics.
+type Stats struct {
+	// Functions is the number of loaded versions; Workers the live worker processes.
+	Functions, Workers int
+	// WorkerStarts counts processes started (loads, restarts);
+	// WorkerDeaths those that died or were killed while serving.
+	WorkerStarts, WorkerDeaths uint64
+	// Invocations counts completed invocations by outcome.
+	Invocations map[Outcome]uint64
+	// ColdStarts counts invocations that reported Cold.
+	ColdStarts uint64
+}
+
+// Stats returns the current counters.
+func (m *Manager) Stats() Stats {
+	s := Stats{Invocations: map[Outcome]uint64{},
+		WorkerStarts: m.workerStarts.Load(), WorkerDeaths: m.workerDeaths.Load(), ColdStarts: m.coldStarts.Load()}
+	m.outcomes.Range(func(k, v any) bool {
+		s.Invocations[k.(Outcome)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.Functions = len(m.fns)
+	for _, f := range m.fns {
+		f.mu.Lock()
+		if f.w != nil && f.w.p.alive() {
+			s.Workers++
+		}
+		f.mu.Unlock()
+	}
+	return s
+}
+
+// WorkerPIDs returns the process ids of the live workers (for tests and
+// diagnostics).
+func (m *Manager) WorkerPIDs() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []int
+	for _, f := range m.fns {
+		f.mu.Lock()
+		if f.w != nil && f.w.p.alive() {
+			out = append(out, f.w.p.pid())
+		}
+		f.mu.Unlock()
+	}
+	return out
+}
+
+// reapLoop stops workers idle for longer than IdleTimeout.
+func (m *Manager) reapLoop() {
+	defer m.wg.Done()
+	every := max(m.cfg.IdleTimeout/4, 10*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		fns := make([]*function, 0, len(m.fns))
+		for _, f := range m.fns {
+			fns = append(fns, f)
+		}
+		m.mu.Unlock()
+		for _, f := range fns {
+			f.mu.Lock()
+			w := f.w
+			idle := w != nil && w.busy.Load() == 0 &&
+				time.Since(time.Unix(0, w.lastUsed.Load())) > m.cfg.IdleTimeout
+			if idle {
+				f.w = nil
+			}
+			f.mu.Unlock()
+			if idle {
+				m.cfg.Logger.Debug("reaping idle sandbox worker", "function", f.code.Name, "version", f.code.Version)
+				w.p.stop(nil)
+			}
+		}
+	}
+}
+
+// Close stops every worker and waits for them and the Manager's
+// goroutines; later calls fail with ErrClosed. It is idempotent.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	fns := m.fns
+	m.fns = map[fnKey]*function{}
+	m.mu.Unlock()
+	close(m.stop)
+	m.wg.Wait()
+	var wg sync.WaitGroup
+	for _, f := range fns {
+		wg.Go(f.retire)
+	}
+	wg.Wait()
+	// In-flight calls fail fast now that their workers are gone; a worker
+	// one of them was starting is stopped by that call (retired flag).
+	m.calls.Wait()
+	return nil
+}

@@ -1,0 +1,339 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/edge"
+)
+
+// testProfile uses short timeouts so hostile handlers fail fast.
+func testProfile() Profile {
+	p := DefaultProfile()
+	p.Viewer.Timeout = 300 * time.Millisecond
+	p.Origin.Timeout = 300 * time.Millisecond
+	return p
+}
+
+func newTestManager(t *testing.T, mod func(*ManagerConfig)) *Manager {
+	t.Helper()
+	cfg := ManagerConfig{Profile: testProfile(), WorkerCommand: []string{os.Args[0]}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	m, err := NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pids := m.WorkerPIDs()
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for _, pid := range pids {
+			if processAlive(pid) {
+				t.Errorf("worker %d still alive after Close", pid)
+			}
+		}
+	})
+	return m
+}
+
+// processAlive reports whether pid exists and is not a zombie.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	return !strings.Contains(string(b), "State:\tZ")
+}
+
+func code(name string, src string) Code {
+	return Code{Name: name, Version: 1, Files: map[string][]byte{"handler.go": []byte(src)}, SHA256: edge.SHA256Hex([]byte(src))}
+}
+
+const hdr = `package fn
+
+import (
+	"context"
+	"github.com/edgelab/edgelab/edge"
+)
+`
+
+// hostileSrc is one function with a behaviour per URI.
+const hostileSrc = hdr + `
+import (
+	"errors"
+	"strings"
+)
+
+var keep [][]byte
+
+func recurse(n int) int { return recurse(n+1) + 1 }
+
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	edge.Log(ctx, "uri ", req.URI, " rid ", edge.InfoFrom(ctx).RequestID)
+	switch req.URI {
+	case "/loop":
+		for {
+		}
+	case "/recurse":
+		recurse(0)
+	case "/alloc":
+		keep = append(keep, []byte(strings.Repeat("x", 1<<30)))
+	case "/panic":
+		panic("boom")
+	case "/error":
+		return nil, errors.New("bad thing")
+	case "/generate":
+		r := edge.NewResponse(200, "hello")
+		return r, nil
+	}
+	req.Header.Set("X-Added", "yes")
+	return nil, nil
+}
+
+func ViewerResponse(ctx context.Context, req *edge.Request, resp *edge.Response) error {
+	resp.Header.Set("X-Resp", req.URI)
+	return nil
+}
+`
+
+func viewerReq(fn, uri string) Invocation {
+	return Invocation{Function: fn, Version: 1, Event: edge.ViewerRequest,
+		Request: &edge.Request{Method: "GET", URI: uri, Header: http.Header{"Accept": {"*/*"}}},
+		Info:    edge.Info{RequestID: "req-" + uri}}
+}
+
+func mustInvoke(t *testing.T, m *Manager, inv Invocation) Result {
+	t.Helper()
+	res, err := m.Invoke(context.Background(), inv)
+	if err != nil {
+		t.Fatalf("Invoke %s: %v", inv.Request.URI, err)
+	}
+	return res
+}
+
+func TestManagerInvoke(t *testing.T) {
+	m := newTestManager(t, nil)
+	if err := m.Load(context.Background(), code("hostile", hostileSrc)); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := m.EntryPoints("hostile", 1)
+	if err != nil || len(eps) != 2 || eps[0] != edge.ViewerRequest || eps[1] != edge.ViewerResponse {
+		t.Fatalf("entry points = %v, %v", eps, err)
+	}
+
+	res := mustInvoke(t, m, viewerReq("hostile", "/"))
+	if res.Outcome != OutcomeContinue || res.Request.Header.Get("X-Added") != "yes" || res.Request.Header.Get("Accept") != "*/*" {
+		t.Fatalf("continue: %+v", res)
+	}
+	if !res.Cold {
+		t.Errorf("first invocation not cold")
+	}
+	if len(res.Logs) != 1 || res.Logs[0].Message != "uri / rid req-/" {
+		t.Errorf("logs = %+v", res.Logs)
+	}
+	res = mustInvoke(t, m, viewerReq("hostile", "/"))
+	if res.Cold {
+		t.Errorf("second invocation cold")
+	}
+
+	res = mustInvoke(t, m, viewerReq("hostile", "/generate"))
+	if res.Outcome != OutcomeGenerated || res.Response == nil || res.Response.Status != 200 || string(res.Response.Body) != "hello" {
+		t.Fatalf("generated: %+v", res)
+	}
+
+	inv := Invocation{Function: "hostile", Version: 1, Event: edge.ViewerResponse,
+		Request:  &edge.Request{Method: "GET", URI: "/r", Header: http.Header{}},
+		Response: &edge.Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}}}
+	res = mustInvoke(t, m, inv)
+	if res.Outcome != OutcomeContinue || res.Response.Header.Get("X-Resp") != "/r" || res.Response.Header.Get("Content-Type") != "text/plain" {
+		t.Fatalf("response trigger: %+v", res)
+	}
+	if inv.Response.Header.Get("X-Resp") != "" {
+		t.Errorf("caller's response was mutated")
+	}
+}
+
+func TestManagerHostile(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) { c.MemoryPollInterval = 5 * time.Millisecond })
+	if err := m.Load(context.Background(), code("hostile", hostileSrc)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		uri  string
+		want []error // any of
+		// crashes: the worker process is replaced.
+		crashes bool
+	}{
+		{"/loop", []error{ErrTimeout}, false},
+		{"/panic", []error{ErrPanic}, false},
+		{"/error", []error{ErrHandler}, false},
+		// Runaway recursion grows the stack and yaegi's heap frames: the
+		// stack limit or the memory watchdog stops it, whichever comes
+		// first (the race detector's shadow memory favours the latter).
+		{"/recurse", []error{ErrWorkerCrashed, ErrMemoryLimit}, true},
+		{"/alloc", []error{ErrMemoryLimit}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			before := m.WorkerPIDs()
+			res := mustInvoke(t, m, viewerReq("hostile", tt.uri))
+			matched := false
+			for _, w := range tt.want {
+				matched = matched || errors.Is(res.Err, w)
+			}
+			if res.Outcome != OutcomeExecutionError || !matched {
+				t.Fatalf("got %s %v, want %s wrapping %v", res.Outcome, res.Err, OutcomeExecutionError, tt.want)
+			}
+			t.Logf("%s: %v", tt.uri, res.Err)
+			// The function keeps serving right after.
+			res = mustInvoke(t, m, viewerReq("hostile", "/"))
+			if res.Outcome != OutcomeContinue || res.Request.Header.Get("X-Added") != "yes" {
+				t.Fatalf("after %s: %+v", tt.uri, res)
+			}
+			after := m.WorkerPIDs()
+			restarted := len(before) != 1 || len(after) != 1 || before[0] != after[0]
+			if restarted != tt.crashes {
+				t.Errorf("worker restarted = %v, want %v (pids %v -> %v)", restarted, tt.crashes, before, after)
+			}
+			if tt.crashes && !res.Cold {
+				t.Errorf("invocation on a restarted worker not cold")
+			}
+		})
+	}
+	if s := m.Stats(); s.Invocations[OutcomeExecutionError] != uint64(len(tests)) || s.WorkerDeaths != 2 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+func TestManagerConcurrencyLimit(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) {
+		c.MaxConcurrency = 2
+		c.InterpretersPerWorker = 2
+	})
+	src := hdr + `
+import "time"
+
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	time.Sleep(150 * time.Millisecond)
+	return nil, nil
+}
+`
+	if err := m.Load(context.Background(), code("slow", src)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	var wg sync.WaitGroup
+	results := make([]Result, n)
+	for i := range n {
+		wg.Go(func() {
+			res, err := m.Invoke(context.Background(), viewerReq("slow", "/"+strconv.Itoa(i)))
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	count := map[Outcome]int{}
+	for _, r := range results {
+		count[r.Outcome]++
+		if r.Outcome == OutcomeLimitExceeded && !errors.Is(r.Err, ErrConcurrency) {
+			t.Errorf("limit error = %v", r.Err)
+		}
+	}
+	if count[OutcomeLimitExceeded] == 0 || count[OutcomeContinue] == 0 || count[OutcomeContinue] > 2*3 {
+		t.Fatalf("outcomes = %v", count)
+	}
+}
+
+func TestManagerMisuse(t *testing.T) {
+	m := newTestManager(t, nil)
+	if _, err := m.Invoke(context.Background(), viewerReq("nope", "/")); !errors.Is(err, ErrNotLoaded) {
+		t.Fatalf("not loaded: %v", err)
+	}
+	err := m.Load(context.Background(), code("bad", hdr+"\nfunc ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) { return undefinedThing, nil }\n"))
+	if !errors.Is(err, ErrCompile) || !strings.Contains(err.Error(), "handler.go:") {
+		t.Fatalf("compile error = %v", err)
+	}
+	err = m.Load(context.Background(), code("sig", hdr+"\nfunc ViewerRequest(req *edge.Request) error { return nil }\n"))
+	if !errors.Is(err, ErrCompile) || !strings.Contains(err.Error(), "ViewerRequest has signature") {
+		t.Fatalf("signature error = %v", err)
+	}
+	if err := m.Load(context.Background(), code("ok", hostileSrc)); err != nil {
+		t.Fatal(err)
+	}
+	inv := viewerReq("ok", "/")
+	inv.Event = edge.OriginRequest
+	res := mustInvoke(t, m, inv)
+	if res.Outcome != OutcomeExecutionError {
+		t.Fatalf("unexported event: %+v", res)
+	}
+	m.Unload("ok", 1)
+	if _, err := m.Invoke(context.Background(), viewerReq("ok", "/")); !errors.Is(err, ErrNotLoaded) {
+		t.Fatalf("after unload: %v", err)
+	}
+	if got := len(m.WorkerPIDs()); got != 0 {
+		t.Fatalf("%d workers after unload", got)
+	}
+}
+
+func TestManagerIdleReap(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) { c.IdleTimeout = 50 * time.Millisecond })
+	if err := m.Load(context.Background(), code("idle", hostileSrc)); err != nil {
+		t.Fatal(err)
+	}
+	pids := m.WorkerPIDs()
+	if len(pids) != 1 {
+		t.Fatalf("pids = %v", pids)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	// Poll: the reaper forgets the worker, then stops the process.
+	for len(m.WorkerPIDs()) != 0 || processAlive(pids[0]) {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle worker %d not reaped", pids[0])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res := mustInvoke(t, m, viewerReq("idle", "/"))
+	if res.Outcome != OutcomeContinue || !res.Cold {
+		t.Fatalf("after reap: %+v", res)
+	}
+}
+
+func TestManagerClose(t *testing.T) {
+	m := newTestManager(t, nil)
+	for i := range 3 {
+		if err := m.Load(context.Background(), code(fmt.Sprintf("f%d", i), hostileSrc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pids := m.WorkerPIDs()
+	if len(pids) != 3 {
+		t.Fatalf("pids = %v", pids)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if processAlive(pid) {
+			t.Errorf("worker %d alive after Close", pid)
+		}
+	}
+	if _, err := m.Invoke(context.Background(), viewerReq("f0", "/")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Invoke after Close: %v", err)
+	}
+	if err := m.Load(context.Background(), code("g", hostileSrc)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Load after Close: %v", err)
+	}
+}

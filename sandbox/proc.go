@@ -1,0 +1,366 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+// procConfig configures one worker process.
+type procConfig struct {
+	// command is argv; command[0] is the executable (the calling binary).
+	command []string
+	// env is added to the host's environment.
+	env []string
+	// memoryMB is the RSS limit enforced by the watchdog and the GOMEMLIMIT
+	// given to the worker; 0 disables both.
+	memoryMB int
+	// pollInterval is how often the watchdog reads the worker's RSS.
+	pollInterval time.Duration
+	// maxStackMB is the worker's goroutine stack limit.
+	maxStackMB int
+	// name labels logs and errors ("auth:3").
+	name   string
+	logger *slog.Logger
+}
+
+// proc is the host's handle on one worker process: it owns the process,
+// the IPC connection and three goroutines (frame reader, exit waiter, RSS
+// watchdog), all of which end when the process dies. Safe for concurrent use.
+type proc struct {
+	cfg     procConfig
+	cmd     *exec.Cmd
+	conn    net.Conn
+	out     *frameWriter
+	stderr  *tailBuffer
+	started time.Time
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	pending  map[uint64]chan *edgelabv1.WorkerFrame
+	nextID   uint64
+	reason   error // first recorded reason for killing the worker
+	deathErr error // set before dead is closed
+	peakRSS  int64
+
+	exited chan struct{} // closed when cmd.Wait returned
+	dead   chan struct{} // closed when the process is gone and pending calls failed
+}
+
+// startProc starts a worker process connected over a socketpair.
+func startProc(cfg procConfig) (*proc, error) {
+	if len(cfg.command) == 0 {
+		return nil, errors.New("no worker command")
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	hostF := os.NewFile(uintptr(fds[0]), "sandbox-host")
+	childF := os.NewFile(uintptr(fds[1]), "sandbox-child")
+	defer childF.Close()
+	conn, err := net.FileConn(hostF)
+	hostF.Close()
+	if err != nil {
+		return nil, fmt.Errorf("socketpair conn: %w", err)
+	}
+	p := &proc{
+		cfg:     cfg,
+		conn:    conn,
+		out:     newFrameWriter(conn),
+		stderr:  &tailBuffer{max: 8 << 10},
+		pending: map[uint64]chan *edgelabv1.WorkerFrame{},
+		exited:  make(chan struct{}),
+		dead:    make(chan struct{}),
+	}
+	cmd := exec.Command(cfg.command[0], cfg.command[1:]...)
+	cmd.Env = append(os.Environ(), cfg.env...)
+	cmd.Env = append(cmd.Env, EnvWorker+"=fd:3")
+	if cfg.maxStackMB > 0 {
+		cmd.Env = append(cmd.Env, EnvWorkerMaxStackMB+"="+strconv.Itoa(cfg.maxStackMB))
+	}
+	if cfg.memoryMB > 0 {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.Itoa(cfg.memoryMB)+"MiB")
+	}
+	cmd.ExtraFiles = []*os.File{childF}
+	cmd.Stdout = nil
+	cmd.Stderr = p.stderr
+	// The worker dies with the host: no orphans even if the host is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("starting worker %s: %w", cfg.name, err)
+	}
+	p.cmd = cmd
+	p.wg.Add(3)
+	go p.waitExit()
+	go p.readLoop()
+	go p.watchdog()
+	return p, nil
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// waitExit reaps the process.
+func (p *proc) waitExit() {
+	defer p.wg.Done()
+	_ = p.cmd.Wait()
+	close(p.exited)
+	// Unblocks the reader if the socket is somehow still open.
+	p.conn.Close()
+}
+
+// readLoop dispatches replies; when the stream ends it makes sure the
+// process is gone, then fails every pending call with the death reason.
+func (p *proc) readLoop() {
+	defer p.wg.Done()
+	in := newFrameReader(p.conn)
+	var readErr error
+	for {
+		f, err := in.read()
+		if err != nil {
+			readErr = err
+			break
+		}
+		p.mu.Lock()
+		ch, ok := p.pending[f.GetId()]
+		delete(p.pending, f.GetId())
+		p.mu.Unlock()
+		if ok {
+			ch <- f
+		}
+	}
+	p.kill(nil)
+	<-p.exited
+	p.mu.Lock()
+	p.deathErr = p.deathReason(readErr)
+	p.mu.Unlock()
+	close(p.dead)
+}
+
+// deathReason explains why the worker is gone: the recorded kill reason,
+// else a crash with the fatal line of its stderr.
+func (p *proc) deathReason(readErr error) error {
+	if p.reason != nil {
+		return p.reason
+	}
+	state := p.cmd.ProcessState
+	detail := p.stderr.fatalLine()
+	msg := "worker exited"
+	if state != nil {
+		msg = "worker " + state.String()
+	}
+	if detail != "" {
+		msg += ": " + detail
+	} else if readErr != nil && !errors.Is(readErr, net.ErrClosed) {
+		msg += " (" + readErr.Error() + ")"
+	}
+	return fmt.Errorf("%w: %s: %s", ErrWorkerCrashed, p.cfg.name, msg)
+}
+
+// watchdog kills the worker when its RSS goes over the memory limit.
+func (p *proc) watchdog() {
+	defer p.wg.Done()
+	if p.cfg.memoryMB <= 0 || p.cfg.pollInterval <= 0 {
+		<-p.dead
+		return
+	}
+	t := time.NewTicker(p.cfg.pollInterval)
+	defer t.Stop()
+	limit := int64(p.cfg.memoryMB) << 20
+	for {
+		select {
+		case <-p.dead:
+			return
+		case <-t.C:
+		}
+		rss, err := procRSS(p.pid())
+		if err != nil {
+			continue // exiting; the reader will notice
+		}
+		p.mu.Lock()
+		p.peakRSS = max(p.peakRSS, rss)
+		p.mu.Unlock()
+		if rss > limit {
+			p.kill(fmt.Errorf("%w: %s: worker RSS %d MB over the %d MB limit; worker killed",
+				ErrMemoryLimit, p.cfg.name, rss>>20, p.cfg.memoryMB))
+		}
+	}
+}
+
+// kill records reason (the first one wins; nil records nothing) and kills
+// the process. It does not wait.
+func (p *proc) kill(reason error) {
+	p.mu.Lock()
+	if p.reason == nil && reason != nil {
+		p.reason = reason
+		if p.cfg.logger != nil {
+			p.cfg.logger.Warn("killing sandbox worker", "function", p.cfg.name, "pid", p.pid(), "reason", reason)
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+// stop kills the process and waits for its goroutines.
+func (p *proc) stop(reason error) {
+	p.kill(reason)
+	p.wg.Wait()
+}
+
+// alive reports whether the process is still serving.
+func (p *proc) alive() bool {
+	select {
+	case <-p.dead:
+		return false
+	default:
+		return true
+	}
+}
+
+// err returns the death reason once the worker is dead.
+func (p *proc) err() error {
+	<-p.dead
+	return p.deathErr
+}
+
+// roundTrip sends f and waits for the reply with the same id. After limit
+// without a reply the worker is killed as unresponsive; when the worker
+// dies the death reason is returned; ctx ends only the wait.
+func (p *proc) roundTrip(ctx context.Context, f *edgelabv1.WorkerFrame, limit time.Duration) (*edgelabv1.WorkerFrame, error) {
+	ch := make(chan *edgelabv1.WorkerFrame, 1)
+	p.mu.Lock()
+	select {
+	case <-p.dead:
+		p.mu.Unlock()
+		return nil, p.deathErr
+	default:
+	}
+	p.nextID++
+	id := p.nextID
+	p.pending[id] = ch
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.pending, id)
+		p.mu.Unlock()
+	}()
+	f.Id = id
+	if err := p.out.write(f); err != nil {
+		p.kill(nil)
+		return nil, p.err()
+	}
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-p.dead:
+		// A reply may have raced with the death.
+		select {
+		case r := <-ch:
+			return r, nil
+		default:
+		}
+		return nil, p.deathErr
+	case <-timer.C:
+		p.kill(fmt.Errorf("%w: %s: no answer within %s; worker killed", ErrUnresponsive, p.cfg.name, limit))
+		return nil, p.err()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for worker %s: %w", p.cfg.name, ctx.Err())
+	}
+}
+
+// procRSS returns the resident set size of a process from /proc.
+func procRSS(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("reading status of %d: %w", pid, err)
+	}
+	return parseVmRSS(b)
+}
+
+// parseVmRSS extracts VmRSS (bytes) from /proc/<pid>/status content.
+func parseVmRSS(status []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil || kb < 0 {
+			return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+		}
+		return kb << 10, nil
+	}
+	return 0, errors.New("no VmRSS line (process exiting?)")
+}
+
+// tailBuffer keeps the first and the last bytes a worker writes to stderr:
+// the first fatal line explains a crash. Safe for concurrent use.
+type tailBuffer struct {
+	mu   sync.Mutex
+	max  int
+	head []byte
+	tail []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - len(b.head); room > 0 {
+		b.head = append(b.head, p[:min(room, len(p))]...)
+	}
+	b.tail = append(b.tail, p...)
+	if len(b.tail) > b.max {
+		b.tail = append([]byte(nil), b.tail[len(b.tail)-b.max:]...)
+	}
+	return len(p), nil
+}
+
+// fatalLine returns the Go runtime's explanation of a crash ("fatal error:
+// stack overflow", "runtime: out of memory", "panic: ...") or "".
+func (b *tailBuffer) fatalLine() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var found []string
+	for _, buf := range [][]byte{b.head, b.tail} {
+		for line := range strings.SplitSeq(string(buf), "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "runtime: ") ||
+				strings.HasPrefix(line, "panic: ") {
+				found = append(found, line)
+				if len(found) == 2 {
+					return strings.Join(found, "; ")
+				}
+			}
+		}
+		if len(found) > 0 {
+			return found[0]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,235 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/edgelab/edgelab/edge"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+// Environment of a worker process.
+const (
+	// EnvWorker marks a process as a sandbox worker. Its value is where the
+	// IPC socket is: "fd:N" for an inherited socket (what the Manager uses)
+	// or a unix socket path to dial.
+	EnvWorker = "EDGELAB_SANDBOX_WORKER"
+	// EnvWorkerMaxStackMB sets the worker's maximum goroutine stack (MB).
+	EnvWorkerMaxStackMB = "EDGELAB_SANDBOX_MAX_STACK_MB"
+)
+
+// defaultMaxStackMB is the worker's goroutine stack limit: runaway
+// recursion in a handler hits it quickly and kills the worker (a Go stack
+// overflow is fatal), which the host reports as an execution error.
+const defaultMaxStackMB = 16
+
+// MaybeRunWorker turns the process into a sandbox worker when it was started
+// as one (EnvWorker is set): it serves the host over the IPC socket and
+// exits the process when the host goes away. Otherwise it returns at once.
+// Every binary's main and every TestMain that starts workers calls it first.
+func MaybeRunWorker() {
+	addr := os.Getenv(EnvWorker)
+	if addr == "" {
+		return
+	}
+	os.Exit(runWorker(addr))
+}
+
+// runWorker is the worker process body; it returns the exit code.
+func runWorker(addr string) int {
+	stackMB := defaultMaxStackMB
+	if v, err := strconv.Atoi(os.Getenv(EnvWorkerMaxStackMB)); err == nil && v > 0 {
+		stackMB = v
+	}
+	debug.SetMaxStack(stackMB << 20)
+	conn, err := dialHost(addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "edgelab sandbox worker: %v\n", err)
+		return 2
+	}
+	defer conn.Close()
+	w := &workerServer{
+		out:    newFrameWriter(conn),
+		client: &http.Client{},
+	}
+	if err := w.serve(newFrameReader(conn)); err != nil {
+		fmt.Fprintf(os.Stderr, "edgelab sandbox worker: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func dialHost(addr string) (net.Conn, error) {
+	if fd, ok := strings.CutPrefix(addr, "fd:"); ok {
+		n, err := strconv.Atoi(fd)
+		if err != nil {
+			return nil, fmt.Errorf("bad %s value %q: %w", EnvWorker, addr, err)
+		}
+		f := os.NewFile(uintptr(n), "sandbox-ipc")
+		if f == nil {
+			return nil, fmt.Errorf("fd %d is not open", n)
+		}
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			return nil, fmt.Errorf("using inherited socket fd %d: %w", n, err)
+		}
+		return c, nil
+	}
+	c, err := net.Dial("unix", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dialing host: %w", err)
+	}
+	return c, nil
+}
+
+// workerServer serves one host connection: a Load, then invocations, each
+// on its own goroutine (the host bounds how many are in flight).
+type workerServer struct {
+	out    *frameWriter
+	client *http.Client
+
+	mu      sync.Mutex
+	files   map[string][]byte
+	max     int
+	idle    []*program
+	created int
+	entries []edge.EventType
+}
+
+// serve runs until the host closes the connection. In-flight invocations
+// are not waited for: their results cannot be delivered, and a stuck one
+// would keep the process alive; the process exit ends them.
+func (w *workerServer) serve(in *frameReader) error {
+	for {
+		f, err := in.read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("reading from host: %w", err)
+		}
+		switch m := f.GetMsg().(type) {
+		case *edgelabv1.WorkerFrame_Load:
+			res := w.load(m.Load)
+			if err := w.out.write(&edgelabv1.WorkerFrame{Id: f.GetId(), Msg: &edgelabv1.WorkerFrame_LoadResult{LoadResult: res}}); err != nil {
+				return err
+			}
+		case *edgelabv1.WorkerFrame_Invoke:
+			go func(id uint64, inv *edgelabv1.WorkerInvoke) {
+				res := w.invoke(inv)
+				// A write error means the host is gone; the read loop sees it too.
+				_ = w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}})
+			}(f.GetId(), m.Invoke)
+		default:
+			return fmt.Errorf("unexpected frame %T from host", m)
+		}
+	}
+}
+
+// load compiles the function once (checking it and finding its entry
+// points) and keeps that interpreter as the first of the pool.
+func (w *workerServer) load(l *edgelabv1.WorkerLoad) *edgelabv1.WorkerLoadResult {
+	start := time.Now()
+	files := map[string][]byte{}
+	for _, f := range l.GetFunction().GetFiles() {
+		files[f.GetName()] = f.GetContent()
+	}
+	p, err := compile(files)
+	res := &edgelabv1.WorkerLoadResult{Duration: durationpb.New(time.Since(start))}
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.files = files
+	w.max = max(1, int(l.GetInterpreters()))
+	w.idle = []*program{p}
+	w.created = 1
+	w.entries = p.entryPoints()
+	for _, e := range w.entries {
+		res.EntryPoints = append(res.EntryPoints, EventTypeToProto(e))
+	}
+	return res
+}
+
+// get returns an idle interpreter or compiles a new one (cold).
+func (w *workerServer) get() (*program, bool, error) {
+	w.mu.Lock()
+	if w.files == nil {
+		w.mu.Unlock()
+		return nil, false, errors.New("no function loaded")
+	}
+	if n := len(w.idle); n > 0 {
+		p := w.idle[n-1]
+		w.idle = w.idle[:n-1]
+		w.mu.Unlock()
+		return p, !p.used, nil
+	}
+	w.created++
+	files := w.files
+	w.mu.Unlock()
+	p, err := compile(files)
+	if err != nil {
+		w.mu.Lock()
+		w.created--
+		w.mu.Unlock()
+		return nil, false, err
+	}
+	return p, true, nil
+}
+
+// put returns an interpreter to the pool, or discards it (after a timeout).
+func (w *workerServer) put(p *program, discard bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if discard || len(w.idle) >= w.max {
+		w.created--
+		return
+	}
+	w.idle = append(w.idle, p)
+}
+
+func (w *workerServer) invoke(inv *edgelabv1.WorkerInvoke) *edgelabv1.WorkerInvokeResult {
+	e := EventTypeFromProto(inv.GetEventType())
+	p, cold, err := w.get()
+	if err != nil {
+		return &edgelabv1.WorkerInvokeResult{ErrorKind: kindError, Error: fmt.Sprintf("starting interpreter: %v", err), Cold: true}
+	}
+	timeout := inv.GetTimeout().AsDuration()
+	if timeout <= 0 {
+		timeout = DefaultProfile().For(e).Timeout
+	}
+	r := p.call(context.Background(), e, infoFromProto(inv.GetInfo(), e),
+		RequestFromProto(inv.GetRequest()), ResponseFromProto(inv.GetResponse()), timeout, w.fetch)
+	w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
+	out := &edgelabv1.WorkerInvokeResult{
+		Error:     r.err,
+		ErrorKind: r.kind,
+		Duration:  durationpb.New(r.duration),
+		Cold:      cold,
+		Logs:      logsToProto(r.logs),
+	}
+	if r.kind == "" {
+		out.Request = RequestToProto(r.req)
+		out.Response = ResponseToProto(r.resp)
+	}
+	return out
+}
+
+func (w *workerServer) fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
+	return w.client.Do(req.WithContext(ctx))
+}
