@@ -41,10 +41,10 @@ const (
 // Ack is one write acknowledged to the user: a published function version or
 // an applied distribution, at an etcd revision.
 type Ack struct {
-	Kind     AckKind   `json:"kind"`
-	Revision int64     `json:"revision"`
-	Function string    `json:"function,omitempty"`
-	Version  int64     `json:"version,omitempty"`
+	Kind     AckKind `json:"kind"`
+	Revision int64   `json:"revision"`
+	Function string  `json:"function,omitempty"`
+	Version  int64   `json:"version,omitempty"`
 	// Distribution is the id of an applied distribution.
 	Distribution string    `json:"distribution,omitempty"`
 	Time         time.Time `json:"time"`
@@ -99,6 +99,9 @@ type FinalState struct {
 	Revision int64 `json:"revision"`
 	// Versions lists every published version present in etcd.
 	Versions []FunctionVersion `json:"versions"`
+	// Referenced lists the versions some distribution references: nodes
+	// replicate those, so only those must be held by every live node.
+	Referenced []FunctionVersion `json:"referenced,omitempty"`
 	// Distributions maps id to the etcd revision of its last change.
 	Distributions map[string]int64 `json:"distributions"`
 	Nodes         []NodeState      `json:"nodes"`

@@ -8,11 +8,12 @@ import (
 // present in etcd, every acknowledged apply is a distribution present in etcd
 // at that revision or a later one, and every live node has applied at least
 // the acknowledged revision and, when it reports its contents, holds the
-// version or distribution.
+// version (when a distribution references it) or distribution.
 func DurableAcks(acks []history.Ack, final history.FinalState) Result {
 	res := newResult(NameDurableAcks)
 	res.Checked = len(acks)
 	inEtcd := versionSet(final.Versions)
+	referenced := versionSet(final.Referenced)
 	for _, a := range acks {
 		switch a.Kind {
 		case history.AckPublish:
@@ -34,14 +35,14 @@ func DurableAcks(acks []history.Ack, final history.FinalState) Result {
 		}
 		for _, n := range final.Nodes {
 			if n.Live {
-				checkNodeHas(&res, a, n)
+				checkNodeHas(&res, a, n, referenced)
 			}
 		}
 	}
 	return res
 }
 
-func checkNodeHas(res *Result, a history.Ack, n history.NodeState) {
+func checkNodeHas(res *Result, a history.Ack, n history.NodeState, referenced map[history.FunctionVersion]bool) {
 	if n.AppliedRevision < a.Revision {
 		res.violate("node %s (%s) at revision %d lacks %s acknowledged at revision %d",
 			n.Node, n.Region, n.AppliedRevision, describe(a), a.Revision)
@@ -49,7 +50,8 @@ func checkNodeHas(res *Result, a history.Ack, n history.NodeState) {
 	}
 	switch a.Kind {
 	case history.AckPublish:
-		if n.Versions != nil && !versionSet(n.Versions)[history.FunctionVersion{Function: a.Function, Version: a.Version}] {
+		fv := history.FunctionVersion{Function: a.Function, Version: a.Version}
+		if n.Versions != nil && referenced[fv] && !versionSet(n.Versions)[fv] {
 			res.violate("node %s (%s) does not hold %s", n.Node, n.Region, describe(a))
 		}
 	case history.AckApply:

@@ -134,6 +134,7 @@ func TestDurableAcks(t *testing.T) {
 	good := history.FinalState{
 		Revision:      20,
 		Versions:      []history.FunctionVersion{{Function: "f", Version: 1}, {Function: "f", Version: 2}},
+		Referenced:    []history.FunctionVersion{{Function: "f", Version: 2}},
 		Distributions: map[string]int64{"demo": 15},
 		Nodes: []history.NodeState{
 			{Node: "a", Live: true, AppliedRevision: 20},
@@ -166,6 +167,10 @@ func TestDurableAcks(t *testing.T) {
 		{"live node missing version", acks, mutate(func(s *history.FinalState) {
 			s.Nodes[1].Versions = []history.FunctionVersion{{Function: "f", Version: 1}}
 		}), false},
+		{"live node need not hold unreferenced version", acks, mutate(func(s *history.FinalState) {
+			s.Referenced = nil
+			s.Nodes[1].Versions = []history.FunctionVersion{{Function: "f", Version: 1}}
+		}), true},
 		{"live node missing distribution", acks, mutate(func(s *history.FinalState) { s.Nodes[1].Distributions = map[string]int64{} }), false},
 		{"unknown ack kind", []history.Ack{{Kind: "delete"}}, good, false},
 		{"no acks", nil, good, true},
