@@ -176,9 +176,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return r.hub.run(ctx) })
-	g.Go(func() error { return r.flushLoop(ctx) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.hub.run(gctx) })
+	g.Go(func() error { return r.flushLoop(gctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -1,0 +1,503 @@
+package replica
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+// Applier installs desired state on the node. Apply receives the complete
+// desired state each time (distributions + the function versions they use)
+// and the invalidations that are new since the last successful Apply. It
+// must either install all of it or return an error and keep serving the
+// previous state. Apply is called from one goroutine at a time.
+type Applier interface {
+	Apply(ctx context.Context, snap *edgelabv1.Snapshot, invalidations []*edgelabv1.Invalidation) error
+}
+
+// ApplierFunc adapts a function to Applier.
+type ApplierFunc func(ctx context.Context, snap *edgelabv1.Snapshot, invalidations []*edgelabv1.Invalidation) error
+
+// Apply calls f.
+func (f ApplierFunc) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invs []*edgelabv1.Invalidation) error {
+	return f(ctx, snap, invs)
+}
+
+// Config configures a Client. Zero values take the defaults named per field.
+type Config struct {
+	// NodeID, Region, PoP identify the node; NodeID is required.
+	NodeID, Region, PoP string
+	// HTTPURL is where viewers reach the node (reported to the control plane).
+	HTTPURL string
+	// Build is a free-form version string reported in Hello.
+	Build string
+	// Endpoints are control-plane replicas (host:port); tried in order, round robin. Required.
+	Endpoints []string
+	// StateDir holds the persisted last applied state; "" disables persistence.
+	StateDir string
+	// Applier installs state. Required.
+	Applier Applier
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// BackoffInitial and BackoffMax bound reconnect delays (exponential with
+	// full jitter); defaults 100ms and 5s.
+	BackoffInitial, BackoffMax time.Duration
+	// HeartbeatInterval is how often the node reports; default 2s.
+	HeartbeatInterval time.Duration
+	// DeadAfter drops a stream on which nothing arrived for this long; default 15s
+	// (three control-plane pings).
+	DeadAfter time.Duration
+	// DialOptions are added to the gRPC dial; default insecure credentials.
+	DialOptions []grpc.DialOption
+}
+
+// stateFile is the persisted state's file name inside StateDir.
+const stateFile = "state.pb"
+
+// maxPendingLogs bounds log lines waiting for a stream.
+const maxPendingLogs = 5000
+
+// Client replicates desired state from the control plane. Safe for
+// concurrent use; Run must be called once.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	// Owned by the Run goroutine.
+	dists        map[string]*edgelabv1.Distribution
+	funcs        map[string]*edgelabv1.FunctionVersion
+	desiredRev   int64 // revision of dists/funcs (may be NACKed)
+	pendingInvs  []*edgelabv1.Invalidation
+	awaitingSnap bool
+	boot         *edgelabv1.Snapshot // loaded from disk, applied at Run start
+
+	mu        sync.Mutex
+	applied   int64
+	history   []int64
+	logs      []*edgelabv1.LogLine
+	logKick   chan struct{}
+	snapshots int
+}
+
+// New validates cfg and loads the persisted state, if any (a corrupt file is
+// logged and ignored).
+func New(cfg Config) (*Client, error) {
+	if cfg.NodeID == "" {
+		return nil, errors.New("replica: NodeID is required")
+	}
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("replica: at least one endpoint is required")
+	}
+	if cfg.Applier == nil {
+		return nil, errors.New("replica: Applier is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BackoffInitial <= 0 {
+		cfg.BackoffInitial = 100 * time.Millisecond
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 5 * time.Second
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 2 * time.Second
+	}
+	if cfg.DeadAfter <= 0 {
+		cfg.DeadAfter = 15 * time.Second
+	}
+	c := &Client{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "replica", "node", cfg.NodeID),
+		dists:   map[string]*edgelabv1.Distribution{},
+		funcs:   map[string]*edgelabv1.FunctionVersion{},
+		logKick: make(chan struct{}, 1),
+	}
+	if cfg.StateDir != "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+			return nil, fmt.Errorf("replica: creating state dir: %w", err)
+		}
+		snap, err := LoadState(cfg.StateDir)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			c.log.Error("ignoring unreadable persisted state; starting empty", "err", err)
+		default:
+			c.boot = snap
+		}
+	}
+	return c, nil
+}
+
+// LoadState reads the persisted state from dir.
+func LoadState(dir string) (*edgelabv1.Snapshot, error) {
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	snap := &edgelabv1.Snapshot{}
+	if err := proto.Unmarshal(data, snap); err != nil {
+		return nil, fmt.Errorf("decoding state: %w", err)
+	}
+	if snap.Revision <= 0 {
+		return nil, fmt.Errorf("decoding state: invalid revision %d", snap.Revision)
+	}
+	return snap, nil
+}
+
+// saveState writes snap atomically: temp file, fsync, rename, fsync dir.
+func saveState(dir string, snap *edgelabv1.Snapshot) error {
+	data, err := proto.Marshal(snap)
+	if err != nil {
+		return fmt.Errorf("encoding state: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, stateFile+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("creating temp state: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("syncing state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("closing state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+		return fmt.Errorf("installing state: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening state dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing state dir: %w", err)
+	}
+	return nil
+}
+
+// Revision is the last revision applied successfully (0 = none).
+func (c *Client) Revision() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied
+}
+
+// History lists every applied revision in order (for invariant checks).
+func (c *Client) History() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int64(nil), c.history...)
+}
+
+// Snapshots counts snapshots received from the control plane.
+func (c *Client) Snapshots() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.snapshots
+}
+
+// SendLogs queues function log lines for the control plane's regional log
+// store. Lines beyond a bound are dropped while no stream is open.
+func (c *Client) SendLogs(lines []*edgelabv1.LogLine) {
+	c.mu.Lock()
+	room := maxPendingLogs - len(c.logs)
+	if room < len(lines) {
+		lines = lines[:max(room, 0)]
+	}
+	c.logs = append(c.logs, lines...)
+	c.mu.Unlock()
+	select {
+	case c.logKick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) takeLogs() []*edgelabv1.LogLine {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.logs
+	c.logs = nil
+	return l
+}
+
+func (c *Client) requeueLogs(l []*edgelabv1.LogLine) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logs = append(l, c.logs...)
+	if len(c.logs) > maxPendingLogs {
+		c.logs = c.logs[len(c.logs)-maxPendingLogs:]
+	}
+}
+
+func fnKey(name string, v int64) string { return fmt.Sprintf("%s/%d", name, v) }
+
+// state builds the desired state as one Snapshot (sorted, deterministic).
+func (c *Client) state() *edgelabv1.Snapshot {
+	s := &edgelabv1.Snapshot{Revision: c.desiredRev, Created: timestamppb.Now()}
+	ids := make([]string, 0, len(c.dists))
+	for id := range c.dists {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		s.Distributions = append(s.Distributions, c.dists[id])
+	}
+	ks := make([]string, 0, len(c.funcs))
+	for k := range c.funcs {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		s.Functions = append(s.Functions, c.funcs[k])
+	}
+	return s
+}
+
+func (c *Client) loadDesired(s *edgelabv1.Snapshot) {
+	c.dists = map[string]*edgelabv1.Distribution{}
+	c.funcs = map[string]*edgelabv1.FunctionVersion{}
+	for _, d := range s.Distributions {
+		c.dists[d.Id] = d
+	}
+	for _, f := range s.Functions {
+		c.funcs[fnKey(f.Name, f.Version)] = f
+	}
+	c.desiredRev = s.Revision
+}
+
+// apply installs the desired state and returns the ack to send.
+func (c *Client) apply(ctx context.Context, received time.Time) *edgelabv1.Ack {
+	rev := c.desiredRev
+	snap := c.state()
+	err := c.cfg.Applier.Apply(ctx, snap, c.pendingInvs)
+	ack := &edgelabv1.Ack{Revision: rev, Received: timestamppb.New(received), Applied: timestamppb.Now()}
+	if err != nil {
+		c.log.Warn("rejecting revision; keeping previous state", "revision", rev, "err", err)
+		ack.Error = err.Error()
+		return ack
+	}
+	c.pendingInvs = nil
+	c.mu.Lock()
+	if rev > c.applied {
+		c.applied = rev
+		c.history = append(c.history, rev)
+	}
+	c.mu.Unlock()
+	if c.cfg.StateDir != "" {
+		if err := saveState(c.cfg.StateDir, snap); err != nil {
+			// Applied in memory; the next good apply persists again.
+			c.log.Error("persisting applied state", "revision", rev, "err", err)
+		}
+	}
+	ack.Ok = true
+	return ack
+}
+
+// Run applies the persisted state, then replicates until ctx ends. It returns nil on ctx end.
+func (c *Client) Run(ctx context.Context) error {
+	if c.boot != nil {
+		boot := c.boot
+		c.boot = nil
+		c.loadDesired(boot)
+		if ack := c.apply(ctx, time.Now()); ack.Ok {
+			c.log.Info("serving persisted state", "revision", boot.Revision)
+		} else {
+			// Start empty: the control plane sends a snapshot.
+			c.loadDesired(&edgelabv1.Snapshot{})
+		}
+	}
+	rnd := newRand()
+	backoff := c.cfg.BackoffInitial
+	for i := 0; ctx.Err() == nil; i++ {
+		ep := c.cfg.Endpoints[i%len(c.cfg.Endpoints)]
+		progressed, err := c.session(ctx, ep)
+		if ctx.Err() != nil {
+			break
+		}
+		if progressed {
+			backoff = c.cfg.BackoffInitial
+		}
+		wait := time.Duration(rnd.Int64N(int64(backoff)) + 1)
+		c.log.Info("replication stream ended; reconnecting", "endpoint", ep, "err", err, "in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, c.cfg.BackoffMax)
+	}
+	return nil
+}
+
+func newRand() *rand.Rand {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
+}
+
+// session runs one stream; progressed reports whether anything was received.
+func (c *Client) session(ctx context.Context, endpoint string) (progressed bool, err error) {
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, c.cfg.DialOptions...)
+	conn, err := grpc.NewClient(endpoint, opts...)
+	if err != nil {
+		return false, fmt.Errorf("dialing %s: %w", endpoint, err)
+	}
+	defer conn.Close()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := edgelabv1.NewReplicationServiceClient(conn).Stream(sctx)
+	if err != nil {
+		return false, fmt.Errorf("opening stream to %s: %w", endpoint, err)
+	}
+	c.awaitingSnap = false
+	hello := &edgelabv1.Hello{NodeId: c.cfg.NodeID, Region: c.cfg.Region, Pop: c.cfg.PoP,
+		LastRevision: c.desiredRev, HttpUrl: c.cfg.HTTPURL, Build: c.cfg.Build}
+	if err := stream.Send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: hello}}); err != nil {
+		return false, fmt.Errorf("sending hello to %s: %w", endpoint, err)
+	}
+	// One receiver goroutine; this goroutine is the only sender.
+	in := make(chan *edgelabv1.StreamResponse, 16)
+	recvErr := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case in <- m:
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer cancel()
+	send := func(m *edgelabv1.StreamRequest) error {
+		if err := stream.Send(m); err != nil {
+			return fmt.Errorf("sending to %s: %w", endpoint, err)
+		}
+		return nil
+	}
+	hb := time.NewTicker(c.cfg.HeartbeatInterval)
+	defer hb.Stop()
+	lastRecv := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return progressed, nil
+		case err := <-recvErr:
+			return progressed, fmt.Errorf("receiving from %s: %w", endpoint, err)
+		case <-hb.C:
+			if time.Since(lastRecv) > c.cfg.DeadAfter {
+				return progressed, fmt.Errorf("stream to %s silent for %v", endpoint, time.Since(lastRecv).Round(time.Millisecond))
+			}
+			if err := send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Heartbeat{Heartbeat: &edgelabv1.Heartbeat{AppliedRevision: c.Revision(), Health: "ok"}}}); err != nil {
+				return progressed, err
+			}
+		case <-c.logKick:
+			if lines := c.takeLogs(); len(lines) > 0 {
+				if err := send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Logs{Logs: &edgelabv1.LogBatch{Lines: lines}}}); err != nil {
+					c.requeueLogs(lines)
+					return progressed, err
+				}
+			}
+		case m := <-in:
+			progressed = true
+			lastRecv = time.Now()
+			ack := c.handle(ctx, m)
+			if ack != nil {
+				if err := send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Ack{Ack: ack}}); err != nil {
+					return progressed, err
+				}
+			}
+		}
+	}
+}
+
+// handle processes one message and returns the ack to send, if any.
+func (c *Client) handle(ctx context.Context, m *edgelabv1.StreamResponse) *edgelabv1.Ack {
+	received := time.Now()
+	switch msg := m.Msg.(type) {
+	case *edgelabv1.StreamResponse_Snapshot:
+		s := msg.Snapshot
+		c.mu.Lock()
+		c.snapshots++
+		c.mu.Unlock()
+		c.awaitingSnap = false
+		switch {
+		case s.Revision < c.desiredRev:
+			// Never go back; the control plane catches up and sends deltas.
+			c.log.Warn("ignoring snapshot older than our state", "snapshot", s.Revision, "ours", c.desiredRev)
+			return nil
+		case s.Revision == c.desiredRev && c.Revision() == c.desiredRev:
+			// Already applied: ack without applying twice.
+			return &edgelabv1.Ack{Revision: s.Revision, Ok: true, Received: timestamppb.New(received), Applied: timestamppb.New(received)}
+		}
+		var invs []*edgelabv1.Invalidation
+		if c.desiredRev > 0 {
+			for _, inv := range s.Invalidations {
+				if inv.Revision > c.desiredRev {
+					invs = append(invs, inv)
+				}
+			}
+		}
+		c.pendingInvs = append(c.pendingInvs, invs...)
+		c.loadDesired(s)
+		return c.apply(ctx, received)
+	case *edgelabv1.StreamResponse_Delta:
+		d := msg.Delta
+		if c.awaitingSnap {
+			return nil
+		}
+		if d.PrevRevision != c.desiredRev || d.Revision <= c.desiredRev {
+			c.log.Info("delta does not follow our revision; asking for a snapshot", "prev", d.PrevRevision, "rev", d.Revision, "ours", c.desiredRev)
+			c.awaitingSnap = true
+			return &edgelabv1.Ack{Revision: c.desiredRev, Resync: true}
+		}
+		for _, ch := range d.Changes {
+			switch x := ch.Change.(type) {
+			case *edgelabv1.Change_PutDistribution:
+				c.dists[x.PutDistribution.Id] = x.PutDistribution
+			case *edgelabv1.Change_DeleteDistribution:
+				delete(c.dists, x.DeleteDistribution)
+			case *edgelabv1.Change_PutFunction:
+				c.funcs[fnKey(x.PutFunction.Name, x.PutFunction.Version)] = x.PutFunction
+			case *edgelabv1.Change_DeleteFunction:
+				delete(c.funcs, fnKey(x.DeleteFunction.Name, x.DeleteFunction.Version))
+			case *edgelabv1.Change_Invalidation:
+				c.pendingInvs = append(c.pendingInvs, x.Invalidation)
+			}
+		}
+		c.desiredRev = d.Revision
+		return c.apply(ctx, received)
+	}
+	return nil // Ping: liveness only
+}
