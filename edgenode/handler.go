@@ -395,6 +395,9 @@ func (t *txn) invoke(ctx context.Context, tr *trigger, ev edge.EventType, req *e
 	if err != nil {
 		res = sandbox.Result{Outcome: sandbox.OutcomeExecutionError, Err: err}
 	}
+	// The runner validates too; checking here as well keeps the node safe
+	// with any Runner (fakes, the in-process runner). It is idempotent.
+	sandbox.ValidateResult(inv, n.cfg.Profile.For(ev), &res)
 	n.metrics.invocations.WithLabelValues(tr.fn.name, string(ev), string(res.Outcome)).Inc()
 	n.metrics.fnDur.WithLabelValues(string(ev), string(res.Outcome)).Observe(res.Duration.Seconds())
 	if res.Cold {
@@ -518,21 +521,10 @@ func restoreHidden(orig, fromFn http.Header) http.Header {
 	return out
 }
 
-// disallowedHeader reports whether a canonical header name is hidden from
-// functions (reference section 4, plus edgelab's own X-Edgelab-*).
-func disallowedHeader(k string) bool {
-	switch k {
-	case "Connection", "Expect", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Proxy-Connection", "Trailer", "Upgrade", "X-Cache", "X-Forwarded-Proto", "X-Real-Ip":
-		return true
-	}
-	for _, p := range []string{"X-Accel-", "X-Amz-Cf-", "X-Amzn-", "X-Edge-", "X-Edgelab-"} {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return false
-}
+// disallowedHeader reports whether a header is hidden from functions
+// (reference section 4, plus edgelab's own X-Edgelab-*); the list lives in
+// the sandbox's rules so the node and the validator agree.
+func disallowedHeader(k string) bool { return sandbox.IsDisallowedHeader(k) }
 
 func exposeBody(prefix []byte, limit int) *edge.Body {
 	b := &edge.Body{}

@@ -106,14 +106,14 @@ func TestTriggerPlacement(t *testing.T) {
 			},
 		},
 		{
-			name:   "viewer-response cannot change the status",
+			name:   "viewer-response changing the status is a validation error",
 			assocs: []*edgelabv1.Association{assoc(evVRes, "vres")},
 			handlers: map[string]func(sandbox.Invocation) sandbox.Result{"vres": func(inv sandbox.Invocation) sandbox.Result {
 				inv.Response.Status = 201
 				inv.Response.Header.Set("X-Vres", "1")
 				return cont(inv)
 			}},
-			steps: []step{{path: "/a", status: 200, xcache: "Miss", calls: []string{VRes}, hdr: map[string]string{"X-Vres": "1"}}},
+			steps: []step{{path: "/a", status: 502, xcache: "LambdaValidationError", calls: []string{VRes}}},
 		},
 		{
 			name:   "viewer-request rewrites the URI: origin and cache key follow",

@@ -1,14 +1,18 @@
 package edgenode
 
 import (
-	"errors"
 	"io"
 
 	"github.com/edgelab/edgelab/sandbox"
 )
 
-// newDefaultRunner builds the runner used when Config.Runner is nil.
+// newDefaultRunner builds the runner used when Config.Runner is nil: a
+// sandbox.Manager re-executing the calling binary as workers (its main must
+// call sandbox.MaybeRunWorker first).
 func newDefaultRunner(cfg Config) (sandbox.Runner, io.Closer, error) {
-	_ = cfg
-	return nil, nil, errors.New("Config.Runner is required (sandbox.Manager is not available yet)")
+	m, err := sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: cfg.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, m, nil
 }
