@@ -415,6 +415,7 @@ func TestStaticStabilityFromDisk(t *testing.T) {
 func TestCorruptStateIgnored(t *testing.T) {
 	l := newLab(t, 1, nil, "instant")
 	rev := l.putDist(t, "d")
+	waitFor(t, "hub at the latest revision", 5*time.Second, func() bool { r, _, _ := l.cps[0].r.hub.current(); return r >= rev })
 	dir := t.TempDir()
 	for name, content := range map[string][]byte{
 		"garbage": []byte("\xff\xfe not a proto"),
@@ -505,9 +506,10 @@ func TestNackKeepsPreviousStateAndShowsFailed(t *testing.T) {
 
 func TestInvalidationsReplicate(t *testing.T) {
 	l := newLab(t, 1, nil, "instant")
-	l.putDist(t, "d")
+	rev := l.putDist(t, "d")
 	n := startNode(t, "n", "us-east-1", l.addrs(), "", nil)
-	rev := l.put(t, l.keys.Invalidation("d", "i1"), &edgelabv1.Invalidation{Id: "i1", DistributionId: "d", Paths: []string{"/img/*"}})
+	waitConverged(t, []*node{n}, rev)
+	rev = l.put(t, l.keys.Invalidation("d", "i1"), &edgelabv1.Invalidation{Id: "i1", DistributionId: "d", Paths: []string{"/img/*"}})
 	waitConverged(t, []*node{n}, rev)
 	n.rec.mu.Lock()
 	defer n.rec.mu.Unlock()
