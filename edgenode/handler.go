@@ -68,6 +68,10 @@ var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT
 //	                                         -> viewer-response -> viewer
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := &txn{n: n, rid: n.newRequestID(), start: time.Now()}
+	t.st = n.acquireState()
+	if t.st != nil {
+		defer t.st.inflight.Add(-1)
+	}
 	rep := t.serve(r)
 	t.write(w, r, rep)
 }
@@ -88,7 +92,6 @@ func (t *txn) serve(r *http.Request) *reply {
 	if !knownMethods[r.Method] {
 		return errorReply(http.StatusNotImplemented, xError, "Method not implemented.", t.rid)
 	}
-	t.st = n.st.Load()
 	if t.st != nil {
 		t.d = t.st.distFor(r.Host)
 	}

@@ -46,6 +46,9 @@ type Node struct {
 	ridPrefix string
 	ridSeq    atomic.Uint64
 
+	bg      sync.WaitGroup // unloadAfterDrain goroutines
+	closing chan struct{}
+
 	ln        net.Listener
 	srv       *http.Server
 	closeOnce sync.Once
@@ -63,6 +66,7 @@ func New(cfg Config) (*Node, error) {
 		loaded:    map[fnKey]string{},
 		seenInval: map[string]bool{},
 		now:       time.Now,
+		closing:   make(chan struct{}),
 	}
 	if n.runner == nil {
 		r, closer, err := newDefaultRunner(cfg)
@@ -133,7 +137,9 @@ func (n *Node) Run(ctx context.Context) error {
 // the node built it, the sandbox runner. It is safe to call more than once.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		close(n.closing)
 		err := n.srv.Close()
+		n.bg.Wait()
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
@@ -217,11 +223,15 @@ func (n *Node) applySnapshot(ctx context.Context, snap *edgelabv1.Snapshot) erro
 	for _, k := range fresh {
 		n.loaded[k] = st.versions[k].GetSha256()
 	}
+	var gone []fnKey
 	for k := range n.loaded {
 		if _, ok := st.versions[k]; !ok {
-			n.runner.Unload(k.name, k.version)
+			gone = append(gone, k)
 			delete(n.loaded, k)
 		}
+	}
+	if len(gone) > 0 {
+		n.unloadAfterDrain(cur, gone)
 	}
 	if cur != nil {
 		for id := range cur.dists {
@@ -233,6 +243,49 @@ func (n *Node) applySnapshot(ctx context.Context, snap *edgelabv1.Snapshot) erro
 	n.cfg.Logger.Info("state applied", "node", n.cfg.NodeID, "revision", st.revision,
 		"distributions", len(st.dists), "functions", len(st.versions), "loaded", len(fresh))
 	return nil
+}
+
+// acquireState returns the current state with its in-flight count taken;
+// call release when the request is done. The re-check makes sure a request
+// never runs on a state whose drain has already been observed.
+func (n *Node) acquireState() *state {
+	for {
+		st := n.st.Load()
+		if st == nil {
+			return nil
+		}
+		st.inflight.Add(1)
+		if n.st.Load() == st {
+			return st
+		}
+		st.inflight.Add(-1)
+	}
+}
+
+// unloadAfterDrain unloads versions the old state alone referenced once
+// its in-flight requests are done (in a goroutine Close waits for), unless a
+// later Apply loaded them again.
+func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for old != nil && old.inflight.Load() > 0 {
+			select {
+			case <-n.closing:
+				return
+			case <-tick.C:
+			}
+		}
+		n.applyMu.Lock()
+		defer n.applyMu.Unlock()
+		for _, k := range gone {
+			if _, back := n.loaded[k]; !back {
+				n.runner.Unload(k.name, k.version)
+			}
+		}
+	}()
 }
 
 // newRequestID returns a per-node unique request id.

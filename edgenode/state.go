@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgelab/edgelab/edge"
@@ -21,6 +22,9 @@ type state struct {
 	// versions are the function versions the state references, by fnKey.
 	versions map[fnKey]*edgelabv1.FunctionVersion
 	dists    map[string]*dist
+	// inflight counts requests being served from this state; versions it
+	// alone references are unloaded only once it drains.
+	inflight atomic.Int64
 }
 
 type fnKey struct {
