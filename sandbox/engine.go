@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -165,8 +166,19 @@ func sortedGoFiles(files map[string][]byte) []string {
 // cleanPositions strips the virtual GOPATH from yaegi's error positions so
 // errors read "auth.go:12:3: ...".
 func cleanPositions(msg string) string {
-	return strings.ReplaceAll(msg, fnGoPath+"/src/"+fnImportPath+"/", "")
+	msg = strings.ReplaceAll(msg, fnGoPath+"/src/"+fnImportPath+"/", "")
+	msg = importWrapRE.ReplaceAllString(msg, "")
+	return unknownImportRE.ReplaceAllString(msg, `import "$1" is not allowed in edge functions`)
 }
+
+var (
+	// importWrapRE matches yaegi's wrapper around errors of the imported
+	// function package, which only repeats our own import statement.
+	importWrapRE = regexp.MustCompile(`^\d+:\d+: import "` + regexp.QuoteMeta(fnImportPath) + `" error: `)
+	// unknownImportRE matches yaegi's error for a package not in the
+	// symbol table (a standard package outside the allowlist).
+	unknownImportRE = regexp.MustCompile(`import "([^"]+)" error: unable to find source related to: "[^"]+"`)
+)
 
 // compile builds a program from the function's files: the package is
 // imported from an in-memory file system under fnImportPath, its init

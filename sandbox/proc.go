@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -350,17 +351,17 @@ func (b *tailBuffer) fatalLine() string {
 	for _, buf := range [][]byte{b.head, b.tail} {
 		for line := range strings.SplitSeq(string(buf), "\n") {
 			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "runtime: ") ||
-				strings.HasPrefix(line, "panic: ") {
+			if (strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "runtime: ") ||
+				strings.HasPrefix(line, "panic: ")) && !slices.Contains(found, line) {
 				found = append(found, line)
 				if len(found) == 2 {
 					return strings.Join(found, "; ")
 				}
 			}
 		}
-		if len(found) > 0 {
-			return found[0]
-		}
+	}
+	if len(found) > 0 {
+		return found[0]
 	}
 	return ""
 }

@@ -1,0 +1,158 @@
+package sandbox
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/edge"
+)
+
+const trivialSrc = hdr + `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	req.Header.Set("X-Hello", "edge")
+	return nil, nil
+}
+`
+
+func benchInv() Invocation {
+	return Invocation{Function: "trivial", Version: 1, Event: edge.ViewerRequest,
+		Request: &edge.Request{Method: "GET", URI: "/index.html", Header: http.Header{
+			"Accept": {"text/html"}, "User-Agent": {"bench"}, "Host": {"demo.edgelab.test"}}},
+		Info: edge.Info{RequestID: "r", Region: "eu-west-1", PoP: "DUB"}}
+}
+
+// reportPercentiles adds p50/p99 (µs) of the samples to the benchmark.
+func reportPercentiles(b *testing.B, samples []time.Duration, unit string) {
+	if len(samples) == 0 {
+		return
+	}
+	slices.Sort(samples)
+	b.ReportMetric(float64(samples[len(samples)/2].Microseconds()), "p50-"+unit)
+	b.ReportMetric(float64(samples[len(samples)*99/100].Microseconds()), "p99-"+unit)
+}
+
+func runBench(b *testing.B, r Runner) {
+	ctx := context.Background()
+	inv := benchInv()
+	if _, err := r.Invoke(ctx, inv); err != nil { // warm
+		b.Fatal(err)
+	}
+	samples := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		res, err := r.Invoke(ctx, inv)
+		samples = append(samples, time.Since(start))
+		if err != nil || res.Outcome != OutcomeContinue {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
+	b.StopTimer()
+	reportPercentiles(b, samples, "us")
+}
+
+// BenchmarkWarmWorker: a trivial viewer-request through the worker (IPC,
+// proto conversion both ways, interpreter call).
+func BenchmarkWarmWorker(b *testing.B) {
+	m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Load(context.Background(), code("trivial", trivialSrc)); err != nil {
+		b.Fatal(err)
+	}
+	runBench(b, m)
+}
+
+// BenchmarkWarmInProcess: the same handler called through yaegi in the
+// calling process (what isolation costs is the difference).
+func BenchmarkWarmInProcess(b *testing.B) {
+	r := NewInProcess(InProcessConfig{})
+	if err := r.Load(context.Background(), code("trivial", trivialSrc)); err != nil {
+		b.Fatal(err)
+	}
+	runBench(b, r)
+}
+
+// BenchmarkWarmWorkerParallel: concurrent invocations on one worker.
+func BenchmarkWarmWorkerParallel(b *testing.B) {
+	m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}, MaxConcurrency: 1024})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Load(context.Background(), code("trivial", trivialSrc)); err != nil {
+		b.Fatal(err)
+	}
+	inv := benchInv()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if res, err := m.Invoke(context.Background(), inv); err != nil || res.Outcome != OutcomeContinue {
+				b.Errorf("%v %+v", err, res)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkColdStart: start a worker, compile, first invocation.
+func BenchmarkColdStart(b *testing.B) {
+	m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	var samples []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		c := code("cold"+strconv.Itoa(i), trivialSrc)
+		inv := benchInv()
+		inv.Function = c.Name
+		start := time.Now()
+		if err := m.Load(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		res, err := m.Invoke(ctx, inv)
+		samples = append(samples, time.Since(start))
+		if err != nil || !res.Cold {
+			b.Fatalf("%v %+v", err, res)
+		}
+		m.Unload(c.Name, c.Version)
+	}
+	reportPercentiles(b, samples, "us")
+}
+
+// BenchmarkWorkerRSS reports the RSS of a worker with one interpreter
+// after a few invocations.
+func BenchmarkWorkerRSS(b *testing.B) {
+	m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}, InterpretersPerWorker: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Load(context.Background(), code("trivial", trivialSrc)); err != nil {
+		b.Fatal(err)
+	}
+	var rss int64
+	for b.Loop() {
+		if _, err := m.Invoke(context.Background(), benchInv()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pids := m.WorkerPIDs()
+	if len(pids) != 1 {
+		b.Fatalf("pids %v", pids)
+	}
+	if rss, err = procRSS(pids[0]); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(rss)/(1<<20), "RSS-MB")
+}

@@ -1,0 +1,133 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+func TestFrameRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	w := newFrameWriter(&buf)
+	frames := []*edgelabv1.WorkerFrame{
+		{Id: 1, Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{Request: &edgelabv1.HttpRequest{Uri: "/x"}}}},
+		{Id: 2},
+		{Id: 3, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: &edgelabv1.WorkerInvokeResult{Error: strings.Repeat("e", 100000)}}},
+	}
+	for _, f := range frames {
+		if err := w.write(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newFrameReader(&buf)
+	for _, want := range frames {
+		got, err := r.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(got, want) {
+			t.Fatalf("got %v want %v", got, want)
+		}
+	}
+	if _, err := r.read(); !errors.Is(err, io.EOF) {
+		t.Fatalf("end: %v", err)
+	}
+}
+
+func TestFrameReadHostile(t *testing.T) {
+	huge := make([]byte, 4)
+	binary.BigEndian.PutUint32(huge, maxFrameBytes+1)
+	short := []byte{0, 0, 0, 10, 1, 2}
+	garbage := []byte{0, 0, 0, 3, 0xff, 0xff, 0xff}
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{"oversized length", huge},
+		{"truncated body", short},
+		{"garbage body", garbage},
+		{"truncated length", []byte{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := newFrameReader(bytes.NewReader(tt.in)).read()
+			if err == nil || errors.Is(err, io.EOF) {
+				t.Fatalf("err = %v, want a stream error", err)
+			}
+		})
+	}
+}
+
+func FuzzFrameRead(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 2, 8, 1})
+	f.Add([]byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := newFrameReader(bytes.NewReader(b))
+		for range 4 {
+			if _, err := r.read(); err != nil {
+				return
+			}
+		}
+	})
+}
+
+func TestParseVmRSS(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"Name:\tx\nVmRSS:\t  12345 kB\nThreads: 3\n", 12345 << 10, true},
+		{"Name:\tx\n", 0, false},
+		{"VmRSS:\t12 MB\n", 0, false},
+		{"VmRSS:\t-5 kB\n", 0, false},
+		{"VmRSS:\tzz kB\n", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseVmRSS([]byte(tt.in))
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseVmRSS(%q) = %d, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestTailBufferFatalLine(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []string
+		want   []string
+	}{
+		{"crash in head", []string{"noise\nruntime: goroutine stack exceeds 16777216-byte limit\n",
+			"fatal error: stack overflow\n" + strings.Repeat("frame\n", 100)},
+			[]string{"stack exceeds", "fatal error: stack overflow"}},
+		{"crash in tail", []string{strings.Repeat("noise\n", 100), "fatal error: out of memory\n"},
+			[]string{"fatal error: out of memory"}},
+		{"nothing", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &tailBuffer{max: 128}
+			for _, w := range tt.writes {
+				if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			got := b.fatalLine()
+			if len(tt.want) == 0 && got != "" {
+				t.Fatalf("fatalLine = %q, want none", got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("fatalLine = %q, missing %q", got, w)
+				}
+			}
+		})
+	}
+}

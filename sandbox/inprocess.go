@@ -1,0 +1,128 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// InProcessConfig configures an InProcess runner.
+type InProcessConfig struct {
+	// Profile gives the per-event limits. Zero: DefaultProfile().
+	Profile Profile
+	// Interpreters bounds the interpreters per version. Zero: 4.
+	Interpreters int
+	// Fetch performs handlers' outbound requests. Nil: a plain http.Client.
+	Fetch FetchFunc
+}
+
+// InProcess runs handlers in yaegi interpreters inside the calling process,
+// without a worker: no crash isolation and no memory limit, only timeouts.
+// It exists for benchmarks (what isolation costs) and must not run
+// untrusted code. It implements Runner and is safe for concurrent use.
+type InProcess struct {
+	cfg InProcessConfig
+	mu  sync.Mutex
+	fns map[fnKey]*inprocFn
+}
+
+var _ Runner = (*InProcess)(nil)
+
+type inprocFn struct {
+	code Code
+	pool chan *program
+}
+
+// NewInProcess returns an in-process runner (benchmarks only).
+func NewInProcess(cfg InProcessConfig) *InProcess {
+	if cfg.Profile == (Profile{}) {
+		cfg.Profile = DefaultProfile()
+	}
+	if cfg.Interpreters <= 0 {
+		cfg.Interpreters = 4
+	}
+	return &InProcess{cfg: cfg, fns: map[fnKey]*inprocFn{}}
+}
+
+// Load compiles the version into all its interpreters.
+func (r *InProcess) Load(_ context.Context, code Code) error {
+	f := &inprocFn{code: code, pool: make(chan *program, r.cfg.Interpreters)}
+	for range r.cfg.Interpreters {
+		p, err := compile(code.Files)
+		if err != nil {
+			return fmt.Errorf("loading %s:%d: %w: %w", code.Name, code.Version, ErrCompile, err)
+		}
+		f.pool <- p
+	}
+	r.mu.Lock()
+	r.fns[fnKey{code.Name, code.Version}] = f
+	r.mu.Unlock()
+	return nil
+}
+
+// Unload drops a version.
+func (r *InProcess) Unload(name string, version int64) {
+	r.mu.Lock()
+	delete(r.fns, fnKey{name, version})
+	r.mu.Unlock()
+}
+
+// Invoke runs one trigger on a copy of the invocation's request/response.
+func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) {
+	start := time.Now()
+	r.mu.Lock()
+	f, ok := r.fns[fnKey{inv.Function, inv.Version}]
+	r.mu.Unlock()
+	if !ok {
+		return Result{}, fmt.Errorf("invoking %s:%d: %w", inv.Function, inv.Version, ErrNotLoaded)
+	}
+	if inv.Request == nil || !inv.Event.Valid() {
+		return Result{}, fmt.Errorf("invoking %s:%d: bad invocation", inv.Function, inv.Version)
+	}
+	label := fmt.Sprintf("%s:%d", inv.Function, inv.Version)
+	limits := r.cfg.Profile.For(inv.Event)
+	timeout := limits.Timeout
+	if f.code.Timeout > 0 && f.code.Timeout < timeout {
+		timeout = f.code.Timeout
+	}
+	var p *program
+	cold := false
+	select {
+	case p = <-f.pool:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("invoking %s: %w", label, ctx.Err())
+	}
+	if p == nil { // replacing a discarded interpreter
+		var err error
+		if p, err = compile(f.code.Files); err != nil {
+			f.pool <- nil
+			return execError(fmt.Errorf("%w: %s: %w", ErrCompile, label, err), true), nil
+		}
+		cold = true
+	}
+	cold = cold || !p.used
+	info := inv.Info
+	info.FunctionName, info.FunctionVersion = inv.Function, inv.Version
+	cr := p.call(ctx, inv.Event, info, inv.Request.Clone(), inv.Response.Clone(), timeout, r.cfg.Fetch)
+	if cr.kind == kindTimeout || cr.kind == kindTimeoutStuck {
+		f.pool <- nil
+	} else {
+		f.pool <- p
+	}
+	res := Result{Cold: cold, Logs: cr.logs}
+	switch cr.kind {
+	case "":
+		res = finishResult(inv, limits, res, cr.req, cr.resp)
+	case kindTimeout, kindTimeoutStuck:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrTimeout, label, cr.err)
+	case kindPanic:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label, cr.err)
+	case kindError:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrHandler, label, cr.err)
+	default:
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%s: %s", label, cr.err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
