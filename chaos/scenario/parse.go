@@ -23,6 +23,8 @@ const (
 	MaxLoad      = time.Hour
 	MaxPublishes = 1000
 	MaxSource    = 256 << 10
+	// MaxOffset bounds step offsets and durations.
+	MaxOffset = 24 * time.Hour
 )
 
 var (
@@ -87,8 +89,8 @@ func (sc *Scenario) Validate() error {
 	if sc.Profile != "" && !nameRE.MatchString(sc.Profile) {
 		v.add("profile", "%q: not a profile name", truncate(sc.Profile))
 	}
-	if sc.Timeout < 0 {
-		v.add("timeout", "must not be negative")
+	if sc.Timeout < 0 || sc.Timeout.D() > MaxOffset {
+		v.add("timeout", "want 0 <= timeout <= %s", MaxOffset)
 	}
 	if sc.Load != nil {
 		sc.Load.validate(v)
@@ -183,6 +185,9 @@ func (s *Step) validate(v *validator, field string, names map[string]bool) {
 	}
 	if s.Timeout < 0 || s.Duration < 0 || s.Latency < 0 || s.Every < 0 {
 		v.add(field, "durations must not be negative")
+	}
+	if s.At.D() > MaxOffset || s.Timeout.D() > MaxOffset || s.Duration.D() > MaxOffset || s.Latency.D() > MaxOffset || s.Every.D() > time.Hour {
+		v.add(field, "durations too long: at, timeout, duration and latency at most %s, every at most 1h", MaxOffset)
 	}
 	switch s.Action {
 	case ActionFault, ActionKill, ActionStop, ActionStart, ActionPause, ActionPartition:

@@ -74,6 +74,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad expect", base("  - {action: wait, expect: maybe}\n", inv), "expect"},
 		{"setup with at", "name: x\nsetup: [{at: 1s, action: wait}]\nsteps: []\ninvariants: [{name: converge}]", "setup[0]"},
 		{"mixed window empty", "name: x\nload: {rate: 1, duration: 1s}\nsteps: []\ninvariants: [{name: mixed-versions, function: f, from: 2s, to: 1s}]", "from < to"},
+		{"overflowing burst", base("  - {action: publish, function: f, source: x, count: 1000, every: 1000000h}\n", inv), "too long"},
 		{"too big", strings.Repeat("#", MaxFileSize+1), "exceeds"},
 	}
 	for _, tc := range tests {
