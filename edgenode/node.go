@@ -36,6 +36,7 @@ type Node struct {
 	applyMu   sync.Mutex
 	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
 	seenInval map[string]bool  // applied invalidation ids; guarded by applyMu
+	retiring  map[*state]bool  // replaced states not yet drained; guarded by applyMu
 
 	// now is the clock for cache freshness (tests move it).
 	now func() time.Time
@@ -65,6 +66,7 @@ func New(cfg Config) (*Node, error) {
 		cache:     cache.New(cfg.CacheBytes),
 		loaded:    map[fnKey]string{},
 		seenInval: map[string]bool{},
+		retiring:  map[*state]bool{},
 		now:       time.Now,
 		closing:   make(chan struct{}),
 	}
@@ -266,6 +268,7 @@ func (n *Node) acquireState() *state {
 // its in-flight requests are done (in a goroutine Close waits for), unless a
 // later Apply loaded them again.
 func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
+	n.retiring[old] = true
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
@@ -280,10 +283,18 @@ func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
 		}
 		n.applyMu.Lock()
 		defer n.applyMu.Unlock()
+		delete(n.retiring, old)
+	next:
 		for _, k := range gone {
-			if _, back := n.loaded[k]; !back {
-				n.runner.Unload(k.name, k.version)
+			if _, back := n.loaded[k]; back {
+				continue
 			}
+			for st := range n.retiring {
+				if _, used := st.versions[k]; used {
+					continue next // that state's own drain unloads it
+				}
+			}
+			n.runner.Unload(k.name, k.version)
 		}
 	}()
 }
