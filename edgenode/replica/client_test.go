@@ -1,0 +1,146 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+var noop = ApplierFunc(func(context.Context, *edgelabv1.Snapshot, []*edgelabv1.Invalidation) error { return nil })
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no id", Config{Endpoints: []string{"x"}, Applier: noop}, "NodeID"},
+		{"no endpoints", Config{NodeID: "n", Applier: noop}, "endpoint"},
+		{"no applier", Config{NodeID: "n", Endpoints: []string{"x"}}, "Applier"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want mention of %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStateRoundTripAndCorruption(t *testing.T) {
+	dir := t.TempDir()
+	snap := &edgelabv1.Snapshot{Revision: 42, Distributions: []*edgelabv1.Distribution{{Id: "d"}}}
+	if err := saveState(dir, snap); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadState(dir)
+	if err != nil || got.Revision != 42 || got.Distributions[0].Id != "d" {
+		t.Fatalf("LoadState = %v, %v", got, err)
+	}
+	// No temp files left behind.
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("state dir has %d entries, want 1", len(entries))
+	}
+	for name, data := range map[string][]byte{
+		"garbage":     []byte("\x0a\xff\xff\xff"),
+		"no revision": {},
+		"negative":    {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, stateFile), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := LoadState(dir); err == nil {
+				t.Fatal("corrupt state accepted")
+			}
+			c, err := New(Config{NodeID: "n", Endpoints: []string{"127.0.0.1:1"}, Applier: noop, StateDir: dir,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatalf("New must ignore a corrupt state: %v", err)
+			}
+			if c.boot != nil || c.Revision() != 0 {
+				t.Fatal("corrupt state loaded")
+			}
+		})
+	}
+	if _, err := LoadState(t.TempDir()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing state: %v", err)
+	}
+}
+
+// TestDeltaChain checks the node-side invariants without a network: a delta
+// that does not follow asks for a resync, a NACKed revision keeps the
+// previous state, and revisions never go back.
+func TestDeltaChain(t *testing.T) {
+	var failOn int64
+	var applied []int64
+	app := ApplierFunc(func(_ context.Context, s *edgelabv1.Snapshot, _ []*edgelabv1.Invalidation) error {
+		if s.Revision == failOn {
+			return errors.New("boom")
+		}
+		applied = append(applied, s.Revision)
+		return nil
+	})
+	c, err := New(Config{NodeID: "n", Endpoints: []string{"x"}, Applier: app, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	snap := func(rev int64) *edgelabv1.StreamResponse {
+		return &edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Snapshot{Snapshot: &edgelabv1.Snapshot{Revision: rev}}}
+	}
+	delta := func(prev, rev int64) *edgelabv1.StreamResponse {
+		return &edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Delta{Delta: &edgelabv1.Delta{PrevRevision: prev, Revision: rev,
+			Changes: []*edgelabv1.Change{{Change: &edgelabv1.Change_PutDistribution{PutDistribution: &edgelabv1.Distribution{Id: "d"}}}}}}}
+	}
+	steps := []struct {
+		name    string
+		msg     *edgelabv1.StreamResponse
+		failOn  int64
+		wantAck string // "ok", "nack", "resync", "none"
+		wantRev int64
+	}{
+		{"snapshot", snap(5), 0, "ok", 5},
+		{"same snapshot again is not re-applied", snap(5), 0, "ok", 5},
+		{"older snapshot ignored", snap(3), 0, "none", 5},
+		{"delta in order", delta(5, 7), 0, "ok", 7},
+		{"delta gap", delta(8, 9), 0, "resync", 7},
+		{"deltas ignored while awaiting snapshot", delta(7, 9), 0, "none", 7},
+		{"resync snapshot", snap(9), 0, "ok", 9},
+		{"nack keeps state", delta(9, 10), 10, "nack", 9},
+		{"chain continues after nack", delta(10, 11), 0, "ok", 11},
+	}
+	for _, st := range steps {
+		failOn = st.failOn
+		ack := c.handle(ctx, st.msg)
+		got := "none"
+		switch {
+		case ack == nil:
+		case ack.Resync:
+			got = "resync"
+		case ack.Ok:
+			got = "ok"
+		default:
+			got = "nack"
+		}
+		if got != st.wantAck || c.Revision() != st.wantRev {
+			t.Fatalf("%s: ack %s rev %d, want %s rev %d", st.name, got, c.Revision(), st.wantAck, st.wantRev)
+		}
+	}
+	want := []int64{5, 7, 9, 11}
+	if h := c.History(); len(h) != len(want) || h[0] != 5 || h[3] != 11 {
+		t.Fatalf("history %v, want %v", h, want)
+	}
+	if len(applied) != len(want) {
+		t.Fatalf("Apply called for %v, want %v", applied, want)
+	}
+}
