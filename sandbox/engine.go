@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing/fstest"
 	"time"
 
@@ -266,24 +267,38 @@ type callResult struct {
 }
 
 // call runs one entry point on req/resp (which it mutates) with the
-// timeout. On timeout the interpreter is cancelled and the program must be
-// discarded (the caller checks res.kind).
+// timeout and returns its result. On timeout the interpreter is cancelled
+// and the program must be discarded (the caller checks res.kind).
 func (p *program) call(ctx context.Context, e edge.EventType, info edge.Info, req *edge.Request, resp *edge.Response, timeout time.Duration, fetch FetchFunc) callResult {
+	out := make(chan callResult, 1)
+	go p.run(ctx, e, info, req, resp, timeout, fetch, func(r callResult) { out <- r })
+	return <-out
+}
+
+// run is call on the calling goroutine: the handler runs inline (no
+// goroutine hand-off on the hot path) and deliver is called exactly once,
+// by run itself when the handler returns in time, or by the timeout timer
+// (from its own goroutine) when it does not: then run may keep blocking
+// until the cancelled interpreter unwinds, or forever when it is stuck.
+func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req *edge.Request, resp *edge.Response, timeout time.Duration, fetch FetchFunc, deliver func(callResult)) {
 	p.used = true
 	rh, isReq := p.req[e]
 	sh, isResp := p.resp[e]
 	if !isReq && !isResp {
-		return callResult{kind: kindMisuse, err: fmt.Sprintf("the function does not export %s", e.EntryPoint())}
+		deliver(callResult{kind: kindMisuse, err: fmt.Sprintf("the function does not export %s", e.EntryPoint())})
+		return
 	}
 	if req == nil {
-		return callResult{kind: kindMisuse, err: "no request"}
+		deliver(callResult{kind: kindMisuse, err: "no request"})
+		return
 	}
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
 	if isResp {
 		if resp == nil {
-			return callResult{kind: kindMisuse, err: "response event without a response"}
+			deliver(callResult{kind: kindMisuse, err: "response event without a response"})
+			return
 		}
 		if resp.Header == nil {
 			resp.Header = http.Header{}
@@ -298,14 +313,33 @@ func (p *program) call(ctx context.Context, e edge.EventType, info edge.Info, re
 	rt := &runtime{fetch: fetch}
 	hctx := edge.NewContext(cctx, info, rt)
 
-	done := make(chan callOut, 1)
-	go func() {
-		var o callOut
+	// finished is closed when the handler returns; the timeout path waits
+	// on it for stopGrace after cancelling the interpreter. owned decides
+	// who delivers: the timeout path or the returning handler.
+	finished := make(chan struct{})
+	var owned atomic.Bool
+	fire := func() {
+		if !owned.CompareAndSwap(false, true) {
+			return
+		}
+		p.cancel()
+		kind := kindTimeout
+		select {
+		case <-finished:
+		case <-time.After(stopGrace):
+			kind = kindTimeoutStuck
+		}
+		deliver(callResult{kind: kind, err: fmt.Sprintf("timeout after %s", timeout), duration: time.Since(start), logs: rt.take()})
+	}
+	timer := time.AfterFunc(timeout, fire)
+	stopCtx := context.AfterFunc(ctx, fire)
+
+	var o callOut
+	func() {
 		defer func() {
 			if r := recover(); r != nil {
 				o.pan = r
 			}
-			done <- o
 		}()
 		if isReq {
 			o.resp, o.err = rh(hctx, req)
@@ -313,15 +347,12 @@ func (p *program) call(ctx context.Context, e edge.EventType, info edge.Info, re
 			o.err = sh(hctx, req, resp)
 		}
 	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var o callOut
-	select {
-	case o = <-done:
-	case <-timer.C:
-		return p.timedOut(done, rt, start, timeout)
-	case <-ctx.Done():
-		return p.timedOut(done, rt, start, timeout)
+	timer.Stop()
+	stopCtx()
+	mine := owned.CompareAndSwap(false, true)
+	close(finished)
+	if !mine {
+		return // the timeout path delivers
 	}
 	res := callResult{req: req, duration: time.Since(start), logs: rt.take()}
 	switch {
@@ -334,27 +365,14 @@ func (p *program) call(ctx context.Context, e edge.EventType, info edge.Info, re
 	default:
 		res.resp = resp
 	}
-	return res
+	deliver(res)
 }
 
-// callOut is what the goroutine running a handler reports.
+// callOut is what a handler returned.
 type callOut struct {
 	resp *edge.Response
 	err  error
 	pan  any
-}
-
-// timedOut cancels the interpreter, gives the call stopGrace to unwind and
-// reports a timeout (stuck when it did not unwind).
-func (p *program) timedOut(done <-chan callOut, rt *runtime, start time.Time, timeout time.Duration) callResult {
-	p.cancel()
-	kind := kindTimeout
-	select {
-	case <-done:
-	case <-time.After(stopGrace):
-		kind = kindTimeoutStuck
-	}
-	return callResult{kind: kind, err: fmt.Sprintf("timeout after %s", timeout), duration: time.Since(start), logs: rt.take()}
 }
 
 // cancel stops every call running in the interpreter. yaegi only exposes

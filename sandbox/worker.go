@@ -128,11 +128,11 @@ func (w *workerServer) serve(in *frameReader) error {
 				return err
 			}
 		case *edgelabv1.WorkerFrame_Invoke:
-			go func(id uint64, inv *edgelabv1.WorkerInvoke) {
-				res := w.invoke(inv)
+			id := f.GetId()
+			go w.invoke(m.Invoke, func(res *edgelabv1.WorkerInvokeResult) {
 				// A write error means the host is gone; the read loop sees it too.
 				_ = w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}})
-			}(f.GetId(), m.Invoke)
+			})
 		default:
 			return fmt.Errorf("unexpected frame %T from host", m)
 		}
@@ -203,31 +203,37 @@ func (w *workerServer) put(p *program, discard bool) {
 	w.idle = append(w.idle, p)
 }
 
-func (w *workerServer) invoke(inv *edgelabv1.WorkerInvoke) *edgelabv1.WorkerInvokeResult {
+// invoke runs one invocation and calls reply exactly once with its result.
+func (w *workerServer) invoke(inv *edgelabv1.WorkerInvoke, reply func(*edgelabv1.WorkerInvokeResult)) {
 	e := EventTypeFromProto(inv.GetEventType())
 	p, cold, err := w.get()
 	if err != nil {
-		return &edgelabv1.WorkerInvokeResult{ErrorKind: kindError, Error: fmt.Sprintf("starting interpreter: %v", err), Cold: true}
+		reply(&edgelabv1.WorkerInvokeResult{ErrorKind: kindError, Error: fmt.Sprintf("starting interpreter: %v", err), Cold: true})
+		return
 	}
 	timeout := inv.GetTimeout().AsDuration()
 	if timeout <= 0 {
 		timeout = DefaultProfile().For(e).Timeout
 	}
-	r := p.call(context.Background(), e, infoFromProto(inv.GetInfo(), e),
-		RequestFromProto(inv.GetRequest()), ResponseFromProto(inv.GetResponse()), timeout, w.fetch)
-	w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
-	out := &edgelabv1.WorkerInvokeResult{
-		Error:     r.err,
-		ErrorKind: r.kind,
-		Duration:  durationpb.New(r.duration),
-		Cold:      cold,
-		Logs:      logsToProto(r.logs),
-	}
-	if r.kind == "" {
-		out.Request = RequestToProto(r.req)
-		out.Response = ResponseToProto(r.resp)
-	}
-	return out
+	// The handler runs on this goroutine; on timeout, reply is called
+	// from the timer's goroutine while this one may stay blocked.
+	p.run(context.Background(), e, infoFromProto(inv.GetInfo(), e),
+		RequestFromProto(inv.GetRequest()), ResponseFromProto(inv.GetResponse()), timeout, w.fetch,
+		func(r callResult) {
+			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
+			out := &edgelabv1.WorkerInvokeResult{
+				Error:     r.err,
+				ErrorKind: r.kind,
+				Duration:  durationpb.New(r.duration),
+				Cold:      cold,
+				Logs:      logsToProto(r.logs),
+			}
+			if r.kind == "" {
+				out.Request = RequestToProto(r.req)
+				out.Response = ResponseToProto(r.resp)
+			}
+			reply(out)
+		})
 }
 
 func (w *workerServer) fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
