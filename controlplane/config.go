@@ -1,0 +1,82 @@
+package controlplane
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/edgelab/edgelab/sandbox"
+)
+
+// DefaultListenAddr is the gRPC address of the all-in-one's first control plane.
+const DefaultListenAddr = "127.0.0.1:7070"
+
+// Config configures a Server. Zero values mean the documented defaults,
+// applied in one place (applyDefaults).
+type Config struct {
+	// ListenAddr is the gRPC listen address. "" means DefaultListenAddr;
+	// "127.0.0.1:0" picks a free port (see Server.Addr).
+	ListenAddr string
+	// MetricsAddr is the Prometheus /metrics HTTP address. "" means no
+	// metrics listener (the registry is still available via Registry).
+	MetricsAddr string
+	// EtcdEndpoints are the etcd client URLs. Empty means an embedded etcd
+	// member with its data in EtcdDataDir.
+	EtcdEndpoints []string
+	// EtcdDataDir is the embedded etcd's directory. "" means "edgelab-data".
+	// Ignored with EtcdEndpoints.
+	EtcdDataDir string
+	// KeyPrefix is the etcd key prefix; "" means store.DefaultPrefix.
+	KeyPrefix string
+	// ID names this replica (node records, logs). "" means "cp-" + the
+	// gRPC listen address.
+	ID string
+	// Logger receives the server's logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Profile gives the sandbox limits for Invoke and compile checks.
+	// The zero value means sandbox.DefaultProfile().
+	Profile sandbox.Profile
+	// Checker compiles function code in isolation at create/update.
+	// Nil means a checker on the Server's sandbox runner (a worker process:
+	// the binary's main must call sandbox.MaybeRunWorker first).
+	Checker Checker
+	// Runner runs versions for Invoke and backs the default Checker. Nil
+	// means a sandbox.Manager owned (and closed) by the Server.
+	Runner sandbox.Runner
+	// EventParser parses CloudFront event JSON for Invoke. Nil means Invoke
+	// accepts only request/response messages (cmd/controlplane wires cfevent).
+	EventParser EventParser
+	// RequestTimeout bounds each RPC's etcd work. Zero means 15s.
+	RequestTimeout time.Duration
+}
+
+// Checker compiles function code in isolation (never inside the control
+// plane process: loading a package runs its init code) and reports the
+// first compile or init error. Implementations are safe for concurrent use.
+type Checker interface {
+	Check(ctx context.Context, code sandbox.Code) error
+}
+
+// CheckerFunc adapts a function to Checker.
+type CheckerFunc func(ctx context.Context, code sandbox.Code) error
+
+// Check calls f.
+func (f CheckerFunc) Check(ctx context.Context, code sandbox.Code) error { return f(ctx, code) }
+
+func (c *Config) applyDefaults() {
+	if c.ListenAddr == "" {
+		c.ListenAddr = DefaultListenAddr
+	}
+	if c.EtcdDataDir == "" {
+		c.EtcdDataDir = "edgelab-data"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Profile == (sandbox.Profile{}) {
+		c.Profile = sandbox.DefaultProfile()
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+}
