@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/edgenode/replica"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
 // BenchmarkPublishToAllAcked attaches many lightweight simulated nodes
