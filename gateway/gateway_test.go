@@ -361,7 +361,7 @@ func TestKillEdgeUnderLoad(t *testing.T) {
 // TestDeadEdgeLeavesRotationWithoutTraffic checks the active health check alone.
 func TestDeadEdgeLeavesRotationWithoutTraffic(t *testing.T) {
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(e *fakeEdge) // makes the edge unhealthy
 	}{
 		{name: "process dies", break_: func(e *fakeEdge) { e.kill() }},
