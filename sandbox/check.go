@@ -55,12 +55,10 @@ func Check(ctx context.Context, cfg CheckConfig, code Code) ([]edge.EventType, e
 	if code.Version == 0 {
 		label = code.Name
 	}
-	// TODO(validate): the static checks (syntax, import allowlist, go
-	// statements, constructs that crash yaegi 0.16) are another engineer's
-	// ValidateSource in sandbox/validate.go. Call it here first once it exists:
-	//	if err := ValidateSource(code.Files); err != nil { return nil, ... }
-	if _, err := declaredEntryPoints(code.Files); err != nil {
-		return nil, fmt.Errorf("%w: %s: %s", ErrCompile, label, cleanPositions(err.Error()))
+	// Static checks first (syntax, import allowlist, go statements,
+	// constructs that crash yaegi 0.16, signatures): they never run code.
+	if _, err := ValidateSource(code.Files); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCompile, label, err)
 	}
 	p, err := startProc(procConfig{
 		command:      cfg.WorkerCommand,

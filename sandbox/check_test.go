@@ -37,7 +37,7 @@ func OriginResponse(ctx context.Context, req *edge.Request, resp *edge.Response)
 		{name: "no-entry", src: "package fn\nfunc Helper() {}\n",
 			wantErr: []string{"no entry point"}, is: []error{ErrCompile}},
 		{name: "bad-signature", src: hdr + "\nfunc ViewerResponse(ctx context.Context, req *edge.Request) error { return nil }\nvar _ = edge.Log\n",
-			wantErr: []string{"ViewerResponse has signature"}, is: []error{ErrCompile}},
+			wantErr: []string{"ViewerResponse", "signature"}, is: []error{ErrCompile}},
 		{name: "forbidden-import", src: hdr + "\nimport \"os\"\nfunc ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) { os.Exit(1); return nil, nil }\n",
 			wantErr: []string{"forbidden-import"}, is: []error{ErrCompile}},
 	}

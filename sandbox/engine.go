@@ -40,39 +40,13 @@ const (
 	fnAlias = "edgelabfn"
 )
 
-// interpStdlibAllowed lists the standard packages visible to functions.
-// The static validator (ValidateSource) rejects other imports with a clear
-// message; this list is defence in depth at the interpreter.
-var interpStdlibAllowed = []string{
-	"bufio", "bytes", "container/heap", "container/list", "context", "crypto",
-	"crypto/ecdsa", "crypto/ed25519", "crypto/elliptic", "crypto/hmac", "crypto/md5",
-	"crypto/rand", "crypto/rsa", "crypto/sha1", "crypto/sha256", "crypto/sha512",
-	"crypto/subtle", "crypto/x509", "encoding", "encoding/base32", "encoding/base64",
-	"encoding/binary", "encoding/csv", "encoding/hex", "encoding/json", "encoding/pem",
-	"encoding/xml", "errors", "fmt", "hash", "hash/crc32", "hash/fnv", "html", "io",
-	"maps", "math", "math/big", "math/bits", "math/rand", "mime", "net/http", "net/url",
-	"path", "regexp", "slices", "sort", "strconv", "strings", "time", "unicode",
-	"unicode/utf16", "unicode/utf8",
-}
-
-// httpAllowed reports whether a net/http symbol is visible to functions:
-// header and status types only, no client, server or transport.
-func httpAllowed(name string) bool {
-	switch name {
-	case "Header", "CanonicalHeaderKey", "StatusText", "TimeFormat", "ParseTime",
-		"Cookie", "SameSite", "DetectContentType":
-		return true
-	}
-	return strings.HasPrefix(name, "Status") || strings.HasPrefix(name, "Method") ||
-		strings.HasPrefix(name, "SameSite")
-}
-
 // interpSymbols builds the symbol table given to every interpreter: the
-// allowlisted part of yaegi's stdlib plus the edge SDK. It is built fresh
+// allowlisted part of yaegi's stdlib (allowedStd, the static validator's
+// list; net/http reduced to httpSymbolAvailable names) plus the edge SDK. It is built fresh
 // (cheap: map copies of reflect.Values) so no table is shared mutable state.
 func interpSymbols() interp.Exports {
-	out := make(interp.Exports, len(interpStdlibAllowed)+len(symbols.Symbols))
-	for _, p := range interpStdlibAllowed {
+	out := make(interp.Exports, len(allowedStd)+len(symbols.Symbols))
+	for _, p := range allowedStd {
 		key := p + "/" + path.Base(p)
 		syms, ok := stdlib.Symbols[key]
 		if !ok {
@@ -81,7 +55,7 @@ func interpSymbols() interp.Exports {
 		if p == "net/http" {
 			filtered := make(map[string]reflect.Value)
 			for name, v := range syms {
-				if httpAllowed(name) {
+				if httpSymbolAvailable(name) {
 					filtered[name] = v
 				}
 			}

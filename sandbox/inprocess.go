@@ -47,6 +47,9 @@ func NewInProcess(cfg InProcessConfig) *InProcess {
 
 // Load compiles the version into all its interpreters.
 func (r *InProcess) Load(_ context.Context, code Code) error {
+	if _, err := ValidateSource(code.Files); err != nil {
+		return fmt.Errorf("loading %s:%d: %w: %w", code.Name, code.Version, ErrCompile, err)
+	}
 	f := &inprocFn{code: code, pool: make(chan *program, r.cfg.Interpreters)}
 	for range r.cfg.Interpreters {
 		p, err := compile(code.Files)

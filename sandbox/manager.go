@@ -503,11 +503,8 @@ func finishResult(inv Invocation, limits Limits, res Result, req *edge.Request, 
 		res.Response = resp
 		res.Outcome = OutcomeContinue
 	}
-	// TODO(rules): the result rules (read-only/disallowed headers, status
-	// range, sizes) live in sandbox/rules.go, owned by another engineer.
-	// Call them here once ValidateResult(inv, limits, &res) exists:
-	//	ValidateResult(inv, limits, &res)
-	_ = limits
+	// The result rules: read-only/disallowed headers, status range, sizes.
+	ValidateResult(inv, limits, &res)
 	return res
 }
 

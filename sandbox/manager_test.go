@@ -93,6 +93,8 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 		panic("boom")
 	case "/error":
 		return nil, errors.New("bad thing")
+	case "/bad-status":
+		return &edge.Response{Status: 700}, nil
 	case "/generate":
 		r := edge.NewResponse(200, "hello")
 		return r, nil
@@ -150,6 +152,16 @@ func TestManagerInvoke(t *testing.T) {
 	res = mustInvoke(t, m, viewerReq("hostile", "/generate"))
 	if res.Outcome != OutcomeGenerated || res.Response == nil || res.Response.Status != 200 || string(res.Response.Body) != "hello" {
 		t.Fatalf("generated: %+v", res)
+	}
+
+	// Result rules apply (sandbox/rules.go): status 700 is a validation error.
+	res = mustInvoke(t, m, viewerReq("hostile", "/bad-status"))
+	if res.Outcome != OutcomeValidationError {
+		t.Fatalf("bad status: %+v", res)
+	}
+	var ruleErr *RuleError
+	if !errors.As(res.Err, &ruleErr) {
+		t.Errorf("validation error %v is not a *RuleError", res.Err)
 	}
 
 	inv := Invocation{Function: "hostile", Version: 1, Event: edge.ViewerResponse,
@@ -267,7 +279,7 @@ func TestManagerMisuse(t *testing.T) {
 		t.Fatalf("compile error = %v", err)
 	}
 	err = m.Load(context.Background(), code("sig", hdr+"\nfunc ViewerRequest(req *edge.Request) error { return nil }\n"))
-	if !errors.Is(err, ErrCompile) || !strings.Contains(err.Error(), "ViewerRequest has signature") {
+	if !errors.Is(err, ErrCompile) || !strings.Contains(err.Error(), "ViewerRequest") || !strings.Contains(err.Error(), "signature") {
 		t.Fatalf("signature error = %v", err)
 	}
 	if err := m.Load(context.Background(), code("ok", hostileSrc)); err != nil {

@@ -147,7 +147,13 @@ func (w *workerServer) load(l *edgelabv1.WorkerLoad) *edgelabv1.WorkerLoadResult
 	for _, f := range l.GetFunction().GetFiles() {
 		files[f.GetName()] = f.GetContent()
 	}
-	p, err := compile(files)
+	// The static checks run again here (defence in depth: the worker may be
+	// handed code that skipped the control plane, e.g. by edgectl invoke).
+	_, err := ValidateSource(files)
+	var p *program
+	if err == nil {
+		p, err = compile(files)
+	}
 	res := &edgelabv1.WorkerLoadResult{Duration: durationpb.New(time.Since(start))}
 	if err != nil {
 		res.Error = err.Error()
