@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgelab/edgelab/distribution"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/edgenode/cache"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
@@ -231,7 +232,7 @@ func (st *state) distFor(host string) *dist {
 // "default" behavior matches everything.
 func (d *dist) behaviorFor(path string) *behavior {
 	for _, b := range d.behaviors {
-		if cache.MatchPath(b.pattern, path) {
+		if distribution.Match(b.pattern, path) {
 			return b
 		}
 	}

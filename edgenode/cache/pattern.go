@@ -6,9 +6,10 @@ package cache
 // leading '/' is matched as if it had one ("images/*" == "/images/*").
 // The pattern "default" and "*" match every path.
 //
-// (Written here because the distribution package's matcher did not exist
-// yet; it is iterative with backtracking on the last '*', so a hostile
-// pattern cannot blow the stack or go exponential.)
+// It is used for invalidation paths (which CloudFront lets users write
+// without the leading '/'); cache behaviors use distribution.Match. It is
+// iterative with backtracking on the last '*', so a hostile pattern cannot
+// blow the stack or go exponential.
 func MatchPath(pattern, path string) bool {
 	if pattern == "default" || pattern == "*" || pattern == "/*" {
 		return true
