@@ -1,0 +1,44 @@
+// Package sandbox runs edge functions: Go packages interpreted by yaegi,
+// isolated in worker processes, with Lambda@Edge's limits and errors.
+//
+// The control plane calls ValidateSource (static checks, no code runs) and
+// Check (compiles in a short-lived child process, so an init function that
+// never returns or a huge package-level allocation fails with an error
+// instead of hurting the caller). The edge node uses a Manager through the
+// Runner interface.
+//
+// Data path of one invocation:
+//
+//	edge node ── Runner.Invoke ──► Manager
+//	   │  concurrency gate per version (MaxConcurrency → LambdaLimitExceeded)
+//	   │  worker for name:version (started on Load; restarted, cold, after a
+//	   │  crash, a memory kill, a stuck timeout or an idle reap)
+//	   │  interpreter slot (InterpretersPerWorker)
+//	   ▼
+//	WorkerFrame{WorkerInvoke} ── 4-byte length + protobuf, over a socketpair ──►
+//	worker process (the calling binary re-executed: MaybeRunWorker)
+//	   │  interpreter pool (one invocation at a time per interpreter)
+//	   │  handler(edge.NewContext(ctx, info, runtime), req[, resp]) under recover
+//	   │  timeout: the interpreter is cancelled and discarded; if it does not
+//	   │  unwind, the reply says so and the host recycles the process
+//	   ▼
+//	WorkerFrame{WorkerInvokeResult} ──► Result ── ValidateResult ──► edge node
+//
+// Isolation: the host watches every worker's RSS (/proc/<pid>/status) and
+// kills a worker over the function's memory limit (GOMEMLIMIT is set too);
+// the worker's maximum stack is lowered so runaway recursion dies fast. A
+// dead worker fails only its in-flight invocations (LambdaExecutionError
+// wrapping ErrWorkerCrashed or ErrMemoryLimit). Workers get SIGKILL when
+// the host dies (Pdeathsig) and Close kills and reaps them all.
+//
+// Every binary that may start workers calls MaybeRunWorker first in main
+// (and TestMain), before anything else:
+//
+//	func main() {
+//		sandbox.MaybeRunWorker()
+//		...
+//	}
+//
+// InProcess runs the same engine without a worker; it is for benchmarks
+// only (no crash or memory isolation).
+package sandbox
