@@ -16,7 +16,7 @@ import (
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
-func startOrigin(t *testing.T, id string) *origin.Server {
+func startOrigin(t testing.TB, id string) *origin.Server {
 	t.Helper()
 	s, err := origin.New(origin.Config{ID: id})
 	if err != nil {
