@@ -43,8 +43,8 @@ type Config struct {
 	// Runner runs versions for Invoke and backs the default Checker. Nil
 	// means a sandbox.Manager owned (and closed) by the Server.
 	Runner sandbox.Runner
-	// EventParser parses CloudFront event JSON for Invoke. Nil means Invoke
-	// accepts only request/response messages (cmd/controlplane wires cfevent).
+	// EventParser parses CloudFront event JSON for Invoke. Nil means
+	// cfevent.Parse.
 	EventParser EventParser
 	// RequestTimeout bounds each RPC's etcd work. Zero means 15s.
 	RequestTimeout time.Duration

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/cfevent"
 	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
@@ -17,6 +18,15 @@ import (
 // type, request and response of an invocation. The cfevent package provides
 // one; until it is wired, Invoke takes request/response messages only.
 type EventParser func(data []byte) (edge.EventType, *edge.Request, *edge.Response, error)
+
+// parseCFEvent is the default EventParser (package cfevent).
+func parseCFEvent(data []byte) (edge.EventType, *edge.Request, *edge.Response, error) {
+	ev, err := cfevent.Parse(data)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return ev.Type, ev.Request, ev.Response, nil
+}
 
 // Invoke runs a published version once in this control plane's sandbox,
 // like the edge would, and returns the result, duration, cold/warm and logs.
@@ -31,10 +41,11 @@ func (s *Server) Invoke(ctx context.Context, req *edgelabv1.InvokeRequest) (*edg
 	et := sandbox.EventTypeFromProto(req.GetEventType())
 	r, resp := sandbox.RequestFromProto(req.GetRequest()), sandbox.ResponseFromProto(req.GetResponse())
 	if len(req.GetEventJson()) > 0 {
-		if s.cfg.EventParser == nil {
-			return nil, toStatus(invalidf("event JSON is not supported by this control plane yet; send request/response messages"))
+		parse := s.cfg.EventParser
+		if parse == nil {
+			parse = parseCFEvent
 		}
-		pet, pr, presp, err := s.cfg.EventParser(req.GetEventJson())
+		pet, pr, presp, err := parse(req.GetEventJson())
 		if err != nil {
 			return nil, toStatus(invalidf("event JSON: %v", err))
 		}
@@ -81,6 +92,9 @@ func (s *Server) Invoke(ctx context.Context, req *edgelabv1.InvokeRequest) (*edg
 		Response: sandbox.ResponseToProto(res.Response),
 		Duration: durationpb.New(res.Duration),
 		Cold:     res.Cold,
+	}
+	if js, err := cfevent.MarshalResult(et, res.Request, res.Response); err == nil {
+		out.ResultJson = js
 	}
 	if res.Outcome == sandbox.OutcomeContinue {
 		out.Outcome = "ok"
