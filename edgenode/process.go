@@ -25,6 +25,9 @@ type ProcessConfig struct {
 	StateDir string
 	// Build is reported to the control plane in Hello.
 	Build string
+	// PublicURL is where viewers and the gateway reach the node, reported to
+	// the control plane (ListNodes). "" means the node's own http://listen-address.
+	PublicURL string
 	// Replica overrides replication client settings (backoff, heartbeat,
 	// dial options); its identity, endpoints, state dir and applier are
 	// filled from the fields above.
@@ -66,6 +69,9 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 	rcfg.Region = node.cfg.Region
 	rcfg.PoP = node.cfg.PoP
 	rcfg.HTTPURL = node.URL()
+	if cfg.PublicURL != "" {
+		rcfg.HTTPURL = cfg.PublicURL
+	}
 	rcfg.Build = cfg.Build
 	rcfg.Endpoints = cfg.ControlPlanes
 	rcfg.StateDir = cfg.StateDir
