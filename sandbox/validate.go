@@ -45,14 +45,14 @@ var allowedStd = []string{
 	"bufio", "bytes", "context", "errors", "fmt", "html", "io", "maps", "mime",
 	"net/http", "net/url", "path", "regexp", "slices", "sort", "strconv", "strings",
 	"time", "unicode", "unicode/utf16", "unicode/utf8",
-	"container/heap", "container/list", "container/ring",
+	"container/heap", "container/list",
 	"crypto", "crypto/ecdsa", "crypto/ed25519", "crypto/elliptic", "crypto/hmac",
 	"crypto/md5", "crypto/rand", "crypto/rsa", "crypto/sha1", "crypto/sha256",
 	"crypto/sha512", "crypto/subtle", "crypto/x509",
 	"encoding", "encoding/base32", "encoding/base64", "encoding/binary", "encoding/csv",
 	"encoding/hex", "encoding/json", "encoding/pem", "encoding/xml",
-	"hash", "hash/adler32", "hash/crc32", "hash/crc64", "hash/fnv",
-	"math", "math/big", "math/bits", "math/cmplx", "math/rand",
+	"hash", "hash/crc32", "hash/fnv",
+	"math", "math/big", "math/bits", "math/rand",
 }
 
 // deniedReasons explains the imports people reach for most.

@@ -2,9 +2,12 @@ package sandbox
 
 import (
 	"errors"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/traefik/yaegi/stdlib"
 
 	"github.com/edgelab/edgelab/edge"
 )
@@ -261,4 +264,17 @@ func FuzzValidateSource(f *testing.F) {
 			t.Fatalf("info=%v err=%v: exactly one must be set", info, err)
 		}
 	})
+}
+
+// Every allowed standard package must exist in yaegi's symbol table, or a
+// function that passes validation would fail to compile in the worker.
+func TestAllowedImportsExistInYaegi(t *testing.T) {
+	for _, p := range AllowedImports() {
+		if p == EdgeImportPath {
+			continue
+		}
+		if _, ok := stdlib.Symbols[p+"/"+path.Base(p)]; !ok {
+			t.Errorf("allowed import %q has no yaegi stdlib symbols", p)
+		}
+	}
 }
