@@ -412,6 +412,9 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		timeout = f.code.Timeout
 	}
 	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
@@ -457,7 +460,7 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		if !w.p.alive() && f.recycle(w) {
 			m.workerDeaths.Add(1)
 		}
-		return execError(fmt.Errorf("%s: %w", label, err), cold)
+		return execError(err, cold) // proc errors name the function
 	}
 	r := reply.GetInvokeResult()
 	if r == nil {
@@ -471,10 +474,10 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		// The interpreter did not stop: recycle the process.
 		m.cfg.Logger.Warn("sandbox worker recycled after a stuck timeout", "function", label, "pid", w.p.pid())
 		f.recycle(w)
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrTimeout, label, r.GetError())
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: timeout after %s (the handler did not stop; worker recycled)", ErrTimeout, label, timeout)
 		return res
 	case kindTimeout:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrTimeout, label, r.GetError())
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: timeout after %s", ErrTimeout, label, timeout)
 		return res
 	case kindPanic:
 		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label, r.GetError())

@@ -73,6 +73,7 @@ const hostileSrc = hdr + `
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 var keep [][]byte
@@ -89,6 +90,8 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 		recurse(0)
 	case "/alloc":
 		keep = append(keep, []byte(strings.Repeat("x", 1<<30)))
+	case "/sleep":
+		time.Sleep(10 * time.Second) // compiled code: cancelling the interpreter cannot stop it
 	case "/panic":
 		panic("boom")
 	case "/error":
@@ -188,6 +191,8 @@ func TestManagerHostile(t *testing.T) {
 		crashes bool
 	}{
 		{"/loop", []error{ErrTimeout}, false},
+		// A timed-out call that does not unwind gets its worker recycled.
+		{"/sleep", []error{ErrTimeout}, true},
 		{"/panic", []error{ErrPanic}, false},
 		{"/error", []error{ErrHandler}, false},
 		// Runaway recursion grows the stack and yaegi's heap frames: the

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -347,21 +346,26 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 func (b *tailBuffer) fatalLine() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var found []string
+	var fatal, runtimeLine, panicLine string
 	for _, buf := range [][]byte{b.head, b.tail} {
 		for line := range strings.SplitSeq(string(buf), "\n") {
 			line = strings.TrimSpace(line)
-			if (strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "runtime: ") ||
-				strings.HasPrefix(line, "panic: ")) && !slices.Contains(found, line) {
-				found = append(found, line)
-				if len(found) == 2 {
-					return strings.Join(found, "; ")
-				}
+			switch {
+			case fatal == "" && strings.HasPrefix(line, "fatal error:"):
+				fatal = line
+			case runtimeLine == "" && strings.HasPrefix(line, "runtime: ") &&
+				!strings.HasPrefix(line, "runtime: sp=") && !strings.HasPrefix(line, "runtime: g "):
+				runtimeLine = line
+			case panicLine == "" && strings.HasPrefix(line, "panic: "):
+				panicLine = line
 			}
 		}
 	}
-	if len(found) > 0 {
-		return found[0]
+	var parts []string
+	for _, l := range []string{runtimeLine, fatal, panicLine} {
+		if l != "" && len(parts) < 2 {
+			parts = append(parts, l)
+		}
 	}
-	return ""
+	return strings.Join(parts, "; ")
 }
