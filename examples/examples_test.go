@@ -96,7 +96,7 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-func runInYaegi(t *testing.T, info *sandbox.SourceInfo, files map[string][]byte) {
+func compileInYaegi(t *testing.T, info *sandbox.SourceInfo, files map[string][]byte) *interp.Interpreter {
 	t.Helper()
 	const importPath = "edgelab.example/fn"
 	fsys := fstest.MapFS{}
@@ -113,6 +113,12 @@ func runInYaegi(t *testing.T, info *sandbox.SourceInfo, files map[string][]byte)
 	if _, err := i.Eval(`import fn "` + importPath + `"`); err != nil {
 		t.Fatalf("yaegi compile: %v", err)
 	}
+	return i
+}
+
+func runInYaegi(t *testing.T, info *sandbox.SourceInfo, files map[string][]byte) {
+	t.Helper()
+	i := compileInYaegi(t, info, files)
 	for _, e := range info.EntryPoints {
 		v, err := i.Eval("fn." + e.EntryPoint())
 		if err != nil {
@@ -152,5 +158,53 @@ func runInYaegi(t *testing.T, info *sandbox.SourceInfo, files map[string][]byte)
 		if err := sandbox.CheckResult(inv, sandbox.DefaultProfile().For(e), &res); err != nil {
 			t.Errorf("%s result breaks a rule: %v", e.EntryPoint(), err)
 		}
+	}
+}
+
+// TestJWTAuthInYaegi runs the example flow's happy path interpreted: the
+// compiled JWT helper and the Claims methods work through the symbol table.
+func TestJWTAuthInYaegi(t *testing.T) {
+	files := loadExample(t, "jwt-auth")
+	info, err := sandbox.ValidateSource(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := compileInYaegi(t, info, files)
+	v, err := i.Eval("fn.ViewerRequest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := v.Interface().(func(context.Context, *edge.Request) (*edge.Response, error))
+	// HS256 token {"sub":"alice"} signed with the example's secret.
+	header := edge.Base64URLEncode([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	payload := edge.Base64URLEncode([]byte(`{"sub":"alice"}`))
+	sig := edge.Base64URLEncode(edge.HMACSHA256([]byte("edgelab-workshop-secret"), []byte(header+"."+payload)))
+	tests := []struct {
+		name, auth string
+		wantUser   string
+		wantStatus int
+	}{
+		{"valid", "Bearer " + header + "." + payload + "." + sig, "alice", 0},
+		{"tampered", "Bearer " + header + "." + edge.Base64URLEncode([]byte(`{"sub":"root"}`)) + "." + sig, "", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, _ := edgetest.Context(t, edge.Info{EventType: edge.ViewerRequest})
+			req := edgetest.NewRequest("GET", "/private")
+			req.Header.Set("Authorization", tt.auth)
+			resp, err := h(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantStatus == 0 {
+				if resp != nil || req.Header.Get("X-User") != tt.wantUser {
+					t.Fatalf("resp = %+v, X-User = %q", resp, req.Header.Get("X-User"))
+				}
+				return
+			}
+			if resp == nil || resp.Status != tt.wantStatus {
+				t.Fatalf("resp = %+v, want %d", resp, tt.wantStatus)
+			}
+		})
 	}
 }
