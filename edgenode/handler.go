@@ -114,10 +114,16 @@ func (t *txn) serve(r *http.Request) *reply {
 		Method:      r.Method,
 		URI:         path,
 		QueryString: r.URL.RawQuery,
-		Header:      exposedHeaders(r.Header),
 		ClientIP:    clientIP(r.RemoteAddr),
 	}
-	req.Header.Set("Host", r.Host)
+	if len(t.b.triggers) > 0 {
+		req.Header = exposedHeaders(r.Header)
+		req.Header.Set("Host", r.Host)
+	} else {
+		// No function will see it: share the viewer's headers (only read;
+		// the origin request clones them).
+		req.Header = r.Header
+	}
 
 	// Include-body: read up to the largest exposure, keep the rest streaming.
 	var bodyPrefix []byte

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -305,6 +306,6 @@ func (n *Node) newRequestID() string {
 	b := make([]byte, 0, 24)
 	b = append(b, n.ridPrefix...)
 	b = append(b, '-')
-	b = fmt.Appendf(b, "%x", seq)
+	b = strconv.AppendUint(b, seq, 16)
 	return string(b)
 }

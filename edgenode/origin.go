@@ -105,6 +105,11 @@ func (n *Node) fetchOrigin(ctx context.Context, req *edge.Request, oc *originCon
 	for _, k := range hopHeaders {
 		h.Del(k)
 	}
+	for k := range h {
+		if disallowedHeader(k) {
+			delete(h, k)
+		}
+	}
 	h.Del("Host")
 	h.Del("Accept-Encoding")
 	h.Del("Content-Length")
