@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -59,16 +60,28 @@ func (fr *frameReader) read() (*edgelabv1.WorkerFrame, error) {
 type frameWriter struct {
 	mu  sync.Mutex
 	w   *bufio.Writer
+	dl  deadliner // nil when the writer has no deadlines
 	buf []byte
 }
 
+// deadliner is the part of net.Conn that bounds a blocked write.
+type deadliner interface{ SetWriteDeadline(time.Time) error }
+
 func newFrameWriter(w io.Writer) *frameWriter {
-	return &frameWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	fw := &frameWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	fw.dl, _ = w.(deadliner)
+	return fw
 }
 
-func (fw *frameWriter) write(f *edgelabv1.WorkerFrame) error {
+// write sends one frame. limit > 0 bounds the time blocked on a peer that
+// does not read (a paused worker); zero waits as long as it takes.
+func (fw *frameWriter) write(f *edgelabv1.WorkerFrame, limit time.Duration) error {
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
+	if fw.dl != nil && limit > 0 {
+		_ = fw.dl.SetWriteDeadline(time.Now().Add(limit))
+		defer fw.dl.SetWriteDeadline(time.Time{})
+	}
 	b, err := proto.MarshalOptions{}.MarshalAppend(append(fw.buf[:0], 0, 0, 0, 0), f)
 	if err != nil {
 		return fmt.Errorf("encoding frame: %w", err)

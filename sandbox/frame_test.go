@@ -22,7 +22,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Id: 3, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: &edgelabv1.WorkerInvokeResult{Error: strings.Repeat("e", 100000)}}},
 	}
 	for _, f := range frames {
-		if err := w.write(f); err != nil {
+		if err := w.write(f, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,11 +48,19 @@ type ManagerConfig struct {
 	// LoadTimeout bounds starting a worker and compiling the function
 	// (init functions included). Zero: 10s.
 	LoadTimeout time.Duration
+	// UnresponsiveGrace is how long past an invocation's timeout the host
+	// waits for the worker's answer before killing it as unresponsive (the
+	// worker enforces the timeout itself; this catches a paused or wedged
+	// process). Zero: 2s.
+	UnresponsiveGrace time.Duration
 	// Logger receives worker lifecycle logs. Nil: discarded.
 	Logger *slog.Logger
 }
 
 func (c *ManagerConfig) applyDefaults() error {
+	if c.UnresponsiveGrace <= 0 {
+		c.UnresponsiveGrace = 2 * time.Second
+	}
 	if c.Profile == (Profile{}) {
 		c.Profile = DefaultProfile()
 	}
@@ -455,7 +463,7 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 	}}}
 	// The worker enforces the timeout; the host's limit only catches a
 	// worker that cannot answer at all.
-	reply, err := w.p.roundTrip(ctx, frame, remaining+stopGrace+2*time.Second)
+	reply, err := w.p.roundTrip(ctx, frame, remaining+stopGrace+m.cfg.UnresponsiveGrace)
 	if err != nil {
 		if !w.p.alive() && f.recycle(w) {
 			m.workerDeaths.Add(1)

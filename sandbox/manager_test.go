@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -352,5 +353,30 @@ func TestManagerClose(t *testing.T) {
 	}
 	if err := m.Load(context.Background(), code("g", hostileSrc)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Load after Close: %v", err)
+	}
+}
+
+func TestManagerPausedWorker(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) { c.UnresponsiveGrace = 100 * time.Millisecond })
+	if err := m.Load(context.Background(), code("paused", hostileSrc)); err != nil {
+		t.Fatal(err)
+	}
+	pids := m.WorkerPIDs()
+	if len(pids) != 1 {
+		t.Fatalf("pids = %v", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	res := mustInvoke(t, m, viewerReq("paused", "/"))
+	if res.Outcome != OutcomeExecutionError || !errors.Is(res.Err, ErrUnresponsive) {
+		t.Fatalf("paused worker: %s %v", res.Outcome, res.Err)
+	}
+	res = mustInvoke(t, m, viewerReq("paused", "/"))
+	if res.Outcome != OutcomeContinue || !res.Cold {
+		t.Fatalf("after restart: %+v", res)
+	}
+	if processAlive(pids[0]) {
+		t.Errorf("paused worker %d not killed", pids[0])
 	}
 }

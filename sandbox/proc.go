@@ -264,8 +264,8 @@ func (p *proc) roundTrip(ctx context.Context, f *edgelabv1.WorkerFrame, limit ti
 		p.mu.Unlock()
 	}()
 	f.Id = id
-	if err := p.out.write(f); err != nil {
-		p.kill(nil)
+	if err := p.out.write(f, limit); err != nil {
+		p.kill(fmt.Errorf("%w: %s: sending to the worker: %w", ErrUnresponsive, p.cfg.name, err))
 		return nil, p.err()
 	}
 	timer := time.NewTimer(limit)

@@ -124,14 +124,14 @@ func (w *workerServer) serve(in *frameReader) error {
 		switch m := f.GetMsg().(type) {
 		case *edgelabv1.WorkerFrame_Load:
 			res := w.load(m.Load)
-			if err := w.out.write(&edgelabv1.WorkerFrame{Id: f.GetId(), Msg: &edgelabv1.WorkerFrame_LoadResult{LoadResult: res}}); err != nil {
+			if err := w.out.write(&edgelabv1.WorkerFrame{Id: f.GetId(), Msg: &edgelabv1.WorkerFrame_LoadResult{LoadResult: res}}, 0); err != nil {
 				return err
 			}
 		case *edgelabv1.WorkerFrame_Invoke:
 			id := f.GetId()
 			go w.invoke(m.Invoke, func(res *edgelabv1.WorkerInvokeResult) {
 				// A write error means the host is gone; the read loop sees it too.
-				_ = w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}})
+				_ = w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}}, 0)
 			})
 		default:
 			return fmt.Errorf("unexpected frame %T from host", m)
