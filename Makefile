@@ -7,7 +7,7 @@ BUF      := $(GO) tool -modfile=tools/buf/go.mod buf
 YAEGI    := $(GO) tool -modfile=tools/go.mod yaegi
 GOFLAGS_TEST ?= -race -count=1
 
-.PHONY: all build generate check-generate lint test e2e bench lab lab-down images
+.PHONY: all build generate check-generate lint test e2e bench lab lab-down images allinone
 
 all: build
 
@@ -30,3 +30,26 @@ lint:
 
 test:
 	$(GO) test $(GOFLAGS_TEST) ./...
+
+## images: static binaries + the FROM-scratch image edgelab:dev (no pulls needed).
+images:
+	scripts/images.sh
+
+## lab: build and start the docker compose lab (3 etcd, 2 control planes, 5 edges, 2 origins, gateway).
+lab:
+	scripts/lab.sh up
+
+lab-down:
+	scripts/lab.sh down
+
+## e2e: compose smoke test and chaos scenarios against a running compose lab (make lab first).
+e2e:
+	scripts/lab.sh smoke
+
+## allinone: the one-process lab (same as `go run ./cmd/edgelab up`).
+allinone:
+	$(GO) run ./cmd/edgelab up
+
+## bench: go benchmarks plus the load comparison against nginx (scripts/bench.sh).
+bench:
+	scripts/bench.sh
