@@ -461,6 +461,12 @@ func (t *txn) write(w http.ResponseWriter, r *http.Request, rep *reply) {
 		h[k] = vs
 	}
 	h.Del("Content-Length")
+	if len(t.fns) > 0 {
+		// Functions may have added framing headers; net/http owns those.
+		for _, k := range hopHeaders {
+			h.Del(k)
+		}
+	}
 	h.Set("X-Cache", rep.xcache+" from edgelab")
 	// Never append into a slice shared with a cache entry.
 	h["Via"] = append(slices.Clone(h["Via"]), "1.1 "+n.cfg.NodeID+" (edgelab)")

@@ -267,3 +267,35 @@ func TestFunctionSeesFilteredHeadersAndInfo(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestOriginRequestSwitchesOrigin: origin-request may change the origin
+// (reference section 1).
+func TestOriginRequestSwitchesOrigin(t *testing.T) {
+	primary := startOrigin(t, "primary")
+	other := startOrigin(t, "other")
+	fr := newFakeRunner()
+	fr.handlers["sw"] = func(inv sandbox.Invocation) sandbox.Result {
+		if inv.Request.Origin == nil || inv.Request.Origin.ID != "o1" {
+			return sandbox.Result{Outcome: sandbox.OutcomeExecutionError, Err: errors.New("origin not exposed")}
+		}
+		if strings.HasPrefix(inv.Request.URI, "/gen/other") {
+			inv.Request.Origin.URL = other.URL()
+			inv.Request.Origin.CustomHeaders.Set("X-Custom", "c")
+		}
+		return cont(inv)
+	}
+	n := startNode(t, fr, nil)
+	if err := n.Apply(context.Background(), snapshot(1, primary.URL(), "", &edgelabv1.Behavior{Functions: []*edgelabv1.Association{assoc(evOReq, "sw")}}), nil); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/gen/x": "primary", "/gen/other": "other"} {
+		r := do(t, n, "GET", path, nil, "")
+		if r.status != 200 || r.header.Get("X-Origin-Id") != want {
+			t.Errorf("%s: %d from %q, want %q", path, r.status, r.header.Get("X-Origin-Id"), want)
+		}
+	}
+	r := do(t, n, "GET", "/echo/other?cc=no-store", nil, "")
+	if r.header.Get("X-Origin-Id") != "primary" {
+		t.Fatalf("echo went to %q", r.header.Get("X-Origin-Id"))
+	}
+}
