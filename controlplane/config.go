@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/topology"
 )
 
 // DefaultListenAddr is the gRPC address of the all-in-one's first control plane.
@@ -46,6 +47,11 @@ type Config struct {
 	// EventParser parses CloudFront event JSON for Invoke. Nil means
 	// cfevent.Parse.
 	EventParser EventParser
+	// Topology drives the replication delay model; nil means topology.Default().
+	Topology *topology.Topology
+	// DelayProfile names the topology's delay profile; "" means "default",
+	// "instant" disables delays.
+	DelayProfile string
 	// RequestTimeout bounds each RPC's etcd work. Zero means 15s.
 	RequestTimeout time.Duration
 }

@@ -53,6 +53,9 @@ type Server struct {
 	runner sandbox.Runner
 	// checker compiles code in isolation at create/update.
 	checker Checker
+	// replicator streams the desired state to edge nodes and serves
+	// GetStatus, ListNodes, GetLogs and StreamLogs (see wiring.go).
+	replicator *Replicator
 
 	health     *health.Server
 	lis        net.Listener
@@ -131,8 +134,15 @@ func New(cfg Config) (_ *Server, err error) {
 		s.checker = CheckerFunc(s.runnerCheck)
 	}
 
+	s.replicator, err = NewReplicator(ReplicatorConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, ServerID: s.id,
+		Topology: cfg.Topology, Profile: cfg.DelayProfile, Logger: s.log, Registerer: s.registry})
+	if err != nil {
+		return nil, fmt.Errorf("starting replication: %w", err)
+	}
+
 	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.metrics.unary), grpc.MaxRecvMsgSize(64<<20))
 	edgelabv1.RegisterControlPlaneServiceServer(s.grpc, s)
+	edgelabv1.RegisterReplicationServiceServer(s.grpc, s.replicator)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -184,6 +194,12 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		if err := s.grpc.Serve(s.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("serving gRPC: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.replicator.Run(ctx); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("replication: %w", err)
 		}
 		return nil
 	})
@@ -242,6 +258,9 @@ func (s *Server) Close() error {
 		}
 		if s.metricsLis != nil {
 			s.metricsLis.Close()
+		}
+		if s.replicator != nil {
+			s.replicator.Close()
 		}
 		if s.manager != nil {
 			s.closeErr = errors.Join(s.closeErr, s.manager.Close())
