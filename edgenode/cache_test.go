@@ -204,3 +204,44 @@ func TestInvalidation(t *testing.T) {
 		t.Errorf("re-sent invalidation purged again: %q", got)
 	}
 }
+
+func TestRevalidationRefreshHit(t *testing.T) {
+	var notModified atomic.Int64
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Cache-Control", "max-age=10")
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		fmt.Fprint(w, "object-v1")
+	})
+	n := startNode(t, newFakeRunner(), nil)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	n.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	if err := n.Apply(context.Background(), snapshot(1, o.URL, "", &edgelabv1.Behavior{}), nil); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		advance time.Duration
+		hdr     map[string]string
+		xcache  string
+	}{
+		{0, map[string]string{"If-None-Match": `"v1"`}, "Miss"}, // viewer conditional not forwarded: full object cached
+		{time.Second, nil, "Hit"},
+		{time.Minute, nil, "RefreshHit"},
+		{time.Second, nil, "Hit"},
+	}
+	for i, s := range steps {
+		clock.Add(int64(s.advance))
+		r := do(t, n, "GET", "/obj", s.hdr, "")
+		if r.status != 200 || r.body != "object-v1" || xcache(r) != s.xcache {
+			t.Fatalf("step %d: %d %q %q, want 200 object-v1 %q", i, r.status, r.body, xcache(r), s.xcache)
+		}
+	}
+	if notModified.Load() != 1 || o.hits.Load() != 2 {
+		t.Fatalf("origin: %d hits, %d not-modified; want 2, 1", o.hits.Load(), notModified.Load())
+	}
+}

@@ -23,7 +23,8 @@
 // unloads versions no longer referenced. LoadFiles builds a snapshot from
 // local files for use without a control plane.
 //
-// Every response carries X-Cache ("Hit", "Miss", "Error",
+// Every response carries X-Cache ("Hit", "Miss", "RefreshHit" (an expired
+// object revalidated with its ETag/Last-Modified and a 304), "Error",
 // "LambdaGeneratedResponse", "LambdaValidationError",
 // "LambdaExecutionError", "LambdaLimitExceeded", each " from edgelab"), Via,
 // X-Edgelab-Pop, X-Edgelab-Node, X-Edgelab-Request-Id and, when functions
@@ -34,7 +35,8 @@
 // (CloudFront's answer) up to 3x MaxHeaderBytes and 431 from net/http beyond;
 // unknown methods get 501; methods a behavior does not allow get 403; an
 // unknown Host gets 403. A HEAD miss is fetched from the origin as GET so
-// GET and HEAD share one cached object. No Accept-Encoding is forwarded.
+// GET and HEAD share one cached object. No Accept-Encoding is forwarded, and
+// viewer conditional headers are not forwarded on cacheable fetches.
 // With an origin group, origin-request runs once per attempt and
 // origin-response once, on the final answer.
 package edgenode

@@ -24,6 +24,7 @@ import (
 const (
 	xHit       = "Hit"
 	xMiss      = "Miss"
+	xRefresh   = "RefreshHit"
 	xError     = "Error"
 	xGenerated = "LambdaGeneratedResponse" // viewer-request generated response, as CloudFront says
 )
@@ -259,7 +260,16 @@ func (t *txn) miss(ctx context.Context, req *edge.Request, body io.Reader, bodyP
 		}
 		sendReq := oreq.Clone()
 		sendReq.Method = method
-		oresp, lastErr = n.fetchOrigin(ctx, sendReq, oc, body, nil)
+		var cond http.Header
+		if key != "" {
+			// The cache wants the full object, not the viewer's conditional
+			// answer; an expired object is revalidated with its validators.
+			for _, k := range conditionalHeaders {
+				sendReq.Header.Del(k)
+			}
+			cond = revalidation(stale)
+		}
+		oresp, lastErr = n.fetchOrigin(ctx, sendReq, oc, body, cond)
 		last := i == len(attempts)-1
 		if lastErr != nil {
 			n.cfg.Logger.Warn("origin failed", "node", n.cfg.NodeID, "request_id", t.rid, "origin", oc.id,
@@ -283,6 +293,11 @@ func (t *txn) miss(ctx context.Context, req *edge.Request, body io.Reader, bodyP
 	}
 	if oresp.status >= 500 && stale != nil {
 		return staleReply(stale, t.n.now()), false
+	}
+	if oresp.status == http.StatusNotModified && stale != nil && key != "" {
+		// Revalidated: the stored object is fresh again (origin-response
+		// does not run: there is no new response to show it).
+		return t.refresh(key, stale, oresp.header), true
 	}
 	rep := &reply{status: oresp.status, header: oresp.header, body: oresp.body}
 	if tr := t.b.triggers[edge.OriginResponse]; tr != nil {
@@ -332,6 +347,49 @@ func (t *txn) store(key string, req *edge.Request, rep *reply) {
 		Stored:       now,
 		Expires:      now.Add(ttl),
 	})
+}
+
+// conditionalHeaders are removed from cacheable origin fetches.
+var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+
+// revalidation returns the conditional headers that revalidate an expired
+// entry (nil when there is none or it has no validator).
+func revalidation(e *cache.Entry) http.Header {
+	if e == nil {
+		return nil
+	}
+	h := http.Header{}
+	if v := e.Header.Get("ETag"); v != "" {
+		h.Set("If-None-Match", v)
+	}
+	if v := e.Header.Get("Last-Modified"); v != "" {
+		h.Set("If-Modified-Since", v)
+	}
+	if len(h) == 0 {
+		return nil
+	}
+	return h
+}
+
+// refresh stores a revalidated entry with the 304's caching headers merged
+// in and answers it as RefreshHit.
+func (t *txn) refresh(key string, stale *cache.Entry, notModified http.Header) *reply {
+	now := t.n.now()
+	h := stale.Header.Clone()
+	for _, k := range []string{"Cache-Control", "Expires", "Date", "ETag", "Last-Modified"} {
+		if vs, ok := notModified[k]; ok {
+			h[k] = vs
+		}
+	}
+	e := *stale
+	e.Header = h
+	e.Stored = now
+	ttl, ok := cache.TTL(t.b.ttl, e.Status, h, now, t.n.cfg.ErrorTTL)
+	if ok {
+		e.Expires = now.Add(ttl)
+		t.n.cache.Put(key, &e)
+	}
+	return &reply{status: e.Status, header: e.Header, body: e.Body, xcache: xRefresh}
 }
 
 // staleReply serves an expired object when the origin failed or answered
