@@ -60,7 +60,15 @@ type ReplicatorConfig struct {
 	LogTTL time.Duration
 	// LogCap bounds stored log lines per region and function; default 1000.
 	LogCap int
+	// Faults tells which chaos faults are active (partition, replication
+	// delay/drop/duplicate); nil means none. Chaos.Faults() provides one.
+	Faults ReplicationFaults
 }
+
+// noFaults is the ReplicationFaults used when none is configured.
+type noFaults struct{ never chan struct{} }
+
+func (n noFaults) ForNode(string, string) (NodeFaults, <-chan struct{}) { return NodeFaults{}, n.never }
 
 // Replicator is the control-plane side of replication: it implements
 // ReplicationService.Stream, records per-node progress and serves GetStatus,
@@ -141,6 +149,9 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 	}
 	if cfg.LogCap <= 0 {
 		cfg.LogCap = 1000
+	}
+	if cfg.Faults == nil {
+		cfg.Faults = noFaults{never: make(chan struct{})}
 	}
 	log := cfg.Logger.With("component", "replicator", "server", cfg.ServerID)
 	r := &Replicator{
@@ -316,6 +327,9 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 	if err := r.hub.waitReady(ctx); err != nil {
 		return status.Error(codes.Unavailable, "replicator not ready")
 	}
+	if nf, _ := r.cfg.Faults.ForNode(hello.NodeId, hello.Region); nf.CutStream {
+		return status.Errorf(codes.Unavailable, "node %s is partitioned from the control plane (chaos fault)", hello.NodeId)
+	}
 	log := r.log.With("node", hello.NodeId, "region", hello.Region)
 	session := r.nodes.attach(ctx, hello)
 	r.metrics.connected.Inc()
@@ -353,8 +367,14 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	delay := func() time.Duration { return r.profile.Delay(hello.Region, r.top.Home(), r.top, rnd) }
+	// Chaos faults for this node, re-read at every turn of the loop. dropped
+	// records that an update was dropped: when the drop fault is gone the
+	// node gets a fresh snapshot, so it catches up without a gap.
+	var nf NodeFaults
+	var faultsChanged <-chan struct{}
+	dropped := false
 	enqueue := func(msg *edgelabv1.StreamResponse, rev int64, changed time.Time) {
-		e := changed.Add(delay())
+		e := changed.Add(delay() + nf.ExtraDelay)
 		if e.Before(lastEligible) {
 			e = lastEligible // order is preserved: never overtake an earlier update
 		}
@@ -362,6 +382,15 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 		queue = append(queue, queued{msg: msg, rev: rev, changed: changed, eligible: e})
 	}
 	for {
+		nf, faultsChanged = r.cfg.Faults.ForNode(hello.NodeId, hello.Region)
+		if nf.CutStream {
+			log.Info("node partitioned by a chaos fault; closing its stream")
+			return status.Errorf(codes.Unavailable, "node %s is partitioned from the control plane (chaos fault)", hello.NodeId)
+		}
+		if dropped && nf.DropRate == 0 {
+			log.Info("replication-drop healed; resyncing the node with a snapshot")
+			dropped, needSnap = false, true
+		}
 		if needSnap {
 			snap := r.hub.snapshot()
 			queue = queue[:0]
@@ -382,12 +411,23 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 			pos = d.Revision
 		}
 		now := time.Now()
-		for len(queue) > 0 && !queue[0].eligible.After(now) {
+		for !nf.HoldToNode && len(queue) > 0 && !queue[0].eligible.After(now) {
 			q := queue[0]
 			queue = queue[1:]
+			if nf.DropRate > 0 && rnd.Float64() < nf.DropRate {
+				dropped = true
+				log.Debug("replication-drop: update dropped", "revision", q.rev)
+				continue
+			}
 			r.nodes.sent(hello.NodeId, session, q.rev, q.changed, r.now())
-			if err := stream.Send(q.msg); err != nil {
-				return status.Errorf(codes.Unavailable, "sending to %s: %v", hello.NodeId, err)
+			copies := 1
+			if nf.DuplicateRate > 0 && rnd.Float64() < nf.DuplicateRate {
+				copies = 2
+			}
+			for range copies {
+				if err := stream.Send(q.msg); err != nil {
+					return status.Errorf(codes.Unavailable, "sending to %s: %v", hello.NodeId, err)
+				}
 			}
 			if q.msg.GetSnapshot() != nil {
 				r.metrics.snapshots.Inc()
@@ -396,14 +436,18 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 			}
 		}
 		var timerC <-chan time.Time
-		if len(queue) > 0 {
+		if len(queue) > 0 && !nf.HoldToNode {
 			timer.Reset(time.Until(queue[0].eligible))
 			timerC = timer.C
 		}
 		select {
 		case <-wake:
 		case <-timerC:
+		case <-faultsChanged:
 		case m := <-in:
+			if nf.IgnoreFromNode {
+				continue // partition to-controlplane: the node's messages are lost
+			}
 			lastRecv = time.Now()
 			switch msg := m.Msg.(type) {
 			case *edgelabv1.StreamRequest_Ack:
@@ -438,6 +482,9 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 		case <-ping.C:
 			if time.Since(lastRecv) > 3*r.cfg.PingInterval {
 				return status.Errorf(codes.DeadlineExceeded, "node %s silent for %v", hello.NodeId, time.Since(lastRecv).Round(time.Millisecond))
+			}
+			if nf.HoldToNode {
+				continue // partition to-node: pings are lost too
 			}
 			if err := stream.Send(&edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Ping{Ping: &edgelabv1.Ping{Sent: timestamppb.New(r.now()), ServerId: r.cfg.ServerID}}}); err != nil {
 				return status.Errorf(codes.Unavailable, "pinging %s: %v", hello.NodeId, err)

@@ -93,6 +93,8 @@ type Client struct {
 	logs      []*edgelabv1.LogLine
 	logKick   chan struct{}
 	snapshots int
+	// duplicates counts deltas ignored because their revision was applied.
+	duplicates int
 }
 
 // New validates cfg and loads the persisted state, if any (a corrupt file is
@@ -216,6 +218,14 @@ func (c *Client) Snapshots() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.snapshots
+}
+
+// Duplicates counts deltas received again after their revision was applied
+// (ignored: a revision is never applied twice).
+func (c *Client) Duplicates() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.duplicates
 }
 
 // SendLogs queues function log lines for the control plane's regional log
@@ -475,6 +485,15 @@ func (c *Client) handle(ctx context.Context, m *edgelabv1.StreamResponse) *edgel
 	case *edgelabv1.StreamResponse_Delta:
 		d := msg.Delta
 		if c.awaitingSnap {
+			return nil
+		}
+		if d.Revision <= c.desiredRev && c.Revision() == c.desiredRev {
+			// A duplicate (or older) delta: never apply a revision twice,
+			// never go back. Nothing to ack: the first copy was acked.
+			c.mu.Lock()
+			c.duplicates++
+			c.mu.Unlock()
+			c.log.Debug("ignoring a delta we already applied", "rev", d.Revision, "ours", c.desiredRev)
 			return nil
 		}
 		if d.PrevRevision != c.desiredRev || d.Revision <= c.desiredRev {
