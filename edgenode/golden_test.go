@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgelab/edgelab/distribution"
+	"github.com/edgelab/edgelab/examples"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -21,7 +24,8 @@ import (
 //	                      event: <event> [include-body])
 //	                      path: /gen/*             (behavior path, default "default")
 //	                      repeat: 2                (send the request N times; checks apply to the last)
-//	-- fn.go --           handler source (any *.go sections form the package)
+//	                      example: jwt-auth        (the function is examples/<dir>)
+//	-- fn.go --           handler source (any *.go sections form the package), unless example is set
 //	-- request --         "METHOD /path?query" then "Header: value" lines,
 //	                      a blank line, and an optional body
 //	-- want --            status: 200
@@ -92,6 +96,14 @@ func loadGolden(t *testing.T, file string) goldenCase {
 					gc.path = v
 				case "repeat":
 					gc.repeat, _ = strconv.Atoi(v)
+				case "example":
+					srcs, err := examples.Sources(v)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, name := range slices.Sorted(maps.Keys(srcs)) {
+						gc.sources = append(gc.sources, &edgelabv1.SourceFile{Name: name, Content: srcs[name]})
+					}
 				default:
 					t.Fatalf("unknown config key %q", k)
 				}
