@@ -7,6 +7,7 @@
 //	GET  /gen/<path>                             a generated HTML page (no-cache unless ?cc=)
 //	ANY  /echo[/...]                             JSON of method, path, query, headers, body
 //	ANY  /status/<code>                          answers that status
+//	GET  /api/<path>                             small JSON (max-age=60) naming the X-User the edge forwarded
 //	POST /_admin/faults                          JSON Fault: {"path","latency","errorRate","status","outage","resetBody"}
 //	GET  /_admin/faults                          the active faults
 //	DELETE /_admin/faults[?path=P]               heal all faults (or the one for P)
