@@ -340,6 +340,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (int, []byte) {
 			return 0, nil
 		}
 		return code, fmt.Appendf(nil, "status %d from %s\n", code, s.cfg.ID)
+	case strings.HasPrefix(p, "/api/"):
+		// A small JSON API: cacheable for a minute, names the user the
+		// viewer-request JWT check forwarded in X-User.
+		out, _ := json.Marshal(map[string]string{"path": p, "query": r.URL.RawQuery, "user": r.Header.Get("X-User"), "origin": s.cfg.ID})
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "max-age=60")
+		return http.StatusOK, append(out, '\n')
 	case p == "/":
 		return http.StatusOK, fmt.Appendf(nil, "edgelab sample origin %s\n", s.cfg.ID)
 	}

@@ -1,0 +1,477 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/edgelab/edgelab/controlplane"
+	"github.com/edgelab/edgelab/edgenode"
+	"github.com/edgelab/edgelab/gateway"
+	"github.com/edgelab/edgelab/origin"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/topology"
+)
+
+// Config configures an all-in-one lab. Zero values mean the documented defaults.
+type Config struct {
+	// DataDir holds etcd's data, every node's persisted state and lab.json.
+	// Default ".edgelab". State survives a restart on the same DataDir.
+	DataDir string
+	// Topology is the network; nil means topology.Default().
+	Topology *topology.Topology
+	// Profile is the propagation delay profile ("default", "realistic",
+	// "instant"...). Default "default".
+	Profile string
+	// Regions are the regions that get edge nodes; empty means every region
+	// of the topology.
+	Regions []string
+	// NodesPerRegion is the number of edge nodes per region. Default 1.
+	NodesPerRegion int
+	// ControlPlanes is the number of control-plane replicas. Default 2.
+	ControlPlanes int
+	// Host is the loopback address every component binds. Default 127.0.0.1.
+	Host string
+	// BasePort numbers the listeners: control planes BasePort, BasePort+1...;
+	// dashboard/metrics BasePort+10...; gateway BasePort+1010 (8080 for the
+	// default 7070); edges BasePort+1011...; origins BasePort+1931 and +1932
+	// (9001, 9002). 0 means every listener picks a free port (tests).
+	BasePort int
+	// SkipSample leaves out the sample distribution and functions.
+	SkipSample bool
+	// Logger receives the components' logs. Default: discard.
+	Logger *slog.Logger
+	// NodeCacheBytes bounds each edge's cache. Default 64 MiB.
+	NodeCacheBytes int64
+}
+
+// DefaultBasePort gives the all-in-one its well-known ports (control plane
+// 7070, so edgectl works without flags; gateway 8080; origins 9001, 9002).
+const DefaultBasePort = 7070
+
+func (c Config) withDefaults() (Config, error) {
+	if c.DataDir == "" {
+		c.DataDir = ".edgelab"
+	}
+	if c.Topology == nil {
+		c.Topology = topology.Default()
+	}
+	if c.Profile == "" {
+		c.Profile = "default"
+	}
+	if _, err := c.Topology.Profile(c.Profile); err != nil {
+		return c, fmt.Errorf("lab: %w (profiles: %v)", err, c.Topology.ProfileNames())
+	}
+	if len(c.Regions) == 0 {
+		c.Regions = c.Topology.Regions()
+	}
+	for _, r := range c.Regions {
+		if !c.Topology.HasRegion(r) {
+			return c, fmt.Errorf("lab: region %q is not in the topology (regions: %v)", r, c.Topology.Regions())
+		}
+	}
+	if c.NodesPerRegion <= 0 {
+		c.NodesPerRegion = 1
+	}
+	if c.ControlPlanes <= 0 {
+		c.ControlPlanes = 2
+	}
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.NodeCacheBytes <= 0 {
+		c.NodeCacheBytes = 64 << 20
+	}
+	return c, nil
+}
+
+func (c Config) addr(offset int) string {
+	if c.BasePort == 0 {
+		return net.JoinHostPort(c.Host, "0")
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.BasePort+offset))
+}
+
+// Endpoints is what lab.json holds: every listener of the lab, for scripts.
+type Endpoints struct {
+	ControlPlanes []string       `json:"controlPlanes"`
+	Gateway       string         `json:"gateway"`
+	Dashboard     string         `json:"dashboard"`
+	Edges         []EdgeEndpoint `json:"edges"`
+	Origins       []OriginInfo   `json:"origins"`
+	Profile       string         `json:"profile"`
+	// Token is a JWT the sample jwt-auth function accepts (valid one year).
+	Token string `json:"token,omitempty"`
+}
+
+// EdgeEndpoint is one edge node of the lab.
+type EdgeEndpoint struct {
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	PoP    string `json:"pop"`
+	URL    string `json:"url"`
+}
+
+// OriginInfo is one sample origin.
+type OriginInfo struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+// Lab is a running all-in-one network. Its methods are safe for concurrent use.
+type Lab struct {
+	cfg      Config
+	ctx      context.Context
+	cancel   context.CancelFunc
+	etcdStop func()
+	etcdEPs  []string
+
+	mu      sync.Mutex
+	cps     []*cpHandle
+	origins []*originHandle
+	edges   []*edgeHandle
+	gw      *gateway.Gateway
+	token   string
+	conn    *grpc.ClientConn
+
+	wg sync.WaitGroup
+}
+
+type cpHandle struct {
+	id     string
+	addr   string
+	srv    *controlplane.Server
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type originHandle struct {
+	id     string
+	srv    *origin.Server
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type edgeHandle struct {
+	info   EdgeEndpoint
+	addr   string // listen address, reused on restart
+	proc   *edgenode.Process
+	cancel context.CancelFunc
+	done   chan struct{}
+	// history of applied revisions across restarts.
+	history []int64
+}
+
+// Start brings the whole lab up and, unless SkipSample, deploys the sample
+// distribution and waits until it is Deployed. On error everything already
+// started is stopped.
+func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("lab: data dir: %w", err)
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	l := &Lab{cfg: cfg, ctx: lctx, cancel: cancel}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	log := cfg.Logger
+
+	log.Info("starting embedded etcd", "dir", filepath.Join(cfg.DataDir, "etcd"))
+	eps, stop, err := controlplane.StartEmbeddedEtcd(ctx, filepath.Join(cfg.DataDir, "etcd"))
+	if err != nil {
+		return nil, fmt.Errorf("lab: embedded etcd: %w", err)
+	}
+	l.etcdStop, l.etcdEPs = stop, eps
+
+	for i := 0; i < cfg.ControlPlanes; i++ {
+		if err := l.startControlPlane(i); err != nil {
+			return nil, err
+		}
+	}
+	for i, id := range []string{"web", "web-b"} {
+		if err := l.startOrigin(id, cfg.addr(1931+i)); err != nil {
+			return nil, err
+		}
+	}
+	n := 0
+	for _, region := range cfg.Regions {
+		pops := cfg.Topology.PoPs(region)
+		for j := 0; j < cfg.NodesPerRegion; j++ {
+			pop := region
+			if len(pops) > 0 {
+				pop = pops[j%len(pops)]
+			}
+			id := fmt.Sprintf("edge-%s-%d", region, j+1)
+			if err := l.startEdge(EdgeEndpoint{ID: id, Region: region, PoP: pop}, cfg.addr(1011+n)); err != nil {
+				return nil, err
+			}
+			n++
+		}
+	}
+	if err := l.startGateway(cfg.addr(1010)); err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(l.cps[0].addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("lab: dialing control plane: %w", err)
+	}
+	l.conn = conn
+	if !cfg.SkipSample {
+		if err := l.deploySample(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.writeEndpoints(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Lab) startControlPlane(i int) error {
+	id := fmt.Sprintf("cp%d", i+1)
+	addr := l.cfg.addr(i)
+	metrics := l.cfg.addr(10 + i)
+	l.mu.Lock()
+	for _, c := range l.cps {
+		if c.id == id {
+			addr = c.addr // restart on the same address
+		}
+	}
+	l.mu.Unlock()
+	srv, err := controlplane.New(controlplane.Config{
+		ListenAddr:    addr,
+		MetricsAddr:   metrics,
+		EtcdEndpoints: l.etcdEPs,
+		ID:            id,
+		Logger:        l.cfg.Logger.With("component", id),
+		Topology:      l.cfg.Topology,
+		DelayProfile:  l.cfg.Profile,
+	})
+	if err != nil {
+		return fmt.Errorf("lab: control plane %s: %w", id, err)
+	}
+	ctx, cancel := context.WithCancel(l.ctx)
+	h := &cpHandle{id: id, addr: srv.Addr(), srv: srv, cancel: cancel, done: make(chan struct{})}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer close(h.done)
+		if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			l.cfg.Logger.Error("control plane stopped", "id", id, "err", err)
+		}
+	}()
+	l.mu.Lock()
+	replaced := false
+	for k, c := range l.cps {
+		if c.id == id {
+			l.cps[k] = h
+			replaced = true
+		}
+	}
+	if !replaced {
+		l.cps = append(l.cps, h)
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *Lab) startOrigin(id, addr string) error {
+	srv, err := origin.New(origin.Config{ListenAddr: addr, ID: id, Logger: l.cfg.Logger.With("component", "origin-"+id)})
+	if err != nil {
+		return fmt.Errorf("lab: origin %s: %w", id, err)
+	}
+	ctx, cancel := context.WithCancel(l.ctx)
+	h := &originHandle{id: id, srv: srv, cancel: cancel, done: make(chan struct{})}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer close(h.done)
+		if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			l.cfg.Logger.Error("origin stopped", "id", id, "err", err)
+		}
+	}()
+	l.mu.Lock()
+	l.origins = append(l.origins, h)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *Lab) cpAddrs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, len(l.cps))
+	for i, c := range l.cps {
+		out[i] = c.addr
+	}
+	return out
+}
+
+func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
+	proc, err := edgenode.NewProcess(edgenode.ProcessConfig{
+		Node: edgenode.Config{
+			ListenAddr: addr,
+			NodeID:     info.ID,
+			Region:     info.Region,
+			PoP:        info.PoP,
+			CacheBytes: l.cfg.NodeCacheBytes,
+			Logger:     l.cfg.Logger.With("component", info.ID),
+		},
+		ControlPlanes: l.cpAddrs(),
+		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),
+		Build:         "edgelab-allinone",
+	})
+	if err != nil {
+		return fmt.Errorf("lab: edge %s: %w", info.ID, err)
+	}
+	info.URL = proc.URL()
+	ctx, cancel := context.WithCancel(l.ctx)
+	h := &edgeHandle{info: info, addr: proc.Node().Addr(), proc: proc, cancel: cancel, done: make(chan struct{})}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer close(h.done)
+		if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			l.cfg.Logger.Error("edge stopped", "id", info.ID, "err", err)
+		}
+	}()
+	l.mu.Lock()
+	replaced := false
+	for k, e := range l.edges {
+		if e.info.ID == info.ID {
+			h.history = e.history
+			l.edges[k] = h
+			replaced = true
+		}
+	}
+	if !replaced {
+		l.edges = append(l.edges, h)
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *Lab) startGateway(addr string) error {
+	l.mu.Lock()
+	var edges []gateway.Edge
+	for _, e := range l.edges {
+		edges = append(edges, gateway.Edge{ID: e.info.ID, Region: e.info.Region, PoP: e.info.PoP, URL: e.info.URL})
+	}
+	l.mu.Unlock()
+	gw, err := gateway.New(gateway.Config{
+		ListenAddr:    addr,
+		Topology:      l.cfg.Topology,
+		DefaultRegion: l.cfg.Topology.Home(),
+		Edges:         edges,
+		Logger:        l.cfg.Logger.With("component", "gateway"),
+	})
+	if err != nil {
+		return fmt.Errorf("lab: gateway: %w", err)
+	}
+	if err := gw.Start(); err != nil {
+		return fmt.Errorf("lab: gateway: %w", err)
+	}
+	l.gw = gw
+	return nil
+}
+
+// Endpoints returns the lab's listeners.
+func (l *Lab) Endpoints() Endpoints {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ep := Endpoints{Profile: l.cfg.Profile, Token: l.token}
+	for _, c := range l.cps {
+		ep.ControlPlanes = append(ep.ControlPlanes, c.addr)
+		if ep.Dashboard == "" && c.srv.MetricsAddr() != "" {
+			ep.Dashboard = "http://" + c.srv.MetricsAddr() + "/"
+		}
+	}
+	if l.gw != nil {
+		ep.Gateway = "http://" + l.gw.Addr().String()
+	}
+	for _, e := range l.edges {
+		ep.Edges = append(ep.Edges, e.info)
+	}
+	sort.Slice(ep.Edges, func(i, j int) bool { return ep.Edges[i].ID < ep.Edges[j].ID })
+	for _, o := range l.origins {
+		ep.Origins = append(ep.Origins, OriginInfo{ID: o.id, URL: o.srv.URL()})
+	}
+	return ep
+}
+
+// EndpointsFile is where Start writes the endpoints JSON.
+func (l *Lab) EndpointsFile() string { return filepath.Join(l.cfg.DataDir, "lab.json") }
+
+func (l *Lab) writeEndpoints() error {
+	data, err := json.MarshalIndent(l.Endpoints(), "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := l.EndpointsFile() + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("lab: writing %s: %w", tmp, err)
+	}
+	return os.Rename(tmp, l.EndpointsFile())
+}
+
+// Client returns a ControlPlaneService client on the first replica.
+func (l *Lab) Client() edgelabv1.ControlPlaneServiceClient {
+	return edgelabv1.NewControlPlaneServiceClient(l.conn)
+}
+
+// Close stops every component, waits for them and stops etcd. Safe to call twice.
+func (l *Lab) Close() error {
+	l.mu.Lock()
+	cps, edges, origins, gw := l.cps, l.edges, l.origins, l.gw
+	l.gw = nil
+	l.mu.Unlock()
+	var errs []error
+	if gw != nil {
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, gw.Shutdown(sctx))
+		c()
+	}
+	for _, e := range edges {
+		e.cancel()
+		errs = append(errs, e.proc.Close())
+	}
+	for _, o := range origins {
+		o.cancel()
+		errs = append(errs, o.srv.Close())
+	}
+	for _, c := range cps {
+		c.cancel()
+		errs = append(errs, c.srv.Close())
+	}
+	l.cancel()
+	l.wg.Wait()
+	if l.conn != nil {
+		errs = append(errs, l.conn.Close())
+		l.conn = nil
+	}
+	if l.etcdStop != nil {
+		l.etcdStop()
+		l.etcdStop = nil
+	}
+	return errors.Join(errs...)
+}
