@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -18,42 +19,67 @@ import (
 const maxFrameBytes = 64 << 20
 
 // frameReader reads length-prefixed edgelabv1.WorkerFrame messages
-// (4-byte big-endian length, then the marshalled frame). Not safe for
-// concurrent use.
+// (4-byte big-endian length, then the marshalled frame). It is resumable:
+// a read interrupted by an error (a read deadline) keeps the bytes it got,
+// and the next read continues the same frame. Not safe for concurrent use.
 type frameReader struct {
-	r   *bufio.Reader
-	buf []byte
+	r          io.Reader
+	buf        []byte
+	start, end int // buf[start:end] is received, unconsumed data
 }
 
 func newFrameReader(r io.Reader) *frameReader {
-	return &frameReader{r: bufio.NewReaderSize(r, 64<<10)}
+	return &frameReader{r: r, buf: make([]byte, 64<<10)}
 }
 
 // read returns the next frame, io.EOF at a clean end of stream.
 func (fr *frameReader) read() (*edgelabv1.WorkerFrame, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxFrameBytes {
-		return nil, fmt.Errorf("frame of %d bytes exceeds the %d-byte limit", n, maxFrameBytes)
-	}
-	if cap(fr.buf) < int(n) {
-		fr.buf = make([]byte, n)
-	}
-	b := fr.buf[:n]
-	if _, err := io.ReadFull(fr.r, b); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	for {
+		if have := fr.end - fr.start; have >= 4 {
+			n := int(binary.BigEndian.Uint32(fr.buf[fr.start:]))
+			if n > maxFrameBytes {
+				return nil, fmt.Errorf("frame of %d bytes exceeds the %d-byte limit", n, maxFrameBytes)
+			}
+			if have >= 4+n {
+				b := fr.buf[fr.start+4 : fr.start+4+n]
+				fr.start += 4 + n
+				if fr.start == fr.end {
+					fr.start, fr.end = 0, 0
+				}
+				f := &edgelabv1.WorkerFrame{}
+				if err := proto.Unmarshal(b, f); err != nil {
+					return nil, fmt.Errorf("decoding frame: %w", err)
+				}
+				return f, nil
+			}
+			fr.ensure(4 + n)
+		} else {
+			fr.ensure(4)
 		}
-		return nil, fmt.Errorf("reading frame body: %w", err)
+		m, err := fr.r.Read(fr.buf[fr.end:])
+		fr.end += m
+		if err != nil {
+			if errors.Is(err, io.EOF) && fr.end != fr.start {
+				return nil, fmt.Errorf("reading frame: %w", io.ErrUnexpectedEOF)
+			}
+			return nil, err
+		}
 	}
-	f := &edgelabv1.WorkerFrame{}
-	if err := proto.Unmarshal(b, f); err != nil {
-		return nil, fmt.Errorf("decoding frame: %w", err)
+}
+
+// ensure makes room for a frame of need bytes starting at start.
+func (fr *frameReader) ensure(need int) {
+	if fr.start+need <= len(fr.buf) && fr.end < len(fr.buf) {
+		return
 	}
-	return f, nil
+	if need > len(fr.buf) {
+		nb := make([]byte, max(need, 2*len(fr.buf)))
+		fr.end = copy(nb, fr.buf[fr.start:fr.end])
+		fr.buf, fr.start = nb, 0
+		return
+	}
+	fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
+	fr.start = 0
 }
 
 // frameWriter writes length-prefixed frames; safe for concurrent use.

@@ -131,3 +131,59 @@ func TestTailBufferFatalLine(t *testing.T) {
 		})
 	}
 }
+
+// flakyReader returns one byte per Read and an error every other call, as a
+// connection with read deadlines firing mid-frame does.
+type flakyReader struct {
+	data []byte
+	n    int
+}
+
+var errFlaky = errors.New("deadline")
+
+func (r *flakyReader) Read(p []byte) (int, error) {
+	r.n++
+	if r.n%2 == 0 {
+		return 0, errFlaky
+	}
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	p[0] = r.data[0]
+	r.data = r.data[1:]
+	return 1, nil
+}
+
+func TestFrameReadResumes(t *testing.T) {
+	var buf bytes.Buffer
+	w := newFrameWriter(&buf)
+	want := []*edgelabv1.WorkerFrame{{Id: 7, Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{Request: &edgelabv1.HttpRequest{Uri: "/resume"}}}}, {Id: 8}}
+	for _, f := range want {
+		if err := w.write(f, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newFrameReader(&flakyReader{data: buf.Bytes()})
+	var got []*edgelabv1.WorkerFrame
+	for range 10000 {
+		f, err := r.read()
+		if errors.Is(err, errFlaky) {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d frames, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !proto.Equal(got[i], want[i]) {
+			t.Errorf("frame %d: got %v want %v", i, got[i], want[i])
+		}
+	}
+}

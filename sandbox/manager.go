@@ -209,6 +209,9 @@ func loadInto(ctx context.Context, p *proc, c Code, interpreters int, limit time
 		Load: &edgelabv1.WorkerLoad{Function: fv, Interpreters: int32(interpreters)}}}, limit)
 	label := c.Name + ":" + strconv.FormatInt(c.Version, 10)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%s: compiling: %w", label, ctxErr)
+		}
 		if errors.Is(err, ErrUnresponsive) {
 			return nil, fmt.Errorf("%w: %s: compiling took longer than %s (an init function that never returns?)", ErrCompile, label, limit)
 		}
@@ -419,14 +422,9 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 	if f.code.Timeout > 0 && f.code.Timeout < timeout {
 		timeout = f.code.Timeout
 	}
-	deadline := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	wctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-
-	w, cold, err := m.current(wctx, f)
+	// A cold start (new worker + compile) is bounded by LoadTimeout, not by
+	// the invocation's timeout, as Lambda's init phase is separate.
+	w, cold, err := m.current(ctx, f)
 	if err != nil {
 		return execError(fmt.Errorf("starting worker for %s: %w", label, err), true)
 	}
@@ -434,6 +432,12 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		w.lastUsed.Store(time.Now().UnixNano())
 		w.busy.Add(-1)
 	}()
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	// Wait for an interpreter slot within the invocation's deadline.
 	select {
 	case w.slots <- struct{}{}:

@@ -57,6 +57,12 @@ func processAlive(pid int) bool {
 	return !strings.Contains(string(b), "State:\tZ")
 }
 
+// processStopped reports whether pid is stopped by a signal.
+func processStopped(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return err == nil && strings.Contains(string(b), "State:\tT")
+}
+
 func code(name string, src string) Code {
 	return Code{Name: name, Version: 1, Files: map[string][]byte{"handler.go": []byte(src)}, SHA256: edge.SHA256Hex([]byte(src))}
 }
@@ -368,6 +374,14 @@ func TestManagerPausedWorker(t *testing.T) {
 	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// SIGSTOP takes effect asynchronously: wait until the worker is stopped.
+	deadline := time.Now().Add(5 * time.Second)
+	for !processStopped(pids[0]) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d did not stop", pids[0])
+		}
+		time.Sleep(time.Millisecond)
+	}
 	res := mustInvoke(t, m, viewerReq("paused", "/"))
 	if res.Outcome != OutcomeExecutionError || !errors.Is(res.Err, ErrUnresponsive) {
 		t.Fatalf("paused worker: %s %v", res.Outcome, res.Err)
@@ -378,5 +392,53 @@ func TestManagerPausedWorker(t *testing.T) {
 	}
 	if processAlive(pids[0]) {
 		t.Errorf("paused worker %d not killed", pids[0])
+	}
+}
+
+func TestManagerConcurrentDispatch(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) { c.InterpretersPerWorker = 4 })
+	src := hdr + `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	req.Header.Set("X-Echo", req.URI)
+	return nil, nil
+}
+`
+	if err := m.Load(context.Background(), code("echo", src)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				uri := fmt.Sprintf("/%d/%d", g, i)
+				res, err := m.Invoke(context.Background(), viewerReq("echo", uri))
+				if err != nil || res.Outcome != OutcomeContinue || res.Request.Header.Get("X-Echo") != uri {
+					t.Errorf("%s: %v %+v", uri, err, res)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestManagerCallerCancel(t *testing.T) {
+	m := newTestManager(t, nil)
+	if err := m.Load(context.Background(), code("cancel", hostileSrc)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	res, err := m.Invoke(ctx, viewerReq("cancel", "/loop"))
+	// The caller's deadline bounds the handler: either the worker's timeout
+	// or the host's wait ends first.
+	if err != nil || res.Outcome != OutcomeExecutionError ||
+		!(errors.Is(res.Err, context.DeadlineExceeded) || errors.Is(res.Err, ErrTimeout)) {
+		t.Fatalf("cancelled: %v %s %v", err, res.Outcome, res.Err)
+	}
+	// The worker finishes the timed-out call on its own and keeps serving.
+	res = mustInvoke(t, m, viewerReq("cancel", "/"))
+	if res.Outcome != OutcomeContinue {
+		t.Fatalf("after cancel: %+v", res)
 	}
 }

@@ -38,13 +38,21 @@ type procConfig struct {
 }
 
 // proc is the host's handle on one worker process: it owns the process,
-// the IPC connection and three goroutines (frame reader, exit waiter, RSS
-// watchdog), all of which end when the process dies. Safe for concurrent use.
+// the IPC connection and two goroutines (exit waiter, RSS watchdog), which
+// end when the process dies. Safe for concurrent use.
+//
+// Replies are read leader/follower style, without a reader goroutine: a
+// caller waiting for its reply takes the read token and reads frames
+// itself, handing other callers' replies to their channels, until its own
+// arrives. On the common path (one call in flight) the reply wakes the
+// waiting caller directly, saving a goroutine hand-off per invocation.
 type proc struct {
 	cfg     procConfig
 	cmd     *exec.Cmd
 	conn    net.Conn
 	out     *frameWriter
+	in      *frameReader // used only by the holder of readTok
+	readTok chan struct{}
 	stderr  *tailBuffer
 	started time.Time
 	wg      sync.WaitGroup
@@ -81,6 +89,8 @@ func startProc(cfg procConfig) (*proc, error) {
 		cfg:     cfg,
 		conn:    conn,
 		out:     newFrameWriter(conn),
+		in:      newFrameReader(conn),
+		readTok: make(chan struct{}, 1),
 		stderr:  &tailBuffer{max: 8 << 10},
 		pending: map[uint64]chan *edgelabv1.WorkerFrame{},
 		exited:  make(chan struct{}),
@@ -106,55 +116,31 @@ func startProc(cfg procConfig) (*proc, error) {
 		return nil, fmt.Errorf("starting worker %s: %w", cfg.name, err)
 	}
 	p.cmd = cmd
-	p.wg.Add(3)
+	p.wg.Add(2)
 	go p.waitExit()
-	go p.readLoop()
 	go p.watchdog()
 	return p, nil
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
-// waitExit reaps the process.
+// waitExit reaps the process, then fails every pending call with the
+// death reason.
 func (p *proc) waitExit() {
 	defer p.wg.Done()
 	_ = p.cmd.Wait()
 	close(p.exited)
-	// Unblocks the reader if the socket is somehow still open.
+	// Unblocks a reader; replies not read by now are lost with the worker.
 	p.conn.Close()
-}
-
-// readLoop dispatches replies; when the stream ends it makes sure the
-// process is gone, then fails every pending call with the death reason.
-func (p *proc) readLoop() {
-	defer p.wg.Done()
-	in := newFrameReader(p.conn)
-	var readErr error
-	for {
-		f, err := in.read()
-		if err != nil {
-			readErr = err
-			break
-		}
-		p.mu.Lock()
-		ch, ok := p.pending[f.GetId()]
-		delete(p.pending, f.GetId())
-		p.mu.Unlock()
-		if ok {
-			ch <- f
-		}
-	}
-	p.kill(nil)
-	<-p.exited
 	p.mu.Lock()
-	p.deathErr = p.deathReason(readErr)
+	p.deathErr = p.deathReason()
 	p.mu.Unlock()
 	close(p.dead)
 }
 
 // deathReason explains why the worker is gone: the recorded kill reason,
 // else a crash with the fatal line of its stderr.
-func (p *proc) deathReason(readErr error) error {
+func (p *proc) deathReason() error {
 	if p.reason != nil {
 		return p.reason
 	}
@@ -166,8 +152,6 @@ func (p *proc) deathReason(readErr error) error {
 	}
 	if detail != "" {
 		msg += ": " + detail
-	} else if readErr != nil && !errors.Is(readErr, net.ErrClosed) {
-		msg += " (" + readErr.Error() + ")"
 	}
 	return fmt.Errorf("%w: %s: %s", ErrWorkerCrashed, p.cfg.name, msg)
 }
@@ -264,28 +248,79 @@ func (p *proc) roundTrip(ctx context.Context, f *edgelabv1.WorkerFrame, limit ti
 		p.mu.Unlock()
 	}()
 	f.Id = id
+	deadline := time.Now().Add(limit)
 	if err := p.out.write(f, limit); err != nil {
 		p.kill(fmt.Errorf("%w: %s: sending to the worker: %w", ErrUnresponsive, p.cfg.name, err))
 		return nil, p.err()
 	}
-	timer := time.NewTimer(limit)
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	select {
-	case r := <-ch:
-		return r, nil
-	case <-p.dead:
-		// A reply may have raced with the death.
+	unresponsive := func() error {
+		p.kill(fmt.Errorf("%w: %s: no answer within %s; worker killed", ErrUnresponsive, p.cfg.name, limit))
+		return p.err()
+	}
+	for {
 		select {
 		case r := <-ch:
 			return r, nil
-		default:
+		case <-p.dead:
+			select { // a reply may have raced with the death
+			case r := <-ch:
+				return r, nil
+			default:
+			}
+			return nil, p.deathErr
+		case <-timer.C:
+			return nil, unresponsive()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for worker %s: %w", p.cfg.name, ctx.Err())
+		case p.readTok <- struct{}{}:
+			r, err := p.lead(ctx, id, ch, deadline)
+			<-p.readTok
+			switch {
+			case r != nil:
+				return r, nil
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				if !time.Now().Before(deadline) {
+					return nil, unresponsive()
+				}
+				// ctx ended or a stale deadline: the select sorts it out.
+			case err != nil:
+				// The stream broke: the worker is dying or dead.
+				p.kill(nil)
+				return nil, p.err()
+			}
 		}
-		return nil, p.deathErr
-	case <-timer.C:
-		p.kill(fmt.Errorf("%w: %s: no answer within %s; worker killed", ErrUnresponsive, p.cfg.name, limit))
-		return nil, p.err()
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for worker %s: %w", p.cfg.name, ctx.Err())
+	}
+}
+
+// lead reads frames as the holder of the read token until the reply for
+// id arrives (returned), dispatching other replies to their callers. The
+// read is bounded by deadline and interrupted when ctx ends.
+func (p *proc) lead(ctx context.Context, id uint64, ch chan *edgelabv1.WorkerFrame, deadline time.Time) (*edgelabv1.WorkerFrame, error) {
+	select { // delivered by the previous leader
+	case r := <-ch:
+		return r, nil
+	default:
+	}
+	_ = p.conn.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	for {
+		f, err := p.in.read()
+		if err != nil {
+			return nil, err
+		}
+		if f.GetId() == id {
+			return f, nil
+		}
+		p.mu.Lock()
+		other, ok := p.pending[f.GetId()]
+		delete(p.pending, f.GetId())
+		p.mu.Unlock()
+		if ok {
+			other <- f
+		}
 	}
 }
 
