@@ -404,10 +404,15 @@ func (c *Chaos) Heal(ctx context.Context, req *edgelabv1.HealRequest) (*edgelabv
 		}
 		out := &edgelabv1.HealResponse{}
 		origin := false
+		now := c.cfg.Now()
 		for _, kv := range resp.PrevKvs {
-			out.Healed = append(out.Healed, strings.TrimPrefix(string(kv.Key), c.cfg.Keys.Faults()))
 			f := &edgelabv1.Fault{}
-			origin = origin || (proto.Unmarshal(kv.Value, f) == nil && strings.HasPrefix(f.GetTarget(), TargetOrigin+":"))
+			decoded := proto.Unmarshal(kv.Value, f) == nil
+			if decoded && expired(f, now) {
+				continue // already over; its lease had not fired yet
+			}
+			out.Healed = append(out.Healed, strings.TrimPrefix(string(kv.Key), c.cfg.Keys.Faults()))
+			origin = origin || (decoded && strings.HasPrefix(f.GetTarget(), TargetOrigin+":"))
 		}
 		c.log.Info("every fault healed", "count", len(out.Healed))
 		c.settle(ctx, map[bool]string{true: TargetOrigin}[origin], resp.Header.Revision)

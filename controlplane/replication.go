@@ -283,6 +283,8 @@ type queued struct {
 	rev      int64
 	changed  time.Time
 	eligible time.Time
+	// base is changed plus the modelled delay, without chaos extra delay.
+	base time.Time
 }
 
 func newRand() *rand.Rand {
@@ -372,20 +374,33 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 	// node gets a fresh snapshot, so it catches up without a gap.
 	var nf NodeFaults
 	var faultsChanged <-chan struct{}
+	var extra time.Duration // the ExtraDelay the queue was computed with
 	dropped := false
 	enqueue := func(msg *edgelabv1.StreamResponse, rev int64, changed time.Time) {
-		e := changed.Add(delay() + nf.ExtraDelay)
+		base := changed.Add(delay())
+		e := base.Add(nf.ExtraDelay)
 		if e.Before(lastEligible) {
 			e = lastEligible // order is preserved: never overtake an earlier update
 		}
 		lastEligible = e
-		queue = append(queue, queued{msg: msg, rev: rev, changed: changed, eligible: e})
+		queue = append(queue, queued{msg: msg, rev: rev, changed: changed, eligible: e, base: base})
 	}
 	for {
 		nf, faultsChanged = r.cfg.Faults.ForNode(hello.NodeId, hello.Region)
 		if nf.CutStream {
 			log.Info("node partitioned by a chaos fault; closing its stream")
 			return status.Errorf(codes.Unavailable, "node %s is partitioned from the control plane (chaos fault)", hello.NodeId)
+		}
+		if nf.ExtraDelay != extra {
+			// A replication-delay fault came or went: re-time what waits.
+			extra, lastEligible = nf.ExtraDelay, time.Time{}
+			for i := range queue {
+				e := queue[i].base.Add(extra)
+				if e.Before(lastEligible) {
+					e = lastEligible
+				}
+				queue[i].eligible, lastEligible = e, e
+			}
 		}
 		if dropped && nf.DropRate == 0 {
 			log.Info("replication-drop healed; resyncing the node with a snapshot")
