@@ -96,7 +96,7 @@ are tried in order.`,
 	root.PersistentFlags().String("endpoint", "", "control plane gRPC address(es), comma-separated (default $"+EndpointEnv+" or "+DefaultEndpoint+")")
 	root.PersistentFlags().StringP("output", "o", "table", "output format: table or json (distribution get also: yaml)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(functionCmd(), distributionCmd(), invalidateCmd(), invokeCmd(), versionCmd())
+	root.AddCommand(functionCmd(), distributionCmd(), invalidateCmd(), invokeCmd(), statusCmd(), nodesCmd(), logsCmd(), versionCmd())
 	root.AddCommand(extra...)
 	return root
 }
