@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +156,18 @@ func BenchmarkWorkerRSS(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(rss)/(1<<20), "RSS-MB")
+	// Private memory is the real per-worker cost: the binary's text pages
+	// in RSS are shared with the host and every other worker.
+	if rollup, err := os.ReadFile("/proc/" + strconv.Itoa(pids[0]) + "/smaps_rollup"); err == nil {
+		var private int64
+		for line := range strings.SplitSeq(string(rollup), "\n") {
+			for _, k := range []string{"Private_Clean:", "Private_Dirty:"} {
+				if rest, ok := strings.CutPrefix(line, k); ok {
+					kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+					private += kb << 10
+				}
+			}
+		}
+		b.ReportMetric(float64(private)/(1<<20), "private-MB")
+	}
 }

@@ -284,7 +284,7 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 	defer cancel()
 	info.EventType = e
 	info.Deadline = deadline
-	rt := &runtime{fetch: fetch}
+	rt := &invocationRuntime{fetch: fetch}
 	hctx := edge.NewContext(cctx, info, rt)
 
 	// finished is closed when the handler returns; the timeout path waits
@@ -370,9 +370,9 @@ func (p *program) cancel() {
 // ctx's deadline. Tests and chaos hooks replace it.
 type FetchFunc func(ctx context.Context, req *http.Request) (*http.Response, error)
 
-// runtime is the edge.Runtime given to one invocation: it collects log
+// invocationRuntime is the edge.Runtime given to one invocation: it collects log
 // lines and performs fetches through fetch (a plain client when nil).
-type runtime struct {
+type invocationRuntime struct {
 	fetch FetchFunc
 	mu    sync.Mutex
 	logs  []LogLine
@@ -384,7 +384,7 @@ const (
 	maxLogLineBytes = 8 << 10
 )
 
-func (r *runtime) Log(_ context.Context, line string) {
+func (r *invocationRuntime) Log(_ context.Context, line string) {
 	if len(line) > maxLogLineBytes {
 		line = line[:maxLogLineBytes]
 	}
@@ -395,14 +395,14 @@ func (r *runtime) Log(_ context.Context, line string) {
 	}
 }
 
-func (r *runtime) Fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
+func (r *invocationRuntime) Fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if r.fetch != nil {
 		return r.fetch(ctx, req)
 	}
 	return http.DefaultClient.Do(req.WithContext(ctx))
 }
 
-func (r *runtime) take() []LogLine {
+func (r *invocationRuntime) take() []LogLine {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	l := r.logs
@@ -410,4 +410,4 @@ func (r *runtime) take() []LogLine {
 	return l
 }
 
-var _ edge.Runtime = (*runtime)(nil)
+var _ edge.Runtime = (*invocationRuntime)(nil)

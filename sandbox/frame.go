@@ -18,6 +18,9 @@ import (
 // times over); a larger length prefix is treated as a corrupt stream.
 const maxFrameBytes = 64 << 20
 
+// errFrameTooLarge: a frame to send is over maxFrameBytes.
+var errFrameTooLarge = errors.New("frame too large")
+
 // frameReader reads length-prefixed edgelabv1.WorkerFrame messages
 // (4-byte big-endian length, then the marshalled frame). It is resumable:
 // a read interrupted by an error (a read deadline) keeps the bytes it got,
@@ -114,7 +117,8 @@ func (fw *frameWriter) write(f *edgelabv1.WorkerFrame, limit time.Duration) erro
 	}
 	fw.buf = b
 	if len(b)-4 > maxFrameBytes {
-		return fmt.Errorf("frame of %d bytes exceeds the %d-byte limit", len(b)-4, maxFrameBytes)
+		fw.buf = nil // do not keep a huge buffer
+		return fmt.Errorf("%w: %d bytes, limit %d", errFrameTooLarge, len(b)-4, maxFrameBytes)
 	}
 	binary.BigEndian.PutUint32(b[:4], uint32(len(b)-4))
 	if _, err := fw.w.Write(b); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,6 +106,8 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 		return nil, errors.New("bad thing")
 	case "/bad-status":
 		return &edge.Response{Status: 700}, nil
+	case "/huge-result":
+		return edge.NewResponse(200, strings.Repeat("x", 70<<20)), nil
 	case "/generate":
 		r := edge.NewResponse(200, "hello")
 		return r, nil
@@ -336,6 +339,7 @@ func TestManagerIdleReap(t *testing.T) {
 }
 
 func TestManagerClose(t *testing.T) {
+	baseline := runtime.NumGoroutine()
 	m := newTestManager(t, nil)
 	for i := range 3 {
 		if err := m.Load(context.Background(), code(fmt.Sprintf("f%d", i), hostileSrc)); err != nil {
@@ -353,6 +357,14 @@ func TestManagerClose(t *testing.T) {
 		if processAlive(pid) {
 			t.Errorf("worker %d alive after Close", pid)
 		}
+	}
+	// Every goroutine of the manager and its workers is gone.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), baseline)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	if _, err := m.Invoke(context.Background(), viewerReq("f0", "/")); !errors.Is(err, ErrClosed) {
 		t.Errorf("Invoke after Close: %v", err)
@@ -440,5 +452,31 @@ func TestManagerCallerCancel(t *testing.T) {
 	res = mustInvoke(t, m, viewerReq("cancel", "/"))
 	if res.Outcome != OutcomeContinue {
 		t.Fatalf("after cancel: %+v", res)
+	}
+}
+
+func TestManagerHugeResult(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) {
+		c.Profile.Viewer.Timeout = 5 * time.Second
+	})
+	src := hdr + `
+import "bytes"
+
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	return &edge.Response{Status: 200, Body: bytes.Repeat([]byte("x"), 70<<20)}, nil
+}
+`
+	c := code("huge", src)
+	c.MemoryMB = 1024
+	if err := m.Load(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	pids := m.WorkerPIDs()
+	res := mustInvoke(t, m, viewerReq("huge", "/"))
+	if res.Outcome != OutcomeExecutionError || !errors.Is(res.Err, ErrHandler) || !strings.Contains(res.Err.Error(), "too large") {
+		t.Fatalf("huge result: %s %v", res.Outcome, res.Err)
+	}
+	if after := m.WorkerPIDs(); len(after) != 1 || after[0] != pids[0] {
+		t.Errorf("worker replaced: %v -> %v", pids, after)
 	}
 }

@@ -130,8 +130,14 @@ func (w *workerServer) serve(in *frameReader) error {
 		case *edgelabv1.WorkerFrame_Invoke:
 			id := f.GetId()
 			go w.invoke(m.Invoke, func(res *edgelabv1.WorkerInvokeResult) {
-				// A write error means the host is gone; the read loop sees it too.
-				_ = w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}}, 0)
+				err := w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}}, 0)
+				if errors.Is(err, errFrameTooLarge) {
+					res = &edgelabv1.WorkerInvokeResult{ErrorKind: kindError, Duration: res.GetDuration(), Cold: res.GetCold(),
+						Error: fmt.Sprintf("the result is too large to return (%v)", err)}
+					err = w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}}, 0)
+				}
+				// Any other write error means the host is gone; the read loop sees it too.
+				_ = err
 			})
 		default:
 			return fmt.Errorf("unexpected frame %T from host", m)
