@@ -480,3 +480,37 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 		t.Errorf("worker replaced: %v -> %v", pids, after)
 	}
 }
+
+func TestManagerCrashIsolation(t *testing.T) {
+	m := newTestManager(t, nil)
+	for _, name := range []string{"victim", "bystander"} {
+		if err := m.Load(context.Background(), code(name, hostileSrc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bystanderPID := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		f := m.fns[fnKey{"bystander", 1}]
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.w.p.pid()
+	}
+	before := bystanderPID()
+	// A slow call on the bystander is in flight while the victim crashes.
+	done := make(chan Result, 1)
+	go func() {
+		res, _ := m.Invoke(context.Background(), viewerReq("bystander", "/"))
+		done <- res
+	}()
+	res := mustInvoke(t, m, viewerReq("victim", "/recurse"))
+	if res.Outcome != OutcomeExecutionError {
+		t.Fatalf("victim: %+v", res)
+	}
+	if r := <-done; r.Outcome != OutcomeContinue {
+		t.Fatalf("bystander in flight: %+v", r)
+	}
+	if after := bystanderPID(); after != before {
+		t.Fatalf("bystander worker replaced: %d -> %d", before, after)
+	}
+}
