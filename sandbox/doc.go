@@ -24,7 +24,8 @@
 //	   ▼
 //	WorkerFrame{WorkerInvokeResult} ──► Result ── ValidateResult ──► edge node
 //
-// Isolation: the host watches every worker's RSS (/proc/<pid>/status) and
+// Isolation: the host watches every worker's anonymous RSS (RssAnon in
+// /proc/<pid>/status: heap and stacks, not the binary's shared text) and
 // kills a worker over the function's memory limit (GOMEMLIMIT is set too);
 // the worker's maximum stack is lowered so runaway recursion dies fast. A
 // dead worker fails only its in-flight invocations (LambdaExecutionError

@@ -78,22 +78,25 @@ func FuzzFrameRead(f *testing.F) {
 	})
 }
 
-func TestParseVmRSS(t *testing.T) {
+func TestParseStatusBytes(t *testing.T) {
 	tests := []struct {
 		in   string
+		key  string
 		want int64
 		ok   bool
 	}{
-		{"Name:\tx\nVmRSS:\t  12345 kB\nThreads: 3\n", 12345 << 10, true},
-		{"Name:\tx\n", 0, false},
-		{"VmRSS:\t12 MB\n", 0, false},
-		{"VmRSS:\t-5 kB\n", 0, false},
-		{"VmRSS:\tzz kB\n", 0, false},
+		{"Name:\tx\nVmRSS:\t  12345 kB\nRssAnon:\t 100 kB\nThreads: 3\n", "VmRSS", 12345 << 10, true},
+		{"Name:\tx\nVmRSS:\t  12345 kB\nRssAnon:\t 100 kB\nThreads: 3\n", "RssAnon", 100 << 10, true},
+		{"Name:\tx\n", "VmRSS", 0, false},
+		{"VmRSS:\t12 MB\n", "VmRSS", 0, false},
+		{"VmRSS:\t-5 kB\n", "VmRSS", 0, false},
+		{"VmRSS:\tzz kB\n", "VmRSS", 0, false},
+		{"VmRSS:\n", "VmRSS", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseVmRSS([]byte(tt.in))
+		got, err := parseStatusBytes([]byte(tt.in), tt.key)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseVmRSS(%q) = %d, %v", tt.in, got, err)
+			t.Errorf("parseStatusBytes(%q, %s) = %d, %v", tt.in, tt.key, got, err)
 		}
 	}
 }

@@ -25,8 +25,8 @@ type procConfig struct {
 	command []string
 	// env is added to the host's environment.
 	env []string
-	// memoryMB is the RSS limit enforced by the watchdog and the GOMEMLIMIT
-	// given to the worker; 0 disables both.
+	// memoryMB is the anonymous-RSS limit enforced by the watchdog (GOMEMLIMIT
+	// is set to 90% of it); 0 disables both.
 	memoryMB int
 	// pollInterval is how often the watchdog reads the worker's RSS.
 	pollInterval time.Duration
@@ -103,7 +103,9 @@ func startProc(cfg procConfig) (*proc, error) {
 		cmd.Env = append(cmd.Env, EnvWorkerMaxStackMB+"="+strconv.Itoa(cfg.maxStackMB))
 	}
 	if cfg.memoryMB > 0 {
-		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.Itoa(cfg.memoryMB)+"MiB")
+		// The GC works harder from 90% of the limit, so garbage does not get
+		// a function killed; live data over the limit does.
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.Itoa(cfg.memoryMB*9/10)+"MiB")
 	}
 	cmd.ExtraFiles = []*os.File{childF}
 	cmd.Stdout = nil
@@ -172,15 +174,15 @@ func (p *proc) watchdog() {
 			return
 		case <-t.C:
 		}
-		rss, err := procRSS(p.pid())
+		rss, err := procAnonRSS(p.pid())
 		if err != nil {
-			continue // exiting; the reader will notice
+			continue // exiting; waitExit will notice
 		}
 		p.mu.Lock()
 		p.peakRSS = max(p.peakRSS, rss)
 		p.mu.Unlock()
 		if rss > limit {
-			p.kill(fmt.Errorf("%w: %s: worker RSS %d MB over the %d MB limit; worker killed",
+			p.kill(fmt.Errorf("%w: %s: worker memory (anonymous RSS) %d MB over the %d MB limit; worker killed",
 				ErrMemoryLimit, p.cfg.name, rss>>20, p.cfg.memoryMB))
 		}
 	}
@@ -324,34 +326,47 @@ func (p *proc) lead(ctx context.Context, id uint64, ch chan *edgelabv1.WorkerFra
 	}
 }
 
-// procRSS returns the resident set size of a process from /proc.
+// procRSS returns the resident set size of a process (VmRSS) from /proc.
 func procRSS(pid int) (int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, fmt.Errorf("reading status of %d: %w", pid, err)
 	}
-	return parseVmRSS(b)
+	return parseStatusBytes(b, "VmRSS")
 }
 
-// parseVmRSS extracts VmRSS (bytes) from /proc/<pid>/status content.
-func parseVmRSS(status []byte) (int64, error) {
+// procAnonRSS returns a process's resident anonymous memory (RssAnon:
+// heap, stacks, runtime data). This is what the memory limit is charged
+// against: the binary's text pages in VmRSS are shared with the host and
+// every other worker, and grow with whatever else the binary links.
+func procAnonRSS(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("reading status of %d: %w", pid, err)
+	}
+	return parseStatusBytes(b, "RssAnon")
+}
+
+// parseStatusBytes extracts a "<key>: <n> kB" field (in bytes) from
+// /proc/<pid>/status content.
+func parseStatusBytes(status []byte, key string) (int64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		rest, ok := strings.CutPrefix(sc.Text(), key+":")
 		if !ok {
 			continue
 		}
 		fields := strings.Fields(rest)
 		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+			return 0, fmt.Errorf("unexpected %s line %q", key, sc.Text())
 		}
 		kb, err := strconv.ParseInt(fields[0], 10, 64)
 		if err != nil || kb < 0 {
-			return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+			return 0, fmt.Errorf("unexpected %s line %q", key, sc.Text())
 		}
 		return kb << 10, nil
 	}
-	return 0, errors.New("no VmRSS line (process exiting?)")
+	return 0, fmt.Errorf("no %s line (process exiting?)", key)
 }
 
 // tailBuffer keeps the first and the last bytes a worker writes to stderr:
