@@ -7,7 +7,9 @@
 package ctl
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -167,11 +169,21 @@ func IsJSON(cmd *cobra.Command) bool { return Output(cmd) == "json" }
 
 // PrintJSON writes m as indented protojson with a trailing newline.
 func PrintJSON(w io.Writer, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitUnpopulated: false}.Marshal(m)
+	b, err := protojson.MarshalOptions{EmitUnpopulated: false}.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encoding JSON: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
+	// protojson's whitespace is deliberately unstable; re-indent with
+	// encoding/json so scripts and diffs see the same bytes every run.
+	var compact, out bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return fmt.Errorf("encoding JSON: %w", err)
+	}
+	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
+		return fmt.Errorf("encoding JSON: %w", err)
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
 	return err
 }
 
