@@ -1,11 +1,17 @@
 // Command controlplane runs one edgelab control-plane replica: the gRPC API
 // over etcd (embedded by default, or --etcd-endpoints).
+//
+//	controlplane --id cp1 --listen :7070 --metrics-listen :7080 \
+//	    --etcd-endpoints etcd1:2379,etcd2:2379,etcd3:2379 --topology topology.yaml
+//
+// --http-listen is an alias of --metrics-listen (the deployment manifests use it).
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -14,33 +20,65 @@ import (
 
 	"github.com/edgelab/edgelab/controlplane"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/topology"
 )
 
 func main() {
 	sandbox.MaybeRunWorker()
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "controlplane:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	var cfg controlplane.Config
-	var endpoints string
-	flag.StringVar(&cfg.ListenAddr, "listen", controlplane.DefaultListenAddr, "gRPC listen address")
-	flag.StringVar(&cfg.MetricsAddr, "metrics-listen", "", "Prometheus /metrics listen address (empty: off)")
-	flag.StringVar(&endpoints, "etcd-endpoints", "", "comma-separated etcd client URLs (empty: run an embedded etcd)")
-	flag.StringVar(&cfg.EtcdDataDir, "data-dir", "edgelab-data", "embedded etcd data directory")
-	flag.StringVar(&cfg.KeyPrefix, "key-prefix", "", "etcd key prefix (default /edgelab/)")
-	flag.StringVar(&cfg.ID, "id", "", "replica id (default cp-<listen address>)")
-	flag.Parse()
-	if endpoints != "" {
-		cfg.EtcdEndpoints = strings.Split(endpoints, ",")
+// parseFlags turns the command line into a controlplane.Config.
+func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
+	var (
+		cfg          controlplane.Config
+		endpoints    string
+		topologyPath string
+	)
+	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.ListenAddr, "listen", controlplane.DefaultListenAddr, "gRPC listen address")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-listen", "", "Prometheus /metrics listen address (empty: off)")
+	fs.StringVar(&cfg.MetricsAddr, "http-listen", "", "alias of --metrics-listen")
+	fs.StringVar(&endpoints, "etcd-endpoints", "", "comma-separated etcd client URLs (empty: run an embedded etcd)")
+	fs.StringVar(&cfg.EtcdDataDir, "data-dir", "edgelab-data", "embedded etcd data directory")
+	fs.StringVar(&cfg.KeyPrefix, "key-prefix", "", "etcd key prefix (default /edgelab/)")
+	fs.StringVar(&cfg.ID, "id", "", "replica id (default cp-<listen address>)")
+	fs.StringVar(&topologyPath, "topology", "", "topology file for the replication delay model (default: the built-in topology)")
+	fs.StringVar(&cfg.DelayProfile, "profile", "", "delay profile of the topology: default, realistic, instant")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for ep := range strings.SplitSeq(endpoints, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			cfg.EtcdEndpoints = append(cfg.EtcdEndpoints, ep)
+		}
+	}
+	if topologyPath != "" {
+		topo, err := topology.Load(topologyPath)
+		if err != nil {
+			return cfg, fmt.Errorf("--topology: %w", err)
+		}
+		cfg.Topology = topo
+	}
+	return cfg, nil
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := controlplane.New(cfg)
 	if err != nil {
 		return err

@@ -1,5 +1,12 @@
 // Command edgenode runs one edgelab edge node: the caching reverse proxy and
 // trigger pipeline, fed by the control plane (replication) or by local files.
+//
+//	edgenode --id use1-a --region us-east-1 --pop IAD --listen :8080 \
+//	    --public-url http://edge-use1-a:8080 --control-plane cp1:7070,cp2:7070 --state-dir /data/state
+//	edgenode --distribution dist.yaml --function auth:1=./auth     # files only, no control plane
+//
+// Aliases used by the deployment manifests: --controlplanes = --control-plane,
+// --advertise-url = --public-url.
 package main
 
 import (
@@ -7,13 +14,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,53 +30,70 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgelab/edgelab/edgenode"
-	"github.com/edgelab/edgelab/edgenode/replica"
-	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
+// listFlag is a repeatable string flag.
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// options are the parsed command line.
+type options struct {
+	process     edgenode.ProcessConfig
+	metricsAddr string
+	dists, fns  []string
+}
+
 func main() {
 	sandbox.MaybeRunWorker()
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "edgenode:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var (
-		cfg           edgenode.Config
-		metricsAddr   string
+		o             options
+		cfg           = &o.process.Node
 		endpoints     string
-		stateDir      string
-		publicURL     string
 		dists, fns    listFlag
 		cacheMB       int64
 		viewerTimeout time.Duration
 		originTimeout time.Duration
 	)
-	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:8080", "viewer HTTP address")
-	flag.StringVar(&cfg.NodeID, "id", "edge-1", "node id")
-	flag.StringVar(&cfg.Region, "region", "us-east-1", "region")
-	flag.StringVar(&cfg.PoP, "pop", "", "point of presence (default: region)")
-	flag.Int64Var(&cacheMB, "cache-mb", 256, "object cache size in MiB")
-	flag.DurationVar(&viewerTimeout, "viewer-timeout", 0, "viewer event timeout (default 5s)")
-	flag.DurationVar(&originTimeout, "origin-timeout", 0, "origin event timeout (default 30s)")
-	flag.StringVar(&metricsAddr, "metrics-listen", "", "Prometheus /metrics address (empty: off)")
-	flag.StringVar(&endpoints, "control-plane", "", "comma-separated control-plane gRPC endpoints (empty: files only)")
-	flag.StringVar(&stateDir, "state-dir", "", "directory for the last applied state (static stability)")
-	flag.StringVar(&publicURL, "public-url", "", "URL viewers use to reach this node (default http://<listen>)")
-	flag.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
-	flag.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
-	flag.Parse()
-
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg.Logger = logger
+	fs := flag.NewFlagSet("edgenode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:8080", "viewer HTTP address")
+	fs.StringVar(&cfg.NodeID, "id", "edge-1", "node id")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region")
+	fs.StringVar(&cfg.PoP, "pop", "", "point of presence (default: region)")
+	fs.Int64Var(&cacheMB, "cache-mb", 256, "object cache size in MiB")
+	fs.DurationVar(&viewerTimeout, "viewer-timeout", 0, "viewer event timeout (default 5s)")
+	fs.DurationVar(&originTimeout, "origin-timeout", 0, "origin event timeout (default 30s)")
+	fs.StringVar(&o.metricsAddr, "metrics-listen", "", "Prometheus /metrics address (empty: off)")
+	fs.StringVar(&endpoints, "control-plane", "", "comma-separated control-plane gRPC endpoints (empty: files and state dir only)")
+	fs.StringVar(&endpoints, "controlplanes", "", "alias of --control-plane")
+	fs.StringVar(&o.process.StateDir, "state-dir", "", "directory for the last applied state (static stability)")
+	fs.StringVar(&o.process.PublicURL, "public-url", "", "URL viewers and the gateway use to reach this node (default http://<listen>)")
+	fs.StringVar(&o.process.PublicURL, "advertise-url", "", "alias of --public-url")
+	fs.StringVar(&o.process.Build, "build", "edgenode", "build string reported to the control plane")
+	fs.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
+	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cacheMB <= 0 {
+		return o, fmt.Errorf("--cache-mb must be positive, got %d", cacheMB)
+	}
 	cfg.CacheBytes = cacheMB << 20
 	cfg.Profile = sandbox.DefaultProfile()
 	if viewerTimeout > 0 {
@@ -78,49 +102,44 @@ func run() error {
 	if originTimeout > 0 {
 		cfg.Profile.Origin.Timeout = originTimeout
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	cfg.Registerer = reg
-
-	// The log sink is wired before the replica client exists (it needs the node).
-	var client atomic.Pointer[replica.Client]
-	cfg.LogSink = func(lines []*edgelabv1.LogLine) {
-		if c := client.Load(); c != nil {
-			c.SendLogs(lines)
+	for ep := range strings.SplitSeq(endpoints, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			o.process.ControlPlanes = append(o.process.ControlPlanes, ep)
 		}
 	}
-	node, err := edgenode.New(cfg)
+	o.dists, o.fns = dists, fns
+	if len(o.fns) > 0 && len(o.dists) == 0 {
+		return o, errors.New("--function needs at least one --distribution")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	defer node.Close()
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	o.process.Node.Logger = logger
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	o.process.Node.Registerer = reg
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	if len(dists) > 0 {
-		if err := node.LoadFiles(ctx, dists, fns); err != nil {
+	p, err := edgenode.NewProcess(o.process)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if len(o.dists) > 0 {
+		if err := p.Node().LoadFiles(ctx, o.dists, o.fns); err != nil {
 			return fmt.Errorf("loading files: %w", err)
 		}
 	}
+
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return node.Run(ctx) })
-	if endpoints != "" {
-		if publicURL == "" {
-			publicURL = node.URL()
-		}
-		c, err := replica.New(replica.Config{
-			NodeID: cfg.NodeID, Region: cfg.Region, PoP: cfg.PoP, HTTPURL: publicURL, Build: "edgenode",
-			Endpoints: strings.Split(endpoints, ","), StateDir: stateDir, Applier: node, Logger: logger,
-		})
-		if err != nil {
-			return err
-		}
-		client.Store(c)
-		g.Go(func() error { return c.Run(ctx) })
-	}
-	if metricsAddr != "" {
-		ln, err := net.Listen("tcp", metricsAddr)
+	g.Go(func() error { return p.Run(ctx) })
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
 		if err != nil {
 			return fmt.Errorf("metrics listen: %w", err)
 		}
@@ -129,7 +148,7 @@ func run() error {
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
+				return fmt.Errorf("metrics server: %w", err)
 			}
 			return nil
 		})
@@ -138,7 +157,8 @@ func run() error {
 			return srv.Close()
 		})
 	}
-	logger.Info("edge node listening", "id", cfg.NodeID, "region", cfg.Region, "url", node.URL())
+	logger.Info("edge node listening", "id", o.process.Node.NodeID, "region", o.process.Node.Region,
+		"url", p.URL(), "public_url", o.process.PublicURL, "control_planes", o.process.ControlPlanes)
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
