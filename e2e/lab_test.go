@@ -25,6 +25,7 @@ func env(k, def string) string {
 	return def
 }
 
+// The published ports, as docker-compose.yml and scripts/lab.sh read them.
 var (
 	gatewayURL = "http://127.0.0.1:" + env("EDGELAB_GATEWAY_PORT", "8080")
 	cpEndpoint = "127.0.0.1:" + env("EDGELAB_CP1_PORT", "7070")
@@ -39,17 +40,44 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// run runs a command from the repository root and returns its stdout.
-func run(t *testing.T, ctx context.Context, name string, args ...string) string {
-	t.Helper()
+// command runs a command from the repository root and returns its stdout and
+// an error that carries its stderr.
+func command(ctx context.Context, dir, name string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, out.String(), errb.String())
+		return out.String(), fmt.Errorf("%s %s: %w\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, out.String(), errb.String())
 	}
-	return out.String()
+	return out.String(), nil
+}
+
+// run is command that fails the test on error.
+func run(t *testing.T, ctx context.Context, name string, args ...string) string {
+	t.Helper()
+	out, err := command(ctx, repoRoot(t), name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// dumpLogsOnFailure prints every container's recent log lines when the test
+// failed, so CI output shows why.
+func dumpLogsOnFailure(t *testing.T) {
+	t.Helper()
+	root := repoRoot(t)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		ps, _ := command(ctx, root, "docker-compose", "-f", "docker-compose.yml", "ps")
+		logs, err := command(ctx, root, "docker-compose", "-f", "docker-compose.yml", "logs", "--no-color", "--tail=80")
+		t.Logf("docker-compose ps:\n%s\ndocker-compose logs (err %v):\n%s", ps, err, logs)
+	})
 }
 
 // startLab brings the compose lab up unless one is already running
@@ -67,9 +95,31 @@ func startLab(t *testing.T) {
 		}
 		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer dcancel()
-		run(t, dctx, "scripts/lab.sh", "down")
+		if _, err := command(dctx, repoRoot(t), "scripts/lab.sh", "down"); err != nil {
+			t.Error(err)
+		}
 	})
 	run(t, ctx, "scripts/lab.sh", "up")
+}
+
+// edgectlBinary returns an edgectl to run: $EDGELAB_EDGECTL, the one
+// scripts/images.sh built, or a fresh build of ./cmd/edgectl.
+func edgectlBinary(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	if p := os.Getenv("EDGELAB_EDGECTL"); p != "" {
+		return p
+	}
+	if p := filepath.Join(repoRoot(t), "build", "image", "bin", "edgectl"); fileExists(p) {
+		return p
+	}
+	p := filepath.Join(t.TempDir(), "edgectl")
+	run(t, ctx, "go", "build", "-o", p, "./cmd/edgectl")
+	return p
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 type edgeStatus struct {
@@ -94,87 +144,141 @@ func poll(t *testing.T, within time.Duration, what string, f func() error) {
 	}
 }
 
+// gatewayEdges checks that the gateway sees at least five healthy edges.
+func gatewayEdges(client *http.Client) error {
+	resp, err := client.Get(gatewayURL + "/_gateway/edges")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var edges []edgeStatus
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&edges); err != nil {
+		return err
+	}
+	if len(edges) < 5 {
+		return fmt.Errorf("%d edges, want 5", len(edges))
+	}
+	for _, e := range edges {
+		if !e.Healthy {
+			return fmt.Errorf("edge %s unhealthy", e.ID)
+		}
+	}
+	return nil
+}
+
+// get requests path through the gateway as a viewer in region.
+func get(t *testing.T, client *http.Client, region, path string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, gatewayURL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Viewer-Region", region)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s as %s: %v", path, region, err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s as %s: reading body: %v", path, region, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s as %s: status %d, headers %v, body %q", path, region, resp.StatusCode, resp.Header, body)
+	}
+	return resp, body
+}
+
 func TestComposeLabSmoke(t *testing.T) {
+	dumpLogsOnFailure(t)
 	startLab(t)
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second}
 
-	// Every edge healthy behind the gateway.
-	poll(t, 3*time.Minute, "all edges healthy at the gateway", func() error {
-		resp, err := client.Get(gatewayURL + "/_gateway/edges")
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		var edges []edgeStatus
-		if err := json.NewDecoder(resp.Body).Decode(&edges); err != nil {
-			return err
-		}
-		if len(edges) < 5 {
-			return fmt.Errorf("%d edges", len(edges))
-		}
-		for _, e := range edges {
-			if !e.Healthy {
-				return fmt.Errorf("edge %s unhealthy", e.ID)
-			}
-		}
-		return nil
-	})
+	poll(t, 3*time.Minute, "all edges healthy at the gateway", func() error { return gatewayEdges(client) })
 
-	// edgectl, built from this tree, talks to the published control-plane port.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	edgectl := filepath.Join(t.TempDir(), "edgectl")
-	run(t, ctx, "go", "build", "-o", edgectl, "./cmd/edgectl")
+	edgectl := edgectlBinary(t, ctx)
 	ectl := func(args ...string) string {
+		t.Helper()
 		return run(t, ctx, edgectl, append([]string{"--endpoint", cpEndpoint}, args...)...)
 	}
-	name := "hello"
+	// Unique per run, so the test also passes against a lab it ran on before.
+	runID := fmt.Sprintf("%d", time.Now().UnixNano())
+	name := "smoke-" + runID[len(runID)-9:]
+
+	// Deploy through the published control-plane port.
 	ectl("function", "create", name, "--source", "e2e/testdata/hello")
-	ver := strings.TrimSpace(ectl("function", "publish", name))
-	if !strings.HasSuffix(ver, "1") {
-		t.Fatalf("publish printed %q, want version 1", ver)
+	if ver := strings.TrimSpace(ectl("function", "publish", name)); ver != "1" {
+		t.Fatalf("function publish printed %q, want 1", ver)
 	}
-	ectl("distribution", "apply", "-f", "e2e/testdata/distribution.yaml")
+	tmpl, err := os.ReadFile(filepath.Join(repoRoot(t), "e2e", "testdata", "distribution.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	distFile := filepath.Join(t.TempDir(), "distribution.yaml")
+	if err := os.WriteFile(distFile, bytes.ReplaceAll(tmpl, []byte("FUNCTION"), []byte(name)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ectl("distribution", "apply", "-f", distFile)
 	status := ectl("status", "smoke", "--wait", "--timeout", "2m")
 	if !strings.Contains(status, "Deployed") {
 		t.Fatalf("status after --wait:\n%s", status)
 	}
 
-	// Two viewer regions, each served by its own region's edge, function ran,
-	// second request a cache hit.
-	for _, tc := range []struct{ region, edge string }{
-		{"us-east-1", "use1-a"},
-		{"ap-northeast-1", "apne1-a"},
+	// Two viewer regions, each served by its own region's edge: the function
+	// ran (X-Edgelab-Functions, and the origin saw the header it sets), the
+	// first request of a new object misses and the second hits.
+	wantFns := "viewer-request=" + name + ":1"
+	nodes := map[string]string{}
+	for _, tc := range []struct{ region, edge, pop string }{
+		{"us-east-1", "use1-a", "IAD"},
+		{"ap-northeast-1", "apne1-a", "NRT"},
 	} {
 		t.Run(tc.region, func(t *testing.T) {
-			get := func() *http.Response {
-				req, _ := http.NewRequest(http.MethodGet, gatewayURL+"/static/app.js", nil)
-				req.Header.Set("X-Viewer-Region", tc.region)
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Fatal(err)
+			path := "/static/" + name + "-" + tc.region + ".js"
+			first, _ := get(t, client, tc.region, path)
+			second, _ := get(t, client, tc.region, path)
+			for i, resp := range []*http.Response{first, second} {
+				h := resp.Header
+				if got := h.Get("X-Edgelab-Gateway-Edge"); got != tc.edge {
+					t.Errorf("request %d: gateway routed to %q, want %q", i+1, got, tc.edge)
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					t.Fatalf("status %d, headers %v", resp.StatusCode, resp.Header)
+				if got := h.Get("X-Edgelab-Node"); got != tc.edge {
+					t.Errorf("request %d: X-Edgelab-Node = %q, want %q", i+1, got, tc.edge)
 				}
-				return resp
+				if got := h.Get("X-Edgelab-Pop"); got != tc.pop {
+					t.Errorf("request %d: X-Edgelab-Pop = %q, want %q", i+1, got, tc.pop)
+				}
+				if got := h.Get("X-Edgelab-Functions"); !strings.Contains(got, wantFns) {
+					t.Errorf("request %d: X-Edgelab-Functions = %q, want %q", i+1, got, wantFns)
+				}
 			}
-			first := get()
-			if got := first.Header.Get("X-Edgelab-Gateway-Edge"); got != tc.edge {
-				t.Errorf("served by %q, want %q", got, tc.edge)
+			if got := first.Header.Get("X-Cache"); got != "Miss from edgelab" {
+				t.Errorf("first request X-Cache = %q, want Miss from edgelab", got)
 			}
-			if got := first.Header.Get("X-Edgelab-Functions"); !strings.Contains(got, "viewer-request="+name+":1") {
-				t.Errorf("X-Edgelab-Functions = %q, want viewer-request=%s:1", got, name)
-			}
-			second := get()
 			if got := second.Header.Get("X-Cache"); got != "Hit from edgelab" {
-				t.Errorf("second request X-Cache = %q, want Hit from edgelab (first: %q)", got, first.Header.Get("X-Cache"))
+				t.Errorf("second request X-Cache = %q, want Hit from edgelab", got)
 			}
-			if second.Header.Get("X-Edgelab-Pop") == "" || second.Header.Get("X-Edgelab-Node") == "" {
-				t.Errorf("edge headers missing: %v", second.Header)
+			nodes[tc.region] = second.Header.Get("X-Edgelab-Node")
+
+			// The function's request header reached the origin.
+			_, body := get(t, client, tc.region, "/echo/"+name)
+			var echo struct {
+				Headers map[string][]string `json:"headers"`
+			}
+			if err := json.Unmarshal(body, &echo); err != nil {
+				t.Fatalf("origin /echo: %v: %s", err, body)
+			}
+			if got := echo.Headers["X-Hello"]; len(got) != 1 || got[0] != "edgelab" {
+				t.Errorf("origin saw X-Hello %q, want [edgelab] (set by the function): %s", got, body)
 			}
 		})
+	}
+	if nodes["us-east-1"] == "" || nodes["us-east-1"] == nodes["ap-northeast-1"] {
+		t.Errorf("both regions served by the same edge: %v", nodes)
 	}
 }
