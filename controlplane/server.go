@@ -116,6 +116,7 @@ func New(cfg Config) (_ *Server, err error) {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+		mux.Handle("/", s.dashboardHandler())
 		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	s.metrics = newServerMetrics(s.registry)

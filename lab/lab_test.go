@@ -109,6 +109,20 @@ func TestAllInOneServesSampleThroughGateway(t *testing.T) {
 		t.Fatalf("security headers missing: %v", r200.Header)
 	}
 
+	// The dashboard shows every node, the distribution's state and its functions.
+	if ep.Dashboard == "" {
+		t.Fatal("no dashboard endpoint")
+	}
+	rd, page := get(t, ep.Dashboard, nil)
+	if rd.StatusCode != http.StatusOK {
+		t.Fatalf("dashboard: %d", rd.StatusCode)
+	}
+	for _, want := range []string{"edge-eu-west-1-1", "edge-sa-east-1-1", "Deployed", "auth:", "demo"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("dashboard lacks %q:\n%s", want, page)
+		}
+	}
+
 	// A page generated at the edge.
 	rh, hb := get(t, ep.Gateway+"/hello", nil)
 	if rh.StatusCode != http.StatusOK || hb == "" {
