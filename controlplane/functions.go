@@ -68,7 +68,7 @@ func invalidExists(name string) error {
 
 type existsError struct{ name string }
 
-func (e *existsError) Error() string { return "function \"" + e.name + "\": already exists" }
+func (e *existsError) Error() string   { return "function \"" + e.name + "\": already exists" }
 func (e *existsError) Is(t error) bool { return t == store.ErrExists }
 
 // UpdateFunction replaces the draft (and the config when given).
