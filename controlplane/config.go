@@ -52,6 +52,10 @@ type Config struct {
 	// DelayProfile names the topology's delay profile; "" means "default",
 	// "instant" disables delays.
 	DelayProfile string
+	// OriginAdmin maps an origin id to the base URL of its fault admin API
+	// (origin-* chaos faults), overriding the URLs found in distributions.
+	// Optional; compose uses container URLs.
+	OriginAdmin map[string]string
 	// RequestTimeout bounds each RPC's etcd work. Zero means 15s.
 	RequestTimeout time.Duration
 }

@@ -56,6 +56,8 @@ type Server struct {
 	// replicator streams the desired state to edge nodes and serves
 	// GetStatus, ListNodes, GetLogs and StreamLogs (see wiring.go).
 	replicator *Replicator
+	// chaos is the fault API; its FaultSet drives the Replicator's faults.
+	chaos *Chaos
 
 	health     *health.Server
 	lis        net.Listener
@@ -135,8 +137,12 @@ func New(cfg Config) (_ *Server, err error) {
 		s.checker = CheckerFunc(s.runnerCheck)
 	}
 
+	s.chaos, err = NewChaos(ChaosConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, Logger: s.log.With("part", "chaos"), Origins: cfg.OriginAdmin})
+	if err != nil {
+		return nil, fmt.Errorf("starting chaos service: %w", err)
+	}
 	s.replicator, err = NewReplicator(ReplicatorConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, ServerID: s.id,
-		Topology: cfg.Topology, Profile: cfg.DelayProfile, Logger: s.log, Registerer: s.registry})
+		Topology: cfg.Topology, Profile: cfg.DelayProfile, Logger: s.log, Registerer: s.registry, Faults: s.chaos.Faults()})
 	if err != nil {
 		return nil, fmt.Errorf("starting replication: %w", err)
 	}
@@ -144,6 +150,7 @@ func New(cfg Config) (_ *Server, err error) {
 	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.metrics.unary), grpc.MaxRecvMsgSize(64<<20))
 	edgelabv1.RegisterControlPlaneServiceServer(s.grpc, s)
 	edgelabv1.RegisterReplicationServiceServer(s.grpc, s.replicator)
+	edgelabv1.RegisterChaosServiceServer(s.grpc, s.chaos)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -195,6 +202,12 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		if err := s.grpc.Serve(s.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("serving gRPC: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.chaos.Run(ctx); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("chaos: %w", err)
 		}
 		return nil
 	})

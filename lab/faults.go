@@ -50,6 +50,9 @@ func (l *Lab) RunFaults(ctx context.Context) error {
 	}
 	down := map[string]bool{}
 	defer func() {
+		if l.closing.Load() {
+			return // Close stops everything anyway
+		}
 		for _, t := range sortedKeys(down) {
 			if err := l.startTarget(t); err != nil {
 				l.cfg.Logger.Warn("restarting after faults ended", "target", t, "err", err)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -150,6 +151,12 @@ type Lab struct {
 	conn    *grpc.ClientConn
 
 	wg sync.WaitGroup
+
+	// closing is set by Close so the fault follower does not restart what
+	// Close is stopping.
+	closing     atomic.Bool
+	faultCancel context.CancelFunc
+	faultDone   chan struct{}
 }
 
 type cpHandle struct {
@@ -232,6 +239,14 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	if err := l.startGateway(cfg.addr(1010)); err != nil {
 		return nil, err
 	}
+	fctx, fcancel := context.WithCancel(context.Background())
+	l.faultCancel, l.faultDone = fcancel, make(chan struct{})
+	go func() {
+		defer close(l.faultDone)
+		if err := l.RunFaults(fctx); err != nil {
+			log.Warn("fault follower stopped", "err", err)
+		}
+	}()
 	conn, err := grpc.NewClient(l.cps[0].addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, fmt.Errorf("lab: dialing control plane: %w", err)
@@ -441,6 +456,12 @@ func (l *Lab) Client() edgelabv1.ControlPlaneServiceClient {
 
 // Close stops every component, waits for them and stops etcd. Safe to call twice.
 func (l *Lab) Close() error {
+	l.closing.Store(true)
+	if l.faultCancel != nil {
+		l.faultCancel()
+		<-l.faultDone
+		l.faultCancel = nil
+	}
 	l.mu.Lock()
 	cps, edges, origins, gw := l.cps, l.edges, l.origins, l.gw
 	l.gw = nil

@@ -1,6 +1,6 @@
 // Command edgectl is the edgelab user CLI: functions, versions,
-// distributions, invalidations and invoke against a control plane.
-// See `edgectl --help`.
+// distributions, invalidations, invoke, status, nodes, logs and chaos
+// against a control plane. See `edgectl --help`.
 package main
 
 import (
@@ -8,12 +8,20 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+
+	"github.com/edgelab/edgelab/chaos/chaosctl"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := ctl.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var chaosCmd *cobra.Command
+	chaosCmd = chaosctl.NewCommand(func() (*grpc.ClientConn, error) {
+		return ctl.Dial(ctx, ctl.Endpoints(chaosCmd))
+	}, os.Stdout)
+	code := ctl.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr, chaosCmd)
 	stop()
 	os.Exit(code)
 }

@@ -106,7 +106,11 @@ are tried in order.`,
 // Endpoints returns the endpoints the command should use: --endpoint, else
 // $EDGELAB_ENDPOINT, else DefaultEndpoint.
 func Endpoints(cmd *cobra.Command) []string {
-	ep, _ := cmd.Flags().GetString("endpoint")
+	ep, err := cmd.Flags().GetString("endpoint")
+	if err != nil || ep == "" {
+		// Commands built outside this package (chaos) read the root's flag.
+		ep, _ = cmd.Root().PersistentFlags().GetString("endpoint")
+	}
 	if ep == "" {
 		ep = os.Getenv(EndpointEnv)
 	}
