@@ -1,30 +1,106 @@
 #!/usr/bin/env bash
-# The compose lab. Usage: scripts/lab.sh up|down|ps|smoke
-#   up     build the image (scripts/images.sh) and start docker-compose.yml, wait until healthy
-#   down   stop it and remove its volumes
-#   smoke  run the e2e smoke test against the running lab (EDGELAB_E2E_REUSE=1)
-# Env: EDGELAB_LAB_TIMEOUT (seconds to wait for health, default 180), COMPOSE_PROJECT_NAME.
+# The compose lab. Usage: scripts/lab.sh up|down|ps|wait|logs|smoke|env
+#   up     build the image (scripts/images.sh), start docker-compose.yml, wait until healthy
+#   down   stop it and remove its containers, network and volumes
+#   ps     docker-compose ps
+#   wait   wait until every service is healthy
+#   logs   recent log lines of every container
+#   smoke  run the e2e smoke test against the running lab (go test -tags e2e ./e2e)
+#   env    print the lab's settings as shell assignments
+#
+# Env (all optional):
+#   COMPOSE_PROJECT_NAME   compose project (default edgelab)
+#   EDGELAB_IMAGE          image reference (default edgelab:dev)
+#   EDGELAB_GATEWAY_PORT, EDGELAB_CP1_PORT, EDGELAB_CP2_PORT,
+#   EDGELAB_ORIGIN_A_PORT, EDGELAB_ORIGIN_B_PORT
+#                          host ports on 127.0.0.1 (defaults 8080, 7070, 7071, 9001, 9002;
+#                          an unset port whose default is busy is moved to a free one)
+#   EDGELAB_LAB_TIMEOUT    seconds to wait for health (default 180)
+#   EDGELAB_SKIP_IMAGES=1  up without rebuilding the image
+# `up` writes the settings it used to build/lab-<project>.env; the other commands read it,
+# so `scripts/lab.sh smoke` finds the ports `up` chose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-COMPOSE=(docker-compose -f docker-compose.yml)
+export PATH="$PATH:/usr/local/go/bin"
+export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-edgelab}"
+LAB_ENV="build/lab-$COMPOSE_PROJECT_NAME.env"
+PORT_VARS=(EDGELAB_GATEWAY_PORT EDGELAB_CP1_PORT EDGELAB_CP2_PORT EDGELAB_ORIGIN_A_PORT EDGELAB_ORIGIN_B_PORT)
+declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [EDGELAB_CP2_PORT]=7071 [EDGELAB_ORIGIN_A_PORT]=9001 [EDGELAB_ORIGIN_B_PORT]=9002)
+
+log() { echo "lab: $*" >&2; }
+
+# load_env reads build/lab.env for every variable the caller did not set.
+load_env() {
+  [[ -f "$LAB_ENV" ]] || return 0
+  local line k
+  while IFS= read -r line; do
+    [[ "$line" =~ ^([A-Z_0-9]+)=(.*)$ ]] || continue
+    k=${BASH_REMATCH[1]}
+    if [[ -z "${!k:-}" ]]; then export "$k=${BASH_REMATCH[2]}"; fi
+  done <"$LAB_ENV"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# choose_ports keeps every port the caller set; an unset one gets its default,
+# or the next free port above it when the default is taken.
+choose_ports() {
+  local v p taken=" "
+  for v in "${PORT_VARS[@]}"; do
+    if [[ -n "${!v:-}" ]]; then taken+="${!v} "; fi
+  done
+  for v in "${PORT_VARS[@]}"; do
+    if [[ -n "${!v:-}" ]]; then continue; fi
+    p=${PORT_DEFAULT[$v]}
+    while port_busy "$p" || [[ "$taken" == *" $p "* ]]; do
+      p=$((p + 100))
+      if (( p > 65000 )); then log "no free port for $v"; return 1; fi
+    done
+    if [[ "$p" != "${PORT_DEFAULT[$v]}" ]]; then log "port ${PORT_DEFAULT[$v]} is busy: $v=$p"; fi
+    export "$v=$p"
+    taken+="$p "
+  done
+}
+
+write_env() {
+  mkdir -p "$(dirname "$LAB_ENV")"
+  {
+    echo "EDGELAB_IMAGE=$EDGELAB_IMAGE"
+    local v
+    for v in "${PORT_VARS[@]}"; do echo "$v=${!v}"; done
+  } >"$LAB_ENV"
+}
+
+load_env
+export EDGELAB_IMAGE="${EDGELAB_IMAGE:-edgelab:dev}"
+COMPOSE=(docker-compose --ansi never -f docker-compose.yml)
+
+dump() {
+  "${COMPOSE[@]}" ps >&2 || true
+  "${COMPOSE[@]}" logs --no-color --tail="${1:-40}" >&2 || true
+}
 
 wait_healthy() {
-  local deadline=$(( $(date +%s) + ${EDGELAB_LAB_TIMEOUT:-180} ))
+  local timeout=${EDGELAB_LAB_TIMEOUT:-180}
+  local deadline=$(( $(date +%s) + timeout ))
   local want; want=$("${COMPOSE[@]}" config --services | wc -l)
+  local healthy=0 ids states
   while :; do
-    local ids healthy=0
+    healthy=0
     ids=$("${COMPOSE[@]}" ps -q)
     if [[ -n "$ids" ]]; then
-      healthy=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' $ids | grep -c '^healthy$' || true)
+      # shellcheck disable=SC2086 # one id per word
+      states=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' $ids || true)
+      healthy=$(grep -c ' running healthy$' <<<"$states" || true)
     fi
     if (( healthy >= want )); then
-      echo "lab: $healthy/$want services healthy" >&2
+      log "$healthy/$want services healthy"
       return 0
     fi
     if (( $(date +%s) > deadline )); then
-      echo "lab: only $healthy/$want services healthy after ${EDGELAB_LAB_TIMEOUT:-180}s" >&2
-      "${COMPOSE[@]}" ps >&2
-      "${COMPOSE[@]}" logs --tail=30 >&2
+      log "only $healthy/$want services healthy after ${timeout}s:"
+      echo "${states:-}" >&2
+      dump 60
       return 1
     fi
     sleep 2
@@ -33,21 +109,44 @@ wait_healthy() {
 
 case "${1:-}" in
   up)
-    scripts/images.sh
-    "${COMPOSE[@]}" up -d
+    choose_ports
+    write_env
+    t0=$(date +%s)
+    if [[ "${EDGELAB_SKIP_IMAGES:-0}" != 1 ]]; then scripts/images.sh; fi
+    t1=$(date +%s)
+    "${COMPOSE[@]}" up -d --remove-orphans
     wait_healthy
+    t2=$(date +%s)
+    log "image $((t1 - t0))s, compose up + healthy $((t2 - t1))s (settings in $LAB_ENV)"
+    g=$EDGELAB_GATEWAY_PORT
     cat <<MSG
-edgelab compose lab is up:
-  gateway        http://127.0.0.1:${EDGELAB_GATEWAY_PORT:-8080}   curl -H 'X-Viewer-Region: eu-west-1' http://127.0.0.1:${EDGELAB_GATEWAY_PORT:-8080}/
-  edges/health   curl http://127.0.0.1:${EDGELAB_GATEWAY_PORT:-8080}/_gateway/edges
-  control planes 127.0.0.1:${EDGELAB_CP1_PORT:-7070} 127.0.0.1:${EDGELAB_CP2_PORT:-7071}   export EDGELAB_ENDPOINT=127.0.0.1:${EDGELAB_CP1_PORT:-7070}
-  origins        http://127.0.0.1:${EDGELAB_ORIGIN_A_PORT:-9001} http://127.0.0.1:${EDGELAB_ORIGIN_B_PORT:-9002}
+edgelab compose lab is up (project $COMPOSE_PROJECT_NAME, image $EDGELAB_IMAGE):
+  gateway        http://127.0.0.1:$g   curl -sD- -o /dev/null -H 'X-Viewer-Region: eu-west-1' http://127.0.0.1:$g/static/app.js
+  edges/health   curl http://127.0.0.1:$g/_gateway/edges
+  control planes 127.0.0.1:$EDGELAB_CP1_PORT 127.0.0.1:$EDGELAB_CP2_PORT   export EDGELAB_ENDPOINT=127.0.0.1:$EDGELAB_CP1_PORT; edgectl nodes
+  origins        http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT
+  smoke test     scripts/lab.sh smoke
   stop           scripts/lab.sh down
 MSG
     ;;
-  down) "${COMPOSE[@]}" down -v --remove-orphans ;;
+  down)
+    "${COMPOSE[@]}" down -v --remove-orphans --timeout 10
+    rm -f "$LAB_ENV"
+    ;;
   ps) "${COMPOSE[@]}" ps ;;
   wait) wait_healthy ;;
-  smoke) EDGELAB_E2E_REUSE=1 go test -tags e2e -count=1 -v ./e2e/... ;;
-  *) echo "usage: $0 up|down|ps|wait|smoke" >&2; exit 2 ;;
+  logs) dump "${2:-100}" ;;
+  smoke)
+    for v in "${PORT_VARS[@]}"; do export "$v=${!v:-${PORT_DEFAULT[$v]}}"; done
+    t0=$(date +%s)
+    if ! EDGELAB_E2E_REUSE=1 go test -tags e2e -count=1 -timeout 10m -v ./e2e/...; then
+      log "smoke test failed"
+      exit 1
+    fi
+    log "smoke test passed in $(( $(date +%s) - t0 ))s"
+    ;;
+  env)
+    for v in COMPOSE_PROJECT_NAME EDGELAB_IMAGE "${PORT_VARS[@]}"; do echo "$v=${!v:-}"; done
+    ;;
+  *) echo "usage: $0 up|down|ps|wait|logs|smoke|env" >&2; exit 2 ;;
 esac
