@@ -15,6 +15,8 @@ type InProcessConfig struct {
 	Interpreters int
 	// Fetch performs handlers' outbound requests. Nil: a plain http.Client.
 	Fetch FetchFunc
+	// FetchFault is as ManagerConfig.FetchFault. Nil: none.
+	FetchFault func(inv Invocation) FetchFault
 }
 
 // InProcess runs handlers in yaegi interpreters inside the calling process,
@@ -107,7 +109,11 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 	cold = cold || !p.used
 	info := inv.Info
 	info.FunctionName, info.FunctionVersion = inv.Function, inv.Version
-	cr := p.call(ctx, inv.Event, info, inv.Request.Clone(), inv.Response.Clone(), timeout, r.cfg.Fetch)
+	fetch := r.cfg.Fetch
+	if r.cfg.FetchFault != nil {
+		fetch = r.cfg.FetchFault(inv).wrap(fetch)
+	}
+	cr := p.call(ctx, inv.Event, info, inv.Request.Clone(), inv.Response.Clone(), timeout, fetch)
 	if cr.kind == kindTimeout || cr.kind == kindTimeoutStuck {
 		f.pool <- nil
 	} else {

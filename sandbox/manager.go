@@ -53,6 +53,9 @@ type ManagerConfig struct {
 	// worker enforces the timeout itself; this catches a paused or wedged
 	// process). Zero: 2s.
 	UnresponsiveGrace time.Duration
+	// FetchFault, when set, is asked before each invocation for a fault to
+	// inject into the handler's outbound fetches (chaos). Nil: none.
+	FetchFault func(inv Invocation) FetchFault
 	// Logger receives worker lifecycle logs. Nil: discarded.
 	Logger *slog.Logger
 }
@@ -465,6 +468,9 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		Timeout:   durationpb.New(remaining),
 		Info:      infoToProto(info),
 	}}}
+	if m.cfg.FetchFault != nil {
+		m.cfg.FetchFault(inv).toInfo(frame.GetInvoke().Info)
+	}
 	// The worker enforces the timeout; the host's limit only catches a
 	// worker that cannot answer at all.
 	reply, err := w.p.roundTrip(ctx, frame, remaining+stopGrace+m.cfg.UnresponsiveGrace)

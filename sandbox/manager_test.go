@@ -189,32 +189,57 @@ func TestManagerInvoke(t *testing.T) {
 	}
 }
 
+// workerPID returns the pid of a loaded function's live worker, or 0.
+func workerPID(m *Manager, name string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.fns[fnKey{name, 1}]
+	if f == nil {
+		return 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.w == nil || !f.w.p.alive() {
+		return 0
+	}
+	return f.w.p.pid()
+}
+
 func TestManagerHostile(t *testing.T) {
-	m := newTestManager(t, func(c *ManagerConfig) { c.MemoryPollInterval = 5 * time.Millisecond })
-	if err := m.Load(context.Background(), code("hostile", hostileSrc)); err != nil {
-		t.Fatal(err)
+	m := newTestManager(t, func(c *ManagerConfig) {
+		c.MemoryPollInterval = 5 * time.Millisecond
+		c.Profile.Viewer.Timeout = 10 * time.Second
+	})
+	// "fast" times out after 300ms; "slow" has the profile's 10s, so that
+	// recursion and allocation hit their limits first even under -race.
+	fast := code("fast", hostileSrc)
+	fast.Timeout = 300 * time.Millisecond
+	for _, c := range []Code{fast, code("slow", hostileSrc)} {
+		if err := m.Load(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tests := []struct {
-		uri  string
-		want []error // any of
+		fn, uri string
+		want    []error // any of
 		// crashes: the worker process is replaced.
 		crashes bool
 	}{
-		{"/loop", []error{ErrTimeout}, false},
+		{"fast", "/loop", []error{ErrTimeout}, false},
 		// A timed-out call that does not unwind gets its worker recycled.
-		{"/sleep", []error{ErrTimeout}, true},
-		{"/panic", []error{ErrPanic}, false},
-		{"/error", []error{ErrHandler}, false},
+		{"fast", "/sleep", []error{ErrTimeout}, true},
+		{"fast", "/panic", []error{ErrPanic}, false},
+		{"fast", "/error", []error{ErrHandler}, false},
 		// Runaway recursion grows the stack and yaegi's heap frames: the
 		// stack limit or the memory watchdog stops it, whichever comes
 		// first (the race detector's shadow memory favours the latter).
-		{"/recurse", []error{ErrWorkerCrashed, ErrMemoryLimit}, true},
-		{"/alloc", []error{ErrMemoryLimit}, true},
+		{"slow", "/recurse", []error{ErrWorkerCrashed, ErrMemoryLimit}, true},
+		{"slow", "/alloc", []error{ErrMemoryLimit}, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.uri, func(t *testing.T) {
-			before := m.WorkerPIDs()
-			res := mustInvoke(t, m, viewerReq("hostile", tt.uri))
+		t.Run(tt.fn+tt.uri, func(t *testing.T) {
+			before := workerPID(m, tt.fn)
+			res := mustInvoke(t, m, viewerReq(tt.fn, tt.uri))
 			matched := false
 			for _, w := range tt.want {
 				matched = matched || errors.Is(res.Err, w)
@@ -224,14 +249,13 @@ func TestManagerHostile(t *testing.T) {
 			}
 			t.Logf("%s: %v", tt.uri, res.Err)
 			// The function keeps serving right after.
-			res = mustInvoke(t, m, viewerReq("hostile", "/"))
+			res = mustInvoke(t, m, viewerReq(tt.fn, "/"))
 			if res.Outcome != OutcomeContinue || res.Request.Header.Get("X-Added") != "yes" {
 				t.Fatalf("after %s: %+v", tt.uri, res)
 			}
-			after := m.WorkerPIDs()
-			restarted := len(before) != 1 || len(after) != 1 || before[0] != after[0]
-			if restarted != tt.crashes {
-				t.Errorf("worker restarted = %v, want %v (pids %v -> %v)", restarted, tt.crashes, before, after)
+			after := workerPID(m, tt.fn)
+			if restarted := before != after; restarted != tt.crashes {
+				t.Errorf("worker restarted = %v, want %v (pid %d -> %d)", restarted, tt.crashes, before, after)
 			}
 			if tt.crashes && !res.Cold {
 				t.Errorf("invocation on a restarted worker not cold")
@@ -488,14 +512,7 @@ func TestManagerCrashIsolation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bystanderPID := func() int {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		f := m.fns[fnKey{"bystander", 1}]
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return f.w.p.pid()
-	}
+	bystanderPID := func() int { return workerPID(m, "bystander") }
 	before := bystanderPID()
 	// A slow call on the bystander is in flight while the victim crashes.
 	done := make(chan Result, 1)

@@ -230,7 +230,8 @@ func (w *workerServer) invoke(inv *edgelabv1.WorkerInvoke, reply func(*edgelabv1
 	// The handler runs on this goroutine; on timeout, reply is called
 	// from the timer's goroutine while this one may stay blocked.
 	p.run(context.Background(), e, infoFromProto(inv.GetInfo(), e),
-		RequestFromProto(inv.GetRequest()), ResponseFromProto(inv.GetResponse()), timeout, w.fetch,
+		RequestFromProto(inv.GetRequest()), ResponseFromProto(inv.GetResponse()), timeout,
+		fetchFaultFromInfo(inv.GetInfo()).wrap(w.fetch),
 		func(r callResult) {
 			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
 			out := &edgelabv1.WorkerInvokeResult{
