@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func res(rps float64) Result {
+	return Result{RPS: rps, P50: time.Millisecond, P99: 3 * time.Millisecond, Requests: int64(rps * 10)}
+}
+
+func rowByKey(t *testing.T, rows []Row, key string) Row {
+	t.Helper()
+	for _, r := range rows {
+		if r.Key == key {
+			return r
+		}
+	}
+	t.Fatalf("no row %s", key)
+	return Row{}
+}
+
+func TestReportVerdicts(t *testing.T) {
+	bad := res(90000)
+	bad.Non2xx = bad.Requests / 2
+	for _, tc := range []struct {
+		name    string
+		loads   map[string]Result
+		key     string
+		verdict string
+		ratio   string
+	}{
+		{"hit passes", map[string]Result{NginxCache: res(80000), EdgeHit: res(60000)}, EdgeHit, "PASS", "0.75x a"},
+		{"hit misses", map[string]Result{NginxCache: res(80000), EdgeHit: res(59000)}, EdgeHit, "MISS", "0.74x a"},
+		{"no baseline", map[string]Result{EdgeHit: res(60000)}, EdgeHit, "-", "-"},
+		{"trivial both pass", map[string]Result{NginxCache: res(80000), EdgeInProc: res(40000), EdgeTrivial: res(33000)}, EdgeTrivial, "PASS", "0.41x a, 0.82x e"},
+		{"trivial fails vs in-process", map[string]Result{NginxCache: res(80000), EdgeInProc: res(50000), EdgeTrivial: res(33000)}, EdgeTrivial, "MISS", "0.41x a, 0.66x e"},
+		{"trivial fails vs nginx only", map[string]Result{NginxCache: res(100000), EdgeInProc: res(33000), EdgeTrivial: res(33000)}, EdgeTrivial, "MISS", "0.33x a, 1.00x e"},
+		{"error responses invalidate", map[string]Result{NginxCache: res(80000), EdgeHit: bad}, EdgeHit, "MISS", "1.12x a, INVALID"},
+		{"miss vs proxy", map[string]Result{NginxProxy: res(20000), EdgeMiss: res(16000)}, EdgeMiss, "PASS", "0.80x b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row := rowByKey(t, Report{Loads: tc.loads}.Rows(), tc.key)
+			if row.Verdict != tc.verdict || !strings.HasPrefix(row.Ratio, tc.ratio) {
+				t.Fatalf("verdict %q ratio %q, want %q %q", row.Verdict, row.Ratio, tc.verdict, tc.ratio)
+			}
+		})
+	}
+}
+
+func TestReportMetricsAndSkips(t *testing.T) {
+	rep := Report{
+		Loads:   map[string]Result{},
+		Skipped: map[string]string{NginxCache: "nginx not installed"},
+		Go: GoBench{
+			"BenchmarkWarmWorker": {"p50-us": 120, "p99-us": 300},
+			"BenchmarkColdStart":  {"p50-us": 20000},
+			"BenchmarkWorkerRSS":  {"RSS-MB": 24},
+		},
+	}
+	rows := rep.Rows()
+	if r := rowByKey(t, rows, NginxCache); !strings.Contains(r.Ratio, "skipped: nginx not installed") {
+		t.Errorf("skip reason not shown: %+v", r)
+	}
+	want := map[string]string{
+		"warm invocation p50 (worker, trivial fn)":     "MISS",
+		"cold start p50 (new worker+compile+1st call)": "PASS",
+		"worker RSS, one interpreter":                  "PASS",
+		"warm invocation p99 (worker, trivial fn)":     "-",
+	}
+	for _, r := range rows {
+		if v, ok := want[r.Scenario]; ok {
+			if r.Verdict != v {
+				t.Errorf("%s: %s, want %s", r.Scenario, r.Verdict, v)
+			}
+			delete(want, r.Scenario)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("rows missing: %v", want)
+	}
+	var tbl, md bytes.Buffer
+	if err := rep.WriteTable(&tbl); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tbl.String(), "20.0 ms") || !strings.Contains(md.String(), "| cold start p50") {
+		t.Fatalf("table:\n%s\nmarkdown:\n%s", tbl.String(), md.String())
+	}
+	if n := strings.Count(md.String(), "\n"); n != len(rows)+2 {
+		t.Errorf("markdown has %d lines, want %d", n, len(rows)+2)
+	}
+}

@@ -1,0 +1,465 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	jwtauth "github.com/edgelab/edgelab/examples/jwt-auth"
+)
+
+// Config configures a Suite run.
+type Config struct {
+	// OriginBin is the cmd/origin binary.
+	OriginBin string
+	// EdgeBin is the cmd/edgenode binary (scenarios c, d, f, g).
+	EdgeBin string
+	// BenchBin is the edgebench binary; its `node --inprocess` mode runs
+	// scenario e (and every edge scenario when PprofDir is set).
+	BenchBin string
+	// SandboxTestBin is a compiled `go test -c ./sandbox` binary for the
+	// invocation, cold start, RSS and HS256 benchmarks ("" = skip them).
+	SandboxTestBin string
+	// RepoDir is the repository root (examples/jwt-auth, sandbox test dir).
+	RepoDir string
+	// Wrk is the wrk binary; "" uses the built-in Go load generator.
+	Wrk string
+	// Nginx is the nginx binary; "" skips scenarios a and b with NginxSkip as the reason.
+	Nginx     string
+	NginxSkip string
+	// Load shape: Threads (wrk), Conns, Duration per scenario, Warmup before each.
+	Threads, Conns   int
+	Duration, Warmup time.Duration
+	// GoBenchTime is -test.benchtime for the sandbox benchmarks. Default "1s".
+	GoBenchTime string
+	// Scenarios limits the load scenarios run (subset of ScenarioKeys; "" = all).
+	Scenarios string
+	// PprofDir, when set, runs the edge scenarios on BenchBin with a pprof
+	// endpoint and saves a CPU profile of each measured run there.
+	PprofDir string
+	// Log receives progress lines. Nil: io.Discard.
+	Log io.Writer
+}
+
+// Suite runs the benchmark scenarios. Create with NewSuite; Run once.
+type Suite struct {
+	cfg   Config
+	tmp   string
+	procs []*proc
+	token string
+	// failed keeps the work dir (process logs) for inspection.
+	failed bool
+}
+
+// NewSuite checks cfg and returns a suite.
+func NewSuite(cfg Config) (*Suite, error) {
+	for name, p := range map[string]string{"origin": cfg.OriginBin, "edgenode": cfg.EdgeBin, "edgebench": cfg.BenchBin} {
+		if p == "" {
+			return nil, fmt.Errorf("bench: %s binary not set", name)
+		}
+	}
+	if cfg.Scenarios == "" {
+		cfg.Scenarios = ScenarioKeys
+	}
+	for _, r := range cfg.Scenarios {
+		if !strings.ContainsRune(ScenarioKeys, r) {
+			return nil, fmt.Errorf("bench: unknown scenario %q (want letters of %s)", r, ScenarioKeys)
+		}
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if cfg.Warmup < 0 {
+		cfg.Warmup = 0
+	}
+	if cfg.GoBenchTime == "" {
+		cfg.GoBenchTime = "1s"
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	return &Suite{cfg: cfg}, nil
+}
+
+func (s *Suite) logf(format string, args ...any) {
+	fmt.Fprintf(s.cfg.Log, "bench: "+format+"\n", args...)
+}
+
+func (s *Suite) want(key string) bool { return strings.Contains(s.cfg.Scenarios, key) }
+
+// Run measures every scenario and returns the report. Every process it
+// started is stopped before it returns. A scenario that fails is recorded as
+// skipped with the reason; Run fails only when the origin cannot start.
+func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
+	rep = Report{Loads: map[string]Result{}, Skipped: map[string]string{}}
+	s.tmp, err = os.MkdirTemp("", "edgelab-bench-")
+	if err != nil {
+		return rep, fmt.Errorf("bench: %w", err)
+	}
+	s.logf("work dir %s (logs of every process)", s.tmp)
+	defer func() {
+		for i := len(s.procs) - 1; i >= 0; i-- {
+			s.procs[i].stop(5 * time.Second)
+		}
+		if s.failed || err != nil {
+			s.logf("kept %s for its process logs", s.tmp)
+		} else {
+			_ = os.RemoveAll(s.tmp)
+		}
+	}()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "bench", "exp": time.Now().Add(24 * time.Hour).Unix(),
+	}).SignedString([]byte(jwtauth.Secret))
+	if err != nil {
+		return rep, fmt.Errorf("bench: minting token: %w", err)
+	}
+	s.token = tok
+
+	originAddr, err := freeAddr()
+	if err != nil {
+		return rep, err
+	}
+	origin, err := s.start("origin", s.cfg.OriginBin, "--listen", originAddr, "--id", "bench-origin")
+	if err != nil {
+		return rep, err
+	}
+	if err := waitStatus(ctx, origin, probe{URL: "http://" + originAddr + "/objects/1k"}, 200, 20*time.Second); err != nil {
+		return rep, fmt.Errorf("bench: origin: %w", err)
+	}
+
+	if s.want(NginxCache) || s.want(NginxProxy) {
+		if s.cfg.Nginx == "" {
+			for _, k := range []string{NginxCache, NginxProxy} {
+				rep.Skipped[k] = s.cfg.NginxSkip
+			}
+		} else if err := s.runNginx(ctx, originAddr, &rep); err != nil {
+			s.logf("nginx: %v", err)
+			s.failed = true
+			for _, k := range []string{NginxCache, NginxProxy} {
+				if _, ok := rep.Loads[k]; !ok {
+					rep.Skipped[k] = "nginx failed: " + firstLine(err.Error())
+				}
+			}
+		}
+	}
+	for _, k := range []string{EdgeHit, EdgeTrivial, EdgeInProc, EdgeJWT, EdgeMiss} {
+		if !s.want(k) || ctx.Err() != nil {
+			continue
+		}
+		res, err := s.runEdge(ctx, k, originAddr)
+		if err != nil {
+			s.logf("%s: %v", k, err)
+			s.failed = true
+			rep.Skipped[k] = firstLine(err.Error())
+			continue
+		}
+		rep.Loads[k] = res
+	}
+	if s.cfg.SandboxTestBin != "" && ctx.Err() == nil {
+		out, err := s.goBench(ctx)
+		if err != nil {
+			s.logf("go benchmarks: %v", err)
+			s.failed = true
+		}
+		rep.Go = ParseGoBench(out)
+	}
+	return rep, ctx.Err()
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 120 {
+		s = s[:120] + "..."
+	}
+	return s
+}
+
+func (s *Suite) start(name, bin string, args ...string) (*proc, error) {
+	p, err := startProc(s.tmp, name, bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	s.procs = append(s.procs, p)
+	return p, nil
+}
+
+// measure warms up and then runs the measured load.
+func (s *Suite) measure(ctx context.Context, key string, l Load, during func(context.Context)) (Result, error) {
+	l.Threads, l.Conns = s.cfg.Threads, s.cfg.Conns
+	run := func(l Load) (Result, error) {
+		if s.cfg.Wrk != "" {
+			return RunWrk(ctx, s.cfg.Wrk, l)
+		}
+		return RunGo(ctx, l)
+	}
+	if s.cfg.Warmup > 0 {
+		w := l
+		w.Duration = s.cfg.Warmup
+		if _, err := run(w); err != nil {
+			return Result{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	l.Duration = s.cfg.Duration
+	s.logf("%s. %s: %s for %s", key, ScenarioName(key), l.URL, l.Duration)
+	var bg chan struct{}
+	if during != nil {
+		bg = make(chan struct{})
+		dctx, cancel := context.WithCancel(ctx)
+		defer func() { cancel(); <-bg }()
+		go func() { defer close(bg); during(dctx) }()
+	}
+	r, err := run(l)
+	if err != nil {
+		return Result{}, err
+	}
+	s.logf("%s. %.0f req/s, p50 %s, p99 %s (%d requests, %d non-2xx, %d errors, %s)",
+		key, r.RPS, fmtDur(r.P50), fmtDur(r.P99), r.Requests, r.Non2xx, r.Errors, r.Tool)
+	return r, nil
+}
+
+func (s *Suite) runNginx(ctx context.Context, originAddr string, rep *Report) error {
+	dir := filepath.Join(s.tmp, "nginx")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cacheAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	proxyAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	nc := NginxConfig{Dir: dir, Origin: originAddr, CacheListen: cacheAddr, ProxyListen: proxyAddr}
+	if os.Geteuid() == 0 {
+		nc.User = "root"
+	}
+	conf, err := nc.Render()
+	if err != nil {
+		return err
+	}
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	p, err := s.start("nginx", s.cfg.Nginx, "-p", dir, "-c", confPath)
+	if err != nil {
+		return err
+	}
+	defer p.stop(5 * time.Second)
+	hit := probe{URL: "http://" + cacheAddr + "/objects/1k?cc=max-age%3D3600"}
+	if err := waitStatus(ctx, p, hit, 200, 20*time.Second); err != nil {
+		return err
+	}
+	if got := headerOf(ctx, hit, "X-Cache"); got != "HIT" {
+		return fmt.Errorf("nginx proxy_cache: X-Cache %q after a warm-up request, want HIT", got)
+	}
+	if s.want(NginxCache) {
+		r, err := s.measure(ctx, NginxCache, Load{URL: hit.URL}, nil)
+		if err != nil {
+			return err
+		}
+		rep.Loads[NginxCache] = r
+	}
+	if s.want(NginxProxy) {
+		miss := probe{URL: "http://" + proxyAddr + "/objects/1k?cc=no-store"}
+		if err := waitStatus(ctx, p, miss, 200, 10*time.Second); err != nil {
+			return err
+		}
+		r, err := s.measure(ctx, NginxProxy, Load{URL: miss.URL}, nil)
+		if err != nil {
+			return err
+		}
+		rep.Loads[NginxProxy] = r
+	}
+	return nil
+}
+
+// headerOf returns one response header of a GET (empty on error).
+func headerOf(ctx context.Context, pr probe, name string) string {
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	resp, err := pr.get(ctx, c)
+	if err != nil {
+		return ""
+	}
+	return resp.Header.Get(name)
+}
+
+// trivialFunction is scenario d/e's viewer-request handler.
+const trivialFunction = `package fn
+
+import (
+	"context"
+
+	"github.com/edgelab/edgelab/edge"
+)
+
+// ViewerRequest adds one header and lets the request continue.
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	req.Header.Set("X-Bench", "1")
+	return nil, nil
+}
+`
+
+// distributionYAML is the one-behavior distribution in front of origin
+// (fn: associate function "fn" version 1 at viewer-request).
+func distributionYAML(originAddr string, fn bool) string {
+	s := fmt.Sprintf(`id: bench
+domains: ["*"]
+origins:
+  - {id: o, url: "http://%s"}
+behaviors:
+  - path: default
+    origin: o
+`, originAddr)
+	if fn {
+		s += "    functions:\n      viewer-request: {function: fn, version: 1}\n"
+	}
+	return s
+}
+
+func (s *Suite) runEdge(ctx context.Context, key, originAddr string) (Result, error) {
+	dir := filepath.Join(s.tmp, "edge-"+key)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{}, err
+	}
+	var fnSpec string
+	switch key {
+	case EdgeTrivial, EdgeInProc:
+		fnDir := filepath.Join(dir, "fn")
+		if err := os.MkdirAll(fnDir, 0o755); err != nil {
+			return Result{}, err
+		}
+		if err := os.WriteFile(filepath.Join(fnDir, "fn.go"), []byte(trivialFunction), 0o644); err != nil {
+			return Result{}, err
+		}
+		fnSpec = "fn:1=" + fnDir
+	case EdgeJWT:
+		fnSpec = "fn:1=" + filepath.Join(s.cfg.RepoDir, "examples", "jwt-auth")
+	}
+	distPath := filepath.Join(dir, "distribution.yaml")
+	if err := os.WriteFile(distPath, []byte(distributionYAML(originAddr, fnSpec != "")), 0o644); err != nil {
+		return Result{}, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return Result{}, err
+	}
+	args := []string{"--listen", addr, "--id", "bench-" + key, "--distribution", distPath}
+	if fnSpec != "" {
+		args = append(args, "--function", fnSpec)
+	}
+	bin := s.cfg.EdgeBin
+	var pprofAddr string
+	if key == EdgeInProc || s.cfg.PprofDir != "" {
+		bin = s.cfg.BenchBin
+		args = append([]string{"node"}, args...)
+		if key == EdgeInProc {
+			args = append(args, "--inprocess")
+		}
+		if s.cfg.PprofDir != "" {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return Result{}, err
+			}
+			args = append(args, "--pprof", pprofAddr)
+		}
+	}
+	p, err := s.start("edge-"+key, bin, args...)
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.stop(5 * time.Second)
+
+	base := "http://" + addr
+	pr := probe{URL: base + "/objects/1k?cc=max-age%3D3600"}
+	wantCache := "Hit from edgelab"
+	switch key {
+	case EdgeMiss:
+		pr.URL = base + "/objects/1k?cc=no-store"
+		wantCache = "Miss from edgelab"
+	case EdgeJWT:
+		pr.Header = map[string]string{"Authorization": "Bearer " + s.token}
+		if err := waitStatus(ctx, p, probe{URL: pr.URL}, 403, 30*time.Second); err != nil {
+			return Result{}, fmt.Errorf("JWT function must refuse a request without a token: %w", err)
+		}
+	}
+	if err := waitStatus(ctx, p, pr, 200, 30*time.Second); err != nil {
+		return Result{}, err
+	}
+	if got := headerOf(ctx, pr, "X-Cache"); got != wantCache {
+		return Result{}, fmt.Errorf("X-Cache %q, want %q", got, wantCache)
+	}
+	if fnSpec != "" && headerOf(ctx, pr, "X-Edgelab-Functions") == "" {
+		return Result{}, errors.New("no X-Edgelab-Functions header: the function did not run")
+	}
+	var during func(context.Context)
+	if pprofAddr != "" {
+		during = func(ctx context.Context) { s.cpuProfile(ctx, key, pprofAddr) }
+	}
+	return s.measure(ctx, key, Load{URL: pr.URL, Header: pr.Header}, during)
+}
+
+// cpuProfile saves a CPU profile of most of the measured run.
+func (s *Suite) cpuProfile(ctx context.Context, key, addr string) {
+	secs := int(s.cfg.Duration/time.Second) - 2
+	if secs < 1 {
+		secs = 1
+	}
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.logf("%s: pprof: %v", key, err)
+		return
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(s.cfg.PprofDir, 0o755); err != nil {
+		s.logf("%s: pprof: %v", key, err)
+		return
+	}
+	out := filepath.Join(s.cfg.PprofDir, "cpu-"+key+".pprof")
+	f, err := os.Create(out)
+	if err != nil {
+		s.logf("%s: pprof: %v", key, err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		s.logf("%s: pprof: %v", key, err)
+		return
+	}
+	s.logf("%s: CPU profile in %s", key, out)
+}
+
+// goBench runs the sandbox benchmarks from the compiled test binary.
+func (s *Suite) goBench(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	args := []string{"-test.run", "^$", "-test.bench",
+		"^(BenchmarkWarmWorker|BenchmarkWarmInProcess|BenchmarkColdStart|BenchmarkWorkerRSS|BenchmarkHS256)$",
+		"-test.benchtime", s.cfg.GoBenchTime, "-test.benchmem"}
+	s.logf("go test -bench (sandbox): %s %s", s.cfg.SandboxTestBin, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, s.cfg.SandboxTestBin, args...)
+	cmd.Dir = filepath.Join(s.cfg.RepoDir, "sandbox")
+	var out strings.Builder
+	cmd.Stdout = io.MultiWriter(&out, s.cfg.Log)
+	cmd.Stderr = s.cfg.Log
+	err := cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("sandbox benchmarks: %w", err)
+	}
+	return out.String(), err
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make bench: go benchmarks plus the load comparison against nginx (issue 3).
+# Builds cmd/origin, cmd/edgenode, bench/cmd/edgebench and the sandbox test
+# binary, installs wrk and nginx with apt-get when missing and possible, then
+# runs every scenario on loopback for a bounded time and prints one table.
+# See docs/performance.md for how to read it.
+#
+# Knobs (environment): BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_CONNS (64),
+# BENCH_THREADS (2), BENCH_BENCHTIME (1s), BENCH_SCENARIOS (abcdefg),
+# BENCH_PPROF_DIR (save CPU profiles of the edge scenarios), BENCH_MARKDOWN (file),
+# BENCH_NO_INSTALL=1 (never apt-get).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+BIN=$(mktemp -d "${TMPDIR:-/tmp}/edgelab-bench-bin.XXXXXX")
+RUNNER_PID=""
+
+cleanup() {
+	# Stop the suite (it stops every process it started) and remove the binaries.
+	if [[ -n "$RUNNER_PID" ]] && kill -0 "$RUNNER_PID" 2>/dev/null; then
+		kill -TERM "$RUNNER_PID" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$RUNNER_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$RUNNER_PID" 2>/dev/null || true
+	fi
+	rm -rf "$BIN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "bench: building binaries into $BIN" >&2
+$GO build -o "$BIN/origin" ./cmd/origin
+$GO build -o "$BIN/edgenode" ./cmd/edgenode
+$GO build -o "$BIN/edgebench" ./bench/cmd/edgebench
+$GO test -c -o "$BIN/sandbox.test" ./sandbox
+
+# wrk and nginx: use them when present, install them when we can.
+can_install() {
+	[[ "${BENCH_NO_INSTALL:-}" != 1 ]] && [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1
+}
+apt_updated=""
+install_pkg() {
+	if ! can_install; then return 1; fi
+	if [[ -z "$apt_updated" ]]; then
+		timeout 300 apt-get update -q >&2 || true
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q --no-install-recommends "$@" >&2
+}
+find_bin() { command -v "$1" 2>/dev/null || { [[ -x "/usr/sbin/$1" ]] && echo "/usr/sbin/$1"; } || true; }
+
+WRK=$(find_bin wrk)
+if [[ -z "$WRK" ]]; then
+	install_pkg wrk || echo "bench: wrk not installed and cannot install it: using the built-in Go load generator" >&2
+	WRK=$(find_bin wrk)
+fi
+NGINX=$(find_bin nginx)
+NGINX_SKIP="nginx not installed"
+if [[ -z "$NGINX" ]]; then
+	if install_pkg nginx-light || install_pkg nginx; then
+		NGINX=$(find_bin nginx)
+	else
+		NGINX_SKIP="nginx not installed and cannot be installed here (needs root and apt-get)"
+	fi
+	# Debian's package may start a system nginx; ours runs from its own config.
+fi
+[[ -z "$NGINX" ]] && echo "bench: skipping the nginx rows: $NGINX_SKIP" >&2
+
+echo "bench: machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)" >&2
+echo "bench: load generator: ${WRK:-built-in Go}; nginx: ${NGINX:-none}" >&2
+
+"$BIN/edgebench" run \
+	--origin-bin "$BIN/origin" --edgenode-bin "$BIN/edgenode" --bench-bin "$BIN/edgebench" \
+	--sandbox-test-bin "$BIN/sandbox.test" --repo "$PWD" \
+	--wrk "$WRK" --nginx "$NGINX" --nginx-skip-reason "$NGINX_SKIP" \
+	--duration "${BENCH_DURATION:-10s}" --warmup "${BENCH_WARMUP:-2s}" \
+	--conns "${BENCH_CONNS:-64}" --threads "${BENCH_THREADS:-2}" \
+	--benchtime "${BENCH_BENCHTIME:-1s}" --scenarios "${BENCH_SCENARIOS:-abcdefg}" \
+	--pprof-dir "${BENCH_PPROF_DIR:-}" --markdown "${BENCH_MARKDOWN:-}" &
+RUNNER_PID=$!
+wait "$RUNNER_PID"
