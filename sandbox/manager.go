@@ -312,7 +312,7 @@ func (f *function) retire() {
 	f.retired = true
 	f.mu.Unlock()
 	if w != nil {
-		w.p.stop(nil)
+		w.p.stop(fmt.Errorf("%s:%d: worker stopped: the version was unloaded or replaced", f.code.Name, f.code.Version))
 	}
 }
 
@@ -366,15 +366,16 @@ func (f *function) live() *worker {
 }
 
 // recycle removes w as the function's worker if it still is, and stops
-// it; it reports whether this call removed it.
-func (f *function) recycle(w *worker) bool {
+// it (reason is what its other in-flight calls report; nil when it is
+// already dead); it reports whether this call removed it.
+func (f *function) recycle(w *worker, reason error) bool {
 	f.mu.Lock()
 	mine := f.w == w
 	if mine {
 		f.w = nil
 	}
 	f.mu.Unlock()
-	w.p.stop(nil)
+	w.p.stop(reason)
 	return mine
 }
 
@@ -475,7 +476,7 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 	// worker that cannot answer at all.
 	reply, err := w.p.roundTrip(ctx, frame, remaining+stopGrace+m.cfg.UnresponsiveGrace)
 	if err != nil {
-		if !w.p.alive() && f.recycle(w) {
+		if !w.p.alive() && f.recycle(w, nil) {
 			m.workerDeaths.Add(1)
 		}
 		return execError(err, cold) // proc errors name the function
@@ -491,7 +492,7 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 	case kindTimeoutStuck:
 		// The interpreter did not stop: recycle the process.
 		m.cfg.Logger.Warn("sandbox worker recycled after a stuck timeout", "function", label, "pid", w.p.pid())
-		f.recycle(w)
+		f.recycle(w, fmt.Errorf("%w: %s: worker recycled: a timed-out handler did not stop", ErrWorkerCrashed, label))
 		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: timeout after %s (the handler did not stop; worker recycled)", ErrTimeout, label, timeout)
 		return res
 	case kindTimeout:
@@ -617,7 +618,7 @@ func (m *Manager) reapLoop() {
 			f.mu.Unlock()
 			if idle {
 				m.cfg.Logger.Debug("reaping idle sandbox worker", "function", f.code.Name, "version", f.code.Version)
-				w.p.stop(nil)
+				w.p.stop(fmt.Errorf("%s:%d: idle worker reaped", f.code.Name, f.code.Version))
 			}
 		}
 	}

@@ -531,3 +531,38 @@ func TestManagerCrashIsolation(t *testing.T) {
 		t.Fatalf("bystander worker replaced: %d -> %d", before, after)
 	}
 }
+
+func TestManagerUnloadInFlight(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) { c.Profile.Viewer.Timeout = 10 * time.Second })
+	if err := m.Load(context.Background(), code("busy", hostileSrc)); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	f := m.fns[fnKey{"busy", 1}]
+	m.mu.Unlock()
+	done := make(chan Result, 1)
+	go func() {
+		res, _ := m.Invoke(context.Background(), viewerReq("busy", "/loop"))
+		done <- res
+	}()
+	sent := func() bool { // the invoke frame is out to the worker
+		f.mu.Lock()
+		w := f.w
+		f.mu.Unlock()
+		w.p.mu.Lock()
+		defer w.p.mu.Unlock()
+		return len(w.p.pending) > 0
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !sent() {
+		if time.Now().After(deadline) {
+			t.Fatal("invocation never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	m.Unload("busy", 1)
+	res := <-done
+	if res.Outcome != OutcomeExecutionError || !strings.Contains(res.Err.Error(), "unloaded") {
+		t.Fatalf("in flight during unload: %s %v", res.Outcome, res.Err)
+	}
+}

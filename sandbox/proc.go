@@ -62,7 +62,6 @@ type proc struct {
 	nextID   uint64
 	reason   error // first recorded reason for killing the worker
 	deathErr error // set before dead is closed
-	peakRSS  int64
 
 	exited chan struct{} // closed when cmd.Wait returned
 	dead   chan struct{} // closed when the process is gone and pending calls failed
@@ -178,9 +177,6 @@ func (p *proc) watchdog() {
 		if err != nil {
 			continue // exiting; waitExit will notice
 		}
-		p.mu.Lock()
-		p.peakRSS = max(p.peakRSS, rss)
-		p.mu.Unlock()
 		if rss > limit {
 			p.kill(fmt.Errorf("%w: %s: worker memory (anonymous RSS) %d MB over the %d MB limit; worker killed",
 				ErrMemoryLimit, p.cfg.name, rss>>20, p.cfg.memoryMB))
