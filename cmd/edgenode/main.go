@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgelab/edgelab/edgenode"
+	"github.com/edgelab/edgelab/edgenode/replica"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
@@ -125,6 +127,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.process.Node.Registerer = reg
 
+	if len(o.process.ControlPlanes) == 0 && o.process.StateDir != "" {
+		// Without a control plane, edgenode.NewProcess fails when the state
+		// dir holds no state yet; a node that never synced starts empty.
+		if _, err := replica.LoadState(o.process.StateDir); errors.Is(err, fs.ErrNotExist) {
+			logger.Warn("no persisted state yet, starting empty", "state_dir", o.process.StateDir)
+			o.process.StateDir = ""
+		}
+	}
 	p, err := edgenode.NewProcess(o.process)
 	if err != nil {
 		return err

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name         string
+		args         []string
+		wantErr      string
+		listen       string
+		metrics      string
+		endpoints    []string
+		id           string
+		profile      string
+		wantTopology bool
+	}{
+		{name: "defaults", args: nil, listen: "127.0.0.1:7070"},
+		{
+			name:   "compose and k8s flags",
+			args:   []string{"--id=cp1", "--listen=:7070", "--http-listen=:7080", "--etcd-endpoints=etcd1:2379, etcd2:2379,,etcd3:2379"},
+			listen: ":7070", metrics: ":7080", id: "cp1",
+			endpoints: []string{"etcd1:2379", "etcd2:2379", "etcd3:2379"},
+		},
+		{name: "metrics-listen", args: []string{"--metrics-listen=:9100"}, listen: "127.0.0.1:7070", metrics: ":9100"},
+		{name: "built-in topology file", args: []string{"--topology=../../deploy/topology/default.yaml", "--profile=instant"}, listen: "127.0.0.1:7070", profile: "instant", wantTopology: true},
+		{name: "missing topology", args: []string{"--topology=/nonexistent/topology.yaml"}, wantErr: "--topology"},
+		{name: "unknown flag", args: []string{"--bogus"}, wantErr: "bogus"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseFlags(tc.args, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.ListenAddr != tc.listen || cfg.MetricsAddr != tc.metrics || cfg.ID != tc.id || cfg.DelayProfile != tc.profile {
+				t.Errorf("got listen %q metrics %q id %q profile %q", cfg.ListenAddr, cfg.MetricsAddr, cfg.ID, cfg.DelayProfile)
+			}
+			if !slices.Equal(cfg.EtcdEndpoints, tc.endpoints) {
+				t.Errorf("etcd endpoints = %q, want %q", cfg.EtcdEndpoints, tc.endpoints)
+			}
+			if (cfg.Topology != nil) != tc.wantTopology {
+				t.Errorf("topology loaded = %v, want %v", cfg.Topology != nil, tc.wantTopology)
+			}
+		})
+	}
+}
