@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -214,4 +216,15 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// Median returns the run with the median req/s (the lower middle one for an
+// even count); the zero Result for none.
+func Median(rs []Result) Result {
+	if len(rs) == 0 {
+		return Result{}
+	}
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b Result) int { return cmp.Compare(a.RPS, b.RPS) })
+	return s[(len(s)-1)/2]
 }

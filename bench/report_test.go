@@ -95,3 +95,18 @@ func TestReportMetricsAndSkips(t *testing.T) {
 		t.Errorf("markdown has %d lines, want %d", n, len(rows)+2)
 	}
 }
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		rps  []float64
+		want float64
+	}{{nil, 0}, {[]float64{5}, 5}, {[]float64{9, 1, 5}, 5}, {[]float64{4, 1, 3, 2}, 2}} {
+		var rs []Result
+		for _, v := range tc.rps {
+			rs = append(rs, res(v))
+		}
+		if got := Median(rs).RPS; got != tc.want {
+			t.Errorf("Median(%v) = %v, want %v", tc.rps, got, tc.want)
+		}
+	}
+}

@@ -39,6 +39,9 @@ type Config struct {
 	// Load shape: Threads (wrk), Conns, Duration per scenario, Warmup before each.
 	Threads, Conns   int
 	Duration, Warmup time.Duration
+	// Rounds measures every scenario this many times, interleaved; the
+	// table shows the run with the median req/s. Default 1.
+	Rounds int
 	// GoBenchTime is -test.benchtime for the sandbox benchmarks. Default "1s".
 	GoBenchTime string
 	// Scenarios limits the load scenarios run (subset of ScenarioKeys; "" = all).
@@ -80,6 +83,9 @@ func NewSuite(cfg Config) (*Suite, error) {
 	}
 	if cfg.Warmup < 0 {
 		cfg.Warmup = 0
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 1
 	}
 	if cfg.GoBenchTime == "" {
 		cfg.GoBenchTime = "1s"
@@ -136,33 +142,61 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 		return rep, fmt.Errorf("bench: origin: %w", err)
 	}
 
+	// Set every target up first, then measure them interleaved in rounds so
+	// that a burst of other load on the machine hits every scenario alike.
+	var targets []target
 	if s.want(NginxCache) || s.want(NginxProxy) {
 		if s.cfg.Nginx == "" {
 			for _, k := range []string{NginxCache, NginxProxy} {
 				rep.Skipped[k] = s.cfg.NginxSkip
 			}
-		} else if err := s.runNginx(ctx, originAddr, &rep); err != nil {
+		} else if ts, err := s.setupNginx(ctx, originAddr); err != nil {
 			s.logf("nginx: %v", err)
 			s.failed = true
 			for _, k := range []string{NginxCache, NginxProxy} {
-				if _, ok := rep.Loads[k]; !ok {
-					rep.Skipped[k] = "nginx failed: " + firstLine(err.Error())
-				}
+				rep.Skipped[k] = "nginx failed: " + firstLine(err.Error())
 			}
+		} else {
+			targets = append(targets, ts...)
 		}
 	}
 	for _, k := range []string{EdgeHit, EdgeTrivial, EdgeInProc, EdgeJWT, EdgeMiss} {
 		if !s.want(k) || ctx.Err() != nil {
 			continue
 		}
-		res, err := s.runEdge(ctx, k, originAddr)
+		t, err := s.setupEdge(ctx, k, originAddr)
 		if err != nil {
 			s.logf("%s: %v", k, err)
 			s.failed = true
 			rep.Skipped[k] = firstLine(err.Error())
 			continue
 		}
-		rep.Loads[k] = res
+		targets = append(targets, t)
+	}
+	runs := map[string][]Result{}
+	for round := 1; round <= s.cfg.Rounds && ctx.Err() == nil; round++ {
+		for _, t := range targets {
+			if rep.Skipped[t.key] != "" || ctx.Err() != nil {
+				continue
+			}
+			var during func(context.Context)
+			if t.pprof != "" && round == 1 {
+				during = func(ctx context.Context) { s.cpuProfile(ctx, t.key, t.pprof) }
+			}
+			r, err := s.measure(ctx, t.key, round, Load{URL: t.probe.URL, Header: t.probe.Header}, during)
+			if err != nil {
+				s.logf("%s: %v", t.key, err)
+				s.failed = true
+				rep.Skipped[t.key] = firstLine(err.Error())
+				continue
+			}
+			runs[t.key] = append(runs[t.key], r)
+		}
+	}
+	for k, rs := range runs {
+		if rep.Skipped[k] == "" {
+			rep.Loads[k] = Median(rs)
+		}
 	}
 	if s.cfg.SandboxTestBin != "" && ctx.Err() == nil {
 		out, err := s.goBench(ctx)
@@ -193,7 +227,7 @@ func (s *Suite) start(name, bin string, args ...string) (*proc, error) {
 }
 
 // measure warms up and then runs the measured load.
-func (s *Suite) measure(ctx context.Context, key string, l Load, during func(context.Context)) (Result, error) {
+func (s *Suite) measure(ctx context.Context, key string, round int, l Load, during func(context.Context)) (Result, error) {
 	l.Threads, l.Conns = s.cfg.Threads, s.cfg.Conns
 	run := func(l Load) (Result, error) {
 		if s.cfg.Wrk != "" {
@@ -209,7 +243,7 @@ func (s *Suite) measure(ctx context.Context, key string, l Load, during func(con
 		}
 	}
 	l.Duration = s.cfg.Duration
-	s.logf("%s. %s: %s for %s", key, ScenarioName(key), l.URL, l.Duration)
+	s.logf("round %d/%d %s. %s: %s for %s", round, s.cfg.Rounds, key, ScenarioName(key), l.URL, l.Duration)
 	var bg chan struct{}
 	if during != nil {
 		bg = make(chan struct{})
@@ -226,18 +260,25 @@ func (s *Suite) measure(ctx context.Context, key string, l Load, during func(con
 	return r, nil
 }
 
-func (s *Suite) runNginx(ctx context.Context, originAddr string, rep *Report) error {
+// target is a running server ready for one scenario's load.
+type target struct {
+	key   string
+	probe probe
+	pprof string // pprof address of the node ("" = none)
+}
+
+func (s *Suite) setupNginx(ctx context.Context, originAddr string) ([]target, error) {
 	dir := filepath.Join(s.tmp, "nginx")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	cacheAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	proxyAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nc := NginxConfig{Dir: dir, Origin: originAddr, CacheListen: cacheAddr, ProxyListen: proxyAddr}
 	if os.Geteuid() == 0 {
@@ -245,43 +286,35 @@ func (s *Suite) runNginx(ctx context.Context, originAddr string, rep *Report) er
 	}
 	conf, err := nc.Render()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		return err
+		return nil, err
 	}
 	p, err := s.start("nginx", s.cfg.Nginx, "-p", dir, "-c", confPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer p.stop(5 * time.Second)
 	hit := probe{URL: "http://" + cacheAddr + "/objects/1k?cc=max-age%3D3600"}
 	if err := waitStatus(ctx, p, hit, 200, 20*time.Second); err != nil {
-		return err
+		return nil, err
 	}
 	if got := headerOf(ctx, hit, "X-Cache"); got != "HIT" {
-		return fmt.Errorf("nginx proxy_cache: X-Cache %q after a warm-up request, want HIT", got)
+		return nil, fmt.Errorf("nginx proxy_cache: X-Cache %q after a warm-up request, want HIT", got)
 	}
+	miss := probe{URL: "http://" + proxyAddr + "/objects/1k?cc=no-store"}
+	if err := waitStatus(ctx, p, miss, 200, 10*time.Second); err != nil {
+		return nil, err
+	}
+	var ts []target
 	if s.want(NginxCache) {
-		r, err := s.measure(ctx, NginxCache, Load{URL: hit.URL}, nil)
-		if err != nil {
-			return err
-		}
-		rep.Loads[NginxCache] = r
+		ts = append(ts, target{key: NginxCache, probe: hit})
 	}
 	if s.want(NginxProxy) {
-		miss := probe{URL: "http://" + proxyAddr + "/objects/1k?cc=no-store"}
-		if err := waitStatus(ctx, p, miss, 200, 10*time.Second); err != nil {
-			return err
-		}
-		r, err := s.measure(ctx, NginxProxy, Load{URL: miss.URL}, nil)
-		if err != nil {
-			return err
-		}
-		rep.Loads[NginxProxy] = r
+		ts = append(ts, target{key: NginxProxy, probe: miss})
 	}
-	return nil
+	return ts, nil
 }
 
 // headerOf returns one response header of a GET (empty on error).
@@ -328,20 +361,20 @@ behaviors:
 	return s
 }
 
-func (s *Suite) runEdge(ctx context.Context, key, originAddr string) (Result, error) {
+func (s *Suite) setupEdge(ctx context.Context, key, originAddr string) (target, error) {
 	dir := filepath.Join(s.tmp, "edge-"+key)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Result{}, err
+		return target{}, err
 	}
 	var fnSpec string
 	switch key {
 	case EdgeTrivial, EdgeInProc:
 		fnDir := filepath.Join(dir, "fn")
 		if err := os.MkdirAll(fnDir, 0o755); err != nil {
-			return Result{}, err
+			return target{}, err
 		}
 		if err := os.WriteFile(filepath.Join(fnDir, "fn.go"), []byte(trivialFunction), 0o644); err != nil {
-			return Result{}, err
+			return target{}, err
 		}
 		fnSpec = "fn:1=" + fnDir
 	case EdgeJWT:
@@ -349,11 +382,11 @@ func (s *Suite) runEdge(ctx context.Context, key, originAddr string) (Result, er
 	}
 	distPath := filepath.Join(dir, "distribution.yaml")
 	if err := os.WriteFile(distPath, []byte(distributionYAML(originAddr, fnSpec != "")), 0o644); err != nil {
-		return Result{}, err
+		return target{}, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return Result{}, err
+		return target{}, err
 	}
 	args := []string{"--listen", addr, "--id", "bench-" + key, "--distribution", distPath}
 	if fnSpec != "" {
@@ -369,16 +402,15 @@ func (s *Suite) runEdge(ctx context.Context, key, originAddr string) (Result, er
 		}
 		if s.cfg.PprofDir != "" {
 			if pprofAddr, err = freeAddr(); err != nil {
-				return Result{}, err
+				return target{}, err
 			}
 			args = append(args, "--pprof", pprofAddr)
 		}
 	}
 	p, err := s.start("edge-"+key, bin, args...)
 	if err != nil {
-		return Result{}, err
+		return target{}, err
 	}
-	defer p.stop(5 * time.Second)
 
 	base := "http://" + addr
 	pr := probe{URL: base + "/objects/1k?cc=max-age%3D3600"}
@@ -390,23 +422,19 @@ func (s *Suite) runEdge(ctx context.Context, key, originAddr string) (Result, er
 	case EdgeJWT:
 		pr.Header = map[string]string{"Authorization": "Bearer " + s.token}
 		if err := waitStatus(ctx, p, probe{URL: pr.URL}, 403, 30*time.Second); err != nil {
-			return Result{}, fmt.Errorf("JWT function must refuse a request without a token: %w", err)
+			return target{}, fmt.Errorf("JWT function must refuse a request without a token: %w", err)
 		}
 	}
 	if err := waitStatus(ctx, p, pr, 200, 30*time.Second); err != nil {
-		return Result{}, err
+		return target{}, err
 	}
 	if got := headerOf(ctx, pr, "X-Cache"); got != wantCache {
-		return Result{}, fmt.Errorf("X-Cache %q, want %q", got, wantCache)
+		return target{}, fmt.Errorf("X-Cache %q, want %q", got, wantCache)
 	}
 	if fnSpec != "" && headerOf(ctx, pr, "X-Edgelab-Functions") == "" {
-		return Result{}, errors.New("no X-Edgelab-Functions header: the function did not run")
+		return target{}, errors.New("no X-Edgelab-Functions header: the function did not run")
 	}
-	var during func(context.Context)
-	if pprofAddr != "" {
-		during = func(ctx context.Context) { s.cpuProfile(ctx, key, pprofAddr) }
-	}
-	return s.measure(ctx, key, Load{URL: pr.URL, Header: pr.Header}, during)
+	return target{key: key, probe: pr, pprof: pprofAddr}, nil
 }
 
 // cpuProfile saves a CPU profile of most of the measured run.

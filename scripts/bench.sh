@@ -5,7 +5,8 @@
 # runs every scenario on loopback for a bounded time and prints one table.
 # See docs/performance.md for how to read it.
 #
-# Knobs (environment): BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_CONNS (64),
+# Knobs (environment): BENCH_DURATION (5s per round), BENCH_ROUNDS (3, interleaved;
+# the table shows the median), BENCH_WARMUP (1s), BENCH_CONNS (64),
 # BENCH_THREADS (2), BENCH_BENCHTIME (1s), BENCH_SCENARIOS (abcdefg),
 # BENCH_PPROF_DIR (save CPU profiles of the edge scenarios), BENCH_MARKDOWN (file),
 # BENCH_NO_INSTALL=1 (never apt-get).
@@ -73,7 +74,7 @@ echo "bench: load generator: ${WRK:-built-in Go}; nginx: ${NGINX:-none}" >&2
 	--origin-bin "$BIN/origin" --edgenode-bin "$BIN/edgenode" --bench-bin "$BIN/edgebench" \
 	--sandbox-test-bin "$BIN/sandbox.test" --repo "$PWD" \
 	--wrk "$WRK" --nginx "$NGINX" --nginx-skip-reason "$NGINX_SKIP" \
-	--duration "${BENCH_DURATION:-10s}" --warmup "${BENCH_WARMUP:-2s}" \
+	--duration "${BENCH_DURATION:-5s}" --rounds "${BENCH_ROUNDS:-3}" --warmup "${BENCH_WARMUP:-1s}" \
 	--conns "${BENCH_CONNS:-64}" --threads "${BENCH_THREADS:-2}" \
 	--benchtime "${BENCH_BENCHTIME:-1s}" --scenarios "${BENCH_SCENARIOS:-abcdefg}" \
 	--pprof-dir "${BENCH_PPROF_DIR:-}" --markdown "${BENCH_MARKDOWN:-}" &
