@@ -85,8 +85,16 @@ func (r *Replicator) GetStatus(ctx context.Context, req *edgelabv1.GetStatusRequ
 		}
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Node.Id < recs[j].Node.Id })
-	hubRev, _, _ := r.hub.current()
-	out := &edgelabv1.GetStatusResponse{Revision: max(hubRev, resp.Header.Revision)}
+	// The desired-state revision: the newest change under state/ (the hub
+	// also knows deletions), not etcd's header revision, which node records
+	// and faults move too.
+	stateRev, _, _ := r.hub.current()
+	for i := 0; i < 3; i++ {
+		for _, kv := range resp.Responses[i].GetResponseRange().Kvs {
+			stateRev = max(stateRev, kv.ModRevision)
+		}
+	}
+	out := &edgelabv1.GetStatusResponse{Revision: stateRev}
 	for _, kv := range dists {
 		d := &edgelabv1.Distribution{}
 		if err := proto.Unmarshal(kv.Value, d); err != nil {
