@@ -39,7 +39,7 @@ func TestWorkshop(t *testing.T) {
 		t.Skip("the workshop starts whole labs; skipped with -short")
 	}
 	root := repoRoot(t)
-	pages, err := labPages(workshopDir(t))
+	pages, err := labPages(filepath.Join(root, "docs", "workshop"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +60,7 @@ func TestWorkshop(t *testing.T) {
 		realistic: realistic,
 	}
 	t.Cleanup(r.closeLab)
+	t.Chdir(root) // relative paths in commands (edgectl --source, -f) are the repository's
 	for _, p := range pages {
 		name := strings.TrimSuffix(filepath.Base(p), ".md")
 		ok := t.Run(name, func(t *testing.T) {
