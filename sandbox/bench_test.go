@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/edge"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
 const trivialSrc = hdr + `
@@ -169,5 +171,51 @@ func BenchmarkWorkerRSS(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(private)/(1<<20), "private-MB")
+	}
+}
+
+// BenchmarkIPCOnly: an invocation of an event type the function does not
+// export, so the worker answers without calling a handler: the floor of
+// the IPC design (frame out, worker dispatch, frame back).
+func BenchmarkIPCOnly(b *testing.B) {
+	m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Load(context.Background(), code("trivial", trivialSrc)); err != nil {
+		b.Fatal(err)
+	}
+	inv := benchInv()
+	inv.Event = edge.OriginRequest
+	samples := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		if _, err := m.Invoke(context.Background(), inv); err != nil {
+			b.Fatal(err)
+		}
+		samples = append(samples, time.Since(start))
+	}
+	reportPercentiles(b, samples, "us")
+}
+
+// BenchmarkFrameCodec: encoding and decoding one invoke frame (the CPU
+// part of the IPC, without the socket).
+func BenchmarkFrameCodec(b *testing.B) {
+	inv := benchInv()
+	frame := &edgelabv1.WorkerFrame{Id: 1, Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{
+		EventType: EventTypeToProto(inv.Event), Request: RequestToProto(inv.Request), Info: infoToProto(inv.Info)}}}
+	var buf bytes.Buffer
+	w := newFrameWriter(&buf)
+	r := newFrameReader(&buf)
+	for b.Loop() {
+		if err := w.write(frame, 0); err != nil {
+			b.Fatal(err)
+		}
+		f, err := r.read()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = RequestFromProto(f.GetInvoke().GetRequest())
 	}
 }
