@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"net/http"
 	"path"
 	"reflect"
@@ -72,7 +73,8 @@ func interpSymbols() interp.Exports {
 // program is one function version compiled into one interpreter. It runs
 // one invocation at a time; after a timeout it is discarded.
 type program struct {
-	i    *interp.Interpreter
+	i     *interp.Interpreter
+	trace *panicTrace
 	req  map[edge.EventType]edge.RequestHandler
 	resp map[edge.EventType]edge.ResponseHandler
 	used bool
@@ -176,14 +178,17 @@ func compile(files map[string][]byte) (p *program, err error) {
 	for _, name := range sortedGoFiles(files) {
 		fsys[fnGoPath+"/src/"+fnImportPath+"/"+name] = &fstest.MapFile{Data: files[name], Mode: 0o444}
 	}
-	i := interp.New(interp.Options{GoPath: fnGoPath, SourcecodeFilesystem: fsys})
+	trace := &panicTrace{}
+	// Handlers log with edge.Log; fmt.Print output is discarded. yaegi
+	// writes where a panic happened to stderr: kept to name the position.
+	i := interp.New(interp.Options{GoPath: fnGoPath, SourcecodeFilesystem: fsys, Stdout: io.Discard, Stderr: trace})
 	if err := i.Use(interpSymbols()); err != nil {
 		return nil, fmt.Errorf("loading symbols: %w", err)
 	}
 	if _, err := i.Eval(fmt.Sprintf("import %s %q", fnAlias, fnImportPath)); err != nil {
 		return nil, fmt.Errorf("compile: %s", cleanPositions(err.Error()))
 	}
-	p = &program{i: i, req: map[edge.EventType]edge.RequestHandler{}, resp: map[edge.EventType]edge.ResponseHandler{}}
+	p = &program{i: i, trace: trace, req: map[edge.EventType]edge.RequestHandler{}, resp: map[edge.EventType]edge.ResponseHandler{}}
 	for _, e := range edge.EventTypes() {
 		name := e.EntryPoint()
 		if !slices.Contains(entries, name) {
@@ -308,6 +313,7 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 	timer := time.AfterFunc(timeout, fire)
 	stopCtx := context.AfterFunc(ctx, fire)
 
+	p.trace.reset()
 	var o callOut
 	func() {
 		defer func() {
@@ -332,6 +338,9 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 	switch {
 	case o.pan != nil:
 		res.kind, res.err = kindPanic, cleanPositions(fmt.Sprint(o.pan))
+		if at := p.trace.position(); at != "" {
+			res.err += " (at " + at + ")"
+		}
 	case o.err != nil:
 		res.kind, res.err = kindError, o.err.Error()
 	case isReq:
@@ -413,3 +422,38 @@ func (r *invocationRuntime) take() []LogLine {
 }
 
 var _ edge.Runtime = (*invocationRuntime)(nil)
+
+// panicTrace captures the first line yaegi writes when a panic unwinds
+// interpreted code ("<file>:<line>:<col>: panic: <func>(...)", innermost
+// frame first). One invocation at a time per interpreter.
+type panicTrace struct {
+	mu    sync.Mutex
+	first string
+}
+
+func (t *panicTrace) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.first == "" {
+		line, _, _ := strings.Cut(string(b), "\n")
+		t.first = line
+	}
+	return len(b), nil
+}
+
+func (t *panicTrace) reset() {
+	t.mu.Lock()
+	t.first = ""
+	t.mu.Unlock()
+}
+
+// position returns "file.go:line:col" of the innermost panicking frame, or "".
+func (t *panicTrace) position() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pos, _, ok := strings.Cut(cleanPositions(t.first), ": panic")
+	if !ok {
+		return ""
+	}
+	return pos
+}

@@ -248,6 +248,9 @@ func TestManagerHostile(t *testing.T) {
 				t.Fatalf("got %s %v, want %s wrapping %v", res.Outcome, res.Err, OutcomeExecutionError, tt.want)
 			}
 			t.Logf("%s: %v", tt.uri, res.Err)
+			if tt.uri == "/panic" && !strings.Contains(res.Err.Error(), "(at handler.go:") {
+				t.Errorf("panic error %q does not name the position", res.Err)
+			}
 			// The function keeps serving right after.
 			res = mustInvoke(t, m, viewerReq(tt.fn, "/"))
 			if res.Outcome != OutcomeContinue || res.Request.Header.Get("X-Added") != "yes" {
