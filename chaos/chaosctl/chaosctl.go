@@ -304,11 +304,23 @@ With --lab compose, stop/kill/start/pause/unpause act on containers (docker).`,
 			if err != nil {
 				return fmt.Errorf("%w (start the lab with 'edgelab up', or pass --lab-file)", err)
 			}
-			conn, err := dial()
-			if err != nil {
-				return fmt.Errorf("connecting to the control plane: %w", err)
+			var conn grpc.ClientConnInterface
+			if len(eps.ControlPlanes) > 0 {
+				// Every replica of the lab: a scenario may kill the one in use.
+				fc, err := labapi.DialFailover(eps.ControlPlanes)
+				if err != nil {
+					return err
+				}
+				defer fc.Close()
+				conn = fc
+			} else {
+				c, err := dial()
+				if err != nil {
+					return fmt.Errorf("connecting to the control plane: %w", err)
+				}
+				defer c.Close()
+				conn = c
 			}
-			defer conn.Close()
 			lab, err := labapi.New(labapi.Config{Kind: labKind, Conn: conn, Endpoints: eps})
 			if err != nil {
 				return err
