@@ -75,9 +75,9 @@ func interpSymbols() interp.Exports {
 type program struct {
 	i     *interp.Interpreter
 	trace *panicTrace
-	req  map[edge.EventType]edge.RequestHandler
-	resp map[edge.EventType]edge.ResponseHandler
-	used bool
+	req   map[edge.EventType]edge.RequestHandler
+	resp  map[edge.EventType]edge.ResponseHandler
+	used  bool
 }
 
 // entryPoints returns the event types the program exports, in event order.
