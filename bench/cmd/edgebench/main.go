@@ -125,6 +125,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg        edgenode.Config
 		dists, fns listFlag
 		inProcess  bool
+		interps    int
 		pprofAddr  string
 	)
 	fs.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:0", "viewer HTTP address")
@@ -133,6 +134,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
 	fs.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this address")
 	fs.BoolVar(&inProcess, "inprocess", false, "")
+	fs.IntVar(&interps, "interpreters", 0, "") // hidden: interpreters per version/worker (0: the runner's default)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: edgebench node [flags]")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -150,9 +152,17 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg.Logger = logger
 	cfg.Profile = sandbox.DefaultProfile()
-	if inProcess {
+	switch {
+	case inProcess:
 		logger.Warn("benchmark-only: functions run in-process without isolation")
-		cfg.Runner = sandbox.NewInProcess(sandbox.InProcessConfig{Profile: cfg.Profile})
+		cfg.Runner = sandbox.NewInProcess(sandbox.InProcessConfig{Profile: cfg.Profile, Interpreters: interps})
+	case interps > 0:
+		m, err := sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: logger, InterpretersPerWorker: interps})
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		defer m.Close()
+		cfg.Runner = m
 	}
 	node, err := edgenode.New(cfg)
 	if err != nil {
