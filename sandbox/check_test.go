@@ -70,3 +70,19 @@ func OriginResponse(ctx context.Context, req *edge.Request, resp *edge.Response)
 		})
 	}
 }
+
+func TestCheckBadWorkerCommand(t *testing.T) {
+	_, err := Check(context.Background(), CheckConfig{WorkerCommand: []string{"/nonexistent/edgelab-worker"}}, code("ok", hostileSrc))
+	if err == nil || !strings.Contains(err.Error(), "starting worker") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDialHostHostile(t *testing.T) {
+	for _, addr := range []string{"fd:abc", "fd:987654", "/nonexistent/edgelab.sock", ""} {
+		if c, err := dialHost(addr); err == nil {
+			c.Close()
+			t.Errorf("dialHost(%q) succeeded", addr)
+		}
+	}
+}
