@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
+	"github.com/edgelab/edgelab/chaos/chaosctl"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
 	"github.com/edgelab/edgelab/lab"
 	"github.com/edgelab/edgelab/topology"
@@ -189,6 +192,9 @@ func (r *runner) path(p string) string {
 }
 
 func (r *runner) export(name, raw string) error {
+	if name == "EDGELAB_ENDPOINT" {
+		return r.exportEndpoints(raw)
+	}
 	if def, ok := labVarDefaults[name]; ok {
 		if raw != def {
 			return fmt.Errorf("export %s=%s: the default lab's value is %s", name, raw, def)
@@ -210,6 +216,29 @@ func (r *runner) export(name, raw string) error {
 		v = words[0]
 	}
 	r.vars[name] = v
+	return nil
+}
+
+// exportEndpoints binds EDGELAB_ENDPOINT: a comma-separated list of default
+// control-plane addresses (127.0.0.1:7070 is cp1, 127.0.0.1:7071 cp2...), in
+// any order, maps to the lab's replicas.
+func (r *runner) exportEndpoints(raw string) error {
+	var cps []string
+	if r.lab != nil {
+		cps = r.lab.Endpoints().ControlPlanes
+	}
+	var out []string
+	for _, e := range strings.Split(raw, ",") {
+		port, ok := strings.CutPrefix(e, "127.0.0.1:")
+		n, err := strconv.Atoi(port)
+		i := n - lab.DefaultBasePort
+		if !ok || err != nil || i < 0 || i >= len(cps) {
+			return fmt.Errorf("export EDGELAB_ENDPOINT=%s: %q is not a control plane of the default lab (%d replicas from 127.0.0.1:%d)",
+				raw, e, len(cps), lab.DefaultBasePort)
+		}
+		out = append(out, cps[i])
+	}
+	r.vars["EDGELAB_ENDPOINT"] = strings.Join(out, ",")
 	return nil
 }
 
@@ -247,14 +276,20 @@ func (r *runner) checkTokenExport(raw string) error {
 
 // edgectl runs edgectl in-process against the lab's first control plane
 // ($EDGELAB_ENDPOINT), as the real binary would with that variable set.
+// The command tree is the one cmd/edgectl builds: ctl's commands plus
+// chaosctl's `chaos`.
 func (r *runner) edgectl(ctx context.Context, args []string, out io.Writer) int {
+	var chaosCmd *cobra.Command
+	chaosCmd = chaosctl.NewCommand(func() (*grpc.ClientConn, error) {
+		return ctl.Dial(ctx, ctl.Endpoints(chaosCmd))
+	}, out)
 	for _, a := range args {
 		if a == "--endpoint" || strings.HasPrefix(a, "--endpoint=") {
-			return ctl.Execute(ctx, args, out, out)
+			return ctl.Execute(ctx, args, out, out, chaosCmd)
 		}
 	}
 	full := append([]string{"--endpoint", r.vars["EDGELAB_ENDPOINT"]}, args...)
-	return ctl.Execute(ctx, full, out, out)
+	return ctl.Execute(ctx, full, out, out, chaosCmd)
 }
 
 // up starts the lab as `edgelab up` would, on free ports, replacing the one
