@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/yaml"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"sigs.k8s.io/yaml"
 
 	"github.com/edgelab/edgelab/chaos/chaosctl"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
