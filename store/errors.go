@@ -60,3 +60,18 @@ func (e *MissingVersionError) Error() string {
 
 // Is makes errors.Is(err, ErrMissingVersion) true.
 func (e *MissingVersionError) Is(target error) bool { return target == ErrMissingVersion }
+
+// DomainConflictError: a distribution names a domain another distribution
+// already serves (CloudFront's CNAMEAlreadyExists). It matches ErrExists.
+type DomainConflictError struct {
+	Domain       string
+	Distribution string
+}
+
+// Error implements error.
+func (e *DomainConflictError) Error() string {
+	return fmt.Sprintf("domain %q is already served by distribution %q", e.Domain, e.Distribution)
+}
+
+// Is makes errors.Is(err, ErrExists) true.
+func (e *DomainConflictError) Is(target error) bool { return target == ErrExists }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -339,6 +340,16 @@ func (s *Store) DeleteFunction(ctx context.Context, name string) (int64, error) 
 // a missing one yields a *MissingVersionError. It returns the stored
 // distribution (Updated set), the revision and whether it was created.
 func (s *Store) ApplyDistribution(ctx context.Context, d *edgelabv1.Distribution) (*edgelabv1.Distribution, int64, bool, error) {
+	for attempt := 0; ; attempt++ {
+		out, rev, created, err := s.applyDistributionOnce(ctx, d)
+		if errors.Is(err, ErrConflict) && attempt < maxAttempts && ctx.Err() == nil {
+			continue // another distribution changed between the read and the put
+		}
+		return out, rev, created, err
+	}
+}
+
+func (s *Store) applyDistributionOnce(ctx context.Context, d *edgelabv1.Distribution) (*edgelabv1.Distribution, int64, bool, error) {
 	if err := CheckName("distribution", d.GetId()); err != nil {
 		return nil, 0, false, err
 	}
@@ -363,6 +374,33 @@ func (s *Store) ApplyDistribution(ctx context.Context, d *edgelabv1.Distribution
 		}
 	}
 	key := s.keys.Distribution(d.GetId())
+	// Domains are unique across distributions (CloudFront's
+	// CNAMEAlreadyExists): an edge node could not route a Host served twice.
+	// The check holds atomically: the put only happens if no other
+	// distribution changed since it was read.
+	others, err := s.kv.Get(ctx, s.keys.Distributions(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("applying distribution %s: %w", d.GetId(), err)
+	}
+	mine := map[string]bool{}
+	for _, dom := range d.GetDomains() {
+		mine[strings.ToLower(strings.TrimSpace(dom))] = true
+	}
+	for _, kv := range others.Kvs {
+		if string(kv.Key) == key {
+			continue
+		}
+		other, err := decode(kv.Value, &edgelabv1.Distribution{}, string(kv.Key))
+		if err != nil {
+			return nil, 0, false, err
+		}
+		for _, dom := range other.GetDomains() {
+			if mine[strings.ToLower(strings.TrimSpace(dom))] {
+				return nil, 0, false, &DomainConflictError{Domain: dom, Distribution: other.GetId()}
+			}
+		}
+	}
+	cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.keys.Distributions()), "<", others.Header.Revision+1).WithPrefix())
 	resp, err := s.kv.Txn(ctx).If(cmps...).Then(clientv3.OpPut(key, val, clientv3.WithPrevKV())).Commit()
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("applying distribution %s: %w", d.GetId(), err)

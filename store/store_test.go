@@ -230,3 +230,38 @@ func TestEmbeddedRestartKeepsData(t *testing.T) {
 		t.Fatalf("after restart: %v %v", fn, err)
 	}
 }
+
+func TestDomainsAreUniqueAcrossDistributions(t *testing.T) {
+	e, _ := startEtcd(t)
+	s := store.New(newClient(t, e.Endpoints()), store.NewKeys(""))
+	ctx := context.Background()
+	mk := func(id string, domains ...string) *edgelabv1.Distribution {
+		return &edgelabv1.Distribution{Id: id, Domains: domains}
+	}
+	if _, _, _, err := s.ApplyDistribution(ctx, mk("a", "a.test", "*")); err != nil {
+		t.Fatal(err)
+	}
+	// Re-applying the same distribution with its own domains is fine.
+	if _, _, _, err := s.ApplyDistribution(ctx, mk("a", "a.test", "*")); err != nil {
+		t.Fatalf("re-apply: %v", err)
+	}
+	for _, tc := range []struct {
+		domains []string
+		want    string
+	}{
+		{[]string{"b.test", "*"}, `domain "*" is already served by distribution "a"`},
+		{[]string{"A.TEST"}, `domain "a.test" is already served by distribution "a"`},
+	} {
+		_, _, _, err := s.ApplyDistribution(ctx, mk("b", tc.domains...))
+		var dc *store.DomainConflictError
+		if !errors.As(err, &dc) || !errors.Is(err, store.ErrExists) || err.Error() != tc.want {
+			t.Fatalf("apply b %v: err %v, want %q (ErrExists)", tc.domains, err, tc.want)
+		}
+	}
+	if _, _, err := s.GetDistribution(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b was stored after a conflict: %v", err)
+	}
+	if _, _, _, err := s.ApplyDistribution(ctx, mk("b", "b.test")); err != nil {
+		t.Fatalf("distinct domain: %v", err)
+	}
+}
