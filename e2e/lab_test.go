@@ -25,6 +25,9 @@ func env(k, def string) string {
 	return def
 }
 
+// smokeHost is the only domain of the smoke distribution (testdata/distribution.yaml).
+const smokeHost = "smoke.edgelab.test"
+
 // The published ports, as docker-compose.yml and scripts/lab.sh read them.
 var (
 	gatewayURL = "http://127.0.0.1:" + env("EDGELAB_GATEWAY_PORT", "8080")
@@ -176,6 +179,7 @@ func get(t *testing.T, client *http.Client, region, path string) (*http.Response
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Host = smokeHost
 	req.Header.Set("X-Viewer-Region", region)
 	resp, err := client.Do(req)
 	if err != nil {
