@@ -33,7 +33,7 @@ func workshopDir(t *testing.T) string { return filepath.Join(repoRoot(t), "docs"
 // TestWorkshop runs every command of every lab page in order against one
 // all-in-one lab (started by the first page's `edgelab up`), checking each
 // "text expect" block. Blocks marked pending are reported, not run. The
-// realistic profile runs compressed 20x (see scaledRealistic).
+// realistic profile runs compressed 10x (see scaledRealistic).
 func TestWorkshop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the workshop starts whole labs; skipped with -short")
@@ -47,7 +47,7 @@ func TestWorkshop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	realistic, err := scaledRealistic(20)
+	realistic, err := scaledRealistic(10)
 	if err != nil {
 		t.Fatal(err)
 	}
