@@ -417,6 +417,7 @@ type StreamResponse struct {
 	//	*StreamResponse_Snapshot
 	//	*StreamResponse_Delta
 	//	*StreamResponse_Ping
+	//	*StreamResponse_Faults
 	Msg           isStreamResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -486,6 +487,15 @@ func (x *StreamResponse) GetPing() *Ping {
 	return nil
 }
 
+func (x *StreamResponse) GetFaults() *FaultUpdate {
+	if x != nil {
+		if x, ok := x.Msg.(*StreamResponse_Faults); ok {
+			return x.Faults
+		}
+	}
+	return nil
+}
+
 type isStreamResponse_Msg interface {
 	isStreamResponse_Msg()
 }
@@ -502,11 +512,17 @@ type StreamResponse_Ping struct {
 	Ping *Ping `protobuf:"bytes,3,opt,name=ping,proto3,oneof"`
 }
 
+type StreamResponse_Faults struct {
+	Faults *FaultUpdate `protobuf:"bytes,4,opt,name=faults,proto3,oneof"`
+}
+
 func (*StreamResponse_Snapshot) isStreamResponse_Msg() {}
 
 func (*StreamResponse_Delta) isStreamResponse_Msg() {}
 
 func (*StreamResponse_Ping) isStreamResponse_Msg() {}
+
+func (*StreamResponse_Faults) isStreamResponse_Msg() {}
 
 // Snapshot is the complete desired state at a revision.
 type Snapshot struct {
@@ -805,6 +821,55 @@ func (*Change_DeleteFunction) isChange_Change() {}
 
 func (*Change_Invalidation) isChange_Change() {}
 
+// FaultUpdate is the complete set of chaos faults the node itself acts on
+// (health-fail on node:<id> or region:<its region>, fetch-latency and
+// fetch-errors on function:<name>). It is sent once after Hello and again
+// whenever that set changes; each update replaces the previous one (an
+// empty list heals everything). It has no revision and is never acked.
+type FaultUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Faults        []*Fault               `protobuf:"bytes,1,rep,name=faults,proto3" json:"faults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaultUpdate) Reset() {
+	*x = FaultUpdate{}
+	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaultUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaultUpdate) ProtoMessage() {}
+
+func (x *FaultUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaultUpdate.ProtoReflect.Descriptor instead.
+func (*FaultUpdate) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FaultUpdate) GetFaults() []*Fault {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
 // Ping lets a node detect a dead stream.
 type Ping struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -816,7 +881,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +893,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +906,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{9}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Ping) GetSent() *timestamppb.Timestamp {
@@ -871,7 +936,7 @@ type NodeRecord struct {
 
 func (x *NodeRecord) Reset() {
 	*x = NodeRecord{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +948,7 @@ func (x *NodeRecord) String() string {
 func (*NodeRecord) ProtoMessage() {}
 
 func (x *NodeRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +961,7 @@ func (x *NodeRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRecord.ProtoReflect.Descriptor instead.
 func (*NodeRecord) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{10}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *NodeRecord) GetNode() *Node {
@@ -931,7 +996,7 @@ type AckRecord struct {
 
 func (x *AckRecord) Reset() {
 	*x = AckRecord{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1008,7 @@ func (x *AckRecord) String() string {
 func (*AckRecord) ProtoMessage() {}
 
 func (x *AckRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1021,7 @@ func (x *AckRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRecord.ProtoReflect.Descriptor instead.
 func (*AckRecord) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{11}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AckRecord) GetRevision() int64 {
@@ -1020,7 +1085,7 @@ var File_edgelab_v1_replication_proto protoreflect.FileDescriptor
 const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\n" +
 	"\x1cedgelab/v1/replication.proto\x12\n" +
-	"edgelab.v1\x1a\x1dedgelab/v1/controlplane.proto\x1a\x16edgelab/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n" +
+	"edgelab.v1\x1a\x16edgelab/v1/chaos.proto\x1a\x1dedgelab/v1/controlplane.proto\x1a\x16edgelab/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n" +
 	"\rStreamRequest\x12)\n" +
 	"\x05hello\x18\x01 \x01(\v2\x11.edgelab.v1.HelloH\x00R\x05hello\x12#\n" +
 	"\x03ack\x18\x02 \x01(\v2\x0f.edgelab.v1.AckH\x00R\x03ack\x125\n" +
@@ -1045,11 +1110,12 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\x10applied_revision\x18\x01 \x01(\x03R\x0fappliedRevision\x12\x16\n" +
 	"\x06health\x18\x02 \x01(\tR\x06health\"5\n" +
 	"\bLogBatch\x12)\n" +
-	"\x05lines\x18\x01 \x03(\v2\x13.edgelab.v1.LogLineR\x05lines\"\x9e\x01\n" +
+	"\x05lines\x18\x01 \x03(\v2\x13.edgelab.v1.LogLineR\x05lines\"\xd1\x01\n" +
 	"\x0eStreamResponse\x122\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x14.edgelab.v1.SnapshotH\x00R\bsnapshot\x12)\n" +
 	"\x05delta\x18\x02 \x01(\v2\x11.edgelab.v1.DeltaH\x00R\x05delta\x12&\n" +
-	"\x04ping\x18\x03 \x01(\v2\x10.edgelab.v1.PingH\x00R\x04pingB\x05\n" +
+	"\x04ping\x18\x03 \x01(\v2\x10.edgelab.v1.PingH\x00R\x04ping\x121\n" +
+	"\x06faults\x18\x04 \x01(\v2\x17.edgelab.v1.FaultUpdateH\x00R\x06faultsB\x05\n" +
 	"\x03msg\"\xb4\x02\n" +
 	"\bSnapshot\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12>\n" +
@@ -1070,7 +1136,9 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\fput_function\x18\x03 \x01(\v2\x1b.edgelab.v1.FunctionVersionH\x00R\vputFunction\x12B\n" +
 	"\x0fdelete_function\x18\x04 \x01(\v2\x17.edgelab.v1.FunctionRefH\x00R\x0edeleteFunction\x12>\n" +
 	"\finvalidation\x18\x05 \x01(\v2\x18.edgelab.v1.InvalidationH\x00R\finvalidationB\b\n" +
-	"\x06change\"S\n" +
+	"\x06change\"8\n" +
+	"\vFaultUpdate\x12)\n" +
+	"\x06faults\x18\x01 \x03(\v2\x11.edgelab.v1.FaultR\x06faults\"S\n" +
 	"\x04Ping\x12.\n" +
 	"\x04sent\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04sent\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\"c\n" +
@@ -1102,7 +1170,7 @@ func file_edgelab_v1_replication_proto_rawDescGZIP() []byte {
 	return file_edgelab_v1_replication_proto_rawDescData
 }
 
-var file_edgelab_v1_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_edgelab_v1_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_edgelab_v1_replication_proto_goTypes = []any{
 	(*StreamRequest)(nil),         // 0: edgelab.v1.StreamRequest
 	(*Hello)(nil),                 // 1: edgelab.v1.Hello
@@ -1113,53 +1181,57 @@ var file_edgelab_v1_replication_proto_goTypes = []any{
 	(*Snapshot)(nil),              // 6: edgelab.v1.Snapshot
 	(*Delta)(nil),                 // 7: edgelab.v1.Delta
 	(*Change)(nil),                // 8: edgelab.v1.Change
-	(*Ping)(nil),                  // 9: edgelab.v1.Ping
-	(*NodeRecord)(nil),            // 10: edgelab.v1.NodeRecord
-	(*AckRecord)(nil),             // 11: edgelab.v1.AckRecord
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*LogLine)(nil),               // 13: edgelab.v1.LogLine
-	(*Distribution)(nil),          // 14: edgelab.v1.Distribution
-	(*FunctionVersion)(nil),       // 15: edgelab.v1.FunctionVersion
-	(*Invalidation)(nil),          // 16: edgelab.v1.Invalidation
-	(*FunctionRef)(nil),           // 17: edgelab.v1.FunctionRef
-	(*Node)(nil),                  // 18: edgelab.v1.Node
+	(*FaultUpdate)(nil),           // 9: edgelab.v1.FaultUpdate
+	(*Ping)(nil),                  // 10: edgelab.v1.Ping
+	(*NodeRecord)(nil),            // 11: edgelab.v1.NodeRecord
+	(*AckRecord)(nil),             // 12: edgelab.v1.AckRecord
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*LogLine)(nil),               // 14: edgelab.v1.LogLine
+	(*Distribution)(nil),          // 15: edgelab.v1.Distribution
+	(*FunctionVersion)(nil),       // 16: edgelab.v1.FunctionVersion
+	(*Invalidation)(nil),          // 17: edgelab.v1.Invalidation
+	(*FunctionRef)(nil),           // 18: edgelab.v1.FunctionRef
+	(*Fault)(nil),                 // 19: edgelab.v1.Fault
+	(*Node)(nil),                  // 20: edgelab.v1.Node
 }
 var file_edgelab_v1_replication_proto_depIdxs = []int32{
 	1,  // 0: edgelab.v1.StreamRequest.hello:type_name -> edgelab.v1.Hello
 	2,  // 1: edgelab.v1.StreamRequest.ack:type_name -> edgelab.v1.Ack
 	3,  // 2: edgelab.v1.StreamRequest.heartbeat:type_name -> edgelab.v1.Heartbeat
 	4,  // 3: edgelab.v1.StreamRequest.logs:type_name -> edgelab.v1.LogBatch
-	12, // 4: edgelab.v1.Ack.received:type_name -> google.protobuf.Timestamp
-	12, // 5: edgelab.v1.Ack.applied:type_name -> google.protobuf.Timestamp
-	13, // 6: edgelab.v1.LogBatch.lines:type_name -> edgelab.v1.LogLine
+	13, // 4: edgelab.v1.Ack.received:type_name -> google.protobuf.Timestamp
+	13, // 5: edgelab.v1.Ack.applied:type_name -> google.protobuf.Timestamp
+	14, // 6: edgelab.v1.LogBatch.lines:type_name -> edgelab.v1.LogLine
 	6,  // 7: edgelab.v1.StreamResponse.snapshot:type_name -> edgelab.v1.Snapshot
 	7,  // 8: edgelab.v1.StreamResponse.delta:type_name -> edgelab.v1.Delta
-	9,  // 9: edgelab.v1.StreamResponse.ping:type_name -> edgelab.v1.Ping
-	14, // 10: edgelab.v1.Snapshot.distributions:type_name -> edgelab.v1.Distribution
-	15, // 11: edgelab.v1.Snapshot.functions:type_name -> edgelab.v1.FunctionVersion
-	12, // 12: edgelab.v1.Snapshot.created:type_name -> google.protobuf.Timestamp
-	16, // 13: edgelab.v1.Snapshot.invalidations:type_name -> edgelab.v1.Invalidation
-	8,  // 14: edgelab.v1.Delta.changes:type_name -> edgelab.v1.Change
-	12, // 15: edgelab.v1.Delta.created:type_name -> google.protobuf.Timestamp
-	14, // 16: edgelab.v1.Change.put_distribution:type_name -> edgelab.v1.Distribution
-	15, // 17: edgelab.v1.Change.put_function:type_name -> edgelab.v1.FunctionVersion
-	17, // 18: edgelab.v1.Change.delete_function:type_name -> edgelab.v1.FunctionRef
-	16, // 19: edgelab.v1.Change.invalidation:type_name -> edgelab.v1.Invalidation
-	12, // 20: edgelab.v1.Ping.sent:type_name -> google.protobuf.Timestamp
-	18, // 21: edgelab.v1.NodeRecord.node:type_name -> edgelab.v1.Node
-	11, // 22: edgelab.v1.NodeRecord.history:type_name -> edgelab.v1.AckRecord
-	12, // 23: edgelab.v1.AckRecord.sent:type_name -> google.protobuf.Timestamp
-	12, // 24: edgelab.v1.AckRecord.received:type_name -> google.protobuf.Timestamp
-	12, // 25: edgelab.v1.AckRecord.applied:type_name -> google.protobuf.Timestamp
-	12, // 26: edgelab.v1.AckRecord.acked:type_name -> google.protobuf.Timestamp
-	12, // 27: edgelab.v1.AckRecord.changed:type_name -> google.protobuf.Timestamp
-	0,  // 28: edgelab.v1.ReplicationService.Stream:input_type -> edgelab.v1.StreamRequest
-	5,  // 29: edgelab.v1.ReplicationService.Stream:output_type -> edgelab.v1.StreamResponse
-	29, // [29:30] is the sub-list for method output_type
-	28, // [28:29] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	10, // 9: edgelab.v1.StreamResponse.ping:type_name -> edgelab.v1.Ping
+	9,  // 10: edgelab.v1.StreamResponse.faults:type_name -> edgelab.v1.FaultUpdate
+	15, // 11: edgelab.v1.Snapshot.distributions:type_name -> edgelab.v1.Distribution
+	16, // 12: edgelab.v1.Snapshot.functions:type_name -> edgelab.v1.FunctionVersion
+	13, // 13: edgelab.v1.Snapshot.created:type_name -> google.protobuf.Timestamp
+	17, // 14: edgelab.v1.Snapshot.invalidations:type_name -> edgelab.v1.Invalidation
+	8,  // 15: edgelab.v1.Delta.changes:type_name -> edgelab.v1.Change
+	13, // 16: edgelab.v1.Delta.created:type_name -> google.protobuf.Timestamp
+	15, // 17: edgelab.v1.Change.put_distribution:type_name -> edgelab.v1.Distribution
+	16, // 18: edgelab.v1.Change.put_function:type_name -> edgelab.v1.FunctionVersion
+	18, // 19: edgelab.v1.Change.delete_function:type_name -> edgelab.v1.FunctionRef
+	17, // 20: edgelab.v1.Change.invalidation:type_name -> edgelab.v1.Invalidation
+	19, // 21: edgelab.v1.FaultUpdate.faults:type_name -> edgelab.v1.Fault
+	13, // 22: edgelab.v1.Ping.sent:type_name -> google.protobuf.Timestamp
+	20, // 23: edgelab.v1.NodeRecord.node:type_name -> edgelab.v1.Node
+	12, // 24: edgelab.v1.NodeRecord.history:type_name -> edgelab.v1.AckRecord
+	13, // 25: edgelab.v1.AckRecord.sent:type_name -> google.protobuf.Timestamp
+	13, // 26: edgelab.v1.AckRecord.received:type_name -> google.protobuf.Timestamp
+	13, // 27: edgelab.v1.AckRecord.applied:type_name -> google.protobuf.Timestamp
+	13, // 28: edgelab.v1.AckRecord.acked:type_name -> google.protobuf.Timestamp
+	13, // 29: edgelab.v1.AckRecord.changed:type_name -> google.protobuf.Timestamp
+	0,  // 30: edgelab.v1.ReplicationService.Stream:input_type -> edgelab.v1.StreamRequest
+	5,  // 31: edgelab.v1.ReplicationService.Stream:output_type -> edgelab.v1.StreamResponse
+	31, // [31:32] is the sub-list for method output_type
+	30, // [30:31] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_replication_proto_init() }
@@ -1167,6 +1239,7 @@ func file_edgelab_v1_replication_proto_init() {
 	if File_edgelab_v1_replication_proto != nil {
 		return
 	}
+	file_edgelab_v1_chaos_proto_init()
 	file_edgelab_v1_controlplane_proto_init()
 	file_edgelab_v1_types_proto_init()
 	file_edgelab_v1_replication_proto_msgTypes[0].OneofWrappers = []any{
@@ -1179,6 +1252,7 @@ func file_edgelab_v1_replication_proto_init() {
 		(*StreamResponse_Snapshot)(nil),
 		(*StreamResponse_Delta)(nil),
 		(*StreamResponse_Ping)(nil),
+		(*StreamResponse_Faults)(nil),
 	}
 	file_edgelab_v1_replication_proto_msgTypes[8].OneofWrappers = []any{
 		(*Change_PutDistribution)(nil),
@@ -1193,7 +1267,7 @@ func file_edgelab_v1_replication_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgelab_v1_replication_proto_rawDesc), len(file_edgelab_v1_replication_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

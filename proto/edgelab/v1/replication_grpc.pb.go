@@ -33,6 +33,7 @@ const (
 //	 |<-- Snapshot{rev}  (or Deltas from last_rev+1)
 //	 |-- Ack{rev} / Nack{rev, error} --->|
 //	 |<-- Delta{rev, prev_rev} ...       |
+//	 |<-- FaultUpdate{faults} ...        |  (chaos; never acked)
 //
 // Revisions are etcd revisions of the desired state. A Delta applies only on
 // top of prev_revision; a node whose state is not prev_revision asks for a
@@ -73,6 +74,7 @@ type ReplicationService_StreamClient = grpc.BidiStreamingClient[StreamRequest, S
 //	 |<-- Snapshot{rev}  (or Deltas from last_rev+1)
 //	 |-- Ack{rev} / Nack{rev, error} --->|
 //	 |<-- Delta{rev, prev_rev} ...       |
+//	 |<-- FaultUpdate{faults} ...        |  (chaos; never acked)
 //
 // Revisions are etcd revisions of the desired state. A Delta applies only on
 // top of prev_revision; a node whose state is not prev_revision asks for a
