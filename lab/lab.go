@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -56,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	// NodeCacheBytes bounds each edge's cache. Default 64 MiB.
 	NodeCacheBytes int64
+	// Progress receives one-line progress notes for people (slow profiles).
+	// Default: discard.
+	Progress io.Writer
 }
 
 // DefaultBasePort gives the all-in-one its well-known ports (control plane
@@ -94,6 +98,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
 	}
 	if c.NodeCacheBytes <= 0 {
 		c.NodeCacheBytes = 64 << 20

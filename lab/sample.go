@@ -48,7 +48,28 @@ func (l *Lab) deploySample(ctx context.Context) error {
 	l.mu.Lock()
 	l.token = tok
 	l.mu.Unlock()
-	return l.WaitDeployed(ctx, SampleDistributionID, 2*time.Minute)
+	wait := l.MaxModelledDelay() + 2*time.Minute
+	if l.MaxModelledDelay() > 10*time.Second {
+		fmt.Fprintf(l.cfg.Progress, "edgelab: waiting for the sample distribution to deploy: the %q profile takes up to %s\n",
+			l.cfg.Profile, l.MaxModelledDelay().Round(time.Second))
+	}
+	return l.WaitDeployed(ctx, SampleDistributionID, wait)
+}
+
+// MaxModelledDelay is the longest modelled propagation delay to any region
+// of the lab under its profile (scale, stages and jitter).
+func (l *Lab) MaxModelledDelay() time.Duration {
+	p, err := l.cfg.Topology.Profile(l.cfg.Profile)
+	if err != nil {
+		return 0
+	}
+	var longest time.Duration
+	for _, r := range l.cfg.Regions {
+		if d := p.Base(r, l.cfg.Topology.Home(), l.cfg.Topology) + time.Duration(p.Jitter); d > longest {
+			longest = d
+		}
+	}
+	return longest
 }
 
 // PublishSource creates or updates function name from the example in dir

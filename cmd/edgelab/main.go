@@ -120,6 +120,7 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 		ControlPlanes:  f.controlPlanes,
 		BasePort:       f.basePort,
 		Logger:         logger,
+		Progress:       stderr,
 	})
 	if err != nil {
 		return err
@@ -138,4 +139,3 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	return nil
 }
-
