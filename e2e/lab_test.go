@@ -83,26 +83,66 @@ func dumpLogsOnFailure(t *testing.T) {
 	})
 }
 
-// startLab brings the compose lab up unless one is already running
-// (EDGELAB_E2E_REUSE=1) and tears it down afterwards (unless EDGELAB_E2E_KEEP=1).
-func startLab(t *testing.T) {
-	t.Helper()
+// TestMain brings the compose lab up for the tests unless one is already
+// running (EDGELAB_E2E_REUSE=1), and tears it down afterwards unless
+// EDGELAB_E2E_KEEP=1.
+func TestMain(m *testing.M) {
+	os.Exit(runWithLab(m))
+}
+
+func runWithLab(m *testing.M) int {
 	if os.Getenv("EDGELAB_E2E_REUSE") == "1" {
-		return
+		return m.Run()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	t.Cleanup(func() {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer func() {
 		if os.Getenv("EDGELAB_E2E_KEEP") == "1" {
 			return
 		}
-		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer dcancel()
-		if _, err := command(dctx, repoRoot(t), "scripts/lab.sh", "down"); err != nil {
-			t.Error(err)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if _, err := command(ctx, root, "scripts/lab.sh", "down"); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: lab down:", err)
 		}
-	})
-	run(t, ctx, "scripts/lab.sh", "up")
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if _, err := command(ctx, root, "scripts/lab.sh", "up"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: lab up:", err)
+		return 1
+	}
+	// The ports lab.sh chose (it moves busy defaults) are in build/lab-<project>.env.
+	if err := loadLabEnv(root); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// loadLabEnv sets gatewayURL and cpEndpoint from the settings file scripts/lab.sh up wrote.
+func loadLabEnv(root string) error {
+	project := env("COMPOSE_PROJECT_NAME", "edgelab")
+	data, err := os.ReadFile(filepath.Join(root, "build", "lab-"+project+".env"))
+	if err != nil {
+		return fmt.Errorf("reading the lab settings: %w", err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || os.Getenv(k) != "" {
+			continue
+		}
+		switch k {
+		case "EDGELAB_GATEWAY_PORT":
+			gatewayURL = "http://127.0.0.1:" + v
+		case "EDGELAB_CP1_PORT":
+			cpEndpoint = "127.0.0.1:" + v
+		}
+	}
+	return nil
 }
 
 // edgectlBinary returns an edgectl to run: $EDGELAB_EDGECTL, the one
@@ -172,14 +212,28 @@ func gatewayEdges(client *http.Client) error {
 	return nil
 }
 
-// get requests path through the gateway as a viewer in region.
+// get requests path on the smoke distribution through the gateway as a
+// viewer in region and fails the test unless the answer is 200.
 func get(t *testing.T, client *http.Client, region, path string) (*http.Response, []byte) {
+	t.Helper()
+	resp, body := do(t, client, smokeHost, region, path)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s as %s: status %d, headers %v, body %q", path, region, resp.StatusCode, resp.Header, body)
+	}
+	return resp, body
+}
+
+// do requests path through the gateway with Host host ("" = the gateway's
+// address) as a viewer in region.
+func do(t *testing.T, client *http.Client, host, region, path string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, gatewayURL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Host = smokeHost
+	if host != "" {
+		req.Host = host
+	}
 	req.Header.Set("X-Viewer-Region", region)
 	resp, err := client.Do(req)
 	if err != nil {
@@ -190,15 +244,11 @@ func get(t *testing.T, client *http.Client, region, path string) (*http.Response
 	if err != nil {
 		t.Fatalf("GET %s as %s: reading body: %v", path, region, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s as %s: status %d, headers %v, body %q", path, region, resp.StatusCode, resp.Header, body)
-	}
 	return resp, body
 }
 
 func TestComposeLabSmoke(t *testing.T) {
 	dumpLogsOnFailure(t)
-	startLab(t)
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second}
 
 	poll(t, 3*time.Minute, "all edges healthy at the gateway", func() error { return gatewayEdges(client) })
@@ -284,5 +334,39 @@ func TestComposeLabSmoke(t *testing.T) {
 	}
 	if nodes["us-east-1"] == "" || nodes["us-east-1"] == nodes["ap-northeast-1"] {
 		t.Errorf("both regions served by the same edge: %v", nodes)
+	}
+}
+
+// TestComposeLabDemo checks the tour's claims about the sample distribution
+// that scripts/lab.sh up deploys (skipped with EDGELAB_NO_DEMO=1).
+func TestComposeLabDemo(t *testing.T) {
+	if os.Getenv("EDGELAB_NO_DEMO") == "1" {
+		t.Skip("EDGELAB_NO_DEMO=1: the lab has no demo distribution")
+	}
+	dumpLogsOnFailure(t)
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second}
+	tests := []struct {
+		name, region, path string
+		status             int
+		cache              string // X-Cache prefix
+		functions          string // substring of X-Edgelab-Functions
+	}{
+		{name: "generated page", region: "us-east-1", path: "/hello", status: 200, cache: "LambdaGeneratedResponse", functions: "viewer-request=hello:"},
+		{name: "jwt check without token", region: "eu-west-1", path: "/api/items", status: 403, functions: "viewer-request=auth:"},
+		{name: "cached object", region: "sa-east-1", path: "/objects/1024", status: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := do(t, client, "", tc.region, tc.path)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; headers %v body %q", resp.StatusCode, tc.status, resp.Header, body)
+			}
+			if got := resp.Header.Get("X-Cache"); !strings.HasPrefix(got, tc.cache) || got == "" {
+				t.Errorf("X-Cache = %q, want prefix %q", got, tc.cache)
+			}
+			if got := resp.Header.Get("X-Edgelab-Functions"); !strings.Contains(got, tc.functions) {
+				t.Errorf("X-Edgelab-Functions = %q, want %q", got, tc.functions)
+			}
+		})
 	}
 }
