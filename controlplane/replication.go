@@ -62,6 +62,9 @@ type ReplicatorConfig struct {
 	LogCap int
 	// Faults tells which chaos faults are active (partition, replication
 	// delay/drop/duplicate); nil means none. Chaos.Faults() provides one.
+	// When it also implements FaultLister (the FaultSet does), the faults
+	// nodes act on themselves (NodeSideFaultKinds) are forwarded to them in
+	// FaultUpdate messages.
 	Faults ReplicationFaults
 }
 
@@ -78,7 +81,7 @@ func (n noFaults) ForNode(string, string) (NodeFaults, <-chan struct{}) { return
 //	etcd state/ --watch--> hub (state + delta history) --notify--> stream goroutine per node
 //	                                                                 | delay queue (topology profile)
 //	                                                                 v
-//	node <---- Snapshot / Delta / Ping ---------------------------- Send
+//	node <---- Snapshot / Delta / Ping / FaultUpdate -------------- Send
 //	node ----> Hello / Ack / Heartbeat / LogBatch --> recv --> nodeRegistry --(50ms batches)--> etcd nodes/
 //	                                                       \-> logStore --(batches)--> etcd logs/
 type Replicator struct {
@@ -376,6 +379,10 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 	var faultsChanged <-chan struct{}
 	var extra time.Duration // the ExtraDelay the queue was computed with
 	dropped := false
+	// Node-side faults (health-fail, fetch faults) go out as FaultUpdates,
+	// immediately rather than paced by the delay model: they are the lab's
+	// own controls, not replicated state.
+	nodeFaults := newNodeFaultTracker(r.cfg.Faults, hello.NodeId, hello.Region)
 	enqueue := func(msg *edgelabv1.StreamResponse, rev int64, changed time.Time) {
 		base := changed.Add(delay())
 		e := base.Add(nf.ExtraDelay)
@@ -390,6 +397,14 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 		if nf.CutStream {
 			log.Info("node partitioned by a chaos fault; closing its stream")
 			return status.Errorf(codes.Unavailable, "node %s is partitioned from the control plane (chaos fault)", hello.NodeId)
+		}
+		if !nf.HoldToNode {
+			if u := nodeFaults.next(); u != nil {
+				if err := stream.Send(u); err != nil {
+					return status.Errorf(codes.Unavailable, "sending faults to %s: %v", hello.NodeId, err)
+				}
+				log.Debug("node-side faults sent", "faults", len(u.GetFaults().GetFaults()))
+			}
 		}
 		if nf.ExtraDelay != extra {
 			// A replication-delay fault came or went: re-time what waits.
@@ -459,6 +474,7 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 		case <-wake:
 		case <-timerC:
 		case <-faultsChanged:
+			nodeFaults.changed()
 		case m := <-in:
 			if nf.IgnoreFromNode {
 				continue // partition to-controlplane: the node's messages are lost

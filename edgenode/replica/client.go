@@ -39,6 +39,18 @@ func (f ApplierFunc) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invs [
 	return f(ctx, snap, invs)
 }
 
+// FaultApplier is implemented by an Applier that acts on chaos faults
+// itself (the edge node: health-fail, fetch-latency, fetch-errors). The
+// Client calls ApplyFaults with the complete current list every time the
+// control plane sends a FaultUpdate (once per stream after Hello, then on
+// every change); an empty list heals everything. Fault updates have no
+// revision and are never acked; the last list stays in force while no
+// stream is open (a fault with an expiry ends by itself). ApplyFaults is
+// called from the Run goroutine and must not block.
+type FaultApplier interface {
+	ApplyFaults(faults []*edgelabv1.Fault)
+}
+
 // Config configures a Client. Zero values take the defaults named per field.
 type Config struct {
 	// NodeID, Region, PoP identify the node; NodeID is required.
@@ -95,6 +107,8 @@ type Client struct {
 	snapshots int
 	// duplicates counts deltas ignored because their revision was applied.
 	duplicates int
+	// faults is the last FaultUpdate's list.
+	faults []*edgelabv1.Fault
 }
 
 // New validates cfg and loads the persisted state, if any (a corrupt file is
@@ -226,6 +240,14 @@ func (c *Client) Duplicates() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.duplicates
+}
+
+// Faults returns the node-side chaos faults of the last FaultUpdate
+// (nil before the first one). The returned faults must not be modified.
+func (c *Client) Faults() []*edgelabv1.Fault {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*edgelabv1.Fault(nil), c.faults...)
 }
 
 // SendLogs queues function log lines for the control plane's regional log
@@ -517,6 +539,16 @@ func (c *Client) handle(ctx context.Context, m *edgelabv1.StreamResponse) *edgel
 		}
 		c.desiredRev = d.Revision
 		return c.apply(ctx, received)
+	case *edgelabv1.StreamResponse_Faults:
+		faults := msg.Faults.GetFaults()
+		c.mu.Lock()
+		c.faults = faults
+		c.mu.Unlock()
+		if fa, ok := c.cfg.Applier.(FaultApplier); ok {
+			fa.ApplyFaults(faults)
+		}
+		c.log.Debug("chaos faults updated", "faults", len(faults))
+		return nil // never acked
 	}
 	return nil // Ping: liveness only
 }
