@@ -104,6 +104,34 @@ func BenchmarkWarmWorkerParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkWarmWorkerConcurrent: 32 concurrent callers on one worker
+// (what the edge node does under load), per interpreter pool size; the
+// IPC batches frames when calls overlap.
+func BenchmarkWarmWorkerConcurrent(b *testing.B) {
+	for _, interpreters := range []int{4, 16} {
+		b.Run("interpreters="+strconv.Itoa(interpreters), func(b *testing.B) {
+			m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}, MaxConcurrency: 1024, InterpretersPerWorker: interpreters})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			if err := m.Load(context.Background(), code("trivial", trivialSrc)); err != nil {
+				b.Fatal(err)
+			}
+			inv := benchInv()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if res, err := m.Invoke(context.Background(), inv); err != nil || res.Outcome != OutcomeContinue {
+						b.Errorf("%v %+v", err, res)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkColdStart: start a worker, compile, first invocation.
 func BenchmarkColdStart(b *testing.B) {
 	m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}})

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -86,46 +85,99 @@ func (fr *frameReader) ensure(need int) {
 }
 
 // frameWriter writes length-prefixed frames; safe for concurrent use.
+//
+// Writers combine: a frame is encoded into a shared pending buffer, and the
+// writer that finds no write in progress becomes the flusher, writing the
+// whole pending buffer in one syscall and looping until nothing is pending
+// (frames other writers queued meanwhile go out in the next syscall).
+// Under load one write and one peer wake-up carry many frames; with a
+// single caller it is one write per frame, as before. A writer whose frame
+// was queued behind a flush in progress returns before its bytes reach the
+// socket; a failed write is sticky, so later writes report it, and the
+// caller of the failed flush (who then kills the peer) reports it too.
 type frameWriter struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	dl  deadliner // nil when the writer has no deadlines
-	buf []byte
+	w  io.Writer
+	dl deadliner // nil when the writer has no deadlines
+
+	mu       sync.Mutex
+	pending  []byte // encoded frames not yet handed to w
+	spare    []byte // the previous flush's buffer, reused
+	flushing bool
+	err      error // sticky: the stream is broken after a failed write
 }
 
 // deadliner is the part of net.Conn that bounds a blocked write.
 type deadliner interface{ SetWriteDeadline(time.Time) error }
 
+// maxSpareBytes bounds the buffer a writer keeps between flushes.
+const maxSpareBytes = 1 << 20
+
 func newFrameWriter(w io.Writer) *frameWriter {
-	fw := &frameWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	fw := &frameWriter{w: w}
 	fw.dl, _ = w.(deadliner)
 	return fw
 }
 
-// write sends one frame. limit > 0 bounds the time blocked on a peer that
-// does not read (a paused worker); zero waits as long as it takes.
+// write sends one frame. limit > 0 bounds the time a flush blocks on a
+// peer that does not read (a paused worker); zero waits as long as it
+// takes.
 func (fw *frameWriter) write(f *edgelabv1.WorkerFrame, limit time.Duration) error {
 	fw.mu.Lock()
-	defer fw.mu.Unlock()
-	if fw.dl != nil && limit > 0 {
-		_ = fw.dl.SetWriteDeadline(time.Now().Add(limit))
-		defer fw.dl.SetWriteDeadline(time.Time{})
+	if fw.err != nil {
+		err := fw.err
+		fw.mu.Unlock()
+		return err
 	}
-	b, err := proto.MarshalOptions{}.MarshalAppend(append(fw.buf[:0], 0, 0, 0, 0), f)
+	start := len(fw.pending)
+	b, err := proto.MarshalOptions{}.MarshalAppend(append(fw.pending, 0, 0, 0, 0), f)
 	if err != nil {
+		fw.pending = fw.pending[:start]
+		fw.mu.Unlock()
 		return fmt.Errorf("encoding frame: %w", err)
 	}
-	fw.buf = b
-	if len(b)-4 > maxFrameBytes {
-		fw.buf = nil // do not keep a huge buffer
-		return fmt.Errorf("%w: %d bytes, limit %d", errFrameTooLarge, len(b)-4, maxFrameBytes)
+	if n := len(b) - start - 4; n > maxFrameBytes {
+		if start == 0 {
+			b = nil // do not keep a huge buffer
+		}
+		fw.pending = b[:start]
+		fw.mu.Unlock()
+		return fmt.Errorf("%w: %d bytes, limit %d", errFrameTooLarge, n, maxFrameBytes)
 	}
-	binary.BigEndian.PutUint32(b[:4], uint32(len(b)-4))
-	if _, err := fw.w.Write(b); err != nil {
-		return fmt.Errorf("writing frame: %w", err)
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	fw.pending = b
+	if fw.flushing {
+		fw.mu.Unlock() // the flush in progress sends it next
+		return nil
 	}
-	if err := fw.w.Flush(); err != nil {
-		return fmt.Errorf("writing frame: %w", err)
+	fw.flushing = true
+	for {
+		out := fw.pending
+		fw.pending = fw.spare[:0]
+		fw.spare = nil
+		fw.mu.Unlock()
+		if fw.dl != nil && limit > 0 {
+			_ = fw.dl.SetWriteDeadline(time.Now().Add(limit))
+		}
+		_, err := fw.w.Write(out)
+		if fw.dl != nil && limit > 0 {
+			_ = fw.dl.SetWriteDeadline(time.Time{})
+		}
+		fw.mu.Lock()
+		if cap(out) <= maxSpareBytes {
+			fw.spare = out[:0]
+		}
+		if err != nil {
+			err = fmt.Errorf("writing frame: %w", err)
+			fw.err = err
+			fw.pending = nil
+			fw.flushing = false
+			fw.mu.Unlock()
+			return err
+		}
+		if len(fw.pending) == 0 {
+			fw.flushing = false
+			fw.mu.Unlock()
+			return nil
+		}
 	}
-	return nil
 }
