@@ -29,7 +29,8 @@ const (
 	xGenerated = "LambdaGeneratedResponse" // viewer-request generated response, as CloudFront says
 )
 
-// HealthPath answers 200 with the node id and applied revision; it is
+// HealthPath answers 200 with the node id and applied revision (503 with a
+// reason while a health-fail chaos fault is active, faults.go); it is
 // reserved on every host (the gateway health-checks it).
 const HealthPath = "/_edgelab/health"
 
@@ -80,6 +81,9 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (t *txn) serve(r *http.Request) *reply {
 	n := t.n
 	if r.URL.Path == HealthPath {
+		if rep := n.healthFaultReply(); rep != nil {
+			return rep // chaos: health-fail
+		}
 		h := http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}}
 		body := fmt.Appendf(nil, `{"node":%q,"region":%q,"pop":%q,"revision":%d}`+"\n", n.cfg.NodeID, n.cfg.Region, n.cfg.PoP, n.Revision())
 		return &reply{status: 200, header: h, body: body, xcache: xMiss}

@@ -33,6 +33,8 @@ type Node struct {
 	flights singleflight.Group
 	metrics *metrics
 	origins *transports
+	// faults holds the chaos faults the node acts on (faults.go); nil = none.
+	faults atomic.Pointer[faultState]
 
 	applyMu   sync.Mutex
 	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
@@ -72,7 +74,7 @@ func New(cfg Config) (*Node, error) {
 		closing:   make(chan struct{}),
 	}
 	if n.runner == nil {
-		r, closer, err := newDefaultRunner(cfg)
+		r, closer, err := newDefaultRunner(cfg, n.FetchFault)
 		if err != nil {
 			return nil, fmt.Errorf("edgenode: building sandbox runner: %w", err)
 		}

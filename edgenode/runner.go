@@ -8,9 +8,10 @@ import (
 
 // newDefaultRunner builds the runner used when Config.Runner is nil: a
 // sandbox.Manager re-executing the calling binary as workers (its main must
-// call sandbox.MaybeRunWorker first).
-func newDefaultRunner(cfg Config) (sandbox.Runner, io.Closer, error) {
-	m, err := sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: cfg.Logger})
+// call sandbox.MaybeRunWorker first). fetchFault is the chaos hook asked
+// before every invocation (Node.FetchFault).
+func newDefaultRunner(cfg Config, fetchFault func(sandbox.Invocation) sandbox.FetchFault) (sandbox.Runner, io.Closer, error) {
+	m, err := sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: cfg.Logger, FetchFault: fetchFault})
 	if err != nil {
 		return nil, nil, err
 	}
