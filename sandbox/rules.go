@@ -217,7 +217,15 @@ func checkRequest(inv Invocation, limits Limits, req *edge.Request, fail func(st
 // checkHeaderChanges rejects changed read-only headers and added or changed
 // disallowed headers. Names are compared case-insensitively, so a function
 // writing a non-canonical key into the map is caught too.
+//
+// The common case (every key canonical, nothing forbidden touched) is
+// decided without copying: with canonical keys only, a name's values are
+// exactly h[name]. Any doubt (a non-canonical key, a violation) takes the
+// general path, which also words the error.
 func checkHeaderChanges(e edge.EventType, before, after http.Header, fail func(string, ...any) error) error {
+	if headerChangesAllowedFast(e, before, after) {
+		return nil
+	}
 	for _, name := range readOnly[e] {
 		if !slices.Equal(headerValues(before, name), headerValues(after, name)) {
 			return fail("read-only header %s was changed", name)
@@ -229,6 +237,61 @@ func checkHeaderChanges(e edge.EventType, before, after http.Header, fail func(s
 		}
 	}
 	return nil
+}
+
+// headerChangesAllowedFast reports true when both header sets have only
+// canonical ASCII token keys (for which case-insensitive matching, Unicode
+// folding included, is plain equality) and no read-only or disallowed header differs; false
+// means "check the slow way", not necessarily a violation.
+func headerChangesAllowedFast(e edge.EventType, before, after http.Header) bool {
+	for k := range before {
+		if !isCanonicalTokenKey(k) {
+			return false
+		}
+	}
+	for k, vs := range after {
+		if !isCanonicalTokenKey(k) {
+			return false
+		}
+		if IsDisallowedHeader(k) && !slices.Equal(before[k], vs) {
+			return false
+		}
+	}
+	for _, name := range readOnly[e] {
+		if !slices.Equal(before[name], after[name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isCanonicalTokenKey reports whether k is a non-empty HTTP token in
+// canonical form ("X-Edgelab-Node"): what http.CanonicalHeaderKey returns
+// for a valid name, in ASCII only.
+func isCanonicalTokenKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				return false
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
+				return false
+			}
+		case '0' <= c && c <= '9', c == '-':
+		case strings.IndexByte("!#$%&'*+.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }
 
 // headerValues collects the values of name under every key that matches it
