@@ -10,9 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgelab/edgelab/edgenode/replica"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
+
+var _ replica.FaultApplier = (*Node)(nil)
 
 // Fault kinds and target kinds the node acts on (the control plane's
 // catalogue, docs/chaos.md; the Replicator forwards only these to a node).

@@ -1,0 +1,232 @@
+package controlplane_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/edgelab/edgelab/chaos/chaosctl"
+	"github.com/edgelab/edgelab/lab"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/topology"
+)
+
+// fetcherSrc calls edge.Fetch on the lab's web origin and turns a failed
+// fetch into a 502 generated response.
+const fetcherSrc = `package fetcher
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/edgelab/edgelab/edge"
+)
+
+// ViewerRequest answers with what the fetch saw.
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	r, err := edge.Fetch(ctx, "GET", %q, nil, nil)
+	if err != nil {
+		return &edge.Response{Status: 502, Body: []byte("fetch failed: " + err.Error())}, nil
+	}
+	return &edge.Response{Status: 200, Body: []byte("fetched " + strconv.Itoa(r.Status))}, nil
+}
+`
+
+// chaosCLI runs `edgectl chaos ARGS...` against the lab's first control plane.
+func chaosCLI(t *testing.T, ep lab.Endpoints, args ...string) string {
+	t.Helper()
+	dial := func() (*grpc.ClientConn, error) {
+		return grpc.NewClient(ep.ControlPlanes[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	var out bytes.Buffer
+	cmd := chaosctl.NewCommand(dial, &out)
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatalf("edgectl chaos %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+type answer struct {
+	status int
+	node   string
+	body   string
+}
+
+func httpGet(url string, hdr map[string]string) (answer, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return answer{}, err
+	}
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{status: resp.StatusCode, node: resp.Header.Get("X-Edgelab-Node"), body: string(b)}, nil
+}
+
+// eventually polls cond every 20ms until it holds or timeout passes.
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v still waiting for %s (last: %s)", timeout, what, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNodeSideFaultsInLab drives health-fail and fetch-errors through the
+// ChaosService (via edgectl chaos) in an all-in-one lab and watches the
+// edge, the gateway and a function react, then heal.
+func TestNodeSideFaultsInLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole lab")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := lab.Start(ctx, lab.Config{
+		DataDir: t.TempDir(), Topology: topology.Default(), Profile: "instant",
+		Regions: []string{"eu-west-1", "us-east-1"}, BasePort: 0, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatalf("lab.Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Logf("lab Close: %v", err)
+		}
+	})
+	ep := l.Endpoints()
+	const victim = "edge-eu-west-1-1"
+	var victimURL string
+	for _, e := range ep.Edges {
+		if e.ID == victim {
+			victimURL = e.URL
+		}
+	}
+	if victimURL == "" {
+		t.Fatalf("no %s in %+v", victim, ep.Edges)
+	}
+	const bound = 15 * time.Second
+	viaGateway := func(path string) (answer, error) {
+		return httpGet(ep.Gateway+path, map[string]string{"X-Viewer-Region": "eu-west-1"})
+	}
+	health := func() (bool, string, int) {
+		a, err := httpGet(victimURL+"/_edgelab/health", nil)
+		if err != nil {
+			return false, err.Error(), 0
+		}
+		return true, fmt.Sprintf("%d %s", a.status, a.body), a.status
+	}
+	routedTo := func(want string, yes bool) func() (bool, string) {
+		return func() (bool, string) {
+			a, err := viaGateway("/objects/16?probe=" + fmt.Sprint(time.Now().UnixNano()))
+			if err != nil {
+				return false, err.Error()
+			}
+			return a.status == 200 && (a.node == want) == yes, fmt.Sprintf("%d from %s", a.status, a.node)
+		}
+	}
+	eventually(t, "eu-west-1 viewers served by "+victim, bound, routedTo(victim, true))
+
+	// health-fail: the edge's health check answers 503, the gateway ejects it.
+	out := chaosCLI(t, ep, "inject", "health-fail", "node:"+victim, "--id", "hf")
+	if !strings.Contains(out, "hf") || !strings.Contains(out, "health-fail") {
+		t.Fatalf("inject output %q does not show the fault", out)
+	}
+	eventually(t, victim+" health 503", bound, func() (bool, string) {
+		_, state, st := health()
+		return st == http.StatusServiceUnavailable && strings.Contains(state, "health-fail"), state
+	})
+	eventually(t, "the gateway routing eu-west-1 viewers elsewhere", bound, routedTo(victim, false))
+	for i := range 5 {
+		if ok, state := routedTo(victim, false)(); !ok {
+			t.Fatalf("request %d after ejection: %s, want another edge", i, state)
+		}
+	}
+	// Reached directly, the node still serves viewers.
+	if a, err := httpGet(victimURL+"/objects/16?direct=1", map[string]string{"Host": "demo.edgelab.test"}); err != nil || a.status != 200 || a.node != victim {
+		t.Fatalf("direct request to the failing edge: %+v %v, want 200 from %s", a, err, victim)
+	}
+	out = chaosCLI(t, ep, "heal", "hf")
+	if !strings.Contains(out, "healed hf") {
+		t.Fatalf("heal output %q", out)
+	}
+	eventually(t, victim+" health 200", bound, func() (bool, string) {
+		_, state, st := health()
+		return st == http.StatusOK, state
+	})
+	eventually(t, "the gateway routing eu-west-1 viewers back to "+victim, bound, routedTo(victim, true))
+
+	// fetch-errors: a function's edge.Fetch calls fail; heal restores them.
+	c := l.Client()
+	src := fmt.Sprintf(fetcherSrc, ep.Origins[0].URL+"/objects/8")
+	if _, err := c.CreateFunction(ctx, &edgelabv1.CreateFunctionRequest{Name: "fetcher",
+		Files: []*edgelabv1.SourceFile{{Name: "fetcher.go", Content: []byte(src)}}}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.PublishFunction(ctx, &edgelabv1.PublishFunctionRequest{Name: "fetcher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetDistribution(ctx, &edgelabv1.GetDistributionRequest{Id: lab.SampleDistributionID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := got.GetDistribution()
+	fetchBehavior := &edgelabv1.Behavior{Path: "/fetch", Origin: "web", Functions: []*edgelabv1.Association{
+		{EventType: edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST, Function: "fetcher", Version: pub.GetVersion().GetVersion()}}}
+	d.Behaviors = append([]*edgelabv1.Behavior{fetchBehavior}, d.Behaviors...)
+	if _, err := c.ApplyDistribution(ctx, &edgelabv1.ApplyDistributionRequest{Distribution: d}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WaitDeployed(ctx, lab.SampleDistributionID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	fetch := func(want int, body string) func() (bool, string) {
+		return func() (bool, string) {
+			a, err := viaGateway("/fetch")
+			if err != nil {
+				return false, err.Error()
+			}
+			return a.status == want && strings.Contains(a.body, body), fmt.Sprintf("%d %q from %s", a.status, a.body, a.node)
+		}
+	}
+	eventually(t, "the fetcher fetching", bound, fetch(200, "fetched 200"))
+	chaosCLI(t, ep, "inject", "fetch-errors", "function:fetcher", "--id", "fe")
+	eventually(t, "the fetcher seeing the injected error", bound, fetch(502, "chaos fault fe: fetch-errors on function:fetcher"))
+	chaosCLI(t, ep, "heal", "--all")
+	eventually(t, "the fetcher fetching again", bound, fetch(200, "fetched 200"))
+}
