@@ -515,34 +515,49 @@ func (t *txn) shipLogs(tr *trigger, res sandbox.Result) {
 	sink(lines)
 }
 
-// write sends rep with the edge headers.
+// write sends rep with the edge headers. rep.header's slices are shared
+// with the cache: they are copied into the response by reference and never
+// appended to in place.
 func (t *txn) write(w http.ResponseWriter, r *http.Request, rep *reply) {
 	n := t.n
 	h := w.Header()
 	for k, vs := range rep.header {
 		h[k] = vs
 	}
-	h.Del("Content-Length")
+	delete(h, "Content-Length")
 	if len(t.fns) > 0 {
 		// Functions may have added framing headers; net/http owns those.
 		for _, k := range hopHeaders {
 			h.Del(k)
 		}
 	}
-	h.Set("X-Cache", rep.xcache+" from edgelab")
-	// Never append into a slice shared with a cache entry.
-	h["Via"] = append(slices.Clone(h["Via"]), "1.1 "+n.cfg.NodeID+" (edgelab)")
-	if rep.stale {
-		h["Warning"] = append(slices.Clone(h["Warning"]), `110 edgelab "Response is Stale"`)
+	// Canonical keys are assigned directly (no canonicalisation, and the
+	// node's static values are shared slices).
+	h["X-Cache"] = n.hdr.xCache(rep.xcache)
+	if via := h["Via"]; len(via) > 0 {
+		h["Via"] = append(via[:len(via):len(via)], n.hdr.via[0])
+	} else {
+		h["Via"] = n.hdr.via
 	}
-	h.Set("X-Edgelab-Pop", n.cfg.PoP)
-	h.Set("X-Edgelab-Node", n.cfg.NodeID)
-	h.Set("X-Edgelab-Request-Id", t.rid)
+	if rep.stale {
+		warn := h["Warning"]
+		h["Warning"] = append(warn[:len(warn):len(warn)], `110 edgelab "Response is Stale"`)
+	}
+	// The per-request values share one backing array (capacity-limited
+	// sub-slices: an append elsewhere copies instead of overwriting).
+	vals := make([]string, 4)
+	one := func(i int, v string) []string {
+		vals[i] = v
+		return vals[i : i+1 : i+1]
+	}
+	h["X-Edgelab-Pop"] = n.hdr.pop
+	h["X-Edgelab-Node"] = n.hdr.node
+	h["X-Edgelab-Request-Id"] = one(0, t.rid)
 	if len(t.fns) > 0 {
-		h.Set("X-Edgelab-Functions", strings.Join(t.fns, ", "))
+		h["X-Edgelab-Functions"] = one(1, strings.Join(t.fns, ", "))
 	}
 	if rep.age > 0 {
-		h.Set("Age", strconv.Itoa(int(rep.age/time.Second)))
+		h["Age"] = one(2, strconv.Itoa(int(rep.age/time.Second)))
 	}
 	status := rep.status
 	if status < 100 || status > 999 {
@@ -550,13 +565,13 @@ func (t *txn) write(w http.ResponseWriter, r *http.Request, rep *reply) {
 	}
 	bodyAllowed := status != http.StatusNoContent && status != http.StatusNotModified && status >= 200
 	if bodyAllowed {
-		h.Set("Content-Length", strconv.Itoa(len(rep.body)))
+		h["Content-Length"] = one(3, strconv.Itoa(len(rep.body)))
 	}
 	w.WriteHeader(status)
 	if bodyAllowed && r.Method != http.MethodHead {
 		_, _ = w.Write(rep.body)
 	}
-	n.metrics.requests.WithLabelValues(rep.xcache, strconv.Itoa(status)).Inc()
+	n.reqCount.inc(rep.xcache, status)
 }
 
 // headerBytes is the size of the request headers plus the query string,

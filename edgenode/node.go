@@ -49,6 +49,10 @@ type Node struct {
 
 	ridPrefix string
 	ridSeq    atomic.Uint64
+	// hdr are the node's pre-rendered response header values.
+	hdr staticHeaders
+	// reqCount counts viewer requests by result and status.
+	reqCount *requestCounters
 
 	bg      sync.WaitGroup // unloadAfterDrain goroutines
 	closing chan struct{}
@@ -86,6 +90,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("edgenode: registering metrics: %w", err)
 	}
 	n.metrics = m
+	n.reqCount = &requestCounters{vec: m.requests}
+	n.hdr = newStaticHeaders(cfg.NodeID, cfg.PoP)
 	n.origins = newTransports(cfg.Origin)
 	var rb [6]byte
 	_, _ = rand.Read(rb[:])
