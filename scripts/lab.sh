@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The compose lab. Usage: scripts/lab.sh up|down|ps|wait|logs|demo|smoke|env
+# The compose lab. Usage: scripts/lab.sh up|down|ps|wait|logs|demo|smoke|chaos|env
 #   up     build the image (scripts/images.sh), start docker-compose.yml, wait until healthy,
 #          deploy the sample distribution "demo" (as the all-in-one does)
 #   down   stop it and remove its containers, network and volumes
@@ -8,6 +8,10 @@
 #   logs   recent log lines of every container
 #   demo   publish the sample functions and apply deploy/docker/demo.yaml (up does it)
 #   smoke  run the e2e smoke test against the running lab (go test -tags e2e ./e2e)
+#   chaos [FILE...]  run chaos scenarios (default deploy/scenarios/*.yaml) against the
+#          running lab with `edgectl chaos run --lab compose`; reports go to
+#          build/reports/chaos-<name>.json; exits 1 if any scenario or invariant failed.
+#          Scenarios for another profile than the lab's, or for the all-in-one only, are skipped.
 #   env    print the lab's settings as shell assignments
 #
 # Env (all optional):
@@ -20,13 +24,16 @@
 #   EDGELAB_LAB_TIMEOUT    seconds to wait for health (default 180)
 #   EDGELAB_SKIP_IMAGES=1  up without rebuilding the image
 #   EDGELAB_NO_DEMO=1      up without deploying the sample distribution
+#   EDGELAB_PROFILE        propagation profile of the control planes (default, realistic, instant)
 # `up` writes the settings it used to build/lab-<project>.env; the other commands read it,
-# so `scripts/lab.sh smoke` finds the ports `up` chose.
+# so `scripts/lab.sh smoke` finds the ports `up` chose, and the endpoints to
+# build/lab-<project>.json (lab.json's shape, for `edgectl chaos run --lab compose`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-edgelab}"
 LAB_ENV="build/lab-$COMPOSE_PROJECT_NAME.env"
+LAB_JSON="build/lab-$COMPOSE_PROJECT_NAME.json"
 PORT_VARS=(EDGELAB_GATEWAY_PORT EDGELAB_CP1_PORT EDGELAB_CP2_PORT EDGELAB_ORIGIN_A_PORT EDGELAB_ORIGIN_B_PORT)
 declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [EDGELAB_CP2_PORT]=7071 [EDGELAB_ORIGIN_A_PORT]=9001 [EDGELAB_ORIGIN_B_PORT]=9002)
 
@@ -65,10 +72,31 @@ choose_ports() {
   done
 }
 
+# write_env saves the settings, and the endpoints in the shape of the
+# all-in-one's lab.json (for edgectl chaos run --lab compose --lab-file).
 write_env() {
   mkdir -p "$(dirname "$LAB_ENV")"
+  cat >"$LAB_JSON" <<JSON
+{
+  "controlPlanes": ["127.0.0.1:$EDGELAB_CP1_PORT", "127.0.0.1:$EDGELAB_CP2_PORT"],
+  "gateway": "http://127.0.0.1:$EDGELAB_GATEWAY_PORT",
+  "edges": [
+    {"id": "use1-a", "region": "us-east-1", "pop": "IAD", "url": "http://edge-use1-a:8080"},
+    {"id": "euw1-a", "region": "eu-west-1", "pop": "DUB", "url": "http://edge-euw1-a:8080"},
+    {"id": "apne1-a", "region": "ap-northeast-1", "pop": "NRT", "url": "http://edge-apne1-a:8080"},
+    {"id": "sae1-a", "region": "sa-east-1", "pop": "GRU", "url": "http://edge-sae1-a:8080"},
+    {"id": "apse2-a", "region": "ap-southeast-2", "pop": "SYD", "url": "http://edge-apse2-a:8080"}
+  ],
+  "origins": [
+    {"id": "web", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT"},
+    {"id": "web-b", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT"}
+  ],
+  "profile": "$EDGELAB_PROFILE"
+}
+JSON
   {
     echo "EDGELAB_IMAGE=$EDGELAB_IMAGE"
+    echo "EDGELAB_PROFILE=$EDGELAB_PROFILE"
     local v
     for v in "${PORT_VARS[@]}"; do echo "$v=${!v}"; done
   } >"$LAB_ENV"
@@ -76,6 +104,7 @@ write_env() {
 
 load_env
 export EDGELAB_IMAGE="${EDGELAB_IMAGE:-edgelab:dev}"
+export EDGELAB_PROFILE="${EDGELAB_PROFILE:-default}"
 COMPOSE=(docker-compose --ansi never -f docker-compose.yml)
 
 dump() {
@@ -85,14 +114,15 @@ dump() {
 
 # edgectl runs the edgectl that scripts/images.sh built (or builds one)
 # against cp1's published port.
-edgectl() {
+edgectl_bin() {
   local bin=build/image/bin/edgectl
   if [[ ! -x "$bin" ]]; then
     bin=build/edgectl
     [[ -x "$bin" ]] || go build -o "$bin" ./cmd/edgectl
   fi
-  "$bin" --endpoint "127.0.0.1:${EDGELAB_CP1_PORT:-7070}" "$@"
+  echo "$bin"
 }
+edgectl() { "$(edgectl_bin)" --endpoint "127.0.0.1:${EDGELAB_CP1_PORT:-7070}" "$@"; }
 
 # deploy_demo publishes the all-in-one's sample functions (examples/) and
 # applies the demo distribution, then waits until it is Deployed.
@@ -109,7 +139,40 @@ deploy_demo() {
     sed_args+=(-e "s/${name^^}_V/$v/")
   done
   sed "${sed_args[@]}" deploy/docker/demo.yaml | edgectl distribution apply -f - >/dev/null || return 1
-  edgectl status demo --wait --timeout 2m
+  edgectl status demo --wait --timeout "${EDGELAB_DEMO_TIMEOUT:-10m}"
+}
+
+# run_chaos runs scenario files one after the other and fails at the end if
+# any failed, so every report is written.
+run_chaos() {
+  local files=("$@") f name target profile failed=() passed=0 skipped=0 t0
+  if (( ${#files[@]} == 0 )); then files=(deploy/scenarios/*.yaml); fi
+  mkdir -p build/reports
+  for f in "${files[@]}"; do
+    name=$(basename "$f" .yaml)
+    target=$(sed -n 's/^target:[[:space:]]*\([a-z]*\).*/\1/p' "$f")
+    profile=$(sed -n 's/^profile:[[:space:]]*\([a-z]*\).*/\1/p' "$f")
+    if [[ "$target" == allinone ]]; then
+      log "chaos $name: skipped (all-in-one only)"; skipped=$((skipped + 1)); continue
+    fi
+    if [[ -n "$profile" && "$profile" != "$EDGELAB_PROFILE" ]]; then
+      log "chaos $name: skipped (needs EDGELAB_PROFILE=$profile, lab runs $EDGELAB_PROFILE)"; skipped=$((skipped + 1)); continue
+    fi
+    log "chaos $name: running"
+    t0=$(date +%s)
+    if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$(edgectl_bin)" --endpoint "127.0.0.1:$EDGELAB_CP1_PORT" chaos run "$f" \
+        --lab compose --lab-file "$LAB_JSON" --compose-project "$COMPOSE_PROJECT_NAME" \
+        --report "build/reports/chaos-$name.json" </dev/null; then
+      log "chaos $name: PASS in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
+      passed=$((passed + 1))
+    else
+      log "chaos $name: FAIL in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
+      failed+=("$name")
+      dump 30
+    fi
+  done
+  log "chaos: $passed passed, ${#failed[@]} failed, $skipped skipped"
+  if (( ${#failed[@]} > 0 )); then log "chaos failed: ${failed[*]}"; return 1; fi
 }
 
 wait_healthy() {
@@ -188,11 +251,12 @@ MSG
     ;;
   down)
     "${COMPOSE[@]}" down -v --remove-orphans --timeout 10
-    rm -f "$LAB_ENV"
+    rm -f "$LAB_ENV" "$LAB_JSON"
     ;;
   ps) "${COMPOSE[@]}" ps ;;
   wait) wait_healthy ;;
   demo) deploy_demo || { dump 60; exit 1; } ;;
+  chaos) shift; run_chaos "$@" ;;
   logs) dump "${2:-100}" ;;
   smoke)
     for v in "${PORT_VARS[@]}"; do export "$v=${!v:-${PORT_DEFAULT[$v]}}"; done
@@ -204,7 +268,7 @@ MSG
     log "smoke test passed in $(( $(date +%s) - t0 ))s"
     ;;
   env)
-    for v in COMPOSE_PROJECT_NAME EDGELAB_IMAGE "${PORT_VARS[@]}"; do echo "$v=${!v:-}"; done
+    for v in COMPOSE_PROJECT_NAME EDGELAB_IMAGE EDGELAB_PROFILE "${PORT_VARS[@]}"; do echo "$v=${!v:-}"; done
     ;;
-  *) echo "usage: $0 up|down|ps|wait|logs|demo|smoke|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|ps|wait|logs|demo|smoke|chaos|env" >&2; exit 2 ;;
 esac
