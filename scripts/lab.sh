@@ -39,7 +39,7 @@ declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [ED
 
 log() { echo "lab: $*" >&2; }
 
-# load_env reads build/lab.env for every variable the caller did not set.
+# load_env reads $LAB_ENV for every variable the caller did not set.
 load_env() {
   [[ -f "$LAB_ENV" ]] || return 0
   local line k
@@ -112,13 +112,13 @@ dump() {
   "${COMPOSE[@]}" logs --no-color --tail="${1:-40}" >&2 || true
 }
 
-# edgectl runs the edgectl that scripts/images.sh built (or builds one)
-# against cp1's published port.
+# edgectl_bin prints the edgectl that scripts/images.sh built (or builds one);
+# edgectl runs it against cp1's published port.
 edgectl_bin() {
   local bin=build/image/bin/edgectl
   if [[ ! -x "$bin" ]]; then
     bin=build/edgectl
-    [[ -x "$bin" ]] || go build -o "$bin" ./cmd/edgectl
+    if [[ ! -x "$bin" ]]; then go build -o "$bin" ./cmd/edgectl || return 1; fi
   fi
   echo "$bin"
 }
