@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -236,6 +237,10 @@ type Chaos struct {
 	log     *slog.Logger
 	set     *FaultSet
 	origins *originForwarder
+	// stopping is closed when Run's context ends, so calls waiting for the
+	// fault set (settle) return at once instead of holding up a shutdown.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 }
 
 var _ edgelabv1.ChaosServiceServer = (*Chaos)(nil)
@@ -265,7 +270,7 @@ func NewChaos(cfg ChaosConfig) (*Chaos, error) {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	log := cfg.Logger.With("component", "chaos")
-	return &Chaos{cfg: cfg, log: log, set: set,
+	return &Chaos{cfg: cfg, log: log, set: set, stopping: make(chan struct{}),
 		origins: newOriginForwarder(cfg.KV, cfg.Keys, set, cfg.Origins, cfg.HTTPClient, log)}, nil
 }
 
@@ -276,6 +281,11 @@ func (c *Chaos) Faults() *FaultSet { return c.set }
 // Run follows the faults and forwards origin faults until ctx ends. It
 // returns nil on a clean stop.
 func (c *Chaos) Run(ctx context.Context) error {
+	defer c.stoppingOnce.Do(func() { close(c.stopping) })
+	go func() {
+		<-ctx.Done()
+		c.stoppingOnce.Do(func() { close(c.stopping) })
+	}()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.set.Run(gctx) })
 	g.Go(func() error { return c.origins.run(gctx) })
@@ -378,6 +388,13 @@ func undoneBy(kind string) []string {
 func (c *Chaos) settle(ctx context.Context, tkind string, rev int64) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
+	go func() {
+		select {
+		case <-c.stopping: // this replica is shutting down (maybe by this very fault)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	if err := c.set.WaitRevision(ctx, rev); err != nil {
 		c.log.Warn("fault stored, but this replica's fault set did not catch up", "rev", rev, "err", err)
 		return

@@ -138,7 +138,14 @@ func (l *Lab) stopTarget(target string) (ok bool, err error) {
 		if h == nil {
 			return false, fmt.Errorf("no control plane %q in this lab", name)
 		}
+		// Cancelling Run starts a graceful stop; give in-flight unary calls
+		// (such as the very Inject that asked for this stop, when it was sent
+		// to this replica) a moment to answer before the hard stop.
 		h.cancel()
+		select {
+		case <-h.done:
+		case <-time.After(300 * time.Millisecond):
+		}
 		err := h.srv.Close()
 		<-h.done
 		l.cfg.Logger.Info("chaos: control plane stopped", "cp", name)

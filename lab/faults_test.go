@@ -3,12 +3,13 @@ package lab
 import (
 	"context"
 	"net/http"
-	"sync"
-	"testing"
+		"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/edgelab/edgelab/edgenode"
@@ -38,15 +39,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestRunFaultsStopsAndRestartsEdges(t *testing.T) {
-	l := startLab(t, "us-east-1")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.RunFaults(ctx) }()
-	var stopOnce sync.Once
-	stop := func() { stopOnce.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-
+func TestFaultsStopAndRestartEdges(t *testing.T) {
+	l := startLab(t, "us-east-1") // Start runs the fault follower
+	ctx := context.Background()
 	edge := l.Endpoints().Edges[0]
 	if !healthy(edge.URL) {
 		t.Fatalf("edge %s not healthy at start", edge.ID)
@@ -66,9 +61,45 @@ func TestRunFaultsStopsAndRestartsEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the edge to come back on its address", func() bool { return healthy(edge.URL) })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("RunFaults: %v", err)
+}
+
+// Killing the control plane that receives the Inject call still answers
+// the call: the replica stops only after in-flight replies.
+func TestKillControlPlaneThroughItself(t *testing.T) {
+	l := startLab(t, "us-east-1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cp1 := l.Endpoints().ControlPlanes[0]
+	conn, err := grpc.NewClient(cp1, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	stopOnce.Do(func() {})
+	defer conn.Close()
+	chaos := edgelabv1.NewChaosServiceClient(conn)
+	f, err := chaos.Inject(ctx, &edgelabv1.InjectRequest{Fault: &edgelabv1.Fault{Kind: "kill", Target: "controlplane:cp1"}})
+	if err != nil {
+		t.Fatalf("Inject on the replica it kills: %v", err)
+	}
+	cp := edgelabv1.NewControlPlaneServiceClient(conn)
+	waitUntil(t, "cp1 to go down", func() bool {
+		c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := cp.ListFunctions(c, &edgelabv1.ListFunctionsRequest{})
+		return err != nil
+	})
+	// Heal through the other replica; cp1 comes back on its address.
+	conn2, err := grpc.NewClient(l.Endpoints().ControlPlanes[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	if _, err := edgelabv1.NewChaosServiceClient(conn2).Heal(ctx, &edgelabv1.HealRequest{Id: f.GetFault().GetId()}); err != nil {
+		t.Fatalf("Heal via cp2: %v", err)
+	}
+	waitUntil(t, "cp1 to come back", func() bool {
+		c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := cp.ListFunctions(c, &edgelabv1.ListFunctionsRequest{})
+		return err == nil
+	})
 }
