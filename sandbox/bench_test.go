@@ -128,6 +128,7 @@ func BenchmarkWarmWorkerConcurrent(b *testing.B) {
 					}
 				}
 			})
+			reportWorkerMemory(b, m)
 		})
 	}
 }
@@ -172,17 +173,22 @@ func BenchmarkWorkerRSS(b *testing.B) {
 	if err := m.Load(context.Background(), code("trivial", trivialSrc)); err != nil {
 		b.Fatal(err)
 	}
-	var rss int64
 	for b.Loop() {
 		if _, err := m.Invoke(context.Background(), benchInv()); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportWorkerMemory(b, m)
+}
+
+// reportWorkerMemory adds the RSS and private memory of m's only worker.
+func reportWorkerMemory(b *testing.B, m *Manager) {
 	pids := m.WorkerPIDs()
 	if len(pids) != 1 {
 		b.Fatalf("pids %v", pids)
 	}
-	if rss, err = procRSS(pids[0]); err != nil {
+	rss, err := procRSS(pids[0])
+	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(rss)/(1<<20), "RSS-MB")
@@ -228,22 +234,44 @@ func BenchmarkIPCOnly(b *testing.B) {
 }
 
 // BenchmarkFrameCodec: encoding and decoding one invoke frame (the CPU
-// part of the IPC, without the socket).
+// part of the IPC, without the socket): through the generated proto code
+// and the proto converters (the previous IPC), and through the hand codec
+// (wire.go, what the IPC uses).
 func BenchmarkFrameCodec(b *testing.B) {
 	inv := benchInv()
-	frame := &edgelabv1.WorkerFrame{Id: 1, Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{
-		EventType: EventTypeToProto(inv.Event), Request: RequestToProto(inv.Request), Info: infoToProto(inv.Info)}}}
-	var buf bytes.Buffer
-	w := newFrameWriter(&buf)
-	r := newFrameReader(&buf)
-	for b.Loop() {
-		if err := w.write(frame, 0); err != nil {
-			b.Fatal(err)
+	b.Run("proto", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		w := newFrameWriter(&buf)
+		r := newFrameReader(&buf)
+		for b.Loop() {
+			frame := &edgelabv1.WorkerFrame{Id: 1, Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{
+				EventType: EventTypeToProto(inv.Event), Request: RequestToProto(inv.Request), Info: infoToProto(inv.Info)}}}
+			if err := w.write(frame, 0); err != nil {
+				b.Fatal(err)
+			}
+			f, err := r.read()
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = RequestFromProto(f.GetInvoke().GetRequest())
+			_ = infoFromProto(f.GetInvoke().GetInfo(), inv.Event)
 		}
-		f, err := r.read()
-		if err != nil {
-			b.Fatal(err)
+	})
+	b.Run("wire", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		w := newFrameWriter(&buf)
+		r := newFrameReader(&buf)
+		for b.Loop() {
+			if err := w.send(&invokeMsg{event: inv.Event, req: inv.Request, info: inv.Info}, 1, 0); err != nil {
+				b.Fatal(err)
+			}
+			f, err := r.readFrame()
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = f.invoke.req
 		}
-		_ = RequestFromProto(f.GetInvoke().GetRequest())
-	}
+	})
 }

@@ -47,12 +47,17 @@ func (f FetchFault) toInfo(m map[string]string) {
 }
 
 func fetchFaultFromInfo(m map[string]string) FetchFault {
+	return parseFetchFault(m[infoFaultDelay], m[infoFaultError], m[infoFaultStatus])
+}
+
+// parseFetchFault builds a fault from its wire values; bad values are ignored.
+func parseFetchFault(delay, errText, status string) FetchFault {
 	var f FetchFault
-	if d, err := time.ParseDuration(m[infoFaultDelay]); err == nil && d > 0 {
+	if d, err := time.ParseDuration(delay); err == nil && d > 0 {
 		f.Delay = d
 	}
-	f.Err = m[infoFaultError]
-	if s, err := strconv.Atoi(m[infoFaultStatus]); err == nil && s >= 100 && s <= 999 {
+	f.Err = errText
+	if s, err := strconv.Atoi(status); err == nil && s >= 100 && s <= 999 {
 		f.Status = s
 	}
 	return f

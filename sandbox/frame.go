@@ -34,8 +34,36 @@ func newFrameReader(r io.Reader) *frameReader {
 	return &frameReader{r: r, buf: make([]byte, 64<<10)}
 }
 
-// read returns the next frame, io.EOF at a clean end of stream.
+// read returns the next frame decoded by proto, io.EOF at a clean end of
+// stream.
 func (fr *frameReader) read() (*edgelabv1.WorkerFrame, error) {
+	b, err := fr.next()
+	if err != nil {
+		return nil, err
+	}
+	f := &edgelabv1.WorkerFrame{}
+	if err := proto.Unmarshal(b, f); err != nil {
+		return nil, fmt.Errorf("decoding frame: %w", err)
+	}
+	return f, nil
+}
+
+// readFrame returns the next frame decoded by the IPC codec (wire.go),
+// io.EOF at a clean end of stream.
+func (fr *frameReader) readFrame() (*frame, error) {
+	b, err := fr.next()
+	if err != nil {
+		return nil, err
+	}
+	f, err := decodeFrame(b)
+	if err != nil {
+		return nil, fmt.Errorf("decoding frame: %w", err)
+	}
+	return f, nil
+}
+
+// next returns the next frame's bytes, valid until the next call.
+func (fr *frameReader) next() ([]byte, error) {
 	for {
 		if have := fr.end - fr.start; have >= 4 {
 			n := int(binary.BigEndian.Uint32(fr.buf[fr.start:]))
@@ -48,11 +76,7 @@ func (fr *frameReader) read() (*edgelabv1.WorkerFrame, error) {
 				if fr.start == fr.end {
 					fr.start, fr.end = 0, 0
 				}
-				f := &edgelabv1.WorkerFrame{}
-				if err := proto.Unmarshal(b, f); err != nil {
-					return nil, fmt.Errorf("decoding frame: %w", err)
-				}
-				return f, nil
+				return b, nil
 			}
 			fr.ensure(4 + n)
 		} else {
@@ -122,6 +146,11 @@ func newFrameWriter(w io.Writer) *frameWriter {
 // peer that does not read (a paused worker); zero waits as long as it
 // takes.
 func (fw *frameWriter) write(f *edgelabv1.WorkerFrame, limit time.Duration) error {
+	return fw.send(protoFrame{f}, f.GetId(), limit)
+}
+
+// send is write for any outFrame, sent with the given id.
+func (fw *frameWriter) send(m outFrame, id uint64, limit time.Duration) error {
 	fw.mu.Lock()
 	if fw.err != nil {
 		err := fw.err
@@ -129,7 +158,7 @@ func (fw *frameWriter) write(f *edgelabv1.WorkerFrame, limit time.Duration) erro
 		return err
 	}
 	start := len(fw.pending)
-	b, err := proto.MarshalOptions{}.MarshalAppend(append(fw.pending, 0, 0, 0, 0), f)
+	b, err := m.appendFrame(append(fw.pending, 0, 0, 0, 0), id)
 	if err != nil {
 		fw.pending = fw.pending[:start]
 		fw.mu.Unlock()

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/protobuf/types/known/durationpb"
-
 	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -208,8 +206,8 @@ func loadInto(ctx context.Context, p *proc, c Code, interpreters int, limit time
 	for _, name := range sortedNames(c.Files) {
 		fv.Files = append(fv.Files, &edgelabv1.SourceFile{Name: name, Content: c.Files[name]})
 	}
-	reply, err := p.roundTrip(ctx, &edgelabv1.WorkerFrame{Msg: &edgelabv1.WorkerFrame_Load{
-		Load: &edgelabv1.WorkerLoad{Function: fv, Interpreters: int32(interpreters)}}}, limit)
+	reply, err := p.roundTrip(ctx, protoFrame{&edgelabv1.WorkerFrame{Msg: &edgelabv1.WorkerFrame_Load{
+		Load: &edgelabv1.WorkerLoad{Function: fv, Interpreters: int32(interpreters)}}}}, limit)
 	label := c.Name + ":" + strconv.FormatInt(c.Version, 10)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -220,9 +218,9 @@ func loadInto(ctx context.Context, p *proc, c Code, interpreters int, limit time
 		}
 		return nil, fmt.Errorf("%w: %s: while compiling: %w", ErrCompile, label, err)
 	}
-	lr := reply.GetLoadResult()
+	lr := reply.pb.GetLoadResult()
 	if lr == nil {
-		return nil, fmt.Errorf("%s: unexpected worker reply %T", label, reply.GetMsg())
+		return nil, fmt.Errorf("%s: unexpected worker reply %s", label, reply.kind())
 	}
 	if lr.GetError() != "" {
 		return nil, fmt.Errorf("%w: %s: %s", ErrCompile, label, lr.GetError())
@@ -462,32 +460,26 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 	info.FunctionName = inv.Function
 	info.FunctionVersion = inv.Version
 	remaining := time.Until(deadline)
-	frame := &edgelabv1.WorkerFrame{Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{
-		EventType: EventTypeToProto(inv.Event),
-		Request:   RequestToProto(inv.Request),
-		Response:  ResponseToProto(inv.Response),
-		Timeout:   durationpb.New(remaining),
-		Info:      infoToProto(info),
-	}}}
+	msg := &invokeMsg{event: inv.Event, req: inv.Request, resp: inv.Response, timeout: remaining, info: info}
 	if m.cfg.FetchFault != nil {
-		m.cfg.FetchFault(inv).toInfo(frame.GetInvoke().Info)
+		msg.fault = m.cfg.FetchFault(inv)
 	}
 	// The worker enforces the timeout; the host's limit only catches a
 	// worker that cannot answer at all.
-	reply, err := w.p.roundTrip(ctx, frame, remaining+stopGrace+m.cfg.UnresponsiveGrace)
+	reply, err := w.p.roundTrip(ctx, msg, remaining+stopGrace+m.cfg.UnresponsiveGrace)
 	if err != nil {
 		if !w.p.alive() && f.recycle(w, nil) {
 			m.workerDeaths.Add(1)
 		}
 		return execError(err, cold) // proc errors name the function
 	}
-	r := reply.GetInvokeResult()
+	r := reply.result
 	if r == nil {
-		return execError(fmt.Errorf("%s: unexpected worker reply %T", label, reply.GetMsg()), cold)
+		return execError(fmt.Errorf("%s: unexpected worker reply %s", label, reply.kind()), cold)
 	}
-	cold = cold || r.GetCold()
-	res := Result{Cold: cold, Logs: logsFromProto(r.GetLogs())}
-	switch r.GetErrorKind() {
+	cold = cold || r.cold
+	res := Result{Cold: cold, Logs: r.logs}
+	switch r.kind {
 	case "":
 	case kindTimeoutStuck:
 		// The interpreter did not stop: recycle the process.
@@ -499,16 +491,16 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: timeout after %s", ErrTimeout, label, timeout)
 		return res
 	case kindPanic:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label, r.GetError())
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label, r.err)
 		return res
 	case kindError:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrHandler, label, r.GetError())
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrHandler, label, r.err)
 		return res
 	default:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%s: %s", label, r.GetError())
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%s: %s", label, r.err)
 		return res
 	}
-	return finishResult(inv, limits, res, RequestFromProto(r.GetRequest()), ResponseFromProto(r.GetResponse()))
+	return finishResult(inv, limits, res, r.req, r.resp)
 }
 
 // finishResult fills a successful invocation's outcome and validates it.

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
 // procConfig configures one worker process.
@@ -58,7 +56,7 @@ type proc struct {
 	wg      sync.WaitGroup
 
 	mu       sync.Mutex
-	pending  map[uint64]chan *edgelabv1.WorkerFrame
+	pending  map[uint64]chan *frame
 	nextID   uint64
 	reason   error // first recorded reason for killing the worker
 	deathErr error // set before dead is closed
@@ -91,7 +89,7 @@ func startProc(cfg procConfig) (*proc, error) {
 		in:      newFrameReader(conn),
 		readTok: make(chan struct{}, 1),
 		stderr:  &tailBuffer{max: 8 << 10},
-		pending: map[uint64]chan *edgelabv1.WorkerFrame{},
+		pending: map[uint64]chan *frame{},
 		exited:  make(chan struct{}),
 		dead:    make(chan struct{}),
 	}
@@ -224,11 +222,11 @@ func (p *proc) err() error {
 	return p.deathErr
 }
 
-// roundTrip sends f and waits for the reply with the same id. After limit
+// roundTrip sends m and waits for the reply with the same id. After limit
 // without a reply the worker is killed as unresponsive; when the worker
 // dies the death reason is returned; ctx ends only the wait.
-func (p *proc) roundTrip(ctx context.Context, f *edgelabv1.WorkerFrame, limit time.Duration) (*edgelabv1.WorkerFrame, error) {
-	ch := make(chan *edgelabv1.WorkerFrame, 1)
+func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (*frame, error) {
+	ch := make(chan *frame, 1)
 	p.mu.Lock()
 	select {
 	case <-p.dead:
@@ -245,9 +243,8 @@ func (p *proc) roundTrip(ctx context.Context, f *edgelabv1.WorkerFrame, limit ti
 		delete(p.pending, id)
 		p.mu.Unlock()
 	}()
-	f.Id = id
 	deadline := time.Now().Add(limit)
-	if err := p.out.write(f, limit); err != nil {
+	if err := p.out.send(m, id, limit); err != nil {
 		p.kill(fmt.Errorf("%w: %s: sending to the worker: %w", ErrUnresponsive, p.cfg.name, err))
 		return nil, p.err()
 	}
@@ -295,7 +292,7 @@ func (p *proc) roundTrip(ctx context.Context, f *edgelabv1.WorkerFrame, limit ti
 // lead reads frames as the holder of the read token until the reply for
 // id arrives (returned), dispatching other replies to their callers. The
 // read is bounded by deadline and interrupted when ctx ends.
-func (p *proc) lead(ctx context.Context, id uint64, ch chan *edgelabv1.WorkerFrame, deadline time.Time) (*edgelabv1.WorkerFrame, error) {
+func (p *proc) lead(ctx context.Context, id uint64, ch chan *frame, deadline time.Time) (*frame, error) {
 	select { // delivered by the previous leader
 	case r := <-ch:
 		return r, nil
@@ -305,16 +302,16 @@ func (p *proc) lead(ctx context.Context, id uint64, ch chan *edgelabv1.WorkerFra
 	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for {
-		f, err := p.in.read()
+		f, err := p.in.readFrame()
 		if err != nil {
 			return nil, err
 		}
-		if f.GetId() == id {
+		if f.id == id {
 			return f, nil
 		}
 		p.mu.Lock()
-		other, ok := p.pending[f.GetId()]
-		delete(p.pending, f.GetId())
+		other, ok := p.pending[f.id]
+		delete(p.pending, f.id)
 		p.mu.Unlock()
 		if ok {
 			other <- f

@@ -114,33 +114,35 @@ type workerServer struct {
 // would keep the process alive; the process exit ends them.
 func (w *workerServer) serve(in *frameReader) error {
 	for {
-		f, err := in.read()
+		f, err := in.readFrame()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return fmt.Errorf("reading from host: %w", err)
 		}
-		switch m := f.GetMsg().(type) {
-		case *edgelabv1.WorkerFrame_Load:
-			res := w.load(m.Load)
-			if err := w.out.write(&edgelabv1.WorkerFrame{Id: f.GetId(), Msg: &edgelabv1.WorkerFrame_LoadResult{LoadResult: res}}, 0); err != nil {
-				return err
-			}
-		case *edgelabv1.WorkerFrame_Invoke:
-			id := f.GetId()
-			go w.invoke(m.Invoke, func(res *edgelabv1.WorkerInvokeResult) {
-				err := w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}}, 0)
+		if m := f.invoke; m != nil {
+			id := f.id
+			go w.invoke(m, func(res *resultMsg) {
+				err := w.out.send(res, id, 0)
 				if errors.Is(err, errFrameTooLarge) {
-					res = &edgelabv1.WorkerInvokeResult{ErrorKind: kindError, Duration: res.GetDuration(), Cold: res.GetCold(),
-						Error: fmt.Sprintf("the result is too large to return (%v)", err)}
-					err = w.out.write(&edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_InvokeResult{InvokeResult: res}}, 0)
+					res = &resultMsg{kind: kindError, duration: res.duration, cold: res.cold,
+						err: fmt.Sprintf("the result is too large to return (%v)", err)}
+					err = w.out.send(res, id, 0)
 				}
 				// Any other write error means the host is gone; the read loop sees it too.
 				_ = err
 			})
+			continue
+		}
+		switch m := f.pb.GetMsg().(type) {
+		case *edgelabv1.WorkerFrame_Load:
+			res := w.load(m.Load)
+			if err := w.out.write(&edgelabv1.WorkerFrame{Id: f.id, Msg: &edgelabv1.WorkerFrame_LoadResult{LoadResult: res}}, 0); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("unexpected frame %T from host", m)
+			return fmt.Errorf("unexpected frame (%s) from host", f.kind())
 		}
 	}
 }
@@ -216,34 +218,28 @@ func (w *workerServer) put(p *program, discard bool) {
 }
 
 // invoke runs one invocation and calls reply exactly once with its result.
-func (w *workerServer) invoke(inv *edgelabv1.WorkerInvoke, reply func(*edgelabv1.WorkerInvokeResult)) {
-	e := EventTypeFromProto(inv.GetEventType())
+func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
+	e := inv.event
 	p, cold, err := w.get()
 	if err != nil {
-		reply(&edgelabv1.WorkerInvokeResult{ErrorKind: kindError, Error: fmt.Sprintf("starting interpreter: %v", err), Cold: true})
+		reply(&resultMsg{kind: kindError, err: fmt.Sprintf("starting interpreter: %v", err), cold: true})
 		return
 	}
-	timeout := inv.GetTimeout().AsDuration()
+	timeout := inv.timeout
 	if timeout <= 0 {
 		timeout = DefaultProfile().For(e).Timeout
 	}
+	info := inv.info
+	info.EventType = e
 	// The handler runs on this goroutine; on timeout, reply is called
 	// from the timer's goroutine while this one may stay blocked.
-	p.run(context.Background(), e, infoFromProto(inv.GetInfo(), e),
-		RequestFromProto(inv.GetRequest()), ResponseFromProto(inv.GetResponse()), timeout,
-		fetchFaultFromInfo(inv.GetInfo()).wrap(w.fetch),
+	p.run(context.Background(), e, info, inv.req, inv.resp, timeout,
+		inv.fault.wrap(w.fetch),
 		func(r callResult) {
 			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
-			out := &edgelabv1.WorkerInvokeResult{
-				Error:     r.err,
-				ErrorKind: r.kind,
-				Duration:  durationpb.New(r.duration),
-				Cold:      cold,
-				Logs:      logsToProto(r.logs),
-			}
+			out := &resultMsg{err: r.err, kind: r.kind, duration: r.duration, cold: cold, logs: r.logs}
 			if r.kind == "" {
-				out.Request = RequestToProto(r.req)
-				out.Response = ResponseToProto(r.resp)
+				out.req, out.resp = r.req, r.resp
 			}
 			reply(out)
 		})

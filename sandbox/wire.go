@@ -1,0 +1,696 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/edgelab/edgelab/edge"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+// The hot IPC frames (WorkerInvoke, WorkerInvokeResult) are encoded and
+// decoded here by hand, straight from and to the edge types: the bytes are
+// the edgelabv1.WorkerFrame wire format (proto.Unmarshal reads them, and
+// these decoders read what proto.Marshal writes), without the generic
+// proto machinery, the intermediate messages and the info map, which cost
+// about a third of both processes' CPU per invocation. Other frames (load,
+// load result) go through proto. Strings are carried as bytes (proto
+// would refuse a header value that is not UTF-8; HTTP allows it).
+
+// Field numbers (proto/edgelab/v1/sandbox.proto, types.proto).
+const (
+	fFrameID           = 1
+	fFrameInvoke       = 4
+	fFrameInvokeResult = 5
+
+	fInvEvent    = 1
+	fInvRequest  = 2
+	fInvResponse = 3
+	fInvTimeout  = 4
+	fInvInfo     = 5
+
+	fReqMethod  = 1
+	fReqURI     = 2
+	fReqQuery   = 3
+	fReqHeaders = 4
+	fReqClient  = 5
+	fReqBody    = 6
+	fReqOrigin  = 7
+
+	fRespStatus  = 1
+	fRespDesc    = 2
+	fRespHeaders = 3
+	fRespBody    = 4
+	fRespPresent = 5
+
+	fResRequest  = 1
+	fResResponse = 2
+	fResError    = 3
+	fResKind     = 4
+	fResDuration = 5
+	fResCold     = 6
+	fResLogs     = 7
+)
+
+// errBadFrame: a frame that is not valid wire format.
+var errBadFrame = errors.New("malformed frame")
+
+// frame is one decoded frame: invoke (host to worker), result (worker to
+// host) or, for anything else, the proto message.
+type frame struct {
+	id     uint64
+	invoke *invokeMsg
+	result *resultMsg
+	pb     *edgelabv1.WorkerFrame
+}
+
+// invokeMsg is a WorkerInvoke.
+type invokeMsg struct {
+	event   edge.EventType
+	req     *edge.Request
+	resp    *edge.Response
+	timeout time.Duration
+	info    edge.Info // EventType and Deadline are not carried
+	fault   FetchFault
+}
+
+// resultMsg is a WorkerInvokeResult.
+type resultMsg struct {
+	req      *edge.Request
+	resp     *edge.Response
+	err      string
+	kind     string
+	duration time.Duration
+	cold     bool
+	logs     []LogLine
+}
+
+// kind names what a frame carries, for errors.
+func (f *frame) kind() string {
+	switch {
+	case f.invoke != nil:
+		return "invoke"
+	case f.result != nil:
+		return "invoke result"
+	case f.pb != nil && f.pb.GetMsg() != nil:
+		return fmt.Sprintf("%T", f.pb.GetMsg())
+	}
+	return "empty frame"
+}
+
+// outFrame is a frame to send: it appends its encoding, with the given id.
+type outFrame interface {
+	appendFrame(b []byte, id uint64) ([]byte, error)
+}
+
+// protoFrame sends any WorkerFrame through proto (its Id is overwritten).
+type protoFrame struct{ f *edgelabv1.WorkerFrame }
+
+func (p protoFrame) appendFrame(b []byte, id uint64) ([]byte, error) {
+	p.f.Id = id
+	return proto.MarshalOptions{}.MarshalAppend(b, p.f)
+}
+
+func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
+	b = appendUint(b, fFrameID, id)
+	at := beginMsg(&b, fFrameInvoke)
+	b = appendUint(b, fInvEvent, uint64(EventTypeToProto(m.event)))
+	if m.req != nil {
+		at := beginMsg(&b, fInvRequest)
+		b = appendRequest(b, m.req)
+		b = endMsg(b, at)
+	}
+	if m.resp != nil {
+		at := beginMsg(&b, fInvResponse)
+		b = appendResponse(b, m.resp)
+		b = endMsg(b, at)
+	}
+	b = appendDuration(b, fInvTimeout, m.timeout)
+	i := m.info
+	b = appendInfo(b, infoDistributionID, i.DistributionID)
+	b = appendInfo(b, infoDistributionDomain, i.DistributionDomain)
+	b = appendInfo(b, infoRequestID, i.RequestID)
+	b = appendInfo(b, infoRegion, i.Region)
+	b = appendInfo(b, infoPoP, i.PoP)
+	b = appendInfo(b, infoNode, i.Node)
+	b = appendInfo(b, infoFunctionName, i.FunctionName)
+	if i.FunctionVersion != 0 {
+		b = appendInfo(b, infoFunctionVersion, strconv.FormatInt(i.FunctionVersion, 10))
+	}
+	if m.fault.Delay > 0 {
+		b = appendInfo(b, infoFaultDelay, m.fault.Delay.String())
+	}
+	b = appendInfo(b, infoFaultError, m.fault.Err)
+	if m.fault.Status != 0 {
+		b = appendInfo(b, infoFaultStatus, strconv.Itoa(m.fault.Status))
+	}
+	return endMsg(b, at), nil
+}
+
+func (m *resultMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
+	b = appendUint(b, fFrameID, id)
+	at := beginMsg(&b, fFrameInvokeResult)
+	if m.req != nil {
+		at := beginMsg(&b, fResRequest)
+		b = appendRequest(b, m.req)
+		b = endMsg(b, at)
+	}
+	if m.resp != nil {
+		at := beginMsg(&b, fResResponse)
+		b = appendResponse(b, m.resp)
+		b = endMsg(b, at)
+	}
+	b = appendString(b, fResError, m.err)
+	b = appendString(b, fResKind, m.kind)
+	b = appendDuration(b, fResDuration, m.duration)
+	if m.cold {
+		b = appendUint(b, fResCold, 1)
+	}
+	for _, l := range m.logs {
+		at := beginMsg(&b, fResLogs)
+		tat := beginMsg(&b, 1) // time
+		b = appendUint(b, 1, uint64(l.Time.Unix()))
+		b = appendUint(b, 2, uint64(int64(l.Time.Nanosecond())))
+		b = endMsg(b, tat)
+		b = appendString(b, 2, l.Message)
+		b = appendString(b, 9, "function")
+		b = endMsg(b, at)
+	}
+	return endMsg(b, at), nil
+}
+
+func appendRequest(b []byte, r *edge.Request) []byte {
+	b = appendString(b, fReqMethod, r.Method)
+	b = appendString(b, fReqURI, r.URI)
+	b = appendString(b, fReqQuery, r.QueryString)
+	b = appendHeader(b, fReqHeaders, r.Header)
+	b = appendString(b, fReqClient, r.ClientIP)
+	if r.Body != nil {
+		at := beginMsg(&b, fReqBody)
+		b = appendBytes(b, 1, r.Body.Data)
+		b = appendBool(b, 2, r.Body.Truncated)
+		b = appendBool(b, 3, r.Body.Replace)
+		b = appendBool(b, 4, true)
+		b = endMsg(b, at)
+	}
+	if r.Origin != nil {
+		at := beginMsg(&b, fReqOrigin)
+		b = appendString(b, 1, r.Origin.ID)
+		b = appendString(b, 2, r.Origin.URL)
+		b = appendHeader(b, 3, r.Origin.CustomHeaders)
+		b = appendBool(b, 4, true)
+		b = endMsg(b, at)
+	}
+	return b
+}
+
+func appendResponse(b []byte, r *edge.Response) []byte {
+	if r.Status != 0 {
+		b = appendUint(b, fRespStatus, uint64(int64(int32(r.Status))))
+	}
+	b = appendString(b, fRespDesc, r.StatusDescription)
+	b = appendHeader(b, fRespHeaders, r.Header)
+	b = appendBytes(b, fRespBody, r.Body)
+	return appendBool(b, fRespPresent, true)
+}
+
+// appendHeader writes one Header message per name (map order: the decoder
+// builds a map, so the order carries nothing).
+func appendHeader(b []byte, num protowire.Number, h http.Header) []byte {
+	for k, vs := range h {
+		at := beginMsg(&b, num)
+		b = appendString(b, 1, k)
+		for _, v := range vs {
+			b = protowire.AppendTag(b, 2, protowire.BytesType)
+			b = protowire.AppendString(b, v)
+		}
+		b = endMsg(b, at)
+	}
+	return b
+}
+
+func appendInfo(b []byte, k, v string) []byte {
+	if v == "" {
+		return b
+	}
+	at := beginMsg(&b, fInvInfo)
+	b = appendString(b, 1, k)
+	b = appendString(b, 2, v)
+	return endMsg(b, at)
+}
+
+func appendDuration(b []byte, num protowire.Number, d time.Duration) []byte {
+	at := beginMsg(&b, num)
+	secs, nanos := int64(d/time.Second), int64(d%time.Second)
+	if secs != 0 {
+		b = appendUint(b, 1, uint64(secs))
+	}
+	if nanos != 0 {
+		b = appendUint(b, 2, uint64(nanos))
+	}
+	return endMsg(b, at)
+}
+
+func appendUint(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+func appendBool(b []byte, num protowire.Number, v bool) []byte {
+	if !v {
+		return b
+	}
+	return appendUint(b, num, 1)
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+// beginMsg starts a length-delimited field whose length is not known yet:
+// it writes the tag and a one-byte length placeholder, and returns the
+// placeholder's position for endMsg.
+func beginMsg(b *[]byte, num protowire.Number) int {
+	*b = protowire.AppendTag(*b, num, protowire.BytesType)
+	*b = append(*b, 0)
+	return len(*b) - 1
+}
+
+// endMsg fills in the length of the field begun at at, moving the content
+// when the length needs more than one byte.
+func endMsg(b []byte, at int) []byte {
+	n := len(b) - at - 1
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	k := protowire.SizeVarint(uint64(n))
+	for range k - 1 {
+		b = append(b, 0)
+	}
+	copy(b[at+k:], b[at+1:at+1+n])
+	protowire.AppendVarint(b[:at], uint64(n))
+	return b
+}
+
+// decodeFrame decodes one frame. b is not retained. When the oneof field
+// appears more than once, the last one wins (proto would merge repeated
+// messages; the peers never send that).
+func decodeFrame(b []byte) (*frame, error) {
+	f := &frame{}
+	var last protowire.Number
+	var body []byte
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		switch {
+		case num == fFrameID && typ == protowire.VarintType:
+			f.id = v
+		case num >= 2 && num <= 5 && typ == protowire.BytesType:
+			last, body = num, raw
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch last {
+	case fFrameInvoke:
+		f.invoke, err = decodeInvoke(body)
+	case fFrameInvokeResult:
+		f.result, err = decodeResult(body)
+	default:
+		f.pb = &edgelabv1.WorkerFrame{}
+		if err = proto.Unmarshal(b, f.pb); err != nil {
+			err = fmt.Errorf("%w: %w", errBadFrame, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func decodeInvoke(b []byte) (*invokeMsg, error) {
+	m := &invokeMsg{}
+	var delay, ferr, status string
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		var err error
+		switch {
+		case num == fInvEvent && typ == protowire.VarintType:
+			m.event = EventTypeFromProto(edgelabv1.EventType(int32(v)))
+		case num == fInvRequest && typ == protowire.BytesType:
+			m.req, err = decodeRequest(raw)
+		case num == fInvResponse && typ == protowire.BytesType:
+			m.resp, err = decodeResponse(raw)
+		case num == fInvTimeout && typ == protowire.BytesType:
+			m.timeout, err = decodeDuration(raw)
+		case num == fInvInfo && typ == protowire.BytesType:
+			var k, val string
+			if k, val, err = decodeMapEntry(raw); err != nil {
+				return err
+			}
+			switch k {
+			case infoDistributionID:
+				m.info.DistributionID = val
+			case infoDistributionDomain:
+				m.info.DistributionDomain = val
+			case infoRequestID:
+				m.info.RequestID = val
+			case infoRegion:
+				m.info.Region = val
+			case infoPoP:
+				m.info.PoP = val
+			case infoNode:
+				m.info.Node = val
+			case infoFunctionName:
+				m.info.FunctionName = val
+			case infoFunctionVersion:
+				m.info.FunctionVersion = parseInt64(val)
+			case infoFaultDelay:
+				delay = val
+			case infoFaultError:
+				ferr = val
+			case infoFaultStatus:
+				status = val
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.fault = parseFetchFault(delay, ferr, status)
+	return m, nil
+}
+
+func decodeResult(b []byte) (*resultMsg, error) {
+	m := &resultMsg{}
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		var err error
+		switch {
+		case num == fResRequest && typ == protowire.BytesType:
+			m.req, err = decodeRequest(raw)
+		case num == fResResponse && typ == protowire.BytesType:
+			m.resp, err = decodeResponse(raw)
+		case num == fResError && typ == protowire.BytesType:
+			m.err = string(raw)
+		case num == fResKind && typ == protowire.BytesType:
+			m.kind = string(raw)
+		case num == fResDuration && typ == protowire.BytesType:
+			m.duration, err = decodeDuration(raw)
+		case num == fResCold && typ == protowire.VarintType:
+			m.cold = v != 0
+		case num == fResLogs && typ == protowire.BytesType:
+			var l LogLine
+			l, err = decodeLogLine(raw)
+			m.logs = append(m.logs, l)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeRequest mirrors RequestFromProto: Header is never nil; Body and
+// Origin by the same presence rules.
+func decodeRequest(b []byte) (*edge.Request, error) {
+	r := &edge.Request{Header: http.Header{}}
+	var body *edge.Body
+	var bodyPresent bool
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case fReqMethod:
+			r.Method = string(raw)
+		case fReqURI:
+			r.URI = string(raw)
+		case fReqQuery:
+			r.QueryString = string(raw)
+		case fReqHeaders:
+			return decodeHeaderInto(r.Header, raw)
+		case fReqClient:
+			r.ClientIP = string(raw)
+		case fReqBody:
+			body, bodyPresent = &edge.Body{}, false
+			return eachField(raw, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+				switch {
+				case num == 1 && typ == protowire.BytesType:
+					body.Data = append([]byte{}, raw...)
+				case num == 2 && typ == protowire.VarintType:
+					body.Truncated = v != 0
+				case num == 3 && typ == protowire.VarintType:
+					body.Replace = v != 0
+				case num == 4 && typ == protowire.VarintType:
+					bodyPresent = v != 0
+				}
+				return nil
+			})
+		case fReqOrigin:
+			o, err := decodeOrigin(raw)
+			r.Origin = o
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if body != nil && (bodyPresent || len(body.Data) > 0 || body.Truncated || body.Replace) {
+		r.Body = body
+	}
+	return r, nil
+}
+
+func decodeOrigin(b []byte) (*edge.Origin, error) {
+	o := &edge.Origin{}
+	var present bool
+	var custom http.Header
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			o.ID = string(raw)
+		case num == 2 && typ == protowire.BytesType:
+			o.URL = string(raw)
+		case num == 3 && typ == protowire.BytesType:
+			if custom == nil {
+				custom = http.Header{}
+			}
+			return decodeHeaderInto(custom, raw)
+		case num == 4 && typ == protowire.VarintType:
+			present = v != 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !present && o.ID == "" && o.URL == "" {
+		return nil, nil
+	}
+	o.CustomHeaders = custom
+	return o, nil
+}
+
+// decodeResponse mirrors ResponseFromProto: nil for a response without the
+// present flag and without any field set; Header is never nil otherwise.
+func decodeResponse(b []byte) (*edge.Response, error) {
+	r := &edge.Response{Header: http.Header{}}
+	var present, anyHeader bool
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		switch {
+		case num == fRespStatus && typ == protowire.VarintType:
+			r.Status = int(int32(v))
+		case num == fRespDesc && typ == protowire.BytesType:
+			r.StatusDescription = string(raw)
+		case num == fRespHeaders && typ == protowire.BytesType:
+			anyHeader = true
+			return decodeHeaderInto(r.Header, raw)
+		case num == fRespBody && typ == protowire.BytesType:
+			r.Body = append([]byte{}, raw...)
+		case num == fRespPresent && typ == protowire.VarintType:
+			present = v != 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !present && r.Status == 0 && !anyHeader && len(r.Body) == 0 && r.StatusDescription == "" {
+		return nil, nil
+	}
+	return r, nil
+}
+
+// decodeHeaderInto adds one Header message to h (repeated names merge in
+// order, as HeaderFromProto does).
+func decodeHeaderInto(h http.Header, b []byte) error {
+	var name string
+	var values []string
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, raw []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case 1:
+			name = string(raw)
+		case 2:
+			values = append(values, string(raw))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	h[name] = append(h[name], values...)
+	return nil
+}
+
+func decodeMapEntry(b []byte) (k, v string, err error) {
+	err = eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, raw []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case 1:
+			k = string(raw)
+		case 2:
+			v = string(raw)
+		}
+		return nil
+	})
+	return k, v, err
+}
+
+// decodeDuration decodes a google.protobuf.Duration, saturating at the
+// time.Duration range (as durationpb's AsDuration does).
+func decodeDuration(b []byte) (time.Duration, error) {
+	var secs, nanos int64
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+		if typ != protowire.VarintType {
+			return nil
+		}
+		switch num {
+		case 1:
+			secs = int64(v)
+		case 2:
+			nanos = int64(int32(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	const maxSecs = math.MaxInt64 / int64(time.Second)
+	switch {
+	case secs > maxSecs:
+		return time.Duration(math.MaxInt64), nil
+	case secs < -maxSecs:
+		return time.Duration(math.MinInt64), nil
+	}
+	d := time.Duration(secs) * time.Second
+	sum := d + time.Duration(nanos)
+	if nanos > 0 && sum < d {
+		return time.Duration(math.MaxInt64), nil
+	}
+	if nanos < 0 && sum > d {
+		return time.Duration(math.MinInt64), nil
+	}
+	return sum, nil
+}
+
+func decodeLogLine(b []byte) (LogLine, error) {
+	var l LogLine
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, raw []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case 1:
+			var secs, nanos int64
+			if err := eachField(raw, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+				if typ == protowire.VarintType {
+					switch num {
+					case 1:
+						secs = int64(v)
+					case 2:
+						nanos = int64(int32(v))
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			l.Time = time.Unix(secs, nanos).UTC()
+		case 2:
+			l.Message = string(raw)
+		}
+		return nil
+	})
+	return l, err
+}
+
+// eachField calls fn for every field of the message in b: v is a varint
+// field's value, raw a length-delimited field's content (valid during the
+// call only). Fixed-width and group fields are skipped; malformed input is
+// an error wrapping errBadFrame.
+func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("%w: %w", errBadFrame, protowire.ParseError(n))
+		}
+		b = b[n:]
+		switch typ {
+		case protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return fmt.Errorf("%w: %w", errBadFrame, protowire.ParseError(n))
+			}
+			b = b[n:]
+			if err := fn(num, typ, v, nil); err != nil {
+				return err
+			}
+		case protowire.BytesType:
+			raw, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return fmt.Errorf("%w: %w", errBadFrame, protowire.ParseError(n))
+			}
+			b = b[n:]
+			if err := fn(num, typ, 0, raw); err != nil {
+				return err
+			}
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return fmt.Errorf("%w: %w", errBadFrame, protowire.ParseError(n))
+			}
+			b = b[n:]
+		}
+	}
+	return nil
+}
