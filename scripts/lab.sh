@@ -107,6 +107,14 @@ export EDGELAB_IMAGE="${EDGELAB_IMAGE:-edgelab:dev}"
 export EDGELAB_PROFILE="${EDGELAB_PROFILE:-default}"
 COMPOSE=(docker-compose --ansi never -f docker-compose.yml)
 
+# require_lab fails fast when the project has no running containers.
+require_lab() {
+  if [[ -z "$("${COMPOSE[@]}" ps -q 2>/dev/null)" ]]; then
+    log "no lab is running in project $COMPOSE_PROJECT_NAME: start it with scripts/lab.sh up"
+    exit 1
+  fi
+}
+
 dump() {
   "${COMPOSE[@]}" ps >&2 || true
   "${COMPOSE[@]}" logs --no-color --tail="${1:-40}" >&2 || true
@@ -255,10 +263,11 @@ MSG
     ;;
   ps) "${COMPOSE[@]}" ps ;;
   wait) wait_healthy ;;
-  demo) deploy_demo || { dump 60; exit 1; } ;;
-  chaos) shift; run_chaos "$@" ;;
+  demo) require_lab; deploy_demo || { dump 60; exit 1; } ;;
+  chaos) shift; require_lab; run_chaos "$@" ;;
   logs) dump "${2:-100}" ;;
   smoke)
+    require_lab
     for v in "${PORT_VARS[@]}"; do export "$v=${!v:-${PORT_DEFAULT[$v]}}"; done
     t0=$(date +%s)
     if ! EDGELAB_E2E_REUSE=1 go test -tags e2e -count=1 -timeout 10m -v ./e2e/...; then
