@@ -119,7 +119,10 @@ type Manager struct {
 	coldStarts   atomic.Uint64
 	workerStarts atomic.Uint64
 	workerDeaths atomic.Uint64
-	outcomes     sync.Map // Outcome -> *atomic.Uint64
+	// known counts the documented outcomes (read-only map, no boxing on
+	// the hot path); outcomes any other.
+	known    map[Outcome]*atomic.Uint64
+	outcomes sync.Map // Outcome -> *atomic.Uint64
 }
 
 var _ Runner = (*Manager)(nil)
@@ -132,6 +135,7 @@ type fnKey struct {
 // function is one loaded version and its current worker.
 type function struct {
 	code     Code
+	label    string // "name:version", for errors
 	entries  []edge.EventType
 	inflight atomic.Int64
 
@@ -157,7 +161,10 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, fns: map[fnKey]*function{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, fns: map[fnKey]*function{}, stop: make(chan struct{}), known: map[Outcome]*atomic.Uint64{}}
+	for _, o := range []Outcome{OutcomeContinue, OutcomeGenerated, OutcomeValidationError, OutcomeExecutionError, OutcomeLimitExceeded} {
+		m.known[o] = new(atomic.Uint64)
+	}
 	if cfg.IdleTimeout > 0 {
 		m.wg.Add(1)
 		go m.reapLoop()
@@ -264,7 +271,7 @@ func (m *Manager) Load(ctx context.Context, code Code) error {
 	if err != nil {
 		return fmt.Errorf("loading %s:%d: %w", code.Name, code.Version, err)
 	}
-	f := &function{code: code, entries: entries, w: w}
+	f := &function{code: code, label: code.Name + ":" + strconv.FormatInt(code.Version, 10), entries: entries, w: w}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -411,7 +418,7 @@ func (m *Manager) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 }
 
 func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Result {
-	label := fmt.Sprintf("%s:%d", inv.Function, inv.Version)
+	label := f.label
 	if n := f.inflight.Add(1); n > int64(m.cfg.MaxConcurrency) {
 		f.inflight.Add(-1)
 		return Result{Outcome: OutcomeLimitExceeded,
@@ -438,17 +445,14 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	wctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	// Wait for an interpreter slot within the invocation's deadline.
+	// Take an interpreter slot, waiting within the invocation's deadline
+	// when none is free.
 	select {
 	case w.slots <- struct{}{}:
-	case <-wctx.Done():
-		if ctx.Err() == nil {
-			return Result{Outcome: OutcomeLimitExceeded,
-				Err: fmt.Errorf("%w: %s: no interpreter free within %s", ErrConcurrency, label, timeout)}
+	default:
+		if res, ok := m.waitSlot(ctx, w, deadline, label, timeout, cold); !ok {
+			return res
 		}
-		return execError(fmt.Errorf("%s: %w", label, ctx.Err()), cold)
 	}
 	defer func() { <-w.slots }()
 	if w.fresh.Swap(false) {
@@ -522,11 +526,32 @@ func finishResult(inv Invocation, limits Limits, res Result, req *edge.Request, 
 	return res
 }
 
+// waitSlot waits for a free interpreter slot of w until deadline; false
+// with the result to return when there was none in time.
+func (m *Manager) waitSlot(ctx context.Context, w *worker, deadline time.Time, label string, timeout time.Duration, cold bool) (Result, bool) {
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	select {
+	case w.slots <- struct{}{}:
+		return Result{}, true
+	case <-wctx.Done():
+		if ctx.Err() == nil {
+			return Result{Outcome: OutcomeLimitExceeded,
+				Err: fmt.Errorf("%w: %s: no interpreter free within %s", ErrConcurrency, label, timeout)}, false
+		}
+		return execError(fmt.Errorf("%s: %w", label, ctx.Err()), cold), false
+	}
+}
+
 func execError(err error, cold bool) Result {
 	return Result{Outcome: OutcomeExecutionError, Err: err, Cold: cold}
 }
 
 func (m *Manager) count(o Outcome) {
+	if c, ok := m.known[o]; ok {
+		c.Add(1)
+		return
+	}
 	v, _ := m.outcomes.LoadOrStore(o, new(atomic.Uint64))
 	v.(*atomic.Uint64).Add(1)
 }
@@ -548,6 +573,11 @@ type Stats struct {
 func (m *Manager) Stats() Stats {
 	s := Stats{Invocations: map[Outcome]uint64{},
 		WorkerStarts: m.workerStarts.Load(), WorkerDeaths: m.workerDeaths.Load(), ColdStarts: m.coldStarts.Load()}
+	for o, c := range m.known {
+		if n := c.Load(); n > 0 {
+			s.Invocations[o] = n
+		}
+	}
 	m.outcomes.Range(func(k, v any) bool {
 		s.Invocations[k.(Outcome)] = v.(*atomic.Uint64).Load()
 		return true

@@ -320,6 +320,10 @@ func endMsg(b []byte, at int) []byte {
 // messages; the peers never send that).
 func decodeFrame(b []byte) (*frame, error) {
 	f := &frame{}
+	d := &decoder{}
+	if len(b) <= maxSharedFrame {
+		d.s, d.capBase = string(b), cap(b)
+	}
 	var last protowire.Number
 	var body []byte
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
@@ -336,9 +340,9 @@ func decodeFrame(b []byte) (*frame, error) {
 	}
 	switch last {
 	case fFrameInvoke:
-		f.invoke, err = decodeInvoke(body)
+		f.invoke, err = d.decodeInvoke(body)
 	case fFrameInvokeResult:
-		f.result, err = decodeResult(body)
+		f.result, err = d.decodeResult(body)
 	default:
 		f.pb = &edgelabv1.WorkerFrame{}
 		if err = proto.Unmarshal(b, f.pb); err != nil {
@@ -351,7 +355,32 @@ func decodeFrame(b []byte) (*frame, error) {
 	return f, nil
 }
 
-func decodeInvoke(b []byte) (*invokeMsg, error) {
+// maxSharedFrame bounds the frames whose strings share one allocation (a
+// string kept by a handler keeps the whole frame alive).
+const maxSharedFrame = 64 << 10
+
+// decoder turns a frame's bytes into strings: substrings of one copy of
+// the whole frame when it is small (one allocation instead of one per
+// field), else a copy per field. A field's offset in the frame is the
+// difference of capacities: every raw slice is a plain reslice of the
+// frame's buffer (eachField keeps it so).
+type decoder struct {
+	s       string
+	capBase int
+}
+
+func (d *decoder) str(raw []byte) string {
+	if d.s == "" {
+		return string(raw)
+	}
+	off := d.capBase - cap(raw)
+	if off < 0 || off+len(raw) > len(d.s) {
+		return string(raw)
+	}
+	return d.s[off : off+len(raw)]
+}
+
+func (d *decoder) decodeInvoke(b []byte) (*invokeMsg, error) {
 	m := &invokeMsg{}
 	var delay, ferr, status string
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
@@ -360,14 +389,14 @@ func decodeInvoke(b []byte) (*invokeMsg, error) {
 		case num == fInvEvent && typ == protowire.VarintType:
 			m.event = EventTypeFromProto(edgelabv1.EventType(int32(v)))
 		case num == fInvRequest && typ == protowire.BytesType:
-			m.req, err = decodeRequest(raw)
+			m.req, err = d.decodeRequest(raw)
 		case num == fInvResponse && typ == protowire.BytesType:
-			m.resp, err = decodeResponse(raw)
+			m.resp, err = d.decodeResponse(raw)
 		case num == fInvTimeout && typ == protowire.BytesType:
 			m.timeout, err = decodeDuration(raw)
 		case num == fInvInfo && typ == protowire.BytesType:
 			var k, val string
-			if k, val, err = decodeMapEntry(raw); err != nil {
+			if k, val, err = d.decodeMapEntry(raw); err != nil {
 				return err
 			}
 			switch k {
@@ -404,26 +433,26 @@ func decodeInvoke(b []byte) (*invokeMsg, error) {
 	return m, nil
 }
 
-func decodeResult(b []byte) (*resultMsg, error) {
+func (d *decoder) decodeResult(b []byte) (*resultMsg, error) {
 	m := &resultMsg{}
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		var err error
 		switch {
 		case num == fResRequest && typ == protowire.BytesType:
-			m.req, err = decodeRequest(raw)
+			m.req, err = d.decodeRequest(raw)
 		case num == fResResponse && typ == protowire.BytesType:
-			m.resp, err = decodeResponse(raw)
+			m.resp, err = d.decodeResponse(raw)
 		case num == fResError && typ == protowire.BytesType:
-			m.err = string(raw)
+			m.err = d.str(raw)
 		case num == fResKind && typ == protowire.BytesType:
-			m.kind = string(raw)
+			m.kind = d.str(raw)
 		case num == fResDuration && typ == protowire.BytesType:
 			m.duration, err = decodeDuration(raw)
 		case num == fResCold && typ == protowire.VarintType:
 			m.cold = v != 0
 		case num == fResLogs && typ == protowire.BytesType:
 			var l LogLine
-			l, err = decodeLogLine(raw)
+			l, err = d.decodeLogLine(raw)
 			m.logs = append(m.logs, l)
 		}
 		return err
@@ -436,7 +465,7 @@ func decodeResult(b []byte) (*resultMsg, error) {
 
 // decodeRequest mirrors RequestFromProto: Header is never nil; Body and
 // Origin by the same presence rules.
-func decodeRequest(b []byte) (*edge.Request, error) {
+func (d *decoder) decodeRequest(b []byte) (*edge.Request, error) {
 	r := &edge.Request{Header: http.Header{}}
 	var body *edge.Body
 	var bodyPresent bool
@@ -446,15 +475,15 @@ func decodeRequest(b []byte) (*edge.Request, error) {
 		}
 		switch num {
 		case fReqMethod:
-			r.Method = string(raw)
+			r.Method = d.str(raw)
 		case fReqURI:
-			r.URI = string(raw)
+			r.URI = d.str(raw)
 		case fReqQuery:
-			r.QueryString = string(raw)
+			r.QueryString = d.str(raw)
 		case fReqHeaders:
-			return decodeHeaderInto(r.Header, raw)
+			return d.decodeHeaderInto(r.Header, raw)
 		case fReqClient:
-			r.ClientIP = string(raw)
+			r.ClientIP = d.str(raw)
 		case fReqBody:
 			body, bodyPresent = &edge.Body{}, false
 			return eachField(raw, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
@@ -471,7 +500,7 @@ func decodeRequest(b []byte) (*edge.Request, error) {
 				return nil
 			})
 		case fReqOrigin:
-			o, err := decodeOrigin(raw)
+			o, err := d.decodeOrigin(raw)
 			r.Origin = o
 			return err
 		}
@@ -486,21 +515,21 @@ func decodeRequest(b []byte) (*edge.Request, error) {
 	return r, nil
 }
 
-func decodeOrigin(b []byte) (*edge.Origin, error) {
+func (d *decoder) decodeOrigin(b []byte) (*edge.Origin, error) {
 	o := &edge.Origin{}
 	var present bool
 	var custom http.Header
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			o.ID = string(raw)
+			o.ID = d.str(raw)
 		case num == 2 && typ == protowire.BytesType:
-			o.URL = string(raw)
+			o.URL = d.str(raw)
 		case num == 3 && typ == protowire.BytesType:
 			if custom == nil {
 				custom = http.Header{}
 			}
-			return decodeHeaderInto(custom, raw)
+			return d.decodeHeaderInto(custom, raw)
 		case num == 4 && typ == protowire.VarintType:
 			present = v != 0
 		}
@@ -518,7 +547,7 @@ func decodeOrigin(b []byte) (*edge.Origin, error) {
 
 // decodeResponse mirrors ResponseFromProto: nil for a response without the
 // present flag and without any field set; Header is never nil otherwise.
-func decodeResponse(b []byte) (*edge.Response, error) {
+func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
 	r := &edge.Response{Header: http.Header{}}
 	var present, anyHeader bool
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
@@ -526,10 +555,10 @@ func decodeResponse(b []byte) (*edge.Response, error) {
 		case num == fRespStatus && typ == protowire.VarintType:
 			r.Status = int(int32(v))
 		case num == fRespDesc && typ == protowire.BytesType:
-			r.StatusDescription = string(raw)
+			r.StatusDescription = d.str(raw)
 		case num == fRespHeaders && typ == protowire.BytesType:
 			anyHeader = true
-			return decodeHeaderInto(r.Header, raw)
+			return d.decodeHeaderInto(r.Header, raw)
 		case num == fRespBody && typ == protowire.BytesType:
 			r.Body = append([]byte{}, raw...)
 		case num == fRespPresent && typ == protowire.VarintType:
@@ -548,7 +577,7 @@ func decodeResponse(b []byte) (*edge.Response, error) {
 
 // decodeHeaderInto adds one Header message to h (repeated names merge in
 // order, as HeaderFromProto does).
-func decodeHeaderInto(h http.Header, b []byte) error {
+func (d *decoder) decodeHeaderInto(h http.Header, b []byte) error {
 	var name string
 	var values []string
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, raw []byte) error {
@@ -557,29 +586,33 @@ func decodeHeaderInto(h http.Header, b []byte) error {
 		}
 		switch num {
 		case 1:
-			name = string(raw)
+			name = d.str(raw)
 		case 2:
-			values = append(values, string(raw))
+			values = append(values, d.str(raw))
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	h[name] = append(h[name], values...)
+	if old, ok := h[name]; ok {
+		h[name] = append(old, values...)
+	} else {
+		h[name] = values
+	}
 	return nil
 }
 
-func decodeMapEntry(b []byte) (k, v string, err error) {
+func (d *decoder) decodeMapEntry(b []byte) (k, v string, err error) {
 	err = eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, raw []byte) error {
 		if typ != protowire.BytesType {
 			return nil
 		}
 		switch num {
 		case 1:
-			k = string(raw)
+			k = d.str(raw)
 		case 2:
-			v = string(raw)
+			v = d.str(raw)
 		}
 		return nil
 	})
@@ -623,7 +656,7 @@ func decodeDuration(b []byte) (time.Duration, error) {
 	return sum, nil
 }
 
-func decodeLogLine(b []byte) (LogLine, error) {
+func (d *decoder) decodeLogLine(b []byte) (LogLine, error) {
 	var l LogLine
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, raw []byte) error {
 		if typ != protowire.BytesType {
@@ -647,7 +680,7 @@ func decodeLogLine(b []byte) (LogLine, error) {
 			}
 			l.Time = time.Unix(secs, nanos).UTC()
 		case 2:
-			l.Message = string(raw)
+			l.Message = d.str(raw)
 		}
 		return nil
 	})
@@ -676,11 +709,15 @@ func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v uin
 				return err
 			}
 		case protowire.BytesType:
-			raw, n := protowire.ConsumeBytes(b)
+			m, n := protowire.ConsumeVarint(b)
 			if n < 0 {
 				return fmt.Errorf("%w: %w", errBadFrame, protowire.ParseError(n))
 			}
-			b = b[n:]
+			if m > uint64(len(b)-n) {
+				return fmt.Errorf("%w: %w", errBadFrame, protowire.ParseError(-1))
+			}
+			raw := b[n : n+int(m)] // a plain reslice: decoder.str relies on it
+			b = b[n+int(m):]
 			if err := fn(num, typ, 0, raw); err != nil {
 				return err
 			}

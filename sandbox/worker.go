@@ -63,6 +63,7 @@ func runWorker(addr string) int {
 	w := &workerServer{
 		out:    newFrameWriter(conn),
 		client: &http.Client{},
+		work:   make(chan func()),
 	}
 	if err := w.serve(newFrameReader(conn)); err != nil {
 		fmt.Fprintf(os.Stderr, "edgelab sandbox worker: %v\n", err)
@@ -100,6 +101,8 @@ func dialHost(addr string) (net.Conn, error) {
 type workerServer struct {
 	out    *frameWriter
 	client *http.Client
+	// work hands an invocation to an idle runner goroutine (see dispatch).
+	work chan func()
 
 	mu      sync.Mutex
 	files   map[string][]byte
@@ -123,15 +126,10 @@ func (w *workerServer) serve(in *frameReader) error {
 		}
 		if m := f.invoke; m != nil {
 			id := f.id
-			go w.invoke(m, func(res *resultMsg) {
-				err := w.out.send(res, id, 0)
-				if errors.Is(err, errFrameTooLarge) {
-					res = &resultMsg{kind: kindError, duration: res.duration, cold: res.cold,
-						err: fmt.Sprintf("the result is too large to return (%v)", err)}
-					err = w.out.send(res, id, 0)
-				}
-				// Any other write error means the host is gone; the read loop sees it too.
-				_ = err
+			w.dispatch(func() {
+				w.invoke(m, func(res *resultMsg) {
+					w.reply(id, res)
+				})
 			})
 			continue
 		}
@@ -145,6 +143,40 @@ func (w *workerServer) serve(in *frameReader) error {
 			return fmt.Errorf("unexpected frame (%s) from host", f.kind())
 		}
 	}
+}
+
+// dispatch runs fn on an idle runner goroutine, or on a new one when all
+// are busy. Runners live as long as the process (the process exits when
+// the host goes): their stacks stay grown to what the interpreter needs,
+// instead of every invocation's fresh goroutine growing and copying its
+// stack again. There are at most as many as invocations were ever in
+// flight at once, which the host bounds by the interpreter count (plus
+// handlers stuck after a timeout, which get the worker recycled).
+func (w *workerServer) dispatch(fn func()) {
+	select {
+	case w.work <- fn:
+	default:
+		go w.runner(fn)
+	}
+}
+
+func (w *workerServer) runner(fn func()) {
+	for {
+		fn()
+		fn = <-w.work
+	}
+}
+
+// reply sends an invocation's result (a short error when it is too large).
+func (w *workerServer) reply(id uint64, res *resultMsg) {
+	err := w.out.send(res, id, 0)
+	if errors.Is(err, errFrameTooLarge) {
+		res = &resultMsg{kind: kindError, duration: res.duration, cold: res.cold,
+			err: fmt.Sprintf("the result is too large to return (%v)", err)}
+		err = w.out.send(res, id, 0)
+	}
+	// Any other write error means the host is gone; the read loop sees it too.
+	_ = err
 }
 
 // load compiles the function once (checking it and finding its entry
