@@ -108,7 +108,7 @@ func BenchmarkWarmWorkerParallel(b *testing.B) {
 // (what the edge node does under load), per interpreter pool size; the
 // IPC batches frames when calls overlap.
 func BenchmarkWarmWorkerConcurrent(b *testing.B) {
-	for _, interpreters := range []int{4, 16} {
+	for _, interpreters := range []int{4, 8, 16} {
 		b.Run("interpreters="+strconv.Itoa(interpreters), func(b *testing.B) {
 			m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}, MaxConcurrency: 1024, InterpretersPerWorker: interpreters})
 			if err != nil {
