@@ -162,6 +162,12 @@ func (p *proc) watchdog() {
 		<-p.dead
 		return
 	}
+	rr, err := openAnonRSS(p.pid())
+	if err != nil {
+		<-p.dead // exited before the first look; waitExit will notice
+		return
+	}
+	defer rr.close()
 	t := time.NewTicker(p.cfg.pollInterval)
 	defer t.Stop()
 	limit := int64(p.cfg.memoryMB) << 20
@@ -171,7 +177,7 @@ func (p *proc) watchdog() {
 			return
 		case <-t.C:
 		}
-		rss, err := procAnonRSS(p.pid())
+		rss, err := rr.read()
 		if err != nil {
 			continue // exiting; waitExit will notice
 		}
@@ -338,6 +344,66 @@ func procAnonRSS(pid int) (int64, error) {
 		return 0, fmt.Errorf("reading status of %d: %w", pid, err)
 	}
 	return parseStatusBytes(b, "RssAnon")
+}
+
+// anonRSS reads a process's resident anonymous memory from
+// /proc/<pid>/statm, kept open and re-read in place: resident minus shared
+// pages is RssAnon (file and shmem pages are the shared ones). The kernel
+// renders statm far more cheaply than status, which the watchdog read 50
+// times a second per worker (9% of the node's CPU under load). Not safe
+// for concurrent use.
+type anonRSS struct {
+	f   *os.File
+	buf [256]byte
+}
+
+func openAnonRSS(pid int) (*anonRSS, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return nil, fmt.Errorf("opening statm of %d: %w", pid, err)
+	}
+	return &anonRSS{f: f}, nil
+}
+
+func (a *anonRSS) close() { _ = a.f.Close() }
+
+// read returns the anonymous RSS in bytes.
+func (a *anonRSS) read() (int64, error) {
+	n, err := a.f.ReadAt(a.buf[:], 0)
+	if n == 0 && err != nil {
+		return 0, fmt.Errorf("reading statm: %w", err)
+	}
+	return parseStatmAnon(a.buf[:n], int64(os.Getpagesize()))
+}
+
+// parseStatmAnon returns (resident - shared) * pageSize from statm content
+// ("size resident shared text lib data dt", in pages).
+func parseStatmAnon(b []byte, pageSize int64) (int64, error) {
+	var fields [3]int64
+	i := 0
+	for f := range fields {
+		for i < len(b) && b[i] == ' ' {
+			i++
+		}
+		start := i
+		var v int64
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			if v > (1<<62)/10 {
+				return 0, fmt.Errorf("statm field %d overflows", f)
+			}
+			v = v*10 + int64(b[i]-'0')
+			i++
+		}
+		if i == start || (i < len(b) && b[i] != ' ' && b[i] != '\n') {
+			return 0, fmt.Errorf("unexpected statm content %q", truncate(string(b), 64))
+		}
+		fields[f] = v
+	}
+	resident, shared := fields[1], fields[2]
+	if shared > resident {
+		return 0, nil
+	}
+	return (resident - shared) * pageSize, nil
 }
 
 // parseStatusBytes extracts a "<key>: <n> kB" field (in bytes) from
