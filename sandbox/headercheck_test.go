@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/edgelab/edgelab/edge"
@@ -116,4 +117,23 @@ func BenchmarkCheckHeaderChanges(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDisallowedQuickRejectCoversTheLists: the first-letter quick reject
+// in IsDisallowedHeader must let every listed name through.
+func TestDisallowedQuickRejectCoversTheLists(t *testing.T) {
+	for _, d := range append(slices.Clone(disallowedExact), disallowedPrefixes...) {
+		for _, name := range []string{d, d + "Foo", strings.ToLower(d) + "x"} {
+			if slices.Contains(disallowedPrefixes, d) || slices.Contains(disallowedExact, name) {
+				if !IsDisallowedHeader(name) {
+					t.Errorf("IsDisallowedHeader(%q) = false", name)
+				}
+			}
+		}
+	}
+	for _, name := range []string{"", "Accept", "host", "Via", "Content-Type", "Xy", "Cache-Control"} {
+		if IsDisallowedHeader(name) {
+			t.Errorf("IsDisallowedHeader(%q) = true", name)
+		}
+	}
 }

@@ -53,6 +53,14 @@ func ReadOnlyHeaders(e edge.EventType) []string { return slices.Clone(readOnly[e
 // IsDisallowedHeader reports whether name (any case) is a disallowed header.
 func IsDisallowedHeader(name string) bool {
 	c := http.CanonicalHeaderKey(name)
+	if c == "" {
+		return false
+	}
+	switch c[0] { // the first letters of disallowedExact and disallowedPrefixes
+	case 'C', 'E', 'K', 'P', 'T', 'U', 'X':
+	default:
+		return false
+	}
 	for _, d := range disallowedExact {
 		if c == d {
 			return true
