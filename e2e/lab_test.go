@@ -358,6 +358,9 @@ func TestComposeLabDemo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := do(t, client, "", tc.region, tc.path)
+			if fns := resp.Header.Get("X-Edgelab-Functions"); strings.Contains(fns, "chaos-probe") {
+				t.Skipf("a chaos scenario re-associated the demo distribution (%s): scripts/lab.sh demo restores it", fns)
+			}
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d; headers %v body %q", resp.StatusCode, tc.status, resp.Header, body)
 			}

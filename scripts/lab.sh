@@ -11,7 +11,9 @@
 #   chaos [FILE...]  run chaos scenarios (default deploy/scenarios/*.yaml) against the
 #          running lab with `edgectl chaos run --lab compose`; reports go to
 #          build/reports/chaos-<name>.json; exits 1 if any scenario or invariant failed.
-#          Scenarios for another profile than the lab's, or for the all-in-one only, are skipped.
+#          Scenarios for another profile run after switching the control planes to it
+#          when it is in EDGELAB_CHAOS_PROFILES (default realistic-fast), else are skipped;
+#          all-in-one-only scenarios are skipped.
 #   env    print the lab's settings as shell assignments
 #
 # Env (all optional):
@@ -150,35 +152,75 @@ deploy_demo() {
   edgectl status demo --wait --timeout "${EDGELAB_DEMO_TIMEOUT:-10m}"
 }
 
+# switch_profile re-creates the control planes with another propagation
+# profile (etcd, edges and gateway keep running) and waits until healthy.
+switch_profile() {
+  if [[ "$1" == "$EDGELAB_PROFILE" ]]; then return 0; fi
+  log "switching the control planes to profile $1"
+  export EDGELAB_PROFILE=$1
+  write_env
+  "${COMPOSE[@]}" up -d --no-deps cp1 cp2 || return 1
+  wait_healthy
+}
+
+# run_one runs one scenario file and records the result in passed/failed.
+run_one() {
+  local f=$1 name t0
+  name=$(basename "$f" .yaml)
+  log "chaos $name: running (profile $EDGELAB_PROFILE)"
+  t0=$(date +%s)
+  if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$(edgectl_bin)" --endpoint "127.0.0.1:$EDGELAB_CP1_PORT" chaos run "$f" \
+      --lab compose --lab-file "$LAB_JSON" --compose-project "$COMPOSE_PROJECT_NAME" \
+      --report "build/reports/chaos-$name.json" </dev/null; then
+    log "chaos $name: PASS in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
+    passed=$((passed + 1))
+  else
+    log "chaos $name: FAIL in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
+    failed+=("$name")
+    dump 30
+  fi
+}
+
 # run_chaos runs scenario files one after the other and fails at the end if
-# any failed, so every report is written.
+# any failed, so every report is written. Scenarios for the lab's profile run
+# first; then, for each profile in EDGELAB_CHAOS_PROFILES (default
+# realistic-fast), the control planes switch to it, its scenarios run, and
+# they switch back. Other scenarios are skipped.
 run_chaos() {
-  local files=("$@") f name target profile failed=() passed=0 skipped=0 t0
+  local files=("$@") f name target profile p home=$EDGELAB_PROFILE skipped=0
+  local -A later=()
+  passed=0 failed=()
   if (( ${#files[@]} == 0 )); then files=(deploy/scenarios/*.yaml); fi
   mkdir -p build/reports
   for f in "${files[@]}"; do
     name=$(basename "$f" .yaml)
-    target=$(sed -n 's/^target:[[:space:]]*\([a-z]*\).*/\1/p' "$f")
-    profile=$(sed -n 's/^profile:[[:space:]]*\([a-z]*\).*/\1/p' "$f")
+    target=$(sed -n 's/^target:[[:space:]]*\([a-z-]*\).*/\1/p' "$f")
+    profile=$(sed -n 's/^profile:[[:space:]]*\([a-z-]*\).*/\1/p' "$f")
     if [[ "$target" == allinone ]]; then
       log "chaos $name: skipped (all-in-one only)"; skipped=$((skipped + 1)); continue
     fi
-    if [[ -n "$profile" && "$profile" != "$EDGELAB_PROFILE" ]]; then
-      log "chaos $name: skipped (needs EDGELAB_PROFILE=$profile, lab runs $EDGELAB_PROFILE)"; skipped=$((skipped + 1)); continue
-    fi
-    log "chaos $name: running"
-    t0=$(date +%s)
-    if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$(edgectl_bin)" --endpoint "127.0.0.1:$EDGELAB_CP1_PORT" chaos run "$f" \
-        --lab compose --lab-file "$LAB_JSON" --compose-project "$COMPOSE_PROJECT_NAME" \
-        --report "build/reports/chaos-$name.json" </dev/null; then
-      log "chaos $name: PASS in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
-      passed=$((passed + 1))
+    if [[ -z "$profile" || "$profile" == "$home" ]]; then
+      run_one "$f"
+    elif [[ " ${EDGELAB_CHAOS_PROFILES-realistic-fast} " == *" $profile "* ]]; then
+      later[$profile]+="$f "
     else
-      log "chaos $name: FAIL in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
-      failed+=("$name")
-      dump 30
+      log "chaos $name: skipped (profile $profile; add it to EDGELAB_CHAOS_PROFILES to run it)"; skipped=$((skipped + 1))
     fi
   done
+  for p in "${!later[@]}"; do
+    if ! switch_profile "$p"; then
+      log "chaos: switching to profile $p failed"
+      failed+=("profile-$p")
+      continue
+    fi
+    for f in ${later[$p]}; do run_one "$f"; done
+  done
+  if ! switch_profile "$home"; then failed+=("profile-$home"); fi
+  # Scenarios re-associate the demo's behaviors with their probe function: restore the tour.
+  if [[ "${EDGELAB_NO_DEMO:-0}" != 1 ]] && ! deploy_demo >/dev/null; then
+    log "chaos: restoring the demo distribution failed"
+    failed+=("restore-demo")
+  fi
   log "chaos: $passed passed, ${#failed[@]} failed, $skipped skipped"
   if (( ${#failed[@]} > 0 )); then log "chaos failed: ${failed[*]}"; return 1; fi
 }
