@@ -372,7 +372,7 @@ func Marshal(ev *Event) ([]byte, error) {
 	if ev.Response != nil {
 		cf.Response = responseToWire(ev.Response)
 	}
-	b, err := json.MarshalIndent(wireEvent{Records: []wireRecord{{CF: cf}}}, "", "  ")
+	b, err := marshalJSON(wireEvent{Records: []wireRecord{{CF: cf}}})
 	if err != nil {
 		return nil, fmt.Errorf("marshal event: %w", err)
 	}
@@ -399,9 +399,22 @@ func MarshalResult(e edge.EventType, req *edge.Request, resp *edge.Response) ([]
 	default:
 		return nil, fmt.Errorf("marshal result: %s result has no response", e)
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := marshalJSON(v)
 	if err != nil {
 		return nil, fmt.Errorf("marshal result: %w", err)
 	}
 	return b, nil
+}
+
+// marshalJSON indents like json.MarshalIndent but leaves &, < and > as they
+// are: query strings and bodies read as CloudFront writes them.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
