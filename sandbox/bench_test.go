@@ -110,7 +110,8 @@ func BenchmarkWarmWorkerParallel(b *testing.B) {
 func BenchmarkWarmWorkerConcurrent(b *testing.B) {
 	for _, interpreters := range []int{4, 8, 16} {
 		b.Run("interpreters="+strconv.Itoa(interpreters), func(b *testing.B) {
-			m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}, MaxConcurrency: 1024, InterpretersPerWorker: interpreters})
+			m, err := NewManager(ManagerConfig{WorkerCommand: []string{os.Args[0]}, MaxConcurrency: 1024, InterpretersPerWorker: interpreters,
+				WorkerEnv: strings.Fields(os.Getenv("EDGELAB_TEST_WORKER_ENV"))})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -41,6 +41,14 @@ type ManagerConfig struct {
 	WorkerCommand []string
 	// WorkerEnv is added to the worker's environment.
 	WorkerEnv []string
+	// WorkerMaxProcs is each worker's GOMAXPROCS. Zero: 1; negative: the
+	// Go runtime's default (every CPU). With one P a worker runs its
+	// invocations interleaved on one core (async preemption still lets a
+	// runaway handler's timeout fire): no cross-thread wake-ups per
+	// invocation, and interpreters are rarely needed in parallel, so the
+	// pool stays small. A version then gets at most one core; heavy
+	// functions on large machines may want more.
+	WorkerMaxProcs int
 	// MaxStackMB is the worker's goroutine stack limit. Zero: 32 (a stack
 	// grows by doubling, so the peak is 1.5x this: it must stay well under
 	// the memory limit for runaway recursion to fail as a stack overflow).
@@ -91,6 +99,9 @@ func (c *ManagerConfig) applyDefaults() error {
 	}
 	if c.MaxStackMB <= 0 {
 		c.MaxStackMB = defaultMaxStackMB
+	}
+	if c.WorkerMaxProcs == 0 {
+		c.WorkerMaxProcs = 1
 	}
 	if c.MemoryPollInterval <= 0 {
 		c.MemoryPollInterval = 20 * time.Millisecond
@@ -196,6 +207,7 @@ func (m *Manager) startWorker(ctx context.Context, c Code) (*worker, []edge.Even
 		memoryMB:     m.memoryMB(c),
 		pollInterval: m.cfg.MemoryPollInterval,
 		maxStackMB:   m.cfg.MaxStackMB,
+		maxProcs:     max(m.cfg.WorkerMaxProcs, 0),
 		name:         name,
 		logger:       m.cfg.Logger,
 	})

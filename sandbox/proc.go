@@ -30,6 +30,9 @@ type procConfig struct {
 	pollInterval time.Duration
 	// maxStackMB is the worker's goroutine stack limit.
 	maxStackMB int
+	// maxProcs is the worker's GOMAXPROCS (0: the runtime's default);
+	// env can override it.
+	maxProcs int
 	// name labels logs and errors ("auth:3").
 	name   string
 	logger *slog.Logger
@@ -94,7 +97,11 @@ func startProc(cfg procConfig) (*proc, error) {
 		dead:    make(chan struct{}),
 	}
 	cmd := exec.Command(cfg.command[0], cfg.command[1:]...)
-	cmd.Env = append(os.Environ(), cfg.env...)
+	cmd.Env = os.Environ()
+	if cfg.maxProcs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cfg.maxProcs))
+	}
+	cmd.Env = append(cmd.Env, cfg.env...)
 	cmd.Env = append(cmd.Env, EnvWorker+"=fd:3")
 	if cfg.maxStackMB > 0 {
 		cmd.Env = append(cmd.Env, EnvWorkerMaxStackMB+"="+strconv.Itoa(cfg.maxStackMB))
