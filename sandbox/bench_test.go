@@ -265,7 +265,7 @@ func BenchmarkFrameCodec(b *testing.B) {
 		w := newFrameWriter(&buf)
 		r := newFrameReader(&buf)
 		for b.Loop() {
-			if err := w.send(&invokeMsg{event: inv.Event, req: inv.Request, info: inv.Info}, 1, 0); err != nil {
+			if err := w.send(&invokeMsg{event: inv.Event, req: inv.Request, info: inv.Info}, 1, 0, false); err != nil {
 				b.Fatal(err)
 			}
 			f, err := r.readFrame()

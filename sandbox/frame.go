@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 
@@ -146,11 +147,17 @@ func newFrameWriter(w io.Writer) *frameWriter {
 // peer that does not read (a paused worker); zero waits as long as it
 // takes.
 func (fw *frameWriter) write(f *edgelabv1.WorkerFrame, limit time.Duration) error {
-	return fw.send(protoFrame{f}, f.GetId(), limit)
+	return fw.send(protoFrame{f}, f.GetId(), limit, false)
 }
 
-// send is write for any outFrame, sent with the given id.
-func (fw *frameWriter) send(m outFrame, id uint64, limit time.Duration) error {
+// send is write for any outFrame, sent with the given id. gather says
+// that other senders are likely to have frames ready soon (calls in
+// flight): a writer that becomes the flusher then yields the processor
+// once before writing, so runnable senders queue their frames into the
+// same write. Measured with wrk on the node (64 connections, trivial
+// viewer-request): 15-25% more requests per second; a lone caller does
+// not yield (it would only add latency).
+func (fw *frameWriter) send(m outFrame, id uint64, limit time.Duration, gather bool) error {
 	fw.mu.Lock()
 	if fw.err != nil {
 		err := fw.err
@@ -179,6 +186,11 @@ func (fw *frameWriter) send(m outFrame, id uint64, limit time.Duration) error {
 		return nil
 	}
 	fw.flushing = true
+	if gather {
+		fw.mu.Unlock()
+		runtime.Gosched()
+		fw.mu.Lock()
+	}
 	for {
 		out := fw.pending
 		fw.pending = fw.spare[:0]

@@ -250,6 +250,7 @@ func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (
 	p.nextID++
 	id := p.nextID
 	p.pending[id] = ch
+	others := len(p.pending) > 1
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -257,7 +258,7 @@ func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (
 		p.mu.Unlock()
 	}()
 	deadline := time.Now().Add(limit)
-	if err := p.out.send(m, id, limit); err != nil {
+	if err := p.out.send(m, id, limit, others); err != nil {
 		p.kill(fmt.Errorf("%w: %s: sending to the worker: %w", ErrUnresponsive, p.cfg.name, err))
 		return nil, p.err()
 	}

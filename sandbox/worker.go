@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -103,6 +104,8 @@ type workerServer struct {
 	client *http.Client
 	// work hands an invocation to an idle runner goroutine (see dispatch).
 	work chan func()
+	// inflight counts invocations between dispatch and reply.
+	inflight atomic.Int64
 
 	mu      sync.Mutex
 	files   map[string][]byte
@@ -126,6 +129,7 @@ func (w *workerServer) serve(in *frameReader) error {
 		}
 		if m := f.invoke; m != nil {
 			id := f.id
+			w.inflight.Add(1)
 			w.dispatch(func() {
 				w.invoke(m, func(res *resultMsg) {
 					w.reply(id, res)
@@ -169,11 +173,12 @@ func (w *workerServer) runner(fn func()) {
 
 // reply sends an invocation's result (a short error when it is too large).
 func (w *workerServer) reply(id uint64, res *resultMsg) {
-	err := w.out.send(res, id, 0)
+	others := w.inflight.Add(-1) > 0
+	err := w.out.send(res, id, 0, others)
 	if errors.Is(err, errFrameTooLarge) {
 		res = &resultMsg{kind: kindError, duration: res.duration, cold: res.cold,
 			err: fmt.Sprintf("the result is too large to return (%v)", err)}
-		err = w.out.send(res, id, 0)
+		err = w.out.send(res, id, 0, false)
 	}
 	// Any other write error means the host is gone; the read loop sees it too.
 	_ = err
