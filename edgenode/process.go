@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -83,6 +84,9 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 		if len(rcfg.Endpoints) == 0 {
 			// No control plane: serve the persisted state only.
 			st, err := replica.LoadState(rcfg.StateDir)
+			if errors.Is(err, fs.ErrNotExist) {
+				st, err = nil, nil // a new node: nothing persisted yet
+			}
 			if err != nil {
 				node.Close()
 				return nil, fmt.Errorf("edgenode: loading state from %s: %w", rcfg.StateDir, err)
