@@ -7,7 +7,7 @@ BUF      := $(GO) tool -modfile=tools/buf/go.mod buf
 YAEGI    := $(GO) tool -modfile=tools/go.mod yaegi
 GOFLAGS_TEST ?= -race -count=1
 
-.PHONY: all build generate check-generate lint test e2e bench lab lab-down images allinone
+.PHONY: all build generate check-generate lint test e2e chaos workshop bench lab lab-down images allinone
 
 all: build
 
@@ -42,9 +42,17 @@ lab:
 lab-down:
 	scripts/lab.sh down
 
-## e2e: compose smoke test and chaos scenarios against a running compose lab (make lab first).
+## e2e: compose smoke test against the running compose lab (make lab first).
 e2e:
 	scripts/lab.sh smoke
+
+## chaos: every deploy/scenarios/*.yaml against the running compose lab; reports in build/reports/.
+chaos:
+	scripts/lab.sh chaos
+
+## workshop: run every command of docs/workshop/ against an in-process lab.
+workshop:
+	$(GO) test -count=1 ./workshop/
 
 ## allinone: the one-process lab (same as `go run ./cmd/edgelab up`).
 allinone:
