@@ -469,8 +469,7 @@ func (t *txn) invoke(ctx context.Context, tr *trigger, ev edge.EventType, req *e
 	// The runner validates too; checking here as well keeps the node safe
 	// with any Runner (fakes, the in-process runner). It is idempotent.
 	sandbox.ValidateResult(inv, n.cfg.Profile.For(ev), &res)
-	n.metrics.invocations.WithLabelValues(tr.fn.name, string(ev), string(res.Outcome)).Inc()
-	n.metrics.fnDur.WithLabelValues(string(ev), string(res.Outcome)).Observe(res.Duration.Seconds())
+	n.invMetrics.observe(tr.fn.name, ev, res.Outcome, res.Duration.Seconds())
 	if res.Cold {
 		n.metrics.coldStarts.WithLabelValues(tr.fn.name).Inc()
 	}

@@ -53,6 +53,8 @@ type Node struct {
 	hdr staticHeaders
 	// reqCount counts viewer requests by result and status.
 	reqCount *requestCounters
+	// invMetrics records invocations by function, event and outcome.
+	invMetrics *invocationMetrics
 
 	bg      sync.WaitGroup // unloadAfterDrain goroutines
 	closing chan struct{}
@@ -91,6 +93,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.metrics = m
 	n.reqCount = &requestCounters{vec: m.requests}
+	n.invMetrics = &invocationMetrics{m: m}
 	n.hdr = newStaticHeaders(cfg.NodeID, cfg.PoP)
 	n.origins = newTransports(cfg.Origin)
 	var rb [6]byte

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
@@ -62,4 +63,37 @@ func (rc *requestCounters) inc(result string, status int) {
 	c := rc.vec.WithLabelValues(result, strconv.Itoa(status))
 	rc.m.Store(k, c)
 	c.Inc()
+}
+
+// invocationMetrics caches the per-invocation metric children by
+// (function, event, outcome), so the function path skips the label
+// hashing of two vectors per invocation.
+type invocationMetrics struct {
+	m    *metrics
+	kids sync.Map // invocationLabels -> *invocationKids
+}
+
+type invocationLabels struct {
+	fn      string
+	ev      edge.EventType
+	outcome sandbox.Outcome
+}
+
+type invocationKids struct {
+	count prometheus.Counter
+	dur   prometheus.Observer
+}
+
+func (im *invocationMetrics) observe(fn string, ev edge.EventType, outcome sandbox.Outcome, seconds float64) {
+	k := invocationLabels{fn, ev, outcome}
+	v, ok := im.kids.Load(k)
+	if !ok {
+		v, _ = im.kids.LoadOrStore(k, &invocationKids{
+			count: im.m.invocations.WithLabelValues(fn, string(ev), string(outcome)),
+			dur:   im.m.fnDur.WithLabelValues(string(ev), string(outcome)),
+		})
+	}
+	kids := v.(*invocationKids)
+	kids.count.Inc()
+	kids.dur.Observe(seconds)
 }
