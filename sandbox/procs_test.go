@@ -2,9 +2,11 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -66,4 +68,44 @@ func benchInv2(name string) Invocation {
 	inv := benchInv()
 	inv.Function = name
 	return inv
+}
+
+// TestLeaderCancellationLeavesNoStaleDeadline: callers whose context ends
+// while they lead the reads (their interrupt sets a past read deadline)
+// must not make later or concurrent callers fail, whatever deadline the
+// connection is left with.
+func TestLeaderCancellationLeavesNoStaleDeadline(t *testing.T) {
+	m := newTestManager(t, func(c *ManagerConfig) { c.MaxConcurrency = 1024 })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := m.Load(ctx, code("trivial", trivialSrc)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				if (g+i)%2 == 0 {
+					short, stop := context.WithTimeout(ctx, time.Duration(i%5)*20*time.Microsecond)
+					_, _ = m.Invoke(short, benchInv()) // may end either way
+					stop()
+					continue
+				}
+				res, err := m.Invoke(ctx, benchInv())
+				if err != nil || res.Outcome != OutcomeContinue {
+					errs <- fmt.Errorf("goroutine %d call %d: %v %s %v", g, i, err, res.Outcome, res.Err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if res := mustInvoke(t, m, benchInv()); res.Outcome != OutcomeContinue {
+		t.Fatalf("after: %+v", res)
+	}
 }
