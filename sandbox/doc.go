@@ -16,7 +16,8 @@
 //	   │  interpreter slot (InterpretersPerWorker)
 //	   ▼
 //	WorkerFrame{WorkerInvoke} ── 4-byte length + protobuf, over a socketpair ──►
-//	worker process (the calling binary re-executed: MaybeRunWorker)
+//	worker process (the calling binary re-executed: MaybeRunWorker;
+//	   │  GOMAXPROCS=1 unless WorkerMaxProcs says otherwise)
 //	   │  interpreter pool (one invocation at a time per interpreter)
 //	   │  handler(edge.NewContext(ctx, info, runtime), req[, resp]) under recover
 //	   │  timeout: the interpreter is cancelled and discarded; if it does not
@@ -24,8 +25,14 @@
 //	   ▼
 //	WorkerFrame{WorkerInvokeResult} ──► Result ── ValidateResult ──► edge node
 //
-// Isolation: the host watches every worker's anonymous RSS (RssAnon in
-// /proc/<pid>/status: heap and stacks, not the binary's shared text) and
+// The invoke and result frames are encoded and decoded by hand (wire.go),
+// straight from and to the edge types, in the same wire format; frames
+// queued while a write is in progress go out in the next single write, on
+// both sides.
+//
+// Isolation: the host watches every worker's anonymous RSS (resident minus
+// shared pages in /proc/<pid>/statm, i.e. RssAnon: heap and stacks, not
+// the binary's shared text) and
 // kills a worker over the function's memory limit (GOMEMLIMIT is set too);
 // the worker's maximum stack is lowered so runaway recursion dies fast. A
 // dead worker fails only its in-flight invocations (LambdaExecutionError
