@@ -49,6 +49,10 @@ type Report struct {
 	// Failovers counts responses served by an edge outside the viewer's
 	// region although that region has an edge, or after gateway retries.
 	Failovers int `json:"failovers"`
+	// FailoverTimes says, for each fault that took an edge out (stop, kill,
+	// pause, health-fail on node:<id>), how long after the fault its region's
+	// viewers were first answered by another edge.
+	FailoverTimes []FailoverTime `json:"failoverTimes,omitempty"`
 	// Convergence is per region, measured from the last heal or write.
 	Convergence []invariant.RegionConvergence `json:"convergence,omitempty"`
 	Invariants  []invariant.Result            `json:"invariants"`
@@ -68,6 +72,11 @@ func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final
 	for _, f := range rn.faults {
 		rep.Faults = append(rep.Faults, FaultRecord{Kind: f.kind, Target: f.resolved, ID: f.id,
 			From: f.start.Sub(rn.start), To: f.until(runEnd).Sub(rn.start)})
+		if edgeOutKinds[f.kind] {
+			if ft, ok := FailoverTimeAfter(f.kind, f.resolved, f.start, reqs, nodes); ok {
+				rep.FailoverTimes = append(rep.FailoverTimes, ft)
+			}
+		}
 	}
 	since := rn.lastHeal
 	for _, a := range rn.acks {
@@ -294,6 +303,13 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "errors\t%s\t%d\n", k, rep.Errors[k])
 	}
 	fmt.Fprintf(tw, "failovers\t%d\t\n", rep.Failovers)
+	for _, ft := range rep.FailoverTimes {
+		took := "never (no other edge answered)"
+		if ft.Served {
+			took = ft.Time.Round(time.Millisecond).String() + " (to " + ft.NewEdge + ")"
+		}
+		fmt.Fprintf(tw, "failover time\t%s %s (%s)\t%s\n", ft.Kind, ft.Target, ft.Region, took)
+	}
 	for _, c := range rep.Convergence {
 		fmt.Fprintf(tw, "converged\t%s\t%s (%d/%d nodes)\n", c.Region, c.Time.Round(time.Millisecond), c.Converged, c.Nodes)
 	}
@@ -324,4 +340,56 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
+}
+
+// edgeOutKinds are the fault kinds that take an edge out of the viewers' path.
+var edgeOutKinds = map[string]bool{"stop": true, "kill": true, "pause": true, "health-fail": true}
+
+// FailoverTime is how long a region's viewers waited for another edge after
+// a fault took their edge out.
+type FailoverTime struct {
+	Kind   string `json:"kind"`
+	Target string `json:"target"`
+	Region string `json:"region"`
+	// Served is false when no request of the region was answered by another
+	// edge after the fault (Time is then zero).
+	Served bool `json:"served"`
+	// Time runs from the fault to the end of the first successful response
+	// to a viewer of the region from another edge.
+	Time    time.Duration `json:"time"`
+	NewEdge string        `json:"newEdge,omitempty"`
+}
+
+// FailoverTimeAfter measures the failover after a fault of kind on target
+// (node:<id>) injected at start: the first request from a viewer of the
+// node's region that started after the fault and succeeded on another edge.
+// ok is false when the target is not a known node.
+func FailoverTimeAfter(kind, target string, start time.Time, reqs []history.Request, nodes []history.NodeHistory) (FailoverTime, bool) {
+	id, found := strings.CutPrefix(target, "node:")
+	if !found {
+		return FailoverTime{}, false
+	}
+	region := ""
+	for _, n := range nodes {
+		if n.Node == id {
+			region = n.Region
+		}
+	}
+	if region == "" {
+		return FailoverTime{}, false
+	}
+	ft := FailoverTime{Kind: kind, Target: target, Region: region}
+	var best time.Time
+	for _, r := range reqs {
+		if r.ViewerRegion != region || r.Start.Before(start) || r.Failed() {
+			continue
+		}
+		if by := r.ServedBy(); by != "" && by != id && (best.IsZero() || r.End.Before(best)) {
+			best, ft.NewEdge = r.End, by
+		}
+	}
+	if !best.IsZero() {
+		ft.Served, ft.Time = true, best.Sub(start)
+	}
+	return ft, true
 }
