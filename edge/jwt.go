@@ -1,13 +1,21 @@
 package edge
 
 import (
+	"bytes"
 	"crypto/ecdsa"
+	"crypto/hmac"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,50 +162,413 @@ func VerifyJWT(token string, key JWTKey) (Claims, error) {
 
 // VerifyJWTWith is VerifyJWT with extra checks (issuer, audience, required
 // expiry, leeway, a fixed clock).
+//
+// The token is split and base64url-decoded (no padding) by hand, the
+// header's alg must equal the key's, and the signature is checked before the
+// payload's JSON is decoded. Flat JSON objects of plain values (the usual
+// header and claims) are decoded by a small strict scanner; anything else
+// (escapes, non-ASCII, nesting) goes through encoding/json. Checks match
+// golang-jwt's MapClaims validation, except that a payload that is not a
+// JSON object (such as "null") is rejected as malformed.
 func VerifyJWTWith(token string, key JWTKey, opts JWTOptions) (Claims, error) {
-	if key.alg == "" || key.key == nil {
+	if key.alg == "" || key.key == nil || isNilKey(key.key) {
 		return nil, fmt.Errorf("%w: no verification key", ErrTokenInvalid)
 	}
-	popts := []jwt.ParserOption{jwt.WithValidMethods([]string{key.alg})}
-	if opts.Issuer != "" {
-		popts = append(popts, jwt.WithIssuer(opts.Issuer))
+	h64, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, jwtErr(ErrTokenMalformed, "token contains an invalid number of segments")
 	}
-	if opts.Audience != "" {
-		popts = append(popts, jwt.WithAudience(opts.Audience))
+	p64, s64, ok := strings.Cut(rest, ".")
+	if !ok || strings.IndexByte(s64, '.') >= 0 {
+		return nil, jwtErr(ErrTokenMalformed, "token contains an invalid number of segments")
 	}
-	if opts.RequireExpiry {
-		popts = append(popts, jwt.WithExpirationRequired())
+	enc := base64.RawURLEncoding
+	// One buffer for the decoded header, payload and signature; a stack
+	// array covers the usual token.
+	var stack [1024]byte
+	need := enc.DecodedLen(len(h64)) + enc.DecodedLen(len(p64)) + enc.DecodedLen(len(s64))
+	buf := stack[:]
+	if need > len(buf) {
+		buf = make([]byte, need)
 	}
-	if opts.Leeway > 0 {
-		popts = append(popts, jwt.WithLeeway(opts.Leeway))
-	}
-	if !opts.Now.IsZero() {
-		now := opts.Now
-		popts = append(popts, jwt.WithTimeFunc(func() time.Time { return now }))
-	}
-	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return key.key, nil }, popts...)
+	n, err := enc.Decode(buf, []byte(h64))
 	if err != nil {
-		return nil, classifyJWTError(err)
+		return nil, jwtErr(ErrTokenMalformed, "could not base64 decode header")
 	}
-	return Claims(claims), nil
+	header, buf := buf[:n:n], buf[n:]
+	if n, err = enc.Decode(buf, []byte(p64)); err != nil {
+		return nil, jwtErr(ErrTokenMalformed, "could not base64 decode claim")
+	}
+	payload, buf := buf[:n:n], buf[n:]
+	alg, err := headerAlg(header)
+	if err != nil {
+		return nil, err
+	}
+	if alg != key.alg {
+		return nil, jwtErr(ErrTokenSignature, "signing method "+strconv.Quote(alg)+" is not the key's "+key.alg)
+	}
+	if n, err = enc.Decode(buf, []byte(s64)); err != nil {
+		return nil, jwtErr(ErrTokenMalformed, "could not base64 decode signature")
+	}
+	sig := buf[:n:n]
+	signed := token[:len(h64)+1+len(p64)]
+	if err := verifySignature(key, signed, sig); err != nil {
+		return nil, err
+	}
+	claims := make(Claims, 8)
+	if !fastObject(payload, claims) {
+		clear(claims)
+		// encoding/json may keep the slice it decodes from: hand it a copy so
+		// the stack buffer stays on the stack.
+		if err := json.Unmarshal(bytes.Clone(payload), &claims); err != nil {
+			return nil, jwtErr(ErrTokenMalformed, "could not JSON decode claim: "+err.Error())
+		}
+		if claims == nil {
+			return nil, jwtErr(ErrTokenMalformed, "claims are not a JSON object")
+		}
+	}
+	if err := validateClaims(claims, opts); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }
 
-func classifyJWTError(err error) error {
-	var kind error
-	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		kind = ErrTokenMalformed
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		kind = ErrTokenSignature
-	case errors.Is(err, jwt.ErrTokenExpired):
-		kind = ErrTokenExpired
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		kind = ErrTokenNotYetValid
-	default:
-		kind = ErrTokenInvalid
+// jwtErr wraps kind with a detail message.
+func jwtErr(kind error, detail string) error {
+	return fmt.Errorf("%w (%s)", kind, detail)
+}
+
+// isNilKey reports a typed nil public key (RS256Key(nil)).
+func isNilKey(k any) bool {
+	switch k := k.(type) {
+	case *rsa.PublicKey:
+		return k == nil
+	case *ecdsa.PublicKey:
+		return k == nil
 	}
-	return fmt.Errorf("%w (%v)", kind, err)
+	return false
+}
+
+// headerAlg returns the header's "alg" string. A header that is not a JSON
+// object is malformed; a missing or non-string alg fails as a signature
+// error (the token cannot be verified), as golang-jwt classifies it.
+func headerAlg(header []byte) (string, error) {
+	// The common headers, compared without decoding.
+	for _, alg := range [...]string{"HS256", "RS256", "ES256"} {
+		if string(header) == `{"alg":"`+alg+`","typ":"JWT"}` || string(header) == `{"typ":"JWT","alg":"`+alg+`"}` {
+			return alg, nil
+		}
+	}
+	h := make(map[string]any, 4)
+	if !fastObject(header, h) {
+		clear(h)
+		if err := json.Unmarshal(bytes.Clone(header), &h); err != nil {
+			return "", jwtErr(ErrTokenMalformed, "could not JSON decode header: "+err.Error())
+		}
+	}
+	alg, ok := h["alg"].(string)
+	if !ok {
+		return "", jwtErr(ErrTokenSignature, "signing method (alg) is unspecified")
+	}
+	return alg, nil
+}
+
+// verifySignature checks sig over signed with key (whose alg the header
+// already matched).
+func verifySignature(key JWTKey, signed string, sig []byte) error {
+	switch key.alg {
+	case "HS256":
+		secret, ok := key.key.([]byte)
+		if !ok {
+			return jwtErr(ErrTokenInvalid, "HS256 key is not a secret")
+		}
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte(signed))
+		var sum [sha256.Size]byte
+		if !hmac.Equal(sig, mac.Sum(sum[:0])) {
+			return jwtErr(ErrTokenSignature, "signature is invalid")
+		}
+		return nil
+	case "RS256", "ES256":
+		m := jwt.GetSigningMethod(key.alg)
+		if err := m.Verify(signed, bytes.Clone(sig), key.key); err != nil {
+			return fmt.Errorf("%w (%v)", ErrTokenSignature, err)
+		}
+		return nil
+	}
+	return jwtErr(ErrTokenInvalid, "unsupported algorithm "+key.alg)
+}
+
+// validateClaims applies golang-jwt's MapClaims rules: exp and nbf when
+// present (0 counts as absent; a non-number is invalid), then the options.
+// When several checks fail, expired wins over not-yet-valid over invalid.
+func validateClaims(c Claims, opts JWTOptions) error {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	leeway := max(opts.Leeway, 0)
+	var expired, notYet bool
+	var invalid string
+	exp, hasExp, ok := numericDate(c, "exp")
+	switch {
+	case !ok:
+		invalid = "exp is invalid"
+	case !hasExp && opts.RequireExpiry:
+		invalid = "exp claim is required"
+	case hasExp && !now.Before(exp.Add(leeway)):
+		expired = true
+	}
+	nbf, hasNbf, ok := numericDate(c, "nbf")
+	switch {
+	case !ok:
+		invalid = "nbf is invalid"
+	case hasNbf && now.Before(nbf.Add(-leeway)):
+		notYet = true
+	}
+	if opts.Audience != "" {
+		if msg := checkAudience(c, opts.Audience); msg != "" {
+			invalid = msg
+		}
+	}
+	if opts.Issuer != "" {
+		raw, present := c["iss"]
+		iss, isStr := raw.(string)
+		switch {
+		case present && !isStr:
+			invalid = "iss is invalid"
+		case iss == "":
+			invalid = "iss claim is required"
+		case iss != opts.Issuer:
+			invalid = "token has invalid issuer"
+		}
+	}
+	switch {
+	case expired:
+		return jwtErr(ErrTokenExpired, "token is expired")
+	case notYet:
+		return jwtErr(ErrTokenNotYetValid, "token is not valid yet")
+	case invalid != "":
+		return jwtErr(ErrTokenInvalid, invalid)
+	}
+	return nil
+}
+
+// numericDate reads a NumericDate claim the way golang-jwt does: absent or 0
+// is "not set", a float64 is seconds truncated to the second, anything else
+// is invalid (ok false).
+func numericDate(c Claims, name string) (t time.Time, set, ok bool) {
+	v, present := c[name]
+	if !present {
+		return time.Time{}, false, true
+	}
+	f, isNum := v.(float64)
+	if !isNum {
+		return time.Time{}, false, false
+	}
+	if f == 0 {
+		return time.Time{}, false, true
+	}
+	round, frac := math.Modf(f)
+	return time.Unix(int64(round), int64(frac*1e9)).Truncate(time.Second), true, true
+}
+
+// checkAudience returns "" when want is one of the aud claim's values (a
+// string or an array of strings), else why not.
+func checkAudience(c Claims, want string) string {
+	var aud []string
+	switch v := c["aud"].(type) {
+	case string:
+		aud = []string{v}
+	case []any:
+		for _, a := range v {
+			s, ok := a.(string)
+			if !ok {
+				return "aud is invalid"
+			}
+			aud = append(aud, s)
+		}
+	}
+	if len(aud) == 0 || len(aud) == 1 && aud[0] == "" {
+		return "aud claim is required"
+	}
+	if slices.Contains(aud, want) {
+		return ""
+	}
+	return "token has invalid audience"
+}
+
+// fastObject decodes b into m when b is a JSON object whose values are
+// plain strings (printable ASCII, no escapes), numbers, true, false, null
+// or flat arrays of those. It returns false, with m partly filled, for
+// anything else, valid or not: the caller then clears m and falls back to
+// encoding/json, which also produces the error for invalid JSON. Duplicate
+// keys keep the last value, as encoding/json does.
+func fastObject(b []byte, m map[string]any) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipWS(b, i+1) == len(b)
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		key, j, ok := fastString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		var v any
+		if i < len(b) && b[i] == '[' {
+			v, j, ok = fastArray(b, i)
+		} else {
+			v, j, ok = fastScalar(b, i)
+		}
+		if !ok {
+			return false
+		}
+		m[key] = v
+		i = skipWS(b, j)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return skipWS(b, i+1) == len(b)
+		default:
+			return false
+		}
+	}
+}
+
+// fastArray decodes a flat array of scalars starting at b[i] == '['.
+func fastArray(b []byte, i int) (any, int, bool) {
+	out := make([]any, 0, 4)
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return out, i + 1, true
+	}
+	for {
+		v, j, ok := fastScalar(b, i)
+		if !ok {
+			return nil, 0, false
+		}
+		out = append(out, v)
+		i = skipWS(b, j)
+		if i >= len(b) {
+			return nil, 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case ']':
+			return out, i + 1, true
+		default:
+			return nil, 0, false
+		}
+	}
+}
+
+// fastScalar decodes a plain string, number, true, false or null at b[i].
+func fastScalar(b []byte, i int) (any, int, bool) {
+	if i >= len(b) {
+		return nil, 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		s, j, ok := fastString(b, i)
+		return s, j, ok
+	case c == 't':
+		return true, i + 4, bytes.HasPrefix(b[i:], []byte("true"))
+	case c == 'f':
+		return false, i + 5, bytes.HasPrefix(b[i:], []byte("false"))
+	case c == 'n':
+		return nil, i + 4, bytes.HasPrefix(b[i:], []byte("null"))
+	case c == '-' || '0' <= c && c <= '9':
+		j, ok := scanNumber(b, i)
+		if !ok {
+			return nil, 0, false
+		}
+		f, err := strconv.ParseFloat(string(b[i:j]), 64)
+		if err != nil { // out of range: encoding/json reports it
+			return nil, 0, false
+		}
+		return f, j, true
+	}
+	return nil, 0, false
+}
+
+// fastString returns the string starting at b[i] == '"' when it holds only
+// printable ASCII without escapes, and the index after its closing quote.
+func fastString(b []byte, i int) (string, int, bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return string(b[i+1 : j]), j + 1, true
+		case c < 0x20 || c >= 0x80 || c == '\\':
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// scanNumber returns the end of the JSON number at b[i]
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?).
+func scanNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = skipDigits(b, i)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // BearerToken returns the token of an "Authorization: Bearer <token>"
