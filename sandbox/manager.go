@@ -337,7 +337,7 @@ func (f *function) retire() {
 	f.retired = true
 	f.mu.Unlock()
 	if w != nil {
-		w.p.stop(fmt.Errorf("%s:%d: worker stopped: the version was unloaded or replaced", f.code.Name, f.code.Version))
+		w.p.stop(fmt.Errorf("%w: %s:%d: the version was unloaded or replaced", errRoutineStop, f.code.Name, f.code.Version))
 	}
 }
 
@@ -660,7 +660,7 @@ func (m *Manager) reapLoop() {
 			f.mu.Unlock()
 			if idle {
 				m.cfg.Logger.Debug("reaping idle sandbox worker", "function", f.code.Name, "version", f.code.Version)
-				w.p.stop(fmt.Errorf("%s:%d: idle worker reaped", f.code.Name, f.code.Version))
+				w.p.stop(fmt.Errorf("%w: %s:%d: idle worker reaped", errRoutineStop, f.code.Name, f.code.Version))
 			}
 		}
 	}

@@ -195,6 +195,11 @@ func (p *proc) watchdog() {
 	}
 }
 
+// errRoutineStop marks the stops that are part of normal operation (the
+// version was unloaded or replaced, the worker was idle), logged at debug
+// level; every other reason (crash, memory, unresponsive) is a warning.
+var errRoutineStop = errors.New("worker stopped")
+
 // kill records reason (the first one wins; nil records nothing) and kills
 // the process. It does not wait.
 func (p *proc) kill(reason error) {
@@ -202,7 +207,11 @@ func (p *proc) kill(reason error) {
 	if p.reason == nil && reason != nil {
 		p.reason = reason
 		if p.cfg.logger != nil {
-			p.cfg.logger.Warn("killing sandbox worker", "function", p.cfg.name, "pid", p.pid(), "reason", reason)
+			level := slog.LevelWarn
+			if errors.Is(reason, errRoutineStop) {
+				level = slog.LevelDebug // unload, replace, idle reaping: business as usual
+			}
+			p.cfg.logger.Log(context.Background(), level, "stopping sandbox worker", "function", p.cfg.name, "pid", p.pid(), "reason", reason)
 		}
 	}
 	p.mu.Unlock()

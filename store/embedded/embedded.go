@@ -88,7 +88,10 @@ func Start(ctx context.Context, dir string) (*Etcd, error) {
 	cfg.ListenPeerUrls = []url.URL{pu}
 	cfg.AdvertisePeerUrls = []url.URL{pu}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "warn"
+	// etcd's own log goes to a file next to its data, not the terminal of
+	// `edgelab up` (etcd logs a few harmless errors on every shutdown).
+	cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
 	cfg.ListenMetricsUrls = nil
 
 	e, err := embed.StartEtcd(cfg)
