@@ -229,6 +229,9 @@ const (
 	kindTimeoutStuck = "timeout_stuck"
 	// kindMisuse: the event type is not exported or the input is invalid.
 	kindMisuse = "misuse"
+	// kindBusy: the invocation waited in the worker for a free interpreter
+	// for its whole timeout (the host reports LimitExceeded).
+	kindBusy = "busy"
 )
 
 // stopGrace is how long a timed-out call is given to unwind after its

@@ -107,9 +107,13 @@ type workerServer struct {
 	// inflight counts invocations between dispatch and reply.
 	inflight atomic.Int64
 
-	mu      sync.Mutex
-	files   map[string][]byte
-	max     int
+	mu    sync.Mutex
+	files map[string][]byte
+	max   int
+	// tokens holds one token per interpreter in use (capacity max): the
+	// host pipelines more invocations than there are interpreters, and
+	// those beyond wait here.
+	tokens  chan struct{}
 	idle    []*program
 	created int
 	entries []edge.EventType
@@ -208,6 +212,7 @@ func (w *workerServer) load(l *edgelabv1.WorkerLoad) *edgelabv1.WorkerLoadResult
 	defer w.mu.Unlock()
 	w.files = files
 	w.max = max(1, int(l.GetInterpreters()))
+	w.tokens = make(chan struct{}, w.max)
 	w.idle = []*program{p}
 	w.created = 1
 	w.entries = p.entryPoints()
@@ -243,6 +248,37 @@ func (w *workerServer) get() (*program, bool, error) {
 	return p, true, nil
 }
 
+// acquire waits up to timeout for an interpreter token; false when none
+// was free in time. The token is released by put or release.
+func (w *workerServer) acquire(timeout time.Duration) (chan struct{}, bool) {
+	w.mu.Lock()
+	tok := w.tokens
+	w.mu.Unlock()
+	if tok == nil {
+		return nil, true // no function loaded: get reports it
+	}
+	select {
+	case tok <- struct{}{}:
+		return tok, true
+	default:
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case tok <- struct{}{}:
+		return tok, true
+	case <-t.C:
+		return nil, false
+	}
+}
+
+// release gives back a token taken by acquire (nil: none was taken).
+func release(tok chan struct{}) {
+	if tok != nil {
+		<-tok
+	}
+}
+
 // put returns an interpreter to the pool, or discards it (after a timeout).
 func (w *workerServer) put(p *program, discard bool) {
 	w.mu.Lock()
@@ -257,14 +293,27 @@ func (w *workerServer) put(p *program, discard bool) {
 // invoke runs one invocation and calls reply exactly once with its result.
 func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 	e := inv.event
-	p, cold, err := w.get()
-	if err != nil {
-		reply(&resultMsg{kind: kindError, err: fmt.Sprintf("starting interpreter: %v", err), cold: true})
-		return
-	}
 	timeout := inv.timeout
 	if timeout <= 0 {
 		timeout = DefaultProfile().For(e).Timeout
+	}
+	// Wait for an interpreter; the wait counts against the timeout, so the
+	// host's bound (timeout plus grace) still holds.
+	start := time.Now()
+	tok, ok := w.acquire(timeout)
+	if ok {
+		timeout -= time.Since(start)
+	}
+	if !ok || timeout <= 0 {
+		release(tok)
+		reply(&resultMsg{kind: kindBusy, err: "no interpreter free within the timeout"})
+		return
+	}
+	p, cold, err := w.get()
+	if err != nil {
+		release(tok)
+		reply(&resultMsg{kind: kindError, err: fmt.Sprintf("starting interpreter: %v", err), cold: true})
+		return
 	}
 	info := inv.info
 	info.EventType = e
@@ -274,6 +323,7 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 		inv.fault.wrap(w.fetch),
 		func(r callResult) {
 			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
+			release(tok)
 			out := &resultMsg{err: r.err, kind: r.kind, duration: r.duration, cold: cold, logs: r.logs}
 			if r.kind == "" {
 				out.req, out.resp = r.req, r.resp
