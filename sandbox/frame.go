@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -94,6 +95,13 @@ func (fr *frameReader) next() ([]byte, error) {
 	}
 }
 
+// buffered reports whether a whole frame is already buffered (next
+// returns it without reading).
+func (fr *frameReader) buffered() bool {
+	have := fr.end - fr.start
+	return have >= 4 && have >= 4+int(binary.BigEndian.Uint32(fr.buf[fr.start:]))
+}
+
 // ensure makes room for a frame of need bytes starting at start.
 func (fr *frameReader) ensure(need int) {
 	if fr.start+need <= len(fr.buf) && fr.end < len(fr.buf) {
@@ -121,8 +129,9 @@ func (fr *frameReader) ensure(need int) {
 // socket; a failed write is sticky, so later writes report it, and the
 // caller of the failed flush (who then kills the peer) reports it too.
 type frameWriter struct {
-	w  io.Writer
-	dl deadliner // nil when the writer has no deadlines
+	w   io.Writer
+	dl  deadliner       // nil when the writer has no deadlines
+	raw syscall.RawConn // nil unless w is a socket; for the non-blocking first try
 
 	mu       sync.Mutex
 	pending  []byte // encoded frames not yet handed to w
@@ -140,7 +149,29 @@ const maxSpareBytes = 1 << 20
 func newFrameWriter(w io.Writer) *frameWriter {
 	fw := &frameWriter{w: w}
 	fw.dl, _ = w.(deadliner)
+	if sc, ok := w.(syscall.Conn); ok && fw.dl != nil {
+		fw.raw, _ = sc.SyscallConn()
+	}
 	return fw
+}
+
+// tryWrite writes what the socket takes without blocking and returns how
+// much it wrote; the caller writes the rest (and sees any error) through
+// the blocking path. It saves setting and clearing the write deadline
+// (two poller updates) when the socket has room, the common case.
+func (fw *frameWriter) tryWrite(b []byte) int {
+	n := 0
+	_ = fw.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if err != nil || m <= 0 {
+				break
+			}
+			n += m
+		}
+		return true // never wait here
+	})
+	return n
 }
 
 // write sends one frame. limit > 0 bounds the time a flush blocks on a
@@ -196,12 +227,19 @@ func (fw *frameWriter) send(m outFrame, id uint64, limit time.Duration, gather b
 		fw.pending = fw.spare[:0]
 		fw.spare = nil
 		fw.mu.Unlock()
+		var err error
 		if fw.dl != nil && limit > 0 {
-			_ = fw.dl.SetWriteDeadline(time.Now().Add(limit))
-		}
-		_, err := fw.w.Write(out)
-		if fw.dl != nil && limit > 0 {
-			_ = fw.dl.SetWriteDeadline(time.Time{})
+			n := 0
+			if fw.raw != nil {
+				n = fw.tryWrite(out)
+			}
+			if n < len(out) {
+				_ = fw.dl.SetWriteDeadline(time.Now().Add(limit))
+				_, err = fw.w.Write(out[n:])
+				_ = fw.dl.SetWriteDeadline(time.Time{})
+			}
+		} else {
+			_, err = fw.w.Write(out)
 		}
 		fw.mu.Lock()
 		if cap(out) <= maxSpareBytes {

@@ -321,10 +321,17 @@ func (p *proc) lead(ctx context.Context, id uint64, ch chan *frame, deadline tim
 		return r, nil
 	default:
 	}
-	_ = p.conn.SetReadDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// The read deadline and the ctx hook are armed only before a read that
+	// can block: frames a previous leader's read brought in are handed out
+	// without touching the poller.
+	armed := false
 	for {
+		if !armed && !p.in.buffered() {
+			armed = true
+			_ = p.conn.SetReadDeadline(deadline)
+			stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+			defer stop()
+		}
 		f, err := p.in.readFrame()
 		if err != nil {
 			return nil, err

@@ -14,7 +14,7 @@ import (
 func TestWorkerQueueBusy(t *testing.T) {
 	w := &workerServer{work: make(chan func())}
 	res := w.load(&edgelabv1.WorkerLoad{
-		Function:     &edgelabv1.FunctionVersion{Files: []*edgelabv1.SourceFile{{Name: "fn.go", Content: []byte(hdr + `
+		Function: &edgelabv1.FunctionVersion{Files: []*edgelabv1.SourceFile{{Name: "fn.go", Content: []byte(hdr + `
 func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
 	req.Header.Set("X-Ran", "1")
 	return nil, nil
