@@ -65,7 +65,8 @@ func NewCommand(dial func() (*grpc.ClientConn, error), out io.Writer) *cobra.Com
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(injectCmd(dial, out), healCmd(dial, out), listCmd(dial, out), runCmd(dial, out))
+	root.AddCommand(injectCmd(dial, out), healCmd(dial, out), listCmd(dial, out), runCmd(dial, out),
+		containerCmd(out, func(project string) *compose.Docker { return compose.New(compose.Config{Project: project}) }))
 	return root
 }
 
