@@ -139,8 +139,14 @@ func (n *Node) Run(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := n.srv.Shutdown(sctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The grace period is over (net/http also counts a connection
+			// that never sent a request as busy for 5 s): close the rest.
+			n.cfg.Logger.Warn("edgenode: graceful shutdown timed out; closing remaining connections")
+			err = n.srv.Close()
+		}
 		<-errc
-		if err != nil {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("edgenode: shutdown: %w", err)
 		}
 		return nil
