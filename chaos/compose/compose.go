@@ -51,7 +51,9 @@ type Config struct {
 	// Network is the compose network used by disconnect/connect; default
 	// "<project>_edgelab" ("edgelab_edgelab" without a project).
 	Network string
-	// Interface is the container interface netem shapes; default "eth0".
+	// Interface is the container interface netem shapes; "" means the
+	// container's first non-loopback interface (a network disconnect and
+	// connect renames eth0 to eth1), eth0 when it cannot be listed.
 	Interface string
 	// Exec runs commands; nil means RealExec.
 	Exec Exec
@@ -72,9 +74,6 @@ func New(cfg Config) *Docker {
 			p = "edgelab"
 		}
 		cfg.Network = p + "_edgelab"
-	}
-	if cfg.Interface == "" {
-		cfg.Interface = "eth0"
 	}
 	if cfg.Exec == nil {
 		cfg.Exec = RealExec
@@ -200,7 +199,7 @@ func (d *Docker) Netem(ctx context.Context, target string, delay time.Duration, 
 	if delay == 0 && loss == 0 {
 		return errors.New("netem: give a delay or a loss")
 	}
-	args := []string{"qdisc", "replace", "dev", d.cfg.Interface, "root", "netem"}
+	args := []string{"qdisc", "replace", "dev", devPlaceholder, "root", "netem"}
 	if delay > 0 {
 		args = append(args, "delay", strconv.FormatInt(delay.Microseconds(), 10)+"us")
 	}
@@ -212,7 +211,11 @@ func (d *Docker) Netem(ctx context.Context, target string, delay time.Duration, 
 
 // ClearNetem removes the netem qdisc from the container's interface.
 func (d *Docker) ClearNetem(ctx context.Context, target string) error {
-	return d.tc(ctx, target, "qdisc", "del", "dev", d.cfg.Interface, "root")
+	err := d.tc(ctx, target, "qdisc", "del", "dev", devPlaceholder, "root")
+	if err != nil && strings.Contains(err.Error(), "handle of zero") {
+		return nil // no qdisc of ours on the interface: nothing to clear
+	}
+	return err
 }
 
 func (d *Docker) tc(ctx context.Context, target string, args ...string) error {
@@ -233,9 +236,50 @@ func (d *Docker) tc(ctx context.Context, target string, args ...string) error {
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("container of %s is not running (pid %q)", target, strings.TrimSpace(string(out)))
 	}
+	dev := d.cfg.Interface
+	if dev == "" {
+		dev = "eth0"
+		if out, err := d.cfg.Exec(ctx, "nsenter", "-t", strconv.Itoa(pid), "-n", "ip", "-o", "link", "show"); err == nil {
+			if name := firstInterface(string(out)); name != "" {
+				dev = name
+			}
+		}
+	}
+	args = append([]string(nil), args...)
+	for i, a := range args {
+		if a == devPlaceholder {
+			args[i] = dev
+		}
+	}
 	full := append([]string{"-t", strconv.Itoa(pid), "-n", "tc"}, args...)
 	if _, err := d.cfg.Exec(ctx, "nsenter", full...); err != nil {
+		if strings.Contains(err.Error(), "qdisc kind is unknown") {
+			return fmt.Errorf("netem on %s: the host kernel has no netem qdisc (try `modprobe sch_netem` as root): %w", target, err)
+		}
 		return fmt.Errorf("netem on %s: %w", target, err)
 	}
 	return nil
+}
+
+// devPlaceholder stands for the container's interface in tc arguments until
+// the container's namespace has been looked at.
+const devPlaceholder = "\x00dev"
+
+// firstInterface picks the first non-loopback interface from `ip -o link
+// show` output ("2: eth1@if501: <BROADCAST,...> ..."), or "".
+func firstInterface(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		name := strings.TrimSuffix(fields[1], ":")
+		if i := strings.IndexByte(name, '@'); i >= 0 {
+			name = name[:i]
+		}
+		if name != "" && name != "lo" {
+			return name
+		}
+	}
+	return ""
 }

@@ -93,11 +93,11 @@ func TestCommands(t *testing.T) {
 		{"netem", func(d *Docker) error { return d.Netem(ctx, "node:apne1-a", 200*time.Millisecond, 0.25) }, []string{
 			"docker ps -a -q --filter label=com.docker.compose.service=edge-apne1-a --filter label=com.docker.compose.project=lab",
 			"docker inspect -f {{.State.Pid}} c1",
-			"nsenter -t 4242 -n tc qdisc replace dev eth0 root netem delay 200000us loss 25%"}},
+			"nsenter -t 4242 -n ip -o link show", "nsenter -t 4242 -n tc qdisc replace dev eth0 root netem delay 200000us loss 25%"}},
 		{"clear netem", func(d *Docker) error { return d.ClearNetem(ctx, "node:apne1-a") }, []string{
 			"docker ps -a -q --filter label=com.docker.compose.service=edge-apne1-a --filter label=com.docker.compose.project=lab",
 			"docker inspect -f {{.State.Pid}} c1",
-			"nsenter -t 4242 -n tc qdisc del dev eth0 root"}},
+			"nsenter -t 4242 -n ip -o link show", "nsenter -t 4242 -n tc qdisc del dev eth0 root"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +154,20 @@ func TestUndo(t *testing.T) {
 	for verb, want := range map[string]string{"stop": "start", "kill": "start", "pause": "unpause", "start": ""} {
 		if got := Undo(verb); got != want {
 			t.Errorf("Undo(%s) = %q, want %q", verb, got, want)
+		}
+	}
+}
+
+func TestFirstInterface(t *testing.T) {
+	for _, tc := range []struct{ out, want string }{
+		{"1: lo: <LOOPBACK,UP> mtu 65536\n2: eth1@if501: <BROADCAST,UP> mtu 1500\n", "eth1"},
+		{"1: lo: <LOOPBACK,UP>\n2: eth0@if12: <UP>\n3: eth1@if13: <UP>\n", "eth0"},
+		{"1: lo: <LOOPBACK,UP>\n", ""},
+		{"garbage", ""},
+		{"", ""},
+	} {
+		if got := firstInterface(tc.out); got != tc.want {
+			t.Errorf("firstInterface(%q) = %q, want %q", tc.out, got, tc.want)
 		}
 	}
 }
