@@ -3,7 +3,7 @@ package lab
 import (
 	"context"
 	"net/http"
-		"testing"
+	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
