@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -277,29 +275,10 @@ func TestChaosForwardsOriginFaults(t *testing.T) {
 // startFaultyReplica is startReplica with a fault source.
 func startFaultyReplica(t *testing.T, l *lab, id string, faults ReplicationFaults) *cpReplica {
 	t.Helper()
-	r, err := NewReplicator(ReplicatorConfig{
+	c := serveReplicator(t, ReplicatorConfig{
 		KV: l.cli, Watcher: l.cli, Lease: l.cli, Keys: l.keys, ServerID: id, Profile: "instant",
 		Logger: quietLogger(), NodeTTL: 2 * time.Second, PingInterval: time.Second, Faults: faults,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	edgelabv1.RegisterReplicationServiceServer(srv, r)
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &cpReplica{r: r, srv: srv, addr: lis.Addr().String(), cancel: cancel, done: make(chan struct{})}
-	go func() { _ = srv.Serve(lis) }()
-	go func() {
-		defer close(c.done)
-		if err := r.Run(ctx); err != nil {
-			t.Errorf("replicator %s: %v", id, err)
-		}
-	}()
-	t.Cleanup(c.stop)
 	l.cps = append(l.cps, c)
 	return c
 }

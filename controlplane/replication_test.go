@@ -93,11 +93,18 @@ func startReplica(t testing.TB, cli *clientv3.Client, keys store.Keys, id string
 
 func startReplicaReg(t testing.TB, cli *clientv3.Client, keys store.Keys, id string, top *topology.Topology, profile string, reg prometheus.Registerer) *cpReplica {
 	t.Helper()
-	r, err := NewReplicator(ReplicatorConfig{
+	return serveReplicator(t, ReplicatorConfig{
 		KV: cli, Watcher: cli, Lease: cli, Keys: keys, ServerID: id, Registerer: reg,
 		Topology: top, Profile: profile, Logger: quietLogger(),
 		NodeTTL: 2 * time.Second, PingInterval: time.Second,
 	})
+}
+
+// serveReplicator builds a Replicator from cfg, serves it on 127.0.0.1:0 and
+// runs it until the test ends (or stop).
+func serveReplicator(t testing.TB, cfg ReplicatorConfig) *cpReplica {
+	t.Helper()
+	r, err := NewReplicator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +120,7 @@ func startReplicaReg(t testing.TB, cli *clientv3.Client, keys store.Keys, id str
 	go func() {
 		defer close(c.done)
 		if err := r.Run(ctx); err != nil {
-			t.Errorf("replicator %s: %v", id, err)
+			t.Errorf("replicator %s: %v", cfg.ServerID, err)
 		}
 	}()
 	t.Cleanup(c.stop)
