@@ -41,8 +41,6 @@ type ProcessConfig struct {
 type Process struct {
 	node *Node
 	rep  *replica.Client
-
-	mu sync.Mutex
 }
 
 // NewProcess builds the node (binding its listener) and the replication
@@ -140,7 +138,5 @@ func (p *Process) Run(ctx context.Context) error {
 // Close stops the node (and its sandbox workers). Cancel Run's context to
 // stop replication; Close is safe to call more than once.
 func (p *Process) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.node.Close()
+	return p.node.Close() // Node.Close is idempotent and safe for concurrent use
 }
