@@ -694,3 +694,46 @@ func TestMetricsExported(t *testing.T) {
 		t.Fatal("duplicate metrics registration accepted")
 	}
 }
+
+// A node that goes away leaves ListNodes and the status once its record's
+// lease expires (NodeTTL, 2 s in these tests); the others stay.
+func TestDeadNodeLeavesAfterLease(t *testing.T) {
+	l := newLab(t, 1, nil, "instant")
+	l.putVersion(t, "f", 1, "x")
+	rev := l.putDist(t, "d", "f:1")
+	a := startNode(t, "a", "us-east-1", l.addrs(), "", nil)
+	b := startNode(t, "b", "eu-west-1", l.addrs(), "", nil)
+	waitConverged(t, []*node{a, b}, rev)
+	ctx := context.Background()
+	listed := func() map[string]bool {
+		resp, err := l.cps[0].r.ListNodes(ctx, &edgelabv1.ListNodesRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, n := range resp.GetNodes() {
+			out[n.GetId()] = true
+		}
+		return out
+	}
+	waitFor(t, "both nodes listed", 10*time.Second, func() bool { m := listed(); return m["a"] && m["b"] })
+	b.stop()
+	waitFor(t, "the dead node to leave after its lease", 15*time.Second, func() bool { m := listed(); return !m["b"] })
+	if !listed()["a"] {
+		t.Fatal("the live node left too")
+	}
+	st, err := l.cps[0].r.GetStatus(ctx, &edgelabv1.GetStatusRequest{DistributionId: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range st.GetDistributions() {
+		for _, n := range d.GetNodes() {
+			if n.GetNodeId() == "b" {
+				t.Fatalf("dead node still in status: %v", n)
+			}
+		}
+		if d.GetState() != edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED {
+			t.Fatalf("status %v, want Deployed (the live node acked)", d.GetState())
+		}
+	}
+}
