@@ -78,6 +78,55 @@ type program struct {
 	req   map[edge.EventType]edge.RequestHandler
 	resp  map[edge.EventType]edge.ResponseHandler
 	used  bool
+
+	// timer is the timeout timer, re-armed by every call (Reset/Stop)
+	// rather than allocated per call; it runs onTimer for cur, the
+	// running call (nil between calls).
+	timer *time.Timer
+	cur   atomic.Pointer[callState]
+	// fired gets one value from every onTimer run once it is done with
+	// cur. A call whose timer.Stop finds the timer already fired waits
+	// for that value before it ends, so a late timer never acts on the
+	// program's next call.
+	fired chan struct{}
+	// returned gets a value when a handler returns after its timeout
+	// path took over (which waits stopGrace for it). That happens at most
+	// once: a program that timed out is discarded.
+	returned chan struct{}
+
+	// call's hand-off to a runner goroutine, reused by every call (one
+	// call at a time): args in, result out.
+	args    callArgs
+	results chan callResult
+	runArgs func()
+	deliver func(callResult)
+}
+
+// callArgs are the arguments of run that call hands to a runner.
+type callArgs struct {
+	ctx     context.Context
+	e       edge.EventType
+	info    edge.Info
+	req     *edge.Request
+	resp    *edge.Response
+	timeout time.Duration
+	fetch   FetchFunc
+}
+
+// newProgram returns a program for the compiled interpreter i.
+func newProgram(i *interp.Interpreter, trace *panicTrace) *program {
+	p := &program{i: i, trace: trace,
+		req: map[edge.EventType]edge.RequestHandler{}, resp: map[edge.EventType]edge.ResponseHandler{},
+		fired: make(chan struct{}, 1), returned: make(chan struct{}, 1), results: make(chan callResult, 1)}
+	p.timer = time.AfterFunc(time.Hour, p.onTimer)
+	p.timer.Stop()
+	p.runArgs = func() {
+		a := p.args
+		p.args = callArgs{}
+		p.run(a.ctx, a.e, a.info, a.req, a.resp, a.timeout, a.fetch, p.deliver)
+	}
+	p.deliver = func(r callResult) { p.results <- r }
+	return p
 }
 
 // entryPoints returns the event types the program exports, in event order.
@@ -188,7 +237,7 @@ func compile(files map[string][]byte) (p *program, err error) {
 	if _, err := i.Eval(fmt.Sprintf("import %s %q", fnAlias, fnImportPath)); err != nil {
 		return nil, fmt.Errorf("compile: %s", cleanPositions(err.Error()))
 	}
-	p = &program{i: i, trace: trace, req: map[edge.EventType]edge.RequestHandler{}, resp: map[edge.EventType]edge.ResponseHandler{}}
+	p = newProgram(i, trace)
 	for _, e := range edge.EventTypes() {
 		name := e.EntryPoint()
 		if !slices.Contains(entries, name) {
@@ -250,18 +299,39 @@ type callResult struct {
 
 // call runs one entry point on req/resp (which it mutates) with the
 // timeout and returns its result. On timeout the interpreter is cancelled
-// and the program must be discarded (the caller checks res.kind).
-func (p *program) call(ctx context.Context, e edge.EventType, info edge.Info, req *edge.Request, resp *edge.Response, timeout time.Duration, fetch FetchFunc) callResult {
-	out := make(chan callResult, 1)
-	go p.run(ctx, e, info, req, resp, timeout, fetch, func(r callResult) { out <- r })
-	return <-out
+// and the program must be discarded (the caller checks res.kind). The
+// handler runs on one of runners' goroutines (a fresh goroutine when
+// runners is nil or closed), so that call returns at the timeout even
+// when the handler does not.
+func (p *program) call(ctx context.Context, e edge.EventType, info edge.Info, req *edge.Request, resp *edge.Response, timeout time.Duration, fetch FetchFunc, runners *runnerPool) callResult {
+	// The hand-off happens before the runner reads args (channel send or
+	// go statement), and the next call's write after this one's result.
+	p.args = callArgs{ctx: ctx, e: e, info: info, req: req, resp: resp, timeout: timeout, fetch: fetch}
+	if runners == nil || !runners.dispatch(p.runArgs) {
+		go p.runArgs()
+	}
+	return <-p.results
+}
+
+// callState is one call's state, in one allocation: its context, its
+// runtime, and who delivers the result.
+type callState struct {
+	ctx     callCtx
+	rt      invocationRuntime
+	start   time.Time
+	timeout time.Duration
+	deliver func(callResult)
+	// owned decides who delivers: the timeout path or the returning
+	// handler (the first to set it).
+	owned atomic.Bool
 }
 
 // run is call on the calling goroutine: the handler runs inline (no
 // goroutine hand-off on the hot path) and deliver is called exactly once,
-// by run itself when the handler returns in time, or by the timeout timer
-// (from its own goroutine) when it does not: then run may keep blocking
-// until the cancelled interpreter unwinds, or forever when it is stuck.
+// by run itself when the handler returns in time, or by the timeout path
+// (on the timer's goroutine, or the parent context's AfterFunc's) when it
+// does not: then run may keep blocking until the cancelled interpreter
+// unwinds, or forever when it is stuck.
 func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req *edge.Request, resp *edge.Response, timeout time.Duration, fetch FetchFunc, deliver func(callResult)) {
 	p.used = true
 	rh, isReq := p.req[e]
@@ -288,33 +358,26 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 	}
 	start := time.Now()
 	deadline := start.Add(timeout)
-	cctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+	cs := &callState{start: start, timeout: timeout, deliver: deliver}
+	cs.rt.fetch = fetch
+	cs.ctx.init(ctx, deadline)
+	defer cs.ctx.finish()
 	info.EventType = e
 	info.Deadline = deadline
-	rt := &invocationRuntime{fetch: fetch}
-	hctx := edge.NewContext(cctx, info, rt)
+	hctx := edge.NewContext(&cs.ctx, info, &cs.rt)
 
-	// finished is closed when the handler returns; the timeout path waits
-	// on it for stopGrace after cancelling the interpreter. owned decides
-	// who delivers: the timeout path or the returning handler.
-	finished := make(chan struct{})
-	var owned atomic.Bool
-	fire := func() {
-		if !owned.CompareAndSwap(false, true) {
-			return
-		}
-		p.cancel()
-		kind := kindTimeout
-		select {
-		case <-finished:
-		case <-time.After(stopGrace):
-			kind = kindTimeoutStuck
-		}
-		deliver(callResult{kind: kind, err: fmt.Sprintf("timeout after %s", timeout), duration: time.Since(start), logs: rt.take()})
+	p.cur.Store(cs)
+	p.timer.Reset(timeout)
+	// A cancelled parent takes the timeout path too. context.Background
+	// (the worker's) is never cancelled: no hook.
+	var stopParent func() bool
+	if ctx.Done() != nil {
+		stopParent = context.AfterFunc(ctx, func() {
+			if cs.owned.CompareAndSwap(false, true) {
+				p.timedOut(cs)
+			}
+		})
 	}
-	timer := time.AfterFunc(timeout, fire)
-	stopCtx := context.AfterFunc(ctx, fire)
 
 	p.trace.reset()
 	var o callOut
@@ -330,14 +393,22 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 			o.err = sh(hctx, req, resp)
 		}
 	}()
-	timer.Stop()
-	stopCtx()
-	mine := owned.CompareAndSwap(false, true)
-	close(finished)
-	if !mine {
-		return // the timeout path delivers
+	if !p.timer.Stop() {
+		<-p.fired // the timer went off: wait until it is done with cs
 	}
-	res := callResult{req: req, duration: time.Since(start), logs: rt.take()}
+	p.cur.Store(nil)
+	if stopParent != nil {
+		stopParent()
+	}
+	if !cs.owned.CompareAndSwap(false, true) {
+		// The timeout path delivers; it is waiting for this.
+		select {
+		case p.returned <- struct{}{}:
+		default:
+		}
+		return
+	}
+	res := callResult{req: req, duration: time.Since(start), logs: cs.rt.take()}
 	switch {
 	case o.pan != nil:
 		res.kind, res.err = kindPanic, cleanPositions(fmt.Sprint(o.pan))
@@ -352,6 +423,38 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 		res.resp = resp
 	}
 	deliver(res)
+}
+
+// onTimer runs (on its own goroutine) when a call's timeout expires: the
+// call's context expires and, unless the handler returned first, the
+// timeout path delivers.
+func (p *program) onTimer() {
+	cs := p.cur.Load()
+	won := false
+	if cs != nil {
+		cs.ctx.expire()
+		won = cs.owned.CompareAndSwap(false, true)
+	}
+	p.fired <- struct{}{} // never blocks: one value per firing, taken by run
+	if won {
+		p.timedOut(cs)
+	}
+}
+
+// timedOut is the timeout path of a call: it cancels the interpreter,
+// gives the handler stopGrace to unwind, and delivers kindTimeout, or
+// kindTimeoutStuck when the handler is still running.
+func (p *program) timedOut(cs *callState) {
+	p.cancel()
+	kind := kindTimeout
+	grace := time.NewTimer(stopGrace)
+	select {
+	case <-p.returned:
+		grace.Stop()
+	case <-grace.C:
+		kind = kindTimeoutStuck
+	}
+	cs.deliver(callResult{kind: kind, err: fmt.Sprintf("timeout after %s", cs.timeout), duration: time.Since(cs.start), logs: cs.rt.take()})
 }
 
 // callOut is what a handler returned.

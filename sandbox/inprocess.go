@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -23,10 +25,15 @@ type InProcessConfig struct {
 // without a worker: no crash isolation and no memory limit, only timeouts.
 // It exists for benchmarks (what isolation costs) and must not run
 // untrusted code. It implements Runner and is safe for concurrent use.
+//
+// Handlers run on goroutines the runner keeps (so their stacks stay grown
+// between invocations); Close stops them.
 type InProcess struct {
-	cfg InProcessConfig
-	mu  sync.Mutex
-	fns map[fnKey]*inprocFn
+	cfg     InProcessConfig
+	runners *runnerPool
+	mu      sync.Mutex
+	fns     map[fnKey]*inprocFn
+	closed  bool
 }
 
 var _ Runner = (*InProcess)(nil)
@@ -44,11 +51,34 @@ func NewInProcess(cfg InProcessConfig) *InProcess {
 	if cfg.Interpreters <= 0 {
 		cfg.Interpreters = 4
 	}
-	return &InProcess{cfg: cfg, fns: map[fnKey]*inprocFn{}}
+	r := &InProcess{cfg: cfg, runners: newRunnerPool(), fns: map[fnKey]*inprocFn{}}
+	// A runner that is never closed still stops its goroutines once it is
+	// unreachable (they hold the pool, not r).
+	runtime.AddCleanup(r, func(rp *runnerPool) { rp.close() }, r.runners)
+	return r
+}
+
+// Close stops the runner: later calls to Invoke fail with ErrClosed, and
+// its goroutines exit once idle (one inside a handler that ignored its
+// timeout, when the handler returns). It does not wait for in-flight
+// invocations and is idempotent.
+func (r *InProcess) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.fns = map[fnKey]*inprocFn{}
+	r.mu.Unlock()
+	r.runners.close()
+	return nil
 }
 
 // Load compiles the version into all its interpreters.
 func (r *InProcess) Load(_ context.Context, code Code) error {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return fmt.Errorf("loading %s:%d: in-process runner: %w", code.Name, code.Version, ErrClosed)
+	}
 	if _, err := ValidateSource(code.Files); err != nil {
 		return fmt.Errorf("loading %s:%d: %w: %w", code.Name, code.Version, ErrCompile, err)
 	}
@@ -78,14 +108,19 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 	start := time.Now()
 	r.mu.Lock()
 	f, ok := r.fns[fnKey{inv.Function, inv.Version}]
+	closed := r.closed
 	r.mu.Unlock()
+	if closed {
+		return Result{}, fmt.Errorf("invoking %s:%d: in-process runner: %w", inv.Function, inv.Version, ErrClosed)
+	}
 	if !ok {
 		return Result{}, fmt.Errorf("invoking %s:%d: %w", inv.Function, inv.Version, ErrNotLoaded)
 	}
 	if inv.Request == nil || !inv.Event.Valid() {
 		return Result{}, fmt.Errorf("invoking %s:%d: bad invocation", inv.Function, inv.Version)
 	}
-	label := fmt.Sprintf("%s:%d", inv.Function, inv.Version)
+	// label names the version in errors (built only for one).
+	label := func() string { return inv.Function + ":" + strconv.FormatInt(inv.Version, 10) }
 	limits := r.cfg.Profile.For(inv.Event)
 	timeout := limits.Timeout
 	if f.code.Timeout > 0 && f.code.Timeout < timeout {
@@ -96,13 +131,13 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 	select {
 	case p = <-f.pool:
 	case <-ctx.Done():
-		return Result{}, fmt.Errorf("invoking %s: %w", label, ctx.Err())
+		return Result{}, fmt.Errorf("invoking %s: %w", label(), ctx.Err())
 	}
 	if p == nil { // replacing a discarded interpreter
 		var err error
 		if p, err = compile(f.code.Files); err != nil {
 			f.pool <- nil
-			return execError(fmt.Errorf("%w: %s: %w", ErrCompile, label, err), true), nil
+			return execError(fmt.Errorf("%w: %s: %w", ErrCompile, label(), err), true), nil
 		}
 		cold = true
 	}
@@ -113,7 +148,7 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 	if r.cfg.FetchFault != nil {
 		fetch = r.cfg.FetchFault(inv).wrap(fetch)
 	}
-	cr := p.call(ctx, inv.Event, info, inv.Request.Clone(), inv.Response.Clone(), timeout, fetch)
+	cr := p.call(ctx, inv.Event, info, inv.Request.Clone(), inv.Response.Clone(), timeout, fetch, r.runners)
 	if cr.kind == kindTimeout || cr.kind == kindTimeoutStuck {
 		f.pool <- nil
 	} else {
@@ -124,13 +159,13 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 	case "":
 		res = finishResult(inv, limits, res, cr.req, cr.resp)
 	case kindTimeout, kindTimeoutStuck:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrTimeout, label, cr.err)
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrTimeout, label(), cr.err)
 	case kindPanic:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label, cr.err)
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label(), cr.err)
 	case kindError:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrHandler, label, cr.err)
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrHandler, label(), cr.err)
 	default:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%s: %s", label, cr.err)
+		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%s: %s", label(), cr.err)
 	}
 	res.Duration = time.Since(start)
 	return res, nil

@@ -53,7 +53,7 @@ func TestEngineCancelStopsLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := p.call(context.Background(), edge.ViewerRequest, edge.Info{}, &edge.Request{URI: "/loop"}, nil, 50*time.Millisecond, nil)
+	res := p.call(context.Background(), edge.ViewerRequest, edge.Info{}, &edge.Request{URI: "/loop"}, nil, 50*time.Millisecond, nil, nil)
 	if res.kind != kindTimeout {
 		t.Fatalf("kind = %q (%s), want %q", res.kind, res.err, kindTimeout)
 	}

@@ -62,9 +62,9 @@ func runWorker(addr string) int {
 	}
 	defer conn.Close()
 	w := &workerServer{
-		out:    newFrameWriter(conn),
-		client: &http.Client{},
-		work:   make(chan func()),
+		out:     newFrameWriter(conn),
+		client:  &http.Client{},
+		runners: newRunnerPool(),
 	}
 	if err := w.serve(newFrameReader(conn)); err != nil {
 		fmt.Fprintf(os.Stderr, "edgelab sandbox worker: %v\n", err)
@@ -102,8 +102,9 @@ func dialHost(addr string) (net.Conn, error) {
 type workerServer struct {
 	out    *frameWriter
 	client *http.Client
-	// work hands an invocation to an idle runner goroutine (see dispatch).
-	work chan func()
+	// runners run the invocations (see dispatch); never closed: they live
+	// as long as the process.
+	runners *runnerPool
 	// inflight counts invocations between dispatch and reply.
 	inflight atomic.Int64
 
@@ -161,17 +162,8 @@ func (w *workerServer) serve(in *frameReader) error {
 // flight at once, which the host bounds by the interpreter count (plus
 // handlers stuck after a timeout, which get the worker recycled).
 func (w *workerServer) dispatch(fn func()) {
-	select {
-	case w.work <- fn:
-	default:
-		go w.runner(fn)
-	}
-}
-
-func (w *workerServer) runner(fn func()) {
-	for {
-		fn()
-		fn = <-w.work
+	if !w.runners.dispatch(fn) {
+		go fn() // not reached: the worker's pool is never closed
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // for one; when none frees up within its timeout it replies kindBusy (the
 // host's LimitExceeded), and once a token is back it runs.
 func TestWorkerQueueBusy(t *testing.T) {
-	w := &workerServer{work: make(chan func())}
+	w := &workerServer{runners: newRunnerPool()}
 	res := w.load(&edgelabv1.WorkerLoad{
 		Function: &edgelabv1.FunctionVersion{Files: []*edgelabv1.SourceFile{{Name: "fn.go", Content: []byte(hdr + `
 func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
