@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -134,6 +135,63 @@ func TestDisallowedQuickRejectCoversTheLists(t *testing.T) {
 	for _, name := range []string{"", "Accept", "host", "Via", "Content-Type", "Xy", "Cache-Control"} {
 		if IsDisallowedHeader(name) {
 			t.Errorf("IsDisallowedHeader(%q) = true", name)
+		}
+	}
+}
+
+// TestCheckHeaderChangesFastPathAgreesRandom: on random header sets drawn
+// from read-only, disallowed, ordinary and non-canonical names (added,
+// removed, changed, nil or empty values), for every event type: with
+// canonical keys only, the fast path decides exactly as the general rule;
+// with any other key it defers to the general rule. (Only the fast path is
+// compared: the general rule's order of values under case-variant keys
+// follows map iteration.)
+func TestCheckHeaderChangesFastPathAgreesRandom(t *testing.T) {
+	names := []string{"Host", "Via", "Content-Length", "Accept-Encoding", "If-Range", "Warning", "Content-Encoding",
+		"Transfer-Encoding", "X-Cache", "X-Edgelab-Node", "Accept", "X-Hello", "host", "x-edgelab-pop", "Hoſt"}
+	values := [][]string{nil, {}, {"a"}, {"b"}, {"a", "b"}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	canonicalOnly := func(hs ...http.Header) bool {
+		for _, h := range hs {
+			for k := range h {
+				if http.CanonicalHeaderKey(k) != k || !isCanonicalTokenKey(k) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for i := range 20000 {
+		n := len(names)
+		if i%2 == 0 {
+			n = 12 // canonical names only
+		}
+		before := http.Header{}
+		for _, name := range names[:n] {
+			if rng.IntN(3) == 0 {
+				before[name] = values[rng.IntN(len(values))]
+			}
+		}
+		after := before.Clone()
+		for range rng.IntN(3) {
+			name := names[rng.IntN(n)]
+			if rng.IntN(2) == 0 {
+				delete(after, name)
+			} else {
+				after[name] = values[rng.IntN(len(values))]
+			}
+		}
+		for _, e := range edge.EventTypes() {
+			fast := headerChangesAllowedFast(e, before, after)
+			if !canonicalOnly(before, after) {
+				if fast {
+					t.Fatalf("case %d %s: before %v after %v: the fast path decided with non-canonical keys", i, e, before, after)
+				}
+				continue
+			}
+			if want := slowHeaderChanges(e, before, after) == nil; fast != want {
+				t.Fatalf("case %d %s: before %v after %v: fast path allows %v, the general rule %v", i, e, before, after, fast, want)
+			}
 		}
 	}
 }

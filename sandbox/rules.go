@@ -52,7 +52,11 @@ func ReadOnlyHeaders(e edge.EventType) []string { return slices.Clone(readOnly[e
 
 // IsDisallowedHeader reports whether name (any case) is a disallowed header.
 func IsDisallowedHeader(name string) bool {
-	c := http.CanonicalHeaderKey(name)
+	return isDisallowedCanonical(http.CanonicalHeaderKey(name))
+}
+
+// isDisallowedCanonical is IsDisallowedHeader of a name in canonical form.
+func isDisallowedCanonical(c string) bool {
 	if c == "" {
 		return false
 	}
@@ -250,10 +254,16 @@ func checkHeaderChanges(e edge.EventType, before, after http.Header, fail func(s
 // headerChangesAllowedFast reports true when both header sets have only
 // canonical ASCII token keys (for which case-insensitive matching, Unicode
 // folding included, is plain equality) and no read-only or disallowed header differs; false
-// means "check the slow way", not necessarily a violation.
+// means "check the slow way", not necessarily a violation. Only keys that
+// are read-only or disallowed are looked up in the other set: a read-only
+// name absent from both sets is unchanged.
 func headerChangesAllowedFast(e edge.EventType, before, after http.Header) bool {
-	for k := range before {
+	ro := readOnly[e]
+	for k, vs := range before {
 		if !isCanonicalTokenKey(k) {
+			return false
+		}
+		if slices.Contains(ro, k) && !slices.Equal(vs, after[k]) {
 			return false
 		}
 	}
@@ -261,12 +271,7 @@ func headerChangesAllowedFast(e edge.EventType, before, after http.Header) bool 
 		if !isCanonicalTokenKey(k) {
 			return false
 		}
-		if IsDisallowedHeader(k) && !slices.Equal(before[k], vs) {
-			return false
-		}
-	}
-	for _, name := range readOnly[e] {
-		if !slices.Equal(before[name], after[name]) {
+		if (slices.Contains(ro, k) || isDisallowedCanonical(k)) && !slices.Equal(before[k], vs) {
 			return false
 		}
 	}
