@@ -367,7 +367,14 @@ const maxSharedFrame = 64 << 10
 type decoder struct {
 	s       string
 	capBase int
+	// vals backs the header value slices of the frame (one allocation
+	// instead of one per header name; see decodeHeaderInto).
+	vals []string
 }
+
+// headerValsCap is the first size of decoder.vals: the values of a
+// typical request's headers.
+const headerValsCap = 16
 
 func (d *decoder) str(raw []byte) string {
 	if d.s == "" {
@@ -579,7 +586,7 @@ func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
 // order, as HeaderFromProto does).
 func (d *decoder) decodeHeaderInto(h http.Header, b []byte) error {
 	var name string
-	var values []string
+	start := len(d.vals)
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, raw []byte) error {
 		if typ != protowire.BytesType {
 			return nil
@@ -588,12 +595,21 @@ func (d *decoder) decodeHeaderInto(h http.Header, b []byte) error {
 		case 1:
 			name = d.str(raw)
 		case 2:
-			values = append(values, d.str(raw))
+			if d.vals == nil {
+				d.vals = make([]string, 0, headerValsCap)
+			}
+			d.vals = append(d.vals, d.str(raw))
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	// The name's values are a window of d.vals whose capacity ends with
+	// them: appending to them copies, never overwriting another name's.
+	var values []string
+	if end := len(d.vals); end > start {
+		values = d.vals[start:end:end]
 	}
 	if old, ok := h[name]; ok {
 		h[name] = append(old, values...)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -383,5 +385,42 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 	}
 	if pids := m.WorkerPIDs(); len(pids) != 1 {
 		t.Fatalf("worker pids %v", pids)
+	}
+}
+
+// TestWireHeaderValuesDoNotAlias: the decoded header value slices share
+// one backing array; appending to or editing one name's values never
+// shows under another name, in the request or the response.
+func TestWireHeaderValuesDoNotAlias(t *testing.T) {
+	h := http.Header{"A": {"a1", "a2"}, "B": {"b1"}, "C": {"c1", "c2", "c3"}}
+	for i := range 20 { // past the first slab size
+		h.Add("X-"+strconv.Itoa(i), "v")
+	}
+	msg := &invokeMsg{event: edge.ViewerResponse, req: &edge.Request{Method: "GET", URI: "/", Header: h},
+		resp: &edge.Response{Status: 200, Header: h.Clone()}}
+	b, err := msg.appendFrame(nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := decodeFrame(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []http.Header{f.invoke.req.Header, f.invoke.resp.Header} {
+		if !reflect.DeepEqual(got, h) {
+			t.Fatalf("decoded %v, want %v", got, h)
+		}
+		for name := range h { // in place
+			got[name][0] = "edited"
+		}
+		for name := range h { // past the window: must not reach the next name's
+			got[name] = append(got[name], "added")
+		}
+		for name, want := range h {
+			vs := got[name]
+			if len(vs) != len(want)+1 || vs[0] != "edited" || !slices.Equal(vs[1:len(want)], want[1:]) || vs[len(want)] != "added" {
+				t.Fatalf("%s = %q after editing every name, want its own %q edited and appended", name, vs, want)
+			}
+		}
 	}
 }
