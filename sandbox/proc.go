@@ -329,8 +329,10 @@ func (p *proc) lead(ctx context.Context, id uint64, ch chan *frame, deadline tim
 		if !armed && !p.in.buffered() {
 			armed = true
 			_ = p.conn.SetReadDeadline(deadline)
-			stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
-			defer stop()
+			if ctx.Done() != nil { // a context that cannot end needs no hook
+				stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+				defer stop()
+			}
 		}
 		f, err := p.in.readFrame()
 		if err != nil {
