@@ -74,11 +74,13 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t.st != nil {
 		defer t.st.inflight.Add(-1)
 	}
-	rep := t.serve(r)
+	rep := t.serve(r.Context(), r)
 	t.write(w, r, rep)
 }
 
-func (t *txn) serve(r *http.Request) *reply {
+// serve runs the pipeline for r; ctx bounds it (the viewer connection's
+// context under net/http, the node's under the fasthttp front end).
+func (t *txn) serve(ctx context.Context, r *http.Request) *reply {
 	n := t.n
 	if r.URL.Path == HealthPath {
 		if rep := n.healthFaultReply(); rep != nil {
@@ -143,8 +145,6 @@ func (t *txn) serve(r *http.Request) *reply {
 		}
 		reqBody = io.MultiReader(bytes.NewReader(bodyPrefix), r.Body)
 	}
-	ctx := r.Context()
-
 	if tr := t.b.triggers[edge.ViewerRequest]; tr != nil {
 		in := req.Clone()
 		if tr.includeBody {
@@ -514,63 +514,102 @@ func (t *txn) shipLogs(tr *trigger, res sandbox.Result) {
 	sink(lines)
 }
 
-// write sends rep with the edge headers. rep.header's slices are shared
-// with the cache: they are copied into the response by reference and never
-// appended to in place.
+// headerSink receives the response headers a viewer gets.
+type headerSink interface {
+	// set sets a header to values that are shared (never modified).
+	set(k string, vs []string)
+	// set1 sets a header to one value.
+	set1(k, v string)
+}
+
+// netSink writes headers into a net/http response header map. The
+// per-request values share one backing array (capacity-limited
+// sub-slices: an append elsewhere copies instead of overwriting).
+type netSink struct {
+	h    http.Header
+	vals []string
+}
+
+func (s *netSink) set(k string, vs []string) { s.h[k] = vs }
+
+func (s *netSink) set1(k, v string) {
+	if len(s.vals) == cap(s.vals) {
+		s.vals = make([]string, 0, 4)
+	}
+	s.vals = append(s.vals, v)
+	i := len(s.vals) - 1
+	s.h[k] = s.vals[i : i+1 : i+1]
+}
+
+// write sends rep with the edge headers through net/http.
 func (t *txn) write(w http.ResponseWriter, r *http.Request, rep *reply) {
-	n := t.n
-	h := w.Header()
-	for k, vs := range rep.header {
-		h[k] = vs
-	}
-	delete(h, "Content-Length")
-	if len(t.fns) > 0 {
-		// Functions may have added framing headers; net/http owns those.
-		for _, k := range hopHeaders {
-			h.Del(k)
-		}
-	}
-	// Canonical keys are assigned directly (no canonicalisation, and the
-	// node's static values are shared slices).
-	h["X-Cache"] = n.hdr.xCache(rep.xcache)
-	if via := h["Via"]; len(via) > 0 {
-		h["Via"] = append(via[:len(via):len(via)], n.hdr.via[0])
-	} else {
-		h["Via"] = n.hdr.via
-	}
-	if rep.stale {
-		warn := h["Warning"]
-		h["Warning"] = append(warn[:len(warn):len(warn)], `110 edgelab "Response is Stale"`)
-	}
-	// The per-request values share one backing array (capacity-limited
-	// sub-slices: an append elsewhere copies instead of overwriting).
-	vals := make([]string, 4)
-	one := func(i int, v string) []string {
-		vals[i] = v
-		return vals[i : i+1 : i+1]
-	}
-	h["X-Edgelab-Pop"] = n.hdr.pop
-	h["X-Edgelab-Node"] = n.hdr.node
-	h["X-Edgelab-Request-Id"] = one(0, t.rid)
-	if len(t.fns) > 0 {
-		h["X-Edgelab-Functions"] = one(1, strings.Join(t.fns, ", "))
-	}
-	if rep.age > 0 {
-		h["Age"] = one(2, strconv.Itoa(int(rep.age/time.Second)))
-	}
-	status := rep.status
-	if status < 100 || status > 999 {
-		status = http.StatusBadGateway
-	}
-	bodyAllowed := status != http.StatusNoContent && status != http.StatusNotModified && status >= 200
+	status, bodyAllowed := t.responseHeaders(rep, &netSink{h: w.Header()})
 	if bodyAllowed {
-		h["Content-Length"] = one(3, strconv.Itoa(len(rep.body)))
+		w.Header()["Content-Length"] = []string{strconv.Itoa(len(rep.body))}
 	}
 	w.WriteHeader(status)
 	if bodyAllowed && r.Method != http.MethodHead {
 		_, _ = w.Write(rep.body)
 	}
-	n.reqCount.inc(rep.xcache, status)
+	t.n.reqCount.inc(rep.xcache, status)
+}
+
+// responseHeaders passes rep's headers and the edge's own (X-Cache, Via,
+// the PoP, node, request id, functions and Age) to sink, and returns the
+// status to send and whether a body goes with it. rep.header's slices are
+// shared with the cache: they are passed by reference and never appended
+// to in place. Content-Length is left to the writer.
+func (t *txn) responseHeaders(rep *reply, sink headerSink) (status int, bodyAllowed bool) {
+	n := t.n
+	fns := len(t.fns) > 0
+	for k, vs := range rep.header {
+		switch k {
+		case "Content-Length", "X-Cache", "Via", "X-Edgelab-Pop", "X-Edgelab-Node", "X-Edgelab-Request-Id":
+			continue
+		case "Warning":
+			if rep.stale {
+				continue
+			}
+		case "X-Edgelab-Functions":
+			if fns {
+				continue
+			}
+		case "Age":
+			if rep.age > 0 {
+				continue
+			}
+		}
+		// Functions may have added framing headers; the server owns those.
+		if fns && slices.Contains(hopHeaders, k) {
+			continue
+		}
+		sink.set(k, vs)
+	}
+	sink.set("X-Cache", n.hdr.xCache(rep.xcache))
+	if via := rep.header["Via"]; len(via) > 0 {
+		sink.set("Via", append(via[:len(via):len(via)], n.hdr.via[0]))
+	} else {
+		sink.set("Via", n.hdr.via)
+	}
+	if rep.stale {
+		warn := rep.header["Warning"]
+		sink.set("Warning", append(warn[:len(warn):len(warn)], `110 edgelab "Response is Stale"`))
+	}
+	sink.set("X-Edgelab-Pop", n.hdr.pop)
+	sink.set("X-Edgelab-Node", n.hdr.node)
+	sink.set1("X-Edgelab-Request-Id", t.rid)
+	if fns {
+		sink.set1("X-Edgelab-Functions", strings.Join(t.fns, ", "))
+	}
+	if rep.age > 0 {
+		sink.set1("Age", strconv.Itoa(int(rep.age/time.Second)))
+	}
+	status = rep.status
+	if status < 100 || status > 999 {
+		status = http.StatusBadGateway
+	}
+	bodyAllowed = status != http.StatusNoContent && status != http.StatusNotModified && status >= 200
+	return status, bodyAllowed
 }
 
 // headerBytes is the size of the request headers plus the query string,

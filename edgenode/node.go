@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -60,7 +59,7 @@ type Node struct {
 	closing chan struct{}
 
 	ln        net.Listener
-	srv       *http.Server
+	viewer    *viewerServer
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -106,15 +105,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("edgenode: listen %s: %w", cfg.ListenAddr, err)
 	}
 	n.ln = ln
-	n.srv = &http.Server{
-		Handler:           n,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		// Leave room above MaxHeaderBytes so the handler can answer 494
-		// itself; far beyond it net/http answers 431.
-		MaxHeaderBytes: 3 * cfg.MaxHeaderBytes,
-		ErrorLog:       nil,
-	}
+	n.viewer = newViewerServer(n, ln)
 	return n, nil
 }
 
@@ -128,25 +119,30 @@ func (n *Node) URL() string { return "http://" + n.Addr() }
 // server down gracefully (in-flight requests get up to 5s).
 func (n *Node) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- n.srv.Serve(n.ln) }()
+	go func() { errc <- n.viewer.srv.Serve(n.ln) }()
 	select {
 	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
+		select {
+		case <-n.closing:
+			return nil // Close stopped the server
+		default:
+		}
+		if err == nil {
 			return nil
 		}
 		return fmt.Errorf("edgenode: serve: %w", err)
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err := n.srv.Shutdown(sctx)
+		err := n.viewer.shutdown(sctx)
 		if errors.Is(err, context.DeadlineExceeded) {
-			// The grace period is over (net/http also counts a connection
-			// that never sent a request as busy for 5 s): close the rest.
+			// The grace period is over: close the remaining connections.
 			n.cfg.Logger.Warn("edgenode: graceful shutdown timed out; closing remaining connections")
-			err = n.srv.Close()
+			err = nil
 		}
+		n.viewer.close()
 		<-errc
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil {
 			return fmt.Errorf("edgenode: shutdown: %w", err)
 		}
 		return nil
@@ -158,12 +154,12 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		close(n.closing)
-		err := n.srv.Close()
+		n.viewer.close()
 		n.bg.Wait()
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
+		var err error
+		if cerr := n.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
 		}
-		_ = n.ln.Close()
 		n.origins.close()
 		n.closeErr = errors.Join(err, n.closeRunner())
 	})
