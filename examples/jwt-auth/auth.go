@@ -14,6 +14,11 @@ import (
 // a public key (RS256/ES256) instead, so the edge cannot mint tokens.
 const Secret = "edgelab-workshop-secret"
 
+// key is built once per execution environment, not per request: like
+// Lambda's, an interpreter is reused across invocations, so work done at
+// package level (keys, parsed config) is paid on the cold start only.
+var key = edge.HS256Key([]byte(Secret))
+
 // ViewerRequest checks the Authorization header.
 func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
 	token := edge.BearerToken(req.Header)
@@ -21,7 +26,7 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 		edge.Log(ctx, "jwt-auth: no bearer token for ", req.URI)
 		return forbidden(), nil
 	}
-	claims, err := edge.VerifyJWT(token, edge.HS256Key([]byte(Secret)))
+	claims, err := edge.VerifyJWT(token, key)
 	if err != nil {
 		edge.Log(ctx, "jwt-auth: rejected: ", err)
 		return forbidden(), nil
