@@ -146,11 +146,13 @@ func (t *txn) serve(ctx context.Context, r *http.Request) *reply {
 		reqBody = io.MultiReader(bytes.NewReader(bodyPrefix), r.Body)
 	}
 	if tr := t.b.triggers[edge.ViewerRequest]; tr != nil {
-		in := req.Clone()
+		// Runners never modify the invocation's request (sandbox.Runner):
+		// a shallow copy carries the exposed body.
+		in := *req
 		if tr.includeBody {
 			in.Body = exposeBody(bodyPrefix, n.cfg.Profile.Viewer.MaxBodyBytes)
 		}
-		res, errRep := t.invoke(ctx, tr, edge.ViewerRequest, in, nil)
+		res, errRep := t.invoke(ctx, tr, edge.ViewerRequest, &in, nil)
 		if errRep != nil {
 			return errRep
 		}

@@ -123,6 +123,8 @@ type Runner interface {
 	Unload(name string, version int64)
 	// Invoke runs one trigger; errors of the function are reported in
 	// Result.Outcome, not as the returned error, which is only for misuse
-	// (version not loaded, manager closed).
+	// (version not loaded, manager closed). Invoke never modifies
+	// inv.Request or inv.Response (nor their headers): the result carries
+	// new values, so callers may share the invocation's request.
 	Invoke(ctx context.Context, inv Invocation) (Result, error)
 }
