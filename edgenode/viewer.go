@@ -60,10 +60,13 @@ func newViewerServer(n *Node, ln net.Listener) *viewerServer {
 		Name:         "edgelab",
 		// A viewer has ReadHeaderTimeout to send its request line and
 		// headers; the pipeline lifts the deadline while it streams a body.
-		ReadTimeout:                   n.cfg.ReadHeaderTimeout,
-		IdleTimeout:                   n.cfg.IdleTimeout,
-		ReadBufferSize:                readBufferSize(n.cfg),
-		StreamRequestBody:             true,
+		ReadTimeout:       n.cfg.ReadHeaderTimeout,
+		IdleTimeout:       n.cfg.IdleTimeout,
+		ReadBufferSize:    readBufferSize(n.cfg),
+		StreamRequestBody: true,
+		// Up to this much of a body is read before the pipeline starts (under
+		// the header deadline); the rest streams to the origin.
+		MaxRequestBodySize:            64 << 10,
 		DisablePreParseMultipartForm:  true,
 		DisableHeaderNamesNormalizing: false,
 		// Paths reach the pipeline as the viewer sent them (the raw request
