@@ -31,8 +31,19 @@
 // ran, X-Edgelab-Functions. Stale objects served because the origin failed
 // say Hit and carry a Warning: 110 header.
 //
+// Viewers are served by an HTTP/1.1 front end on fasthttp (viewer.go): the
+// request is converted once into the *http.Request the pipeline reads and
+// the reply is written straight out, without net/http's per-request
+// bookkeeping (see docs/performance.md). ServeHTTP serves the same pipeline
+// to embedders. The front end keeps HTTP semantics where fasthttp differs:
+// the raw request URI is parsed as net/http does (no path cleaning), header
+// names are canonical and repeated headers keep every value, bodies beyond
+// 64 KiB stream. One deviation: the Date header is the node's, not the
+// cached response's (Age still says how old the object is).
+//
 // Choices where CloudFront is ambiguous: oversized request headers get 494
-// (CloudFront's answer) up to 3x MaxHeaderBytes and 431 from net/http beyond;
+// (CloudFront's answer) up to MaxHeaderBytes+MaxURIBytes+4 KiB and 431 from
+// the front end beyond;
 // unknown methods get 501; methods a behavior does not allow get 403; an
 // unknown Host gets 403. A HEAD miss is fetched from the origin as GET so
 // GET and HEAD share one cached object. No Accept-Encoding is forwarded, and
