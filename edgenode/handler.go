@@ -468,9 +468,12 @@ func (t *txn) invoke(ctx context.Context, tr *trigger, ev edge.EventType, req *e
 	if err != nil {
 		res = sandbox.Result{Outcome: sandbox.OutcomeExecutionError, Err: err}
 	}
-	// The runner validates too; checking here as well keeps the node safe
-	// with any Runner (fakes, the in-process runner). It is idempotent.
-	sandbox.ValidateResult(inv, n.cfg.Profile.For(ev), &res)
+	// The node's own Manager validates with the node's profile; any other
+	// Runner (fakes, the in-process runner) is checked here. It is
+	// idempotent.
+	if !n.runnerValidates {
+		sandbox.ValidateResult(inv, n.cfg.Profile.For(ev), &res)
+	}
 	n.invMetrics.observe(tr.fn.name, ev, res.Outcome, res.Duration.Seconds())
 	if res.Cold {
 		n.metrics.coldStarts.WithLabelValues(tr.fn.name).Inc()
