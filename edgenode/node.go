@@ -178,6 +178,15 @@ func (n *Node) closeRunner() error {
 	return nil
 }
 
+// Workers is the number of sandbox worker processes running for this
+// node's functions (0 with a runner that does not report them).
+func (n *Node) Workers() int {
+	if r, ok := n.runner.(interface{ WorkerPIDs() []int }); ok {
+		return len(r.WorkerPIDs())
+	}
+	return 0
+}
+
 // Revision is the revision of the applied state (0 before the first Apply).
 func (n *Node) Revision() int64 {
 	if st := n.st.Load(); st != nil {

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,9 @@ type options struct {
 	process     edgenode.ProcessConfig
 	metricsAddr string
 	dists, fns  []string
+	// workerCPUs is how many CPUs the node leaves to its sandbox workers
+	// while any run (cpus.go).
+	workerCPUs int
 }
 
 func main() {
@@ -87,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.process.Build, "build", "edgenode", "build string reported to the control plane")
 	fs.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
+	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -148,6 +153,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.Run(ctx) })
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set && o.workerCPUs > 0 {
+		total := runtime.GOMAXPROCS(0)
+		g.Go(func() error {
+			splitCPUs(ctx, total, o.workerCPUs, p.Node().Workers, setProcs(total), logger)
+			return nil
+		})
+	}
 	if o.metricsAddr != "" {
 		ln, err := net.Listen("tcp", o.metricsAddr)
 		if err != nil {
