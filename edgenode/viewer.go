@@ -127,7 +127,18 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 	}
 }
 
-// parseError answers a request the front end could not parse.
+// lingerLimit bounds how much of a rejected request is drained, and
+// lingerTime for how long, before its connection closes.
+const (
+	lingerLimit = 1 << 20
+	lingerTime  = 500 * time.Millisecond
+)
+
+// parseError answers a request the front end could not parse. The answer
+// is written here, then the connection is half-closed and what the viewer
+// is still sending is drained for a moment (a lingering close, as
+// net/http does): closing a socket with unread data sends a reset, and the
+// viewer would see "connection reset" instead of the 431 or 400.
 func (v *viewerServer) parseError(ctx *fasthttp.RequestCtx, err error) {
 	status, msg := http.StatusBadRequest, "Bad Request"
 	var small *fasthttp.ErrSmallBuffer
@@ -137,12 +148,26 @@ func (v *viewerServer) parseError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, msg = http.StatusRequestEntityTooLarge, "Request Entity Too Large"
 	}
+	v.n.reqCount.inc(xError, status)
 	ctx.Response.Reset()
 	ctx.SetStatusCode(status)
 	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	ctx.Response.Header.Set("Connection", "close")
 	ctx.SetBodyString(msg + "\n")
-	v.n.reqCount.inc(xError, status)
+	c := ctx.Conn()
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok {
+		return // fasthttp writes the response and closes
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(lingerTime))
+	if _, werr := ctx.Response.WriteTo(c); werr != nil {
+		return
+	}
+	_ = cw.CloseWrite()
+	_ = c.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, c, lingerLimit)
+	// fasthttp's own write of the response now fails on the half-closed
+	// socket and it closes the connection.
 }
 
 // serve runs one viewer request through the pipeline.
