@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -50,6 +51,8 @@ type options struct {
 	// workerCPUs is how many CPUs the node leaves to its sandbox workers
 	// while any run (cpus.go).
 	workerCPUs int
+	// pprof serves net/http/pprof on the metrics listener.
+	pprof bool
 }
 
 func main() {
@@ -91,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.process.Build, "build", "edgenode", "build string reported to the control plane")
 	fs.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
+	fs.BoolVar(&o.pprof, "pprof", false, "also serve /debug/pprof/ on the metrics listener (needs --metrics-listen)")
 	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -117,6 +121,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	o.dists, o.fns = dists, fns
 	if len(o.fns) > 0 && len(o.dists) == 0 {
 		return o, errors.New("--function needs at least one --distribution")
+	}
+	if o.pprof && o.metricsAddr == "" {
+		return o, errors.New("--pprof needs --metrics-listen")
 	}
 	return o, nil
 }
@@ -167,6 +174,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		if o.pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -54,6 +54,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "function without distribution", args: []string{"--function=./auth"}, wantErr: "--distribution"},
 		{name: "zero cache", args: []string{"--cache-mb=0"}, wantErr: "--cache-mb"},
 		{name: "negative cache", args: []string{"--cache-mb=-5"}, wantErr: "--cache-mb"},
+		{name: "pprof without metrics listener", args: []string{"--pprof"}, wantErr: "--metrics-listen"},
 		{name: "bad duration", args: []string{"--viewer-timeout=soon"}, wantErr: "viewer-timeout"},
 		{name: "unknown flag", args: []string{"--bogus"}, wantErr: "bogus"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
