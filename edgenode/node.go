@@ -330,8 +330,8 @@ func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
 // newRequestID returns a per-node unique request id.
 func (n *Node) newRequestID() string {
 	seq := n.ridSeq.Add(1)
-	b := make([]byte, 0, 24)
-	b = append(b, n.ridPrefix...)
+	var buf [32]byte // the id is built on the stack: one allocation, the string
+	b := append(buf[:0], n.ridPrefix...)
 	b = append(b, '-')
 	b = strconv.AppendUint(b, seq, 16)
 	return string(b)

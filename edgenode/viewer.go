@@ -327,20 +327,18 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// fastSink writes headers into a fasthttp response.
+// fastSink writes headers into a fresh fasthttp response. responseHeaders
+// sets every key once, so values are appended (Add) rather than Set, which
+// would search the headers already written for the key each time.
 type fastSink struct{ h *fasthttp.ResponseHeader }
 
 func (s fastSink) set(k string, vs []string) {
-	for i, v := range vs {
-		if i == 0 {
-			s.h.Set(k, v)
-		} else {
-			s.h.Add(k, v)
-		}
+	for _, v := range vs {
+		s.h.Add(k, v)
 	}
 }
 
-func (s fastSink) set1(k, v string) { s.h.Set(k, v) }
+func (s fastSink) set1(k, v string) { s.h.Add(k, v) }
 
 // writeFast sends rep with the edge headers into the fasthttp response.
 func (t *txn) writeFast(ctx *fasthttp.RequestCtx, rep *reply) {

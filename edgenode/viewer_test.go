@@ -123,6 +123,11 @@ func TestViewerHeadersAndURI(t *testing.T) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	for _, k := range []string{"X-Cache", "Via", "X-Edgelab-Pop", "X-Edgelab-Node", "X-Edgelab-Request-Id", "Content-Length", "Cache-Control", "Content-Type"} {
+		if v := resp.Header.Values(k); len(v) != 1 {
+			t.Errorf("response header %s: %q, want exactly one value", k, v)
+		}
+	}
 	got := last()
 	if got.uri != "/a/../b//c?x=1&x=2" {
 		t.Errorf("origin URI %q", got.uri)
