@@ -69,23 +69,6 @@ type proc struct {
 }
 
 // startProc starts a worker process connected over a socketpair.
-// envSets reports whether key is set in the process environment or in env.
-func envSets(env []string, key string) bool {
-	if _, ok := os.LookupEnv(key); ok {
-		return true
-	}
-	for _, kv := range env {
-		if strings.HasPrefix(kv, key+"=") {
-			return true
-		}
-	}
-	return false
-}
-
-// workerGOGC is the GC percentage workers run with when the node's
-// environment sets none (see startProc).
-const workerGOGC = 400
-
 func startProc(cfg procConfig) (*proc, error) {
 	if len(cfg.command) == 0 {
 		return nil, errors.New("no worker command")
@@ -127,15 +110,6 @@ func startProc(cfg procConfig) (*proc, error) {
 		// The GC works harder from 90% of the limit, so garbage does not get
 		// a function killed; live data over the limit does.
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.Itoa(cfg.memoryMB*9/10)+"MiB")
-		// A worker's live heap is small (interpreters, a few MB) and its
-		// ceiling is known, so it trades some of the room below the limit
-		// for fewer collections: with Go's default (GOGC=100) a busy worker
-		// collects dozens of times a second, which measured as 15-20% of
-		// its CPU. GOMEMLIMIT still makes the GC work harder near the
-		// limit. An explicit GOGC (the node's environment or WorkerEnv) wins.
-		if !envSets(cfg.env, "GOGC") {
-			cmd.Env = append(cmd.Env, "GOGC="+strconv.Itoa(workerGOGC))
-		}
 	}
 	cmd.ExtraFiles = []*os.File{childF}
 	cmd.Stdout = nil

@@ -109,34 +109,3 @@ func TestLeaderCancellationLeavesNoStaleDeadline(t *testing.T) {
 		t.Fatalf("after: %+v", res)
 	}
 }
-
-func TestWorkerGOGC(t *testing.T) {
-	def := strconv.Itoa(workerGOGC)
-	if v, set := os.LookupEnv("GOGC"); set {
-		def = v // the node's explicit setting is inherited, by design
-	}
-	tests := []struct {
-		name string
-		env  []string
-		want string
-	}{
-		{"default", nil, def},
-		{"WorkerEnv wins", []string{"GOGC=150"}, "150"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := newTestManager(t, func(c *ManagerConfig) { c.WorkerEnv = tt.env })
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := m.Load(ctx, code("gogc", trivialSrc)); err != nil {
-				t.Fatal(err)
-			}
-			if got := workerEnvValue(t, m, "GOGC"); got != tt.want {
-				t.Fatalf("worker GOGC = %q, want %q", got, tt.want)
-			}
-			if got := workerEnvValue(t, m, "GOMEMLIMIT"); got == "" {
-				t.Fatal("worker has no GOMEMLIMIT")
-			}
-		})
-	}
-}
