@@ -312,10 +312,17 @@ func isCanonicalTokenKey(k string) bool {
 func headerValues(h http.Header, name string) []string {
 	c := http.CanonicalHeaderKey(name)
 	out := slices.Clone(h[c])
-	for k, vs := range h {
+	// Other case variants follow in sorted key order, so the same header
+	// set always gives the same list (map order would not).
+	var variants []string
+	for k := range h {
 		if k != c && strings.EqualFold(k, c) {
-			out = append(out, vs...)
+			variants = append(variants, k)
 		}
+	}
+	slices.Sort(variants)
+	for _, k := range variants {
+		out = append(out, h[k]...)
 	}
 	return out
 }
