@@ -57,7 +57,6 @@ func newViewerServer(n *Node, ln net.Listener) *viewerServer {
 	v.srv = &fasthttp.Server{
 		Handler:      v.serve,
 		ErrorHandler: v.parseError,
-		Name:         "edgelab",
 		// A viewer has ReadHeaderTimeout to send its request line and
 		// headers; the pipeline lifts the deadline while it streams a body.
 		ReadTimeout:       n.cfg.ReadHeaderTimeout,
@@ -66,9 +65,8 @@ func newViewerServer(n *Node, ln net.Listener) *viewerServer {
 		StreamRequestBody: true,
 		// Up to this much of a body is read before the pipeline starts (under
 		// the header deadline); the rest streams to the origin.
-		MaxRequestBodySize:            64 << 10,
-		DisablePreParseMultipartForm:  true,
-		DisableHeaderNamesNormalizing: false,
+		MaxRequestBodySize:           64 << 10,
+		DisablePreParseMultipartForm: true,
 		// Paths reach the pipeline as the viewer sent them (the raw request
 		// URI, parsed as net/http does; fasthttp's normalised URI is unused).
 		NoDefaultServerHeader: true,
@@ -198,24 +196,18 @@ func viewerRequest(ctx *fasthttp.RequestCtx) (*http.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("malformed request URI: %w", err)
 	}
-	major, minor := 1, 1
-	if rh.IsHTTP11() {
-		// HTTP/1.1
-	} else {
-		minor = 0
-	}
 	r := &http.Request{
 		Method:     internMethod(rh.Method()),
 		URL:        u,
 		Proto:      "HTTP/1.1",
-		ProtoMajor: major,
-		ProtoMinor: minor,
+		ProtoMajor: 1,
+		ProtoMinor: 1,
 		Header:     make(http.Header, 12),
 		RequestURI: rawURI,
 		RemoteAddr: ctx.RemoteAddr().String(),
 	}
-	if minor == 0 {
-		r.Proto = "HTTP/1.0"
+	if !rh.IsHTTP11() {
+		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
 	}
 	if err := parseRawHeaders(rh.RawHeaders(), r.Header); err != nil {
 		return nil, err
