@@ -195,3 +195,29 @@ func TestViewerMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestViewerHTTP10: an HTTP/1.0 request is served and its connection
+// closed after the answer (no keep-alive asked for).
+func TestViewerHTTP10(t *testing.T) {
+	url, last := recordingOrigin(t)
+	n := viewerNode(t, url)
+	c, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(c, "GET /old HTTP/1.0\r\nHost: demo.test\r\n\r\n")
+	all, err := io.ReadAll(c) // ends when the node closes the connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(all)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "ok" || last().uri != "/old" {
+		t.Fatalf("HTTP/1.0: %d %q, origin saw %q", resp.StatusCode, b, last().uri)
+	}
+}
