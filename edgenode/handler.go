@@ -69,13 +69,25 @@ var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT
 //	                                         -> origin-response -> cache store
 //	                                         -> viewer-response -> viewer
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	t := &txn{n: n, rid: n.newRequestID(), start: time.Now()}
-	t.st = n.acquireState()
-	if t.st != nil {
-		defer t.st.inflight.Add(-1)
-	}
+	t := n.beginTxn()
+	defer t.end()
 	rep := t.serve(r.Context(), r)
 	t.write(w, r, rep)
+}
+
+// beginTxn starts a viewer request: a request id and a hold on the serving
+// state (released by end), whichever front end received it.
+func (n *Node) beginTxn() *txn {
+	t := &txn{n: n, rid: n.newRequestID(), start: time.Now()}
+	t.st = n.acquireState()
+	return t
+}
+
+// end releases the transaction's hold on the serving state.
+func (t *txn) end() {
+	if t.st != nil {
+		t.st.inflight.Add(-1)
+	}
 }
 
 // serve runs the pipeline for r; ctx bounds it (the viewer connection's
@@ -171,7 +183,7 @@ func (t *txn) serve(ctx context.Context, r *http.Request) *reply {
 		}
 	}
 
-	rep := t.fetch(ctx, r, req, reqBody, bodyPrefix)
+	rep := t.fetch(ctx, req, reqBody, bodyPrefix)
 	return t.viewerResponse(ctx, req, rep)
 }
 
@@ -182,7 +194,7 @@ func (t *txn) wantsBody(ev edge.EventType) bool {
 
 // fetch answers from the cache or the origin. GET and HEAD are cached and
 // their misses collapsed per cache key; other methods go straight through.
-func (t *txn) fetch(ctx context.Context, r *http.Request, req *edge.Request, body io.Reader, bodyPrefix []byte) *reply {
+func (t *txn) fetch(ctx context.Context, req *edge.Request, body io.Reader, bodyPrefix []byte) *reply {
 	n := t.n
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		rep, _ := t.miss(ctx, req, body, bodyPrefix, "", nil)

@@ -170,12 +170,8 @@ func (v *viewerServer) parseError(ctx *fasthttp.RequestCtx, err error) {
 
 // serve runs one viewer request through the pipeline.
 func (v *viewerServer) serve(ctx *fasthttp.RequestCtx) {
-	n := v.n
-	t := &txn{n: n, rid: n.newRequestID(), start: time.Now()}
-	t.st = n.acquireState()
-	if t.st != nil {
-		defer t.st.inflight.Add(-1)
-	}
+	t := v.n.beginTxn()
+	defer t.end()
 	r, err := viewerRequest(ctx)
 	var rep *reply
 	if err != nil {

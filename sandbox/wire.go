@@ -118,20 +118,27 @@ func (p protoFrame) appendFrame(b []byte, id uint64) ([]byte, error) {
 	return proto.MarshalOptions{}.MarshalAppend(b, p.f)
 }
 
+// appendReqResp appends req and resp (each when not nil) as nested
+// messages with the given field numbers.
+func appendReqResp(b []byte, reqField protowire.Number, req *edge.Request, respField protowire.Number, resp *edge.Response) []byte {
+	if req != nil {
+		at := beginMsg(&b, reqField)
+		b = appendRequest(b, req)
+		b = endMsg(b, at)
+	}
+	if resp != nil {
+		at := beginMsg(&b, respField)
+		b = appendResponse(b, resp)
+		b = endMsg(b, at)
+	}
+	return b
+}
+
 func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 	b = appendUint(b, fFrameID, id)
 	at := beginMsg(&b, fFrameInvoke)
 	b = appendUint(b, fInvEvent, uint64(EventTypeToProto(m.event)))
-	if m.req != nil {
-		at := beginMsg(&b, fInvRequest)
-		b = appendRequest(b, m.req)
-		b = endMsg(b, at)
-	}
-	if m.resp != nil {
-		at := beginMsg(&b, fInvResponse)
-		b = appendResponse(b, m.resp)
-		b = endMsg(b, at)
-	}
+	b = appendReqResp(b, fInvRequest, m.req, fInvResponse, m.resp)
 	b = appendDuration(b, fInvTimeout, m.timeout)
 	i := m.info
 	b = appendInfo(b, infoDistributionID, i.DistributionID)
@@ -157,16 +164,7 @@ func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 func (m *resultMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 	b = appendUint(b, fFrameID, id)
 	at := beginMsg(&b, fFrameInvokeResult)
-	if m.req != nil {
-		at := beginMsg(&b, fResRequest)
-		b = appendRequest(b, m.req)
-		b = endMsg(b, at)
-	}
-	if m.resp != nil {
-		at := beginMsg(&b, fResResponse)
-		b = appendResponse(b, m.resp)
-		b = endMsg(b, at)
-	}
+	b = appendReqResp(b, fResRequest, m.req, fResResponse, m.resp)
 	b = appendString(b, fResError, m.err)
 	b = appendString(b, fResKind, m.kind)
 	b = appendDuration(b, fResDuration, m.duration)
