@@ -5,8 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -188,5 +192,77 @@ func TestFrameReadResumes(t *testing.T) {
 		if !proto.Equal(got[i], want[i]) {
 			t.Errorf("frame %d: got %v want %v", i, got[i], want[i])
 		}
+	}
+}
+
+// socketPair returns both ends of a connected unix stream socket pair as
+// net.Conns (what startProc uses).
+func socketPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "pair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns[0], conns[1]
+}
+
+// TestRawSocketIO: frames cross a socket pair through the raw-syscall
+// reader and writer, including a frame larger than the socket buffer
+// (the writer falls back to waiting), a read deadline that passes with
+// nothing to read, and a clean end of stream.
+func TestRawSocketIO(t *testing.T) {
+	a, b := socketPair(t)
+	w, r := newFrameWriter(a), newFrameReader(b)
+	if _, ok := r.r.(rawReader); !ok {
+		t.Fatalf("frame reader on a socket uses %T, want rawReader", r.r)
+	}
+	if w.raw == nil {
+		t.Fatal("frame writer on a socket has no raw conn")
+	}
+
+	// Nothing to read: the deadline ends the wait with the usual error.
+	_ = b.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := r.read(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read with nothing sent = %v, want a deadline error", err)
+	}
+	_ = b.SetReadDeadline(time.Time{})
+
+	big := strings.Repeat("x", 4<<20) // far more than a socket buffer
+	errc := make(chan error, 1)
+	go func() {
+		for i, id := range []uint64{1, 2} {
+			f := &edgelabv1.WorkerFrame{Id: id, Msg: &edgelabv1.WorkerFrame_LoadResult{LoadResult: &edgelabv1.WorkerLoadResult{Error: big[:len(big)/(i+1)]}}}
+			if err := w.write(f, 10*time.Second); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- a.Close()
+	}()
+	for i, id := range []uint64{1, 2} {
+		f, err := r.read()
+		if err != nil {
+			t.Fatalf("frame %d: %v", id, err)
+		}
+		if f.GetId() != id || f.GetLoadResult().GetError() != big[:len(big)/(i+1)] {
+			t.Fatalf("frame %d: got id %d with %d bytes", id, f.GetId(), len(f.GetLoadResult().GetError()))
+		}
+	}
+	if _, err := r.read(); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the peer closed = %v, want io.EOF", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -61,6 +61,8 @@ func runWorker(addr string) int {
 		return 2
 	}
 	defer conn.Close()
+	stopBeat := startSysmonHeartbeat(sysmonHeartbeat)
+	defer stopBeat()
 	w := &workerServer{
 		out:     newFrameWriter(conn),
 		client:  &http.Client{},
@@ -71,6 +73,46 @@ func runWorker(addr string) int {
 		return 1
 	}
 	return 0
+}
+
+// sysmonHeartbeat bounds how long the runtime's sysmon thread sleeps in
+// a worker (see startSysmonHeartbeat).
+const sysmonHeartbeat = 10 * time.Millisecond
+
+// startSysmonHeartbeat keeps a timer armed every period until the
+// returned stop is called.
+//
+// The Go runtime preempts a goroutine that runs too long (a handler's
+// "for {}") from its sysmon thread, and a worker with one P cannot run
+// the invocation's timeout otherwise. sysmon sleeps while every P is
+// idle, until the earliest timer known when it fell asleep or until a
+// goroutine enters a system call. The worker's IPC uses raw system calls
+// (see rawReader), which never wake it, and an invocation's own timeout
+// timer is created after it fell asleep: without this timer, a handler
+// that loops from the moment the worker wakes would not be preempted
+// until sysmon's next scheduled wake (up to a minute), and the host
+// would kill the worker as unresponsive instead of reporting a timeout.
+// A timer wake does not put sysmon back into its costly 20 us polling,
+// which a system-call wake does.
+func startSysmonHeartbeat(period time.Duration) (stop func()) {
+	t := time.NewTicker(period)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		t.Stop()
+		close(done)
+		<-exited
+	}
 }
 
 func dialHost(addr string) (net.Conn, error) {
