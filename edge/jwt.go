@@ -12,11 +12,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -51,7 +53,34 @@ func (k JWTKey) Algorithm() string { return k.alg }
 
 // HS256Key returns a key verifying HMAC-SHA256 tokens signed with secret.
 func HS256Key(secret []byte) JWTKey {
-	return JWTKey{alg: "HS256", key: append([]byte(nil), secret...)}
+	return JWTKey{alg: "HS256", key: newHMACKey(secret)}
+}
+
+// hmacKey is an HS256 secret with a pool of HMAC states already keyed
+// with it: a verification resets a pooled state (a copy of the keyed
+// inner state) instead of hashing the key into two new SHA-256 states.
+// Keys are built once per execution environment, as the examples do, and
+// used by every invocation; the pool is safe for concurrent use.
+type hmacKey struct {
+	secret []byte
+	pool   sync.Pool // of hash.Hash
+}
+
+func newHMACKey(secret []byte) *hmacKey {
+	k := &hmacKey{secret: append([]byte(nil), secret...)}
+	k.pool.New = func() any { return hmac.New(sha256.New, k.secret) }
+	return k
+}
+
+// verify reports whether sig is the HMAC-SHA256 of msg.
+func (k *hmacKey) verify(msg string, sig []byte) bool {
+	mac := k.pool.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write([]byte(msg))
+	var sum [sha256.Size]byte
+	ok := hmac.Equal(sig, mac.Sum(sum[:0]))
+	k.pool.Put(mac)
+	return ok
 }
 
 // RS256Key returns a key verifying RSA PKCS#1 v1.5 SHA-256 tokens.
@@ -242,6 +271,8 @@ func isNilKey(k any) bool {
 		return k == nil
 	case *ecdsa.PublicKey:
 		return k == nil
+	case *hmacKey:
+		return k == nil
 	}
 	return false
 }
@@ -275,14 +306,11 @@ func headerAlg(header []byte) (string, error) {
 func verifySignature(key JWTKey, signed string, sig []byte) error {
 	switch key.alg {
 	case "HS256":
-		secret, ok := key.key.([]byte)
+		k, ok := key.key.(*hmacKey)
 		if !ok {
 			return jwtErr(ErrTokenInvalid, "HS256 key is not a secret")
 		}
-		mac := hmac.New(sha256.New, secret)
-		mac.Write([]byte(signed))
-		var sum [sha256.Size]byte
-		if !hmac.Equal(sig, mac.Sum(sum[:0])) {
+		if !k.verify(signed, sig) {
 			return jwtErr(ErrTokenSignature, "signature is invalid")
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -39,7 +40,11 @@ func verifyJWTReference(token string, key JWTKey, opts JWTOptions) (Claims, erro
 		popts = append(popts, jwt.WithTimeFunc(func() time.Time { return now }))
 	}
 	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return key.key, nil }, popts...)
+	vkey := key.key
+	if k, ok := vkey.(*hmacKey); ok {
+		vkey = k.secret // golang-jwt wants the HMAC secret itself
+	}
+	_, err := jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return vkey, nil }, popts...)
 	if err != nil {
 		return nil, err
 	}
@@ -299,5 +304,48 @@ func BenchmarkVerifyJWTCompare(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestHS256KeySharedConcurrently: one key verifies good and forged tokens
+// from many goroutines at once (its pooled HMAC states never mix), and
+// changing the caller's secret slice afterwards does not change the key.
+func TestHS256KeySharedConcurrently(t *testing.T) {
+	secret := []byte("shared-secret")
+	key := HS256Key(secret)
+	good, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"}).SignedString([]byte("shared-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "mallory"}).SignedString([]byte("guessed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(secret, "XXXXXX") // the key keeps its own copy
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				tok, wantOK := good, true
+				if (g+i)%3 == 0 {
+					tok, wantOK = forged, false
+				}
+				c, err := VerifyJWT(tok, key)
+				if (err == nil) != wantOK || (wantOK && c.Subject() != "alice") {
+					errs <- fmt.Errorf("goroutine %d call %d: claims %v err %v, want ok=%v", g, i, c, err, wantOK)
+					return
+				}
+				if !wantOK && !errors.Is(err, ErrTokenSignature) {
+					errs <- fmt.Errorf("forged token: err %v, want ErrTokenSignature", err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
