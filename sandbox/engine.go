@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,13 +42,32 @@ const (
 	fnAlias = "edgelabfn"
 )
 
-// interpSymbols builds the symbol table given to every interpreter: the
+// interpSymbols builds the symbol table given to an interpreter: the
 // allowlisted part of yaegi's stdlib (allowedStd, the static validator's
 // list; net/http reduced to httpSymbolAvailable names) plus the edge SDK. It is built fresh
 // (cheap: map copies of reflect.Values) so no table is shared mutable state.
-func interpSymbols() interp.Exports {
+//
+// imports are the function's imports. When none of them is in
+// needsGenericSource, the table holds only the imported packages: a
+// table with "fmt/fmt" makes yaegi's Use compile its Go source of the
+// standard library's generic packages (cmp, maps, slices, sync,
+// sync/atomic) into the interpreter, about 0.76 MB of syntax tree that
+// stays live for the interpreter's life and costs compile time at every
+// cold start. A function that uses none of them gets the same behaviour
+// without that: it can only name the packages it imports. nil imports
+// means the whole allowlist.
+func interpSymbols(imports map[string]bool) interp.Exports {
+	all := imports == nil
+	for p := range imports {
+		if needsGenericSource[p] {
+			all = true
+		}
+	}
 	out := make(interp.Exports, len(allowedStd)+len(symbols.Symbols))
 	for _, p := range allowedStd {
+		if !all && !imports[p] {
+			continue
+		}
 		key := p + "/" + path.Base(p)
 		syms, ok := stdlib.Symbols[key]
 		if !ok {
@@ -69,6 +89,10 @@ func interpSymbols() interp.Exports {
 	}
 	return out
 }
+
+// needsGenericSource lists the allowed packages that need yaegi's
+// generic source (fmt only triggers loading it, see interpSymbols).
+var needsGenericSource = map[string]bool{"fmt": true, "cmp": true, "maps": true, "slices": true, "sync": true, "sync/atomic": true}
 
 // program is one function version compiled into one interpreter. It runs
 // one invocation at a time; after a timeout it is discarded.
@@ -145,17 +169,23 @@ func (p *program) entryPoints() []edge.EventType {
 
 // declaredEntryPoints parses the files and returns the entry-point names
 // declared as top-level functions, so compile evaluates only names that exist.
-func declaredEntryPoints(files map[string][]byte) ([]string, error) {
+func declaredEntryPoints(files map[string][]byte) ([]string, map[string]bool, error) {
 	fset := token.NewFileSet()
 	seen := map[string]bool{}
+	imports := map[string]bool{}
 	names := sortedGoFiles(files)
 	if len(names) == 0 {
-		return nil, errors.New("no .go files")
+		return nil, nil, errors.New("no .go files")
 	}
 	for _, name := range names {
 		f, err := parser.ParseFile(fset, name, files[name], parser.SkipObjectResolution)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		for _, im := range f.Imports {
+			if p, err := strconv.Unquote(im.Path.Value); err == nil {
+				imports[p] = true
+			}
 		}
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
@@ -175,7 +205,7 @@ func declaredEntryPoints(files map[string][]byte) ([]string, error) {
 			out = append(out, e.EntryPoint())
 		}
 	}
-	return out, nil
+	return out, imports, nil
 }
 
 func sortedGoFiles(files map[string][]byte) []string {
@@ -216,7 +246,7 @@ func compile(files map[string][]byte) (p *program, err error) {
 			p, err = nil, fmt.Errorf("compiler panic: %s", cleanPositions(fmt.Sprint(r)))
 		}
 	}()
-	entries, err := declaredEntryPoints(files)
+	entries, imports, err := declaredEntryPoints(files)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %s", cleanPositions(err.Error()))
 	}
@@ -231,7 +261,7 @@ func compile(files map[string][]byte) (p *program, err error) {
 	// Handlers log with edge.Log; fmt.Print output is discarded. yaegi
 	// writes where a panic happened to stderr: kept to name the position.
 	i := interp.New(interp.Options{GoPath: fnGoPath, SourcecodeFilesystem: fsys, Stdout: io.Discard, Stderr: trace})
-	if err := i.Use(interpSymbols()); err != nil {
+	if err := i.Use(interpSymbols(imports)); err != nil {
 		return nil, fmt.Errorf("loading symbols: %w", err)
 	}
 	if _, err := i.Eval(fmt.Sprintf("import %s %q", fnAlias, fnImportPath)); err != nil {
