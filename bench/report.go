@@ -99,6 +99,10 @@ type Report struct {
 	Skipped map[string]string
 	// Go holds the parsed go test -bench output (nil: not run).
 	Go GoBench
+	// AB compares the edge scenarios on two node binaries (Config.EdgeBinB;
+	// empty without one), and ABNames names them (A first).
+	AB      []ABRow
+	ABNames [2]string
 }
 
 func fmtDur(d time.Duration) string {

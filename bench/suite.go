@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,11 @@ type Config struct {
 	OriginBin string
 	// EdgeBin is the cmd/edgenode binary (scenarios c, d, f, g).
 	EdgeBin string
+	// EdgeBinB, when set, is a second cmd/edgenode binary to compare with
+	// EdgeBin: scenarios c, d, f and g also run on it, right before or
+	// after the same scenario on EdgeBin in every round (the order swaps
+	// each round), and the report gets an A/B table (Report.AB).
+	EdgeBinB string
 	// BenchBin is the edgebench binary; its `node --inprocess` mode runs
 	// scenario e (and every edge scenario when PprofDir is set).
 	BenchBin string
@@ -164,7 +170,7 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 		if !s.want(k) || ctx.Err() != nil {
 			continue
 		}
-		t, err := s.setupEdge(ctx, k, originAddr)
+		t, err := s.setupEdge(ctx, k, originAddr, false)
 		if err != nil {
 			s.logf("%s: %v", k, err)
 			s.failed = true
@@ -172,10 +178,21 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 			continue
 		}
 		targets = append(targets, t)
+		if s.cfg.EdgeBinB == "" || !slices.Contains(abScenarios, k) {
+			continue
+		}
+		tb, err := s.setupEdge(ctx, k, originAddr, true)
+		if err != nil {
+			s.logf("%s on B: %v", k, err)
+			s.failed = true
+			rep.Skipped[k+BSuffix] = firstLine(err.Error())
+			continue
+		}
+		targets = append(targets, tb)
 	}
 	runs := map[string][]Result{}
 	for round := 1; round <= s.cfg.Rounds && ctx.Err() == nil; round++ {
-		for _, t := range targets {
+		for _, t := range abOrder(targets, round) {
 			if rep.Skipped[t.key] != "" || ctx.Err() != nil {
 				continue
 			}
@@ -196,6 +213,23 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 	for k, rs := range runs {
 		if rep.Skipped[k] == "" {
 			rep.Loads[k] = Median(rs)
+		}
+	}
+	if s.cfg.EdgeBinB != "" {
+		rep.ABNames = [2]string{s.cfg.EdgeBin, s.cfg.EdgeBinB}
+		for _, k := range abScenarios {
+			a, b := runs[k], runs[k+BSuffix]
+			if len(a) == 0 || len(b) == 0 || rep.Skipped[k] != "" || rep.Skipped[k+BSuffix] != "" {
+				continue
+			}
+			row := ABRow{Key: k}
+			for _, r := range a {
+				row.A = append(row.A, r.RPS)
+			}
+			for _, r := range b {
+				row.B = append(row.B, r.RPS)
+			}
+			rep.AB = append(rep.AB, row)
 		}
 	}
 	if s.cfg.SandboxTestBin != "" && ctx.Err() == nil {
@@ -361,8 +395,12 @@ behaviors:
 	return s
 }
 
-func (s *Suite) setupEdge(ctx context.Context, key, originAddr string) (target, error) {
-	dir := filepath.Join(s.tmp, "edge-"+key)
+func (s *Suite) setupEdge(ctx context.Context, key, originAddr string, b bool) (target, error) {
+	name := "edge-" + key
+	if b {
+		name += "-B"
+	}
+	dir := filepath.Join(s.tmp, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return target{}, err
 	}
@@ -393,8 +431,11 @@ func (s *Suite) setupEdge(ctx context.Context, key, originAddr string) (target, 
 		args = append(args, "--function", fnSpec)
 	}
 	bin := s.cfg.EdgeBin
+	if b {
+		bin = s.cfg.EdgeBinB
+	}
 	var pprofAddr string
-	if key == EdgeInProc || s.cfg.PprofDir != "" {
+	if key == EdgeInProc || (s.cfg.PprofDir != "" && !b) {
 		bin = s.cfg.BenchBin
 		args = append([]string{"node"}, args...)
 		if key == EdgeInProc {
@@ -407,7 +448,7 @@ func (s *Suite) setupEdge(ctx context.Context, key, originAddr string) (target, 
 			args = append(args, "--pprof", pprofAddr)
 		}
 	}
-	p, err := s.start("edge-"+key, bin, args...)
+	p, err := s.start(name, bin, args...)
 	if err != nil {
 		return target{}, err
 	}
@@ -433,6 +474,9 @@ func (s *Suite) setupEdge(ctx context.Context, key, originAddr string) (target, 
 	}
 	if fnSpec != "" && headerOf(ctx, pr, "X-Edgelab-Functions") == "" {
 		return target{}, errors.New("no X-Edgelab-Functions header: the function did not run")
+	}
+	if b {
+		key += BSuffix
 	}
 	return target{key: key, probe: pr, pprof: pprofAddr}, nil
 }

@@ -10,6 +10,11 @@
 # BENCH_THREADS (2), BENCH_BENCHTIME (1s), BENCH_SCENARIOS (abcdefg),
 # BENCH_PPROF_DIR (save CPU profiles of the edge scenarios), BENCH_MARKDOWN (file),
 # BENCH_NO_INSTALL=1 (never apt-get).
+# A/B: BENCH_AB_REV=<git revision> builds cmd/edgenode at that revision (in a
+# temporary worktree) and measures scenarios c, d, f, g on both it (B) and the
+# working tree (A), side by side in every round; BENCH_EDGENODE_B=<binary>
+# compares against a binary built elsewhere. An A/B table follows the main one:
+#   BENCH_AB_REV=HEAD~3 BENCH_SCENARIOS=df BENCH_ROUNDS=8 BENCH_DURATION=3s make bench
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +30,8 @@ cleanup() {
 		kill -KILL "$RUNNER_PID" 2>/dev/null || true
 	fi
 	rm -rf "$BIN"
+	# A failed A/B build may leave its worktree registered.
+	if [[ -n "${BENCH_AB_REV:-}" ]]; then git worktree prune 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -34,6 +41,16 @@ $GO build -o "$BIN/origin" ./cmd/origin
 $GO build -o "$BIN/edgenode" ./cmd/edgenode
 $GO build -o "$BIN/edgebench" ./bench/cmd/edgebench
 $GO test -c -o "$BIN/sandbox.test" ./sandbox
+
+EDGE_B=${BENCH_EDGENODE_B:-}
+if [[ -n "${BENCH_AB_REV:-}" ]]; then
+	rev=$(git rev-parse --verify "${BENCH_AB_REV}^{commit}")
+	echo "bench: building cmd/edgenode at $rev for the A/B comparison" >&2
+	git worktree add -q --detach "$BIN/src-b" "$rev"
+	(cd "$BIN/src-b" && $GO build -o "$BIN/edgenode-b" ./cmd/edgenode)
+	git worktree remove --force "$BIN/src-b"
+	EDGE_B="$BIN/edgenode-b"
+fi
 
 # wrk and nginx: use them when present, install them when we can.
 can_install() {
@@ -71,7 +88,7 @@ echo "bench: machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cu
 echo "bench: load generator: ${WRK:-built-in Go}; nginx: ${NGINX:-none}" >&2
 
 "$BIN/edgebench" run \
-	--origin-bin "$BIN/origin" --edgenode-bin "$BIN/edgenode" --bench-bin "$BIN/edgebench" \
+	--origin-bin "$BIN/origin" --edgenode-bin "$BIN/edgenode" --edgenode-bin-b "$EDGE_B" --bench-bin "$BIN/edgebench" \
 	--sandbox-test-bin "$BIN/sandbox.test" --repo "$PWD" \
 	--wrk "$WRK" --nginx "$NGINX" --nginx-skip-reason "$NGINX_SKIP" \
 	--duration "${BENCH_DURATION:-5s}" --rounds "${BENCH_ROUNDS:-3}" --warmup "${BENCH_WARMUP:-1s}" \

@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// BSuffix marks the scenario keys measured on Config.EdgeBinB ("d/B").
+const BSuffix = "/B"
+
+// abScenarios are the scenarios run by the cmd/edgenode binary, the ones
+// an A/B comparison measures twice (e runs on edgebench, a and b on nginx).
+var abScenarios = []string{EdgeHit, EdgeTrivial, EdgeJWT, EdgeMiss}
+
+// ABRow compares one scenario on two edge node binaries: the req/s of
+// every round, in round order, on A (Config.EdgeBin) and B
+// (Config.EdgeBinB).
+type ABRow struct {
+	Key  string
+	A, B []float64
+}
+
+// MeanRatio is the mean of the per-round A/B ratios (rounds where both
+// ran). Each round measures A and B back to back, so a ratio within a
+// round is steadier than the ratio of two medians on a noisy machine.
+// 0 when no round has both.
+func (r ABRow) MeanRatio() float64 {
+	var sum float64
+	n := 0
+	for i := range min(len(r.A), len(r.B)) {
+		if r.B[i] > 0 {
+			sum += r.A[i] / r.B[i]
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// medianOf returns the lower median of vs (0 for none).
+func medianOf(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// abOrder returns the targets of one round: an A target and its B target
+// (which follows it in ts) swap places every other round, so neither side
+// always runs right after the other scenarios.
+func abOrder(ts []target, round int) []target {
+	out := slices.Clone(ts)
+	if round%2 == 1 {
+		return out
+	}
+	for i := 0; i+1 < len(out); i++ {
+		if out[i+1].key == out[i].key+BSuffix {
+			out[i], out[i+1] = out[i+1], out[i]
+			i++
+		}
+	}
+	return out
+}
+
+// WriteAB prints the A/B comparison (nothing when there is none).
+func (r Report) WriteAB(w io.Writer) error {
+	if len(r.AB) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nA/B: A = %s, B = %s\n", r.ABNames[0], r.ABNames[1])
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tA req/s by round\tB req/s by round\tA median\tB median\tmean A/B per round")
+	for _, row := range r.AB {
+		fmt.Fprintf(tw, "%s. %s\t%s\t%s\t%.0f\t%.0f\t%.3f\n", row.Key, scenarioNames[row.Key],
+			joinRPS(row.A), joinRPS(row.B), medianOf(row.A), medianOf(row.B), row.MeanRatio())
+	}
+	return tw.Flush()
+}
+
+func joinRPS(vs []float64) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%.0f", v)
+	}
+	return strings.Join(parts, " ")
+}
