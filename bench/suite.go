@@ -29,6 +29,8 @@ type Config struct {
 	// after the same scenario on EdgeBin in every round (the order swaps
 	// each round), and the report gets an A/B table (Report.AB).
 	EdgeBinB string
+	// ABLabels name A and B in the A/B table (default: the binaries' paths).
+	ABLabels [2]string
 	// BenchBin is the edgebench binary; its `node --inprocess` mode runs
 	// scenario e (and every edge scenario when PprofDir is set).
 	BenchBin string
@@ -217,6 +219,11 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 	}
 	if s.cfg.EdgeBinB != "" {
 		rep.ABNames = [2]string{s.cfg.EdgeBin, s.cfg.EdgeBinB}
+		for i, l := range s.cfg.ABLabels {
+			if l != "" {
+				rep.ABNames[i] = l
+			}
+		}
 		for _, k := range abScenarios {
 			a, b := runs[k], runs[k+BSuffix]
 			if len(a) == 0 || len(b) == 0 || rep.Skipped[k] != "" || rep.Skipped[k+BSuffix] != "" {

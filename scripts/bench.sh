@@ -43,6 +43,8 @@ $GO build -o "$BIN/edgebench" ./bench/cmd/edgebench
 $GO test -c -o "$BIN/sandbox.test" ./sandbox
 
 EDGE_B=${BENCH_EDGENODE_B:-}
+LABEL_A="working tree at $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+LABEL_B=${BENCH_EDGENODE_B:-}
 if [[ -n "${BENCH_AB_REV:-}" ]]; then
 	rev=$(git rev-parse --verify "${BENCH_AB_REV}^{commit}")
 	echo "bench: building cmd/edgenode at $rev for the A/B comparison" >&2
@@ -50,6 +52,7 @@ if [[ -n "${BENCH_AB_REV:-}" ]]; then
 	(cd "$BIN/src-b" && $GO build -o "$BIN/edgenode-b" ./cmd/edgenode)
 	git worktree remove --force "$BIN/src-b"
 	EDGE_B="$BIN/edgenode-b"
+	LABEL_B="cmd/edgenode at $(git rev-parse --short "$rev")"
 fi
 
 # wrk and nginx: use them when present, install them when we can.
@@ -88,7 +91,7 @@ echo "bench: machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cu
 echo "bench: load generator: ${WRK:-built-in Go}; nginx: ${NGINX:-none}" >&2
 
 "$BIN/edgebench" run \
-	--origin-bin "$BIN/origin" --edgenode-bin "$BIN/edgenode" --edgenode-bin-b "$EDGE_B" --bench-bin "$BIN/edgebench" \
+	--origin-bin "$BIN/origin" --edgenode-bin "$BIN/edgenode" --edgenode-bin-b "$EDGE_B" --label-a "$LABEL_A" --label-b "$LABEL_B" --bench-bin "$BIN/edgebench" \
 	--sandbox-test-bin "$BIN/sandbox.test" --repo "$PWD" \
 	--wrk "$WRK" --nginx "$NGINX" --nginx-skip-reason "$NGINX_SKIP" \
 	--duration "${BENCH_DURATION:-5s}" --rounds "${BENCH_ROUNDS:-3}" --warmup "${BENCH_WARMUP:-1s}" \

@@ -62,6 +62,8 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var markdown string
 	fs.StringVar(&cfg.OriginBin, "origin-bin", "", "cmd/origin binary")
 	fs.StringVar(&cfg.EdgeBin, "edgenode-bin", "", "cmd/edgenode binary")
+	fs.StringVar(&cfg.ABLabels[0], "label-a", "", "name of -edgenode-bin in the A/B table (default: its path)")
+	fs.StringVar(&cfg.ABLabels[1], "label-b", "", "name of -edgenode-bin-b in the A/B table (default: its path)")
 	fs.StringVar(&cfg.EdgeBinB, "edgenode-bin-b", "", "a second cmd/edgenode binary to compare with -edgenode-bin: scenarios c, d, f, g run on both, side by side in every round, and an A/B table follows")
 	fs.StringVar(&cfg.BenchBin, "bench-bin", "", "this binary (default: os.Executable)")
 	fs.StringVar(&cfg.SandboxTestBin, "sandbox-test-bin", "", "compiled `go test -c ./sandbox` binary (empty: skip the go benchmarks)")
