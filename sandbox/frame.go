@@ -50,11 +50,13 @@ func newFrameReader(r io.Reader) *frameReader {
 // sysmon woken that way polls every 20 us for the next millisecond: a
 // worker that idles between batches of invocations paid that after every
 // batch. Measured on the worker under wrk (64 connections, trivial
-// viewer-request), raw reads and writes took it from 55 to 3 futex calls,
-// 150 to 50 nanosleeps and 358 to 190 context switches per 1000 requests,
-// and its CPU per request from 21-23 to 16-18 us. EAGAIN parks the
-// goroutine on the runtime poller exactly as net.Conn.Read does, read
-// deadlines included.
+// viewer-request), raw reads and writes took it from 55 to 3-6 futex
+// calls, 128 to 35-42 nanosleeps and 319 to 146-163 context switches per
+// 1000 requests, and the node's requests per second up about 10% in an
+// interleaved A/B. EAGAIN parks the goroutine on the runtime poller
+// exactly as net.Conn.Read does, read deadlines included. (A worker needs
+// a timer to keep sysmon from sleeping through a looping handler: see
+// startSysmonHeartbeat.)
 type rawReader struct{ rc syscall.RawConn }
 
 func (r rawReader) Read(p []byte) (int, error) {
