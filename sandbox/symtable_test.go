@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,4 +152,79 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// TestGenericFuncsThatRun checks genericFuncsThatRun against the yaegi in
+// go.mod: a call of every function on the list compiles and runs, and a
+// call of every function the validator refuses (all that were tried)
+// fails to compile. A yaegi upgrade that changes either fails here.
+func TestGenericFuncsThatRun(t *testing.T) {
+	runs := map[string]string{
+		"slices.Contains":     `_ = slices.Contains([]int{1, 2}, 2)`,
+		"slices.ContainsFunc": `_ = slices.ContainsFunc([]int{1, 2}, func(i int) bool { return i == 2 })`,
+		"slices.Index":        `_ = slices.Index([]string{"a", "b"}, "b")`,
+		"slices.IndexFunc":    `_ = slices.IndexFunc([]string{"a", "b"}, func(s string) bool { return s == "b" })`,
+		"slices.EqualFunc":    `_ = slices.EqualFunc([]int{1}, []int{1}, func(a, b int) bool { return a == b })`,
+		"slices.CompareFunc":  `_ = slices.CompareFunc([]int{1}, []int{2}, func(a, b int) int { return a - b })`,
+		"maps.DeleteFunc":     `mm := map[string]int{"a": 1}; maps.DeleteFunc(mm, func(k string, v int) bool { return true })`,
+	}
+	fails := map[string]string{
+		"slices.Sort":         `s := []int{2, 1}; slices.Sort(s)`,
+		"slices.SortFunc":     `s := []int{2, 1}; slices.SortFunc(s, func(a, b int) int { return a - b })`,
+		"slices.Equal":        `_ = slices.Equal([]int{1}, []int{1})`,
+		"slices.Reverse":      `s := []int{2, 1}; slices.Reverse(s)`,
+		"slices.Max":          `_ = slices.Max([]int{2, 1})`,
+		"slices.Min":          `_ = slices.Min([]int{2, 1})`,
+		"slices.Insert":       `_ = slices.Insert([]int{2, 1}, 0, 5)`,
+		"slices.Delete":       `_ = slices.Delete([]int{2, 1}, 0, 1)`,
+		"slices.DeleteFunc":   `_ = slices.DeleteFunc([]int{1, 2}, func(a int) bool { return a == 1 })`,
+		"slices.Clone":        `_ = slices.Clone([]int{2, 1})`,
+		"slices.Compact":      `_ = slices.Compact([]int{2, 2, 1})`,
+		"slices.Concat":       `_ = slices.Concat([]int{1}, []int{2})`,
+		"slices.BinarySearch": `_, _ = slices.BinarySearch([]int{1, 2}, 2)`,
+		"slices.IsSorted":     `_ = slices.IsSorted([]int{1, 2})`,
+		"slices.Compare":      `_ = slices.Compare([]int{1}, []int{2})`,
+		"maps.Clone":          `_ = maps.Clone(map[string]int{"a": 1})`,
+		"maps.Copy":           `mm := map[string]int{}; maps.Copy(mm, map[string]int{"a": 1})`,
+		"maps.Equal":          `_ = maps.Equal(map[string]int{"a": 1}, map[string]int{"a": 1})`,
+		"maps.EqualFunc":      `_ = maps.EqualFunc(map[string]int{"a": 1}, map[string]int{"a": 1}, func(a, b int) bool { return a == b })`,
+	}
+	if len(runs) != len(genericFuncsThatRun) {
+		t.Fatalf("%d calls for %d listed functions", len(runs), len(genericFuncsThatRun))
+	}
+	src := func(name, stmt string) []byte {
+		pkg, _, _ := strings.Cut(name, ".")
+		return []byte(`package fn
+import (
+	"context"
+	"` + pkg + `"
+	"github.com/edgelab/edgelab/edge"
+)
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	` + stmt + `
+	return nil, nil
+}`)
+	}
+	for name, stmt := range runs {
+		if !genericFuncsThatRun[name] {
+			t.Errorf("%s has a call but is not in genericFuncsThatRun", name)
+		}
+		p, err := compile(map[string][]byte{"fn.go": src(name, stmt)})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		res := p.call(context.Background(), edge.ViewerRequest, edge.Info{}, &edge.Request{URI: "/", Header: map[string][]string{}}, nil, 5*time.Second, nil, nil)
+		if res.kind != "" {
+			t.Errorf("%s: call failed: %s %s", name, res.kind, res.err)
+		}
+	}
+	for name, stmt := range fails {
+		if genericFuncsThatRun[name] {
+			t.Errorf("%s is listed as running", name)
+		}
+		if _, err := compile(map[string][]byte{"fn.go": src(name, stmt)}); err == nil {
+			t.Errorf("%s compiled: yaegi now runs it; add it to genericFuncsThatRun", name)
+		}
+	}
 }

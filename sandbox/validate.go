@@ -408,6 +408,20 @@ func (v *validator) isIntExpr(e ast.Expr, locals map[string]bool) bool {
 	return false
 }
 
+// genericFuncsThatRun are the functions of the generic packages slices
+// and maps that yaegi 0.16 runs from its generic source. Every other one
+// fails to compile, most with an error that points into yaegi's own copy
+// of the package ("18:20: undefined type for E") or says the name does
+// not exist (slices.Sort, Min, Max, BinarySearch, IsSorted, Repeat).
+// TestGenericFuncsThatRun compiles a call of each one here and of each
+// refused one it knows, so a yaegi upgrade that changes either shows up.
+var genericFuncsThatRun = map[string]bool{
+	"slices.Contains": true, "slices.ContainsFunc": true, "slices.Index": true, "slices.IndexFunc": true,
+	"slices.EqualFunc": true, "slices.CompareFunc": true, "maps.DeleteFunc": true,
+}
+
+const genericFuncsThatRunList = "slices.Contains, ContainsFunc, Index, IndexFunc, EqualFunc, CompareFunc and maps.DeleteFunc"
+
 // stdIterFuncs are standard functions returning iterators (Go 1.23+).
 var stdIterFuncs = map[string]bool{
 	"maps.Keys": true, "maps.Values": true, "maps.All": true,
@@ -542,6 +556,12 @@ func (v *validator) checkBody(n ast.Node, imports fileImports, locals map[string
 			if x, ok := n.X.(*ast.Ident); ok && imports[x.Name] == "net/http" {
 				if _, shadowed := locals[x.Name]; !shadowed && !httpSymbolAvailable(n.Sel.Name) {
 					v.addAt(n.Pos(), "net/http.%s is not available in edge functions (only header, cookie, status and method names are); use edge.Fetch for outbound calls", n.Sel.Name)
+				}
+			}
+			if x, ok := n.X.(*ast.Ident); ok && (imports[x.Name] == "slices" || imports[x.Name] == "maps") {
+				name := imports[x.Name] + "." + n.Sel.Name
+				if _, shadowed := locals[x.Name]; !shadowed && !genericFuncsThatRun[name] && !stdIterFuncs[name] {
+					v.addAt(n.Pos(), "yaegi 0.16 cannot run %s: of the generic slices and maps functions only %s run; write the loop (sort with sort.Slice or sort.Strings)", name, genericFuncsThatRunList)
 				}
 			}
 		}

@@ -34,6 +34,16 @@ func TestValidateSourceOK(t *testing.T) {
 		want  []edge.EventType
 	}{
 		{"viewer request", map[string][]byte{"auth.go": []byte(validVR)}, []edge.EventType{edge.ViewerRequest}},
+		{"the generic functions yaegi runs", vrImports("\t\"maps\"\n\t\"slices\"\n", `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	m := map[string]int{"a": 1}
+	maps.DeleteFunc(m, func(k string, v int) bool { return v > 1 })
+	if slices.Contains([]string{"a"}, req.URI) || slices.IndexFunc([]int{1}, func(i int) bool { return i > 0 }) > 0 {
+		return nil, nil
+	}
+	return nil, nil
+}
+`), []edge.EventType{edge.ViewerRequest}},
 		{"all four, aliased imports, tests and readme ignored", map[string][]byte{
 			"a.go": []byte(`package h
 
@@ -206,6 +216,19 @@ func ViewerResponse(ctx context.Context, req *edge.Request, resp *edge.Response)
 var ViewerRequest = func(ctx context.Context, req *edge.Request) (*edge.Response, error) { return nil, nil }
 `), "auth.go:9:5: ViewerRequest must be declared as a function, not a variable"},
 		{"duplicate entry point", map[string][]byte{"a.go": []byte(validVR), "b.go": []byte(validVR)}, "b.go:9:1: ViewerRequest redeclared (first declared at a.go:9)"},
+		{"slices.Sort", vrImports("\t\"slices\"\n", `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	keys := []string{"b", "a"}
+	slices.Sort(keys)
+	return nil, nil
+}
+`), "auth.go:12:2: yaegi 0.16 cannot run slices.Sort: of the generic slices and maps functions only " + genericFuncsThatRunList + " run; write the loop (sort with sort.Slice or sort.Strings)"},
+		{"maps.Clone, renamed import", vrImports("\tm \"maps\"\n", `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	_ = m.Clone(map[string]int{})
+	return nil, nil
+}
+`), "auth.go:11:6: yaegi 0.16 cannot run maps.Clone: of the generic slices and maps functions only " + genericFuncsThatRunList + " run; write the loop (sort with sort.Slice or sort.Strings)"},
 		{"generic entry point", vr(`
 func ViewerRequest[T any](ctx context.Context, req *edge.Request) (*edge.Response, error) { return nil, nil }
 `), "auth.go:9:1: ViewerRequest has the wrong signature func[T any](ctx context.Context, req *edge.Request) (*edge.Response, error); want func(ctx context.Context, req *edge.Request) (*edge.Response, error)"},
