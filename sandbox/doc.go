@@ -31,7 +31,7 @@
 // both sides. Both sides read and write the socket with raw system calls
 // (rawReader): they skip the runtime's system-call bookkeeping, which woke
 // the idle worker's sysmon thread after every batch. A worker keeps a
-// 10 ms ticker instead, so sysmon still preempts a handler that loops.
+// 100 ms ticker instead, so sysmon still preempts a handler that loops.
 //
 // An interpreter's symbol table holds the edge SDK and the allowlisted
 // standard packages; only the ones the function imports when it imports
