@@ -15,12 +15,12 @@ const BSuffix = "/B"
 // an A/B comparison measures twice (e runs on edgebench, a and b on nginx).
 var abScenarios = []string{EdgeHit, EdgeTrivial, EdgeJWT, EdgeMiss}
 
-// ABRow compares one scenario on two edge node binaries: the req/s of
+// ABRow compares one scenario on two edge node binaries: the result of
 // every round, in round order, on A (Config.EdgeBin) and B
 // (Config.EdgeBinB).
 type ABRow struct {
 	Key  string
-	A, B []float64
+	A, B []Result
 }
 
 // MeanRatio is the mean of the per-round A/B ratios (rounds where both
@@ -31,8 +31,8 @@ func (r ABRow) MeanRatio() float64 {
 	var sum float64
 	n := 0
 	for i := range min(len(r.A), len(r.B)) {
-		if r.B[i] > 0 {
-			sum += r.A[i] / r.B[i]
+		if r.B[i].RPS > 0 {
+			sum += r.A[i].RPS / r.B[i].RPS
 			n++
 		}
 	}
@@ -40,16 +40,6 @@ func (r ABRow) MeanRatio() float64 {
 		return 0
 	}
 	return sum / float64(n)
-}
-
-// medianOf returns the lower median of vs (0 for none).
-func medianOf(vs []float64) float64 {
-	if len(vs) == 0 {
-		return 0
-	}
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	return s[(len(s)-1)/2]
 }
 
 // abOrder returns the targets of one round: an A target and its B target
@@ -79,15 +69,15 @@ func (r Report) WriteAB(w io.Writer) error {
 	fmt.Fprintln(tw, "scenario\tA req/s by round\tB req/s by round\tA median\tB median\tmean A/B per round")
 	for _, row := range r.AB {
 		fmt.Fprintf(tw, "%s. %s\t%s\t%s\t%.0f\t%.0f\t%.3f\n", row.Key, scenarioNames[row.Key],
-			joinRPS(row.A), joinRPS(row.B), medianOf(row.A), medianOf(row.B), row.MeanRatio())
+			joinRPS(row.A), joinRPS(row.B), Median(row.A).RPS, Median(row.B).RPS, row.MeanRatio())
 	}
 	return tw.Flush()
 }
 
-func joinRPS(vs []float64) string {
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = fmt.Sprintf("%.0f", v)
+func joinRPS(rs []Result) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.0f", r.RPS)
 	}
 	return strings.Join(parts, " ")
 }

@@ -7,16 +7,25 @@ import (
 	"testing"
 )
 
+// rps turns req/s figures into round results.
+func rps(vs ...float64) []Result {
+	rs := make([]Result, len(vs))
+	for i, v := range vs {
+		rs[i] = Result{RPS: v}
+	}
+	return rs
+}
+
 func TestABRowMeanRatio(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		row  ABRow
 		want float64
 	}{
-		{"per round, not of medians", ABRow{A: []float64{110, 60}, B: []float64{100, 50}}, (1.1 + 1.2) / 2},
-		{"unequal lengths use the rounds both ran", ABRow{A: []float64{200, 300, 999}, B: []float64{100, 300}}, 1.5},
-		{"a zero B round is skipped", ABRow{A: []float64{10, 30}, B: []float64{0, 15}}, 2},
-		{"nothing to compare", ABRow{A: []float64{1}}, 0},
+		{"per round, not of medians", ABRow{A: rps(110, 60), B: rps(100, 50)}, (1.1 + 1.2) / 2},
+		{"unequal lengths use the rounds both ran", ABRow{A: rps(200, 300, 999), B: rps(100, 300)}, 1.5},
+		{"a zero B round is skipped", ABRow{A: rps(10, 30), B: rps(0, 15)}, 2},
+		{"nothing to compare", ABRow{A: rps(1)}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.row.MeanRatio(); math.Abs(got-tc.want) > 1e-9 {
@@ -56,7 +65,7 @@ func TestWriteAB(t *testing.T) {
 	}
 	rep := Report{
 		ABNames: [2]string{"new/edgenode", "old/edgenode"},
-		AB:      []ABRow{{Key: EdgeTrivial, A: []float64{110, 99, 120}, B: []float64{100, 90, 100}}},
+		AB:      []ABRow{{Key: EdgeTrivial, A: rps(110, 99, 120), B: rps(100, 90, 100)}},
 	}
 	if err := rep.WriteAB(&buf); err != nil {
 		t.Fatal(err)

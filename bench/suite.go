@@ -229,14 +229,7 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 			if len(a) == 0 || len(b) == 0 || rep.Skipped[k] != "" || rep.Skipped[k+BSuffix] != "" {
 				continue
 			}
-			row := ABRow{Key: k}
-			for _, r := range a {
-				row.A = append(row.A, r.RPS)
-			}
-			for _, r := range b {
-				row.B = append(row.B, r.RPS)
-			}
-			rep.AB = append(rep.AB, row)
+			rep.AB = append(rep.AB, ABRow{Key: k, A: a, B: b})
 		}
 	}
 	if s.cfg.SandboxTestBin != "" && ctx.Err() == nil {

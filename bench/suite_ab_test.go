@@ -57,8 +57,8 @@ func TestSuiteAB(t *testing.T) {
 		t.Fatalf("A/B rows %+v, want one for c with 2 rounds a side", rep.AB)
 	}
 	for i := range 2 {
-		if rep.AB[0].A[i] <= 0 || rep.AB[0].B[i] <= 0 {
-			t.Fatalf("round %d: A %v B %v req/s", i+1, rep.AB[0].A[i], rep.AB[0].B[i])
+		if rep.AB[0].A[i].RPS <= 0 || rep.AB[0].B[i].RPS <= 0 {
+			t.Fatalf("round %d: A %v B %v req/s", i+1, rep.AB[0].A[i].RPS, rep.AB[0].B[i].RPS)
 		}
 	}
 	if rep.AB[0].MeanRatio() <= 0 || rep.ABNames != [2]string{edge, edge} {

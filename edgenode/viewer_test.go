@@ -103,18 +103,27 @@ func TestViewerBodies(t *testing.T) {
 	}
 }
 
+// dialViewer opens a raw connection to a node's viewer listener for
+// hand-written requests; every read and write on it gives up after 10 s,
+// and it is closed when the test ends.
+func dialViewer(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
 // TestViewerHeadersAndURI: repeated headers keep every value in order,
 // header names are canonical, the raw request URI reaches the origin
 // unnormalised, and HEAD answers carry the length without a body.
 func TestViewerHeadersAndURI(t *testing.T) {
 	url, last := recordingOrigin(t)
 	n := viewerNode(t, url)
-	c, err := net.Dial("tcp", n.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialViewer(t, n.Addr())
 	br := bufio.NewReader(c)
 	fmt.Fprint(c, "GET /a/../b//c?x=1&x=2 HTTP/1.1\r\nHost: demo.test\r\nx-multi: one\r\nX-Multi: two\r\nx-lower-case: v \r\n\r\n")
 	resp, err := http.ReadResponse(br, nil)
@@ -174,12 +183,7 @@ func TestViewerMalformed(t *testing.T) {
 		{"huge header block", "GET / HTTP/1.1\r\nHost: demo.test\r\nX-Big: " + strings.Repeat("b", 200<<10) + "\r\n\r\n", 431},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", n.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			c := dialViewer(t, n.Addr())
 			go func() { _, _ = io.WriteString(c, tc.raw) }()
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			if err != nil {
@@ -201,12 +205,7 @@ func TestViewerMalformed(t *testing.T) {
 func TestViewerHTTP10(t *testing.T) {
 	url, last := recordingOrigin(t)
 	n := viewerNode(t, url)
-	c, err := net.Dial("tcp", n.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialViewer(t, n.Addr())
 	fmt.Fprint(c, "GET /old HTTP/1.0\r\nHost: demo.test\r\n\r\n")
 	all, err := io.ReadAll(c) // ends when the node closes the connection
 	if err != nil {
