@@ -32,6 +32,9 @@ type Config struct {
 	// Profile holds the per-event limits (timeouts, memory, generated
 	// response and include-body sizes). Zero value = sandbox.DefaultProfile().
 	Profile sandbox.Profile
+	// MemoryCgroup is the default runner's sandbox.ManagerConfig.MemoryCgroup:
+	// "auto", a cgroup directory, or "" / "off" (the RSS watchdog alone).
+	MemoryCgroup string
 
 	// Origin tunes the origin transport.
 	Origin OriginConfig

@@ -8,6 +8,7 @@ import (
 
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/sandbox/memcg"
 )
 
 // shortProfile keeps hostile-function tests fast.
@@ -26,10 +27,27 @@ func fnVersion(name, src string) *edgelabv1.FunctionVersion {
 
 const hdr = "package %s\n\nimport (\n\t\"context\"\n\t\"errors\"\n\t\"strings\"\n\n\t\"github.com/edgelab/edgelab/edge\"\n)\n\nvar _ = errors.New\nvar _ = strings.Repeat\n\n"
 
+// The hostile functions run twice: with the RSS watchdog alone, and with
+// a memory cgroup per worker where this machine lets the test create them
+// (the kernel then stops bigalloc).
 func TestHostileFunctionsThroughSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts sandbox workers")
 	}
+	t.Run("watchdog", func(t *testing.T) { testHostileFunctions(t, "off") })
+	t.Run("cgroup", func(t *testing.T) {
+		probe, err := memcg.Auto()
+		if err != nil {
+			t.Skipf("no memory cgroup this process may create children in: %v", err)
+		}
+		if err := probe.Close(); err != nil {
+			t.Fatal(err)
+		}
+		testHostileFunctions(t, "auto")
+	})
+}
+
+func testHostileFunctions(t *testing.T, memoryCgroup string) {
 	cases := []struct {
 		name   string
 		event  edgelabv1.EventType
@@ -50,7 +68,7 @@ func TestHostileFunctionsThroughSandbox(t *testing.T) {
 		{"fine", evVR, "func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {\n\treq.Header.Set(\"X-Fine\", \"1\")\n\treturn nil, nil\n}\n", 200, "Miss"},
 	}
 	o := startOrigin(t, "o")
-	n := startNode(t, nil, func(c *Config) { c.Profile = shortProfile() })
+	n := startNode(t, nil, func(c *Config) { c.Profile = shortProfile(); c.MemoryCgroup = memoryCgroup })
 	d := &edgelabv1.Distribution{Id: "d", Domains: []string{"*"}, Origins: []*edgelabv1.Origin{{Id: "o1", Url: o.URL()}}}
 	snap := &edgelabv1.Snapshot{Revision: 1, Distributions: []*edgelabv1.Distribution{d}}
 	for _, c := range cases {

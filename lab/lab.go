@@ -57,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	// NodeCacheBytes bounds each edge's cache. Default 64 MiB.
 	NodeCacheBytes int64
+	// MemoryCgroup is every edge's edgenode.Config.MemoryCgroup ("auto", a
+	// cgroup directory, or "" / "off": the RSS watchdog alone).
+	MemoryCgroup string
 	// Progress receives one-line progress notes for people (slow profiles).
 	// Default: discard.
 	Progress io.Writer
@@ -352,12 +355,13 @@ func (l *Lab) cpAddrs() []string {
 func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 	proc, err := edgenode.NewProcess(edgenode.ProcessConfig{
 		Node: edgenode.Config{
-			ListenAddr: addr,
-			NodeID:     info.ID,
-			Region:     info.Region,
-			PoP:        info.PoP,
-			CacheBytes: l.cfg.NodeCacheBytes,
-			Logger:     l.cfg.Logger.With("component", info.ID),
+			ListenAddr:   addr,
+			NodeID:       info.ID,
+			Region:       info.Region,
+			PoP:          info.PoP,
+			CacheBytes:   l.cfg.NodeCacheBytes,
+			MemoryCgroup: l.cfg.MemoryCgroup,
+			Logger:       l.cfg.Logger.With("component", info.ID),
 		},
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),

@@ -42,8 +42,13 @@
 // Isolation: the host watches every worker's anonymous RSS (resident minus
 // shared pages in /proc/<pid>/statm, i.e. RssAnon: heap and stacks, not
 // the binary's shared text) and
-// kills a worker over the function's memory limit (GOMEMLIMIT is set too);
-// the worker's maximum stack is lowered so runaway recursion dies fast. A
+// kills a worker over the function's memory limit (GOMEMLIMIT is set too).
+// With ManagerConfig.MemoryCgroup ("auto" in cmd/edgenode and cmd/edgelab)
+// each worker also gets a memory cgroup of its own with that limit
+// (package memcg: v2 memory.max or v1 memory.limit_in_bytes), so the
+// kernel stops an allocation faster than the watchdog's sampling, and the
+// group's oom_kill counter turns that kill into ErrMemoryLimit. The
+// worker's maximum stack is lowered so runaway recursion dies fast. A
 // dead worker fails only its in-flight invocations (LambdaExecutionError
 // wrapping ErrWorkerCrashed or ErrMemoryLimit). Workers get SIGKILL when
 // the host dies (Pdeathsig) and Close kills and reaps them all.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/sandbox/memcg"
 )
 
 // ManagerConfig configures a Manager. The zero value of every field means
@@ -58,6 +59,14 @@ type ManagerConfig struct {
 	// MemoryPollInterval is how often a worker's RSS is checked against
 	// its memory limit. Zero: 20ms.
 	MemoryPollInterval time.Duration
+	// MemoryCgroup says where the kernel enforces each worker's memory
+	// limit with a memory cgroup of its own, besides the RSS watchdog:
+	// "auto" under this process's own memory cgroup when it may create
+	// cgroups there (logged at Info when not, and the watchdog works
+	// alone), a directory to use that cgroup (v1 memory hierarchy or v2;
+	// NewManager fails when it cannot), or "" / "off" for the watchdog
+	// alone. See package memcg.
+	MemoryCgroup string
 	// LoadTimeout bounds starting a worker and compiling the function
 	// (init functions included). Zero: 10s.
 	LoadTimeout time.Duration
@@ -144,6 +153,8 @@ type Manager struct {
 	// the hot path); outcomes any other.
 	known    map[Outcome]*atomic.Uint64
 	outcomes sync.Map // Outcome -> *atomic.Uint64
+
+	cgroups *memcg.Parent // nil: the RSS watchdog alone limits memory
 }
 
 var _ Runner = (*Manager)(nil)
@@ -193,6 +204,25 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{cfg: cfg, fns: map[fnKey]*function{}, stop: make(chan struct{}), known: map[Outcome]*atomic.Uint64{}}
+	switch cfg.MemoryCgroup {
+	case "", "off":
+	case "auto":
+		parent, err := memcg.Auto()
+		if err != nil {
+			cfg.Logger.Info("worker memory limits enforced by the RSS watchdog alone", "reason", err)
+		} else {
+			m.cgroups = parent
+		}
+	default:
+		parent, err := memcg.Under(cfg.MemoryCgroup)
+		if err != nil {
+			return nil, err
+		}
+		m.cgroups = parent
+	}
+	if m.cgroups != nil {
+		cfg.Logger.Info("worker memory limits enforced by memory cgroups and the RSS watchdog", "cgroup", m.cgroups.String())
+	}
 	for _, o := range []Outcome{OutcomeContinue, OutcomeGenerated, OutcomeValidationError, OutcomeExecutionError, OutcomeLimitExceeded} {
 		m.known[o] = new(atomic.Uint64)
 	}
@@ -218,6 +248,7 @@ func (m *Manager) startWorker(ctx context.Context, c Code) (*worker, []edge.Even
 		env:          m.cfg.WorkerEnv,
 		memoryMB:     m.memoryMB(c),
 		pollInterval: m.cfg.MemoryPollInterval,
+		cgroups:      m.cgroups,
 		maxStackMB:   m.cfg.MaxStackMB,
 		maxProcs:     max(m.cfg.WorkerMaxProcs, 0),
 		name:         name,
@@ -703,5 +734,19 @@ func (m *Manager) Close() error {
 	// In-flight calls fail fast now that their workers are gone; a worker
 	// one of them was starting is stopped by that call (retired flag).
 	m.calls.Wait()
+	if m.cgroups != nil {
+		return m.cgroups.Close()
+	}
 	return nil
+}
+
+// MemoryEnforcement describes how worker memory limits are enforced, for
+// logs and status: the RSS watchdog, and the memory cgroup parent when
+// there is one.
+func (m *Manager) MemoryEnforcement() string {
+	s := "RSS watchdog every " + m.cfg.MemoryPollInterval.String()
+	if m.cgroups != nil {
+		s = m.cgroups.String() + " + " + s
+	}
+	return s
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/edgelab/edgelab/sandbox/memcg"
 )
 
 // procConfig configures one worker process.
@@ -28,6 +30,10 @@ type procConfig struct {
 	memoryMB int
 	// pollInterval is how often the watchdog reads the worker's RSS.
 	pollInterval time.Duration
+	// cgroups, when set, gets the worker a memory cgroup of its own with
+	// memoryMB as its limit, so the kernel stops an allocation the watchdog
+	// would see too late.
+	cgroups *memcg.Parent
 	// maxStackMB is the worker's goroutine stack limit.
 	maxStackMB int
 	// maxProcs is the worker's GOMAXPROCS (0: the runtime's default);
@@ -55,6 +61,7 @@ type proc struct {
 	in      *frameReader // used only by the holder of readTok
 	readTok chan struct{}
 	stderr  *tailBuffer
+	cgroup  *memcg.Group // nil: the watchdog alone limits memory
 	started time.Time
 	wg      sync.WaitGroup
 
@@ -116,12 +123,31 @@ func startProc(cfg procConfig) (*proc, error) {
 	cmd.Stderr = p.stderr
 	// The worker dies with the host: no orphans even if the host is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if cfg.cgroups != nil && cfg.memoryMB > 0 {
+		if p.cgroup, err = cfg.cgroups.New(cfg.name, int64(cfg.memoryMB)<<20); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("starting worker %s: %w", cfg.name, err)
+		}
+	}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		conn.Close()
+		p.removeCgroup()
 		return nil, fmt.Errorf("starting worker %s: %w", cfg.name, err)
 	}
 	p.cmd = cmd
+	if p.cgroup != nil {
+		// The worker runs no function code before its load frame, which
+		// comes after this returns: everything a handler allocates is
+		// charged to the group.
+		if err := p.cgroup.Add(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			conn.Close()
+			p.removeCgroup()
+			return nil, fmt.Errorf("starting worker %s: %w", cfg.name, err)
+		}
+	}
 	p.wg.Add(2)
 	go p.waitExit()
 	go p.watchdog()
@@ -138,10 +164,30 @@ func (p *proc) waitExit() {
 	close(p.exited)
 	// Unblocks a reader; replies not read by now are lost with the worker.
 	p.conn.Close()
+	oomKilled := false
+	if p.cgroup != nil {
+		n, err := p.cgroup.OOMKills()
+		oomKilled = err == nil && n > 0
+		p.removeCgroup()
+	}
 	p.mu.Lock()
+	if oomKilled && p.reason == nil {
+		p.reason = fmt.Errorf("%w: %s: the kernel killed the worker at its %d MB memory cgroup limit",
+			ErrMemoryLimit, p.cfg.name, p.cfg.memoryMB)
+	}
 	p.deathErr = p.deathReason()
 	p.mu.Unlock()
 	close(p.dead)
+}
+
+// removeCgroup deletes the worker's memory cgroup (its process is gone).
+func (p *proc) removeCgroup() {
+	if p.cgroup == nil {
+		return
+	}
+	if err := p.cgroup.Remove(); err != nil && p.cfg.logger != nil {
+		p.cfg.logger.Warn("removing a sandbox worker's memory cgroup", "function", p.cfg.name, "err", err)
+	}
 }
 
 // deathReason explains why the worker is gone: the recorded kill reason,

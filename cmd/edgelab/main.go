@@ -50,6 +50,7 @@ type upFlags struct {
 	nodesPerRegion int
 	controlPlanes  int
 	basePort       int
+	memoryCgroup   string
 	verbose        bool
 	exitWhenReady  bool
 }
@@ -84,6 +85,7 @@ each node's last applied state) survives a restart on the same --data-dir.`,
 	fl.IntVar(&f.nodesPerRegion, "nodes-per-region", 1, "edge nodes per region")
 	fl.IntVar(&f.controlPlanes, "control-planes", 2, "control-plane replicas")
 	fl.IntVar(&f.basePort, "base-port", lab.DefaultBasePort, "first port (control plane); 0 picks free ports")
+	fl.StringVar(&f.memoryCgroup, "memory-cgroup", "auto", "where the kernel enforces function workers' memory limits: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every component to stderr")
 	fl.BoolVar(&f.exitWhenReady, "exit-when-ready", false, "stop as soon as the lab is ready (smoke tests)")
 	return cmd
@@ -119,6 +121,7 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 		NodesPerRegion: f.nodesPerRegion,
 		ControlPlanes:  f.controlPlanes,
 		BasePort:       f.basePort,
+		MemoryCgroup:   f.memoryCgroup,
 		Logger:         logger,
 		Progress:       stderr,
 	})
