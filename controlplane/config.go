@@ -37,6 +37,10 @@ type Config struct {
 	// Profile gives the sandbox limits for Invoke and compile checks.
 	// The zero value means sandbox.DefaultProfile().
 	Profile sandbox.Profile
+	// MemoryCgroup is the owned sandbox.Manager's MemoryCgroup ("auto", a
+	// cgroup directory, or "" / "off": the RSS watchdog alone), so that
+	// Invoke runs under the limits an edge node enforces.
+	MemoryCgroup string
 	// Checker compiles function code in isolation at create/update.
 	// Nil means a checker on the Server's sandbox runner (a worker process:
 	// the binary's main must call sandbox.MaybeRunWorker first).

@@ -126,7 +126,7 @@ func New(cfg Config) (_ *Server, err error) {
 
 	s.runner = cfg.Runner
 	if s.runner == nil {
-		s.manager, err = sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: s.log, IdleTimeout: time.Minute})
+		s.manager, err = sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: s.log, IdleTimeout: time.Minute, MemoryCgroup: cfg.MemoryCgroup})
 		if err != nil {
 			return nil, fmt.Errorf("starting the sandbox manager: %w", err)
 		}

@@ -57,8 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	// NodeCacheBytes bounds each edge's cache. Default 64 MiB.
 	NodeCacheBytes int64
-	// MemoryCgroup is every edge's edgenode.Config.MemoryCgroup ("auto", a
-	// cgroup directory, or "" / "off": the RSS watchdog alone).
+	// MemoryCgroup is every edge's edgenode.Config.MemoryCgroup and every
+	// control plane's ("auto", a cgroup directory, or "" / "off": the RSS
+	// watchdog alone).
 	MemoryCgroup string
 	// Progress receives one-line progress notes for people (slow profiles).
 	// Default: discard.
@@ -292,6 +293,7 @@ func (l *Lab) startControlPlane(i int) error {
 		Logger:        l.cfg.Logger.With("component", id),
 		Topology:      l.cfg.Topology,
 		DelayProfile:  l.cfg.Profile,
+		MemoryCgroup:  l.cfg.MemoryCgroup,
 	})
 	if err != nil {
 		return fmt.Errorf("lab: control plane %s: %w", id, err)

@@ -48,6 +48,7 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 	fs.StringVar(&cfg.MetricsAddr, "http-listen", "", "alias of --metrics-listen")
 	fs.StringVar(&endpoints, "etcd-endpoints", "", "comma-separated etcd client URLs (empty: run an embedded etcd)")
 	fs.StringVar(&cfg.EtcdDataDir, "data-dir", "edgelab-data", "embedded etcd data directory")
+	fs.StringVar(&cfg.MemoryCgroup, "memory-cgroup", "auto", "where the kernel enforces the memory limit of function workers run by Invoke: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
 	fs.StringVar(&cfg.KeyPrefix, "key-prefix", "", "etcd key prefix (default /edgelab/)")
 	fs.StringVar(&cfg.ID, "id", "", "replica id (default cp-<listen address>)")
 	fs.StringVar(&topologyPath, "topology", "", "topology file for the replication delay model (default: the built-in topology)")
