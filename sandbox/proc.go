@@ -174,6 +174,9 @@ func (p *proc) waitExit() {
 	if oomKilled && p.reason == nil {
 		p.reason = fmt.Errorf("%w: %s: the kernel killed the worker at its %d MB memory cgroup limit",
 			ErrMemoryLimit, p.cfg.name, p.cfg.memoryMB)
+		if p.cfg.logger != nil {
+			p.cfg.logger.Warn("sandbox worker killed", "function", p.cfg.name, "pid", p.pid(), "reason", p.reason)
+		}
 	}
 	p.deathErr = p.deathReason()
 	p.mu.Unlock()
