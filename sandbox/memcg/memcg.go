@@ -14,6 +14,11 @@
 // gone. Creating cgroups needs write access to the cgroup filesystem (root
 // outside a container, or a delegated subtree); where that is missing Auto
 // returns an error saying why and the caller keeps the watchdog alone.
+//
+// The tests exercise whichever hierarchy the machine has (they skip, saying
+// why, where no cgroup can be created; EDGELAB_REQUIRE_CGROUPS=1 makes that
+// a failure). `make memcg-v2` runs them on a cgroup v2 kernel in a qemu VM
+// for machines whose own hierarchy is v1.
 package memcg
 
 import (
