@@ -3,13 +3,12 @@ package edgenode
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
-	"github.com/edgelab/edgelab/sandbox/memcg"
+	"github.com/edgelab/edgelab/sandbox/memcg/memcgtest"
 )
 
 // shortProfile keeps hostile-function tests fast.
@@ -37,16 +36,7 @@ func TestHostileFunctionsThroughSandbox(t *testing.T) {
 	}
 	t.Run("watchdog", func(t *testing.T) { testHostileFunctions(t, "off") })
 	t.Run("cgroup", func(t *testing.T) {
-		probe, err := memcg.Auto()
-		if err != nil {
-			if os.Getenv("EDGELAB_REQUIRE_CGROUPS") == "1" {
-				t.Fatalf("EDGELAB_REQUIRE_CGROUPS=1, but no memory cgroup can be created here: %v", err)
-			}
-			t.Skipf("no memory cgroup this process may create children in: %v", err)
-		}
-		if err := probe.Close(); err != nil {
-			t.Fatal(err)
-		}
+		memcgtest.Need(t)
 		testHostileFunctions(t, "auto")
 	})
 }

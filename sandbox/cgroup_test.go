@@ -9,23 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgelab/edgelab/sandbox/memcg"
+	"github.com/edgelab/edgelab/sandbox/memcg/memcgtest"
 )
 
 // With a memory cgroup per worker the kernel stops a 1 GiB allocation at
 // the function's limit even when the RSS watchdog is too slow to see it
 // (here it looks once an hour), and the result still says memory limit.
 func TestManagerCgroupMemoryLimit(t *testing.T) {
-	probe, err := memcg.Auto()
-	if err != nil {
-		if os.Getenv("EDGELAB_REQUIRE_CGROUPS") == "1" {
-			t.Fatalf("EDGELAB_REQUIRE_CGROUPS=1, but no memory cgroup can be created here: %v", err)
-		}
-		t.Skipf("no memory cgroup this process may create children in: %v", err)
-	}
-	if err := probe.Close(); err != nil {
-		t.Fatal(err)
-	}
+	memcgtest.Need(t)
 	m := newTestManager(t, func(c *ManagerConfig) {
 		c.MemoryCgroup = "auto"
 		c.MemoryPollInterval = time.Hour

@@ -221,7 +221,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		m.cgroups = parent
 	}
 	if m.cgroups != nil {
-		cfg.Logger.Info("worker memory limits enforced by memory cgroups and the RSS watchdog", "cgroup", m.cgroups.String())
+		cfg.Logger.Info("worker memory limits enforced by memory cgroups and the RSS watchdog", "enforcement", m.MemoryEnforcement())
 	}
 	for _, o := range []Outcome{OutcomeContinue, OutcomeGenerated, OutcomeValidationError, OutcomeExecutionError, OutcomeLimitExceeded} {
 		m.known[o] = new(atomic.Uint64)

@@ -199,6 +199,8 @@ func TestEnableMemory(t *testing.T) {
 
 // noCgroups skips the test, or fails it when EDGELAB_REQUIRE_CGROUPS=1
 // (scripts/memcg-v2-vm.sh sets it: there, a skip would hide the v2 path).
+// It is memcgtest.Need's rule; that package imports this one, so the tests
+// here cannot use it.
 func noCgroups(t *testing.T, err error) {
 	t.Helper()
 	if os.Getenv("EDGELAB_REQUIRE_CGROUPS") == "1" {
