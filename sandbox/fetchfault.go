@@ -51,14 +51,20 @@ func fetchFaultFromInfo(m map[string]string) FetchFault {
 }
 
 // parseFetchFault builds a fault from its wire values; bad values are ignored.
+// Absent values (the common case: no fault) are not parsed, which would
+// allocate a parse error per invocation.
 func parseFetchFault(delay, errText, status string) FetchFault {
 	var f FetchFault
-	if d, err := time.ParseDuration(delay); err == nil && d > 0 {
-		f.Delay = d
+	if delay != "" {
+		if d, err := time.ParseDuration(delay); err == nil && d > 0 {
+			f.Delay = d
+		}
 	}
 	f.Err = errText
-	if s, err := strconv.Atoi(status); err == nil && s >= 100 && s <= 999 {
-		f.Status = s
+	if status != "" {
+		if s, err := strconv.Atoi(status); err == nil && s >= 100 && s <= 999 {
+			f.Status = s
+		}
 	}
 	return f
 }

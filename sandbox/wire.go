@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -471,7 +472,12 @@ func (d *decoder) decodeResult(b []byte) (*resultMsg, error) {
 // decodeRequest mirrors RequestFromProto: Header is never nil; Body and
 // Origin by the same presence rules.
 func (d *decoder) decodeRequest(b []byte) (*edge.Request, error) {
-	r := &edge.Request{Header: http.Header{}}
+	// Size the header map and the values' backing array for the headers
+	// the request has (most names have one value), instead of growing
+	// both or over-allocating for a short request.
+	n := countField(b, fReqHeaders)
+	d.growVals(n)
+	r := &edge.Request{Header: make(http.Header, n)}
 	var body *edge.Body
 	var bodyPresent bool
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
@@ -553,7 +559,9 @@ func (d *decoder) decodeOrigin(b []byte) (*edge.Origin, error) {
 // decodeResponse mirrors ResponseFromProto: nil for a response without the
 // present flag and without any field set; Header is never nil otherwise.
 func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
-	r := &edge.Response{Header: http.Header{}}
+	n := countField(b, fRespHeaders)
+	d.growVals(n)
+	r := &edge.Response{Header: make(http.Header, n)}
 	var present, anyHeader bool
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		switch {
@@ -582,6 +590,16 @@ func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
 
 // decodeHeaderInto adds one Header message to h (repeated names merge in
 // order, as HeaderFromProto does).
+// growVals makes room in d.vals for n more header values. Windows
+// handed out earlier stay valid: they are capped, so they never share
+// the room appended after them, and a new backing array leaves them on
+// the old one.
+func (d *decoder) growVals(n int) {
+	if n > 0 {
+		d.vals = slices.Grow(d.vals, n)
+	}
+}
+
 func (d *decoder) decodeHeaderInto(h http.Header, b []byte) error {
 	var name string
 	start := len(d.vals)
@@ -744,4 +762,18 @@ func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v uin
 		}
 	}
 	return nil
+}
+
+// countField counts the length-delimited fields numbered num at the top
+// level of b, for sizing; a malformed b counts what precedes the error
+// (decoding it reports the error).
+func countField(b []byte, num protowire.Number) int {
+	n := 0
+	_ = eachField(b, func(k protowire.Number, typ protowire.Type, _ uint64, _ []byte) error {
+		if k == num && typ == protowire.BytesType {
+			n++
+		}
+		return nil
+	})
+	return n
 }
