@@ -588,8 +588,6 @@ func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
 	return r, nil
 }
 
-// decodeHeaderInto adds one Header message to h (repeated names merge in
-// order, as HeaderFromProto does).
 // growVals makes room in d.vals for n more header values. Windows
 // handed out earlier stay valid: they are capped, so they never share
 // the room appended after them, and a new backing array leaves them on
@@ -600,6 +598,8 @@ func (d *decoder) growVals(n int) {
 	}
 }
 
+// decodeHeaderInto adds one Header message to h (repeated names merge in
+// order, as HeaderFromProto does).
 func (d *decoder) decodeHeaderInto(h http.Header, b []byte) error {
 	var name string
 	start := len(d.vals)
@@ -764,16 +764,27 @@ func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v uin
 	return nil
 }
 
+// maxSizeHint caps countField: a size hint, not a bound. A hostile frame
+// of many tiny entries under one name must not size a map for millions
+// of names; past the hint, maps and slices grow as they fill.
+const maxSizeHint = 64
+
 // countField counts the length-delimited fields numbered num at the top
-// level of b, for sizing; a malformed b counts what precedes the error
-// (decoding it reports the error).
+// level of b, up to maxSizeHint, for sizing; a malformed b counts what
+// precedes the error (decoding it reports the error).
 func countField(b []byte, num protowire.Number) int {
 	n := 0
 	_ = eachField(b, func(k protowire.Number, typ protowire.Type, _ uint64, _ []byte) error {
 		if k == num && typ == protowire.BytesType {
 			n++
 		}
+		if n >= maxSizeHint {
+			return errStopCount
+		}
 		return nil
 	})
 	return n
 }
+
+// errStopCount ends countField's walk early.
+var errStopCount = errors.New("enough")

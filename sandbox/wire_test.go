@@ -424,3 +424,27 @@ func TestWireHeaderValuesDoNotAlias(t *testing.T) {
 		}
 	}
 }
+
+// TestCountFieldIsCapped: the header count that sizes maps is a hint:
+// a frame of many entries counts only up to maxSizeHint, a short one
+// exactly.
+func TestCountFieldIsCapped(t *testing.T) {
+	h := http.Header{}
+	for i := range 3 {
+		h.Add("X-"+strconv.Itoa(i), "v")
+	}
+	if n := countField(appendHeader(nil, fReqHeaders, h), fReqHeaders); n != 3 {
+		t.Fatalf("3 headers counted %d", n)
+	}
+	var b []byte
+	for range 10 * maxSizeHint {
+		b = appendHeader(b, fReqHeaders, http.Header{"X": {"v"}})
+	}
+	if n := countField(b, fReqHeaders); n != maxSizeHint {
+		t.Fatalf("%d entries counted %d, want the cap %d", 10*maxSizeHint, n, maxSizeHint)
+	}
+	r, err := (&decoder{}).decodeRequest(b)
+	if err != nil || len(r.Header["X"]) != 10*maxSizeHint {
+		t.Fatalf("decoded %d values of X (%v), want %d", len(r.Header["X"]), err, 10*maxSizeHint)
+	}
+}
