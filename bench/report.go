@@ -232,3 +232,35 @@ func Median(rs []Result) Result {
 	slices.SortFunc(s, func(a, b Result) int { return cmp.Compare(a.RPS, b.RPS) })
 	return s[(len(s)-1)/2]
 }
+
+// WriteCPU prints where the CPU went in each load scenario's median round:
+// per request, the server's main process, its helpers (sandbox workers,
+// nginx workers), the load generator, and the share of the machine left
+// idle. Nothing when no round was accounted.
+//
+// These explain the ratios: on a small machine the load generator, the
+// node and the workers share the same CPUs, so a scenario's req/s follows
+// its total CPU per request and how much of the machine it leaves idle.
+func (r Report) WriteCPU(w io.Writer) error {
+	var rows [][5]string
+	for _, k := range strings.Split(ScenarioKeys, "") {
+		res, ok := r.Loads[k]
+		if !ok || res.CPU == (CPUUse{}) {
+			continue
+		}
+		c := res.CPU
+		rows = append(rows, [5]string{k + ". " + scenarioNames[k],
+			perRequest(c.Server, res.Requests), perRequest(c.Helpers, res.Requests), perRequest(c.Load, res.Requests),
+			fmt.Sprintf("%.0f%%", 100*c.Idle)})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nCPU per request (median round; utime+stime from /proc)")
+	fmt.Fprintln(tw, "scenario\tserver\thelpers (workers)\tload generator\tmachine idle")
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row[0], row[1], row[2], row[3], row[4])
+	}
+	return tw.Flush()
+}

@@ -202,7 +202,7 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 			if t.pprof != "" && round == 1 {
 				during = func(ctx context.Context) { s.cpuProfile(ctx, t.key, t.pprof) }
 			}
-			r, err := s.measure(ctx, t.key, round, Load{URL: t.probe.URL, Header: t.probe.Header}, during)
+			r, err := s.measure(ctx, t, round, Load{URL: t.probe.URL, Header: t.probe.Header}, during)
 			if err != nil {
 				s.logf("%s: %v", t.key, err)
 				s.failed = true
@@ -261,7 +261,8 @@ func (s *Suite) start(name, bin string, args ...string) (*proc, error) {
 }
 
 // measure warms up and then runs the measured load.
-func (s *Suite) measure(ctx context.Context, key string, round int, l Load, during func(context.Context)) (Result, error) {
+func (s *Suite) measure(ctx context.Context, t target, round int, l Load, during func(context.Context)) (Result, error) {
+	key := t.key
 	l.Threads, l.Conns = s.cfg.Threads, s.cfg.Conns
 	run := func(l Load) (Result, error) {
 		if s.cfg.Wrk != "" {
@@ -285,12 +286,23 @@ func (s *Suite) measure(ctx context.Context, key string, round int, l Load, duri
 		defer func() { cancel(); <-bg }()
 		go func() { defer close(bg); during(dctx) }()
 	}
+	before, cpuErr := sampleCPU("/proc", t.pgid)
 	r, err := run(l)
 	if err != nil {
 		return Result{}, err
 	}
-	s.logf("%s. %.0f req/s, p50 %s, p99 %s (%d requests, %d non-2xx, %d errors, %s)",
-		key, r.RPS, fmtDur(r.P50), fmtDur(r.P99), r.Requests, r.Non2xx, r.Errors, r.Tool)
+	if cpuErr == nil {
+		var after cpuSample
+		if after, cpuErr = sampleCPU("/proc", t.pgid); cpuErr == nil {
+			r.CPU = cpuUse(before, after, r.CPU.Load)
+		}
+	}
+	if cpuErr != nil {
+		s.logf("%s: no CPU accounting: %v", key, cpuErr)
+	}
+	s.logf("%s. %.0f req/s, p50 %s, p99 %s (%d requests, %d non-2xx, %d errors, %s); CPU per request: server %s, helpers %s, load generator %s; machine idle %.0f%%",
+		key, r.RPS, fmtDur(r.P50), fmtDur(r.P99), r.Requests, r.Non2xx, r.Errors, r.Tool,
+		perRequest(r.CPU.Server, r.Requests), perRequest(r.CPU.Helpers, r.Requests), perRequest(r.CPU.Load, r.Requests), 100*r.CPU.Idle)
 	return r, nil
 }
 
@@ -299,6 +311,9 @@ type target struct {
 	key   string
 	probe probe
 	pprof string // pprof address of the node ("" = none)
+	// pgid is the server's process group (its leader's pid): the node and
+	// its sandbox workers, or nginx's master and workers.
+	pgid int
 }
 
 func (s *Suite) setupNginx(ctx context.Context, originAddr string) ([]target, error) {
@@ -343,10 +358,10 @@ func (s *Suite) setupNginx(ctx context.Context, originAddr string) ([]target, er
 	}
 	var ts []target
 	if s.want(NginxCache) {
-		ts = append(ts, target{key: NginxCache, probe: hit})
+		ts = append(ts, target{key: NginxCache, probe: hit, pgid: p.cmd.Process.Pid})
 	}
 	if s.want(NginxProxy) {
-		ts = append(ts, target{key: NginxProxy, probe: miss})
+		ts = append(ts, target{key: NginxProxy, probe: miss, pgid: p.cmd.Process.Pid})
 	}
 	return ts, nil
 }
@@ -478,7 +493,7 @@ func (s *Suite) setupEdge(ctx context.Context, key, originAddr string, b bool) (
 	if b {
 		key += BSuffix
 	}
-	return target{key: key, probe: pr, pprof: pprofAddr}, nil
+	return target{key: key, probe: pr, pprof: pprofAddr, pgid: p.cmd.Process.Pid}, nil
 }
 
 // cpuProfile saves a CPU profile of most of the measured run.

@@ -24,6 +24,9 @@ type Result struct {
 	Errors int64
 	// Tool names the load generator ("wrk" or "go").
 	Tool string
+	// CPU is where the machine's CPU went during the run (zero when not
+	// measured); RunWrk fills in CPU.Load, the suite the rest.
+	CPU CPUUse
 }
 
 // Load describes one load run.
@@ -69,7 +72,8 @@ func RunWrk(ctx context.Context, wrkPath string, l Load) (Result, error) {
 	args = append(args, l.URL)
 	ctx, cancel := context.WithTimeout(ctx, l.Duration+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, wrkPath, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, wrkPath, args...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("wrk %s: %w: %s", l.URL, err, strings.TrimSpace(string(out)))
 	}
@@ -77,6 +81,7 @@ func RunWrk(ctx context.Context, wrkPath string, l Load) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("wrk %s: %w", l.URL, err)
 	}
+	r.CPU.Load = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return r, nil
 }
 

@@ -100,6 +100,9 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
+	if err := rep.WriteCPU(stdout); err != nil {
+		return err
+	}
 	if err := rep.WriteAB(stdout); err != nil {
 		return err
 	}
