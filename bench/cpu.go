@@ -129,8 +129,8 @@ type CPUUse struct {
 func cpuUse(before, after cpuSample, load time.Duration) CPUUse {
 	u := CPUUse{Server: after.leader - before.leader, Helpers: after.helpers - before.helpers, Load: load}
 	u.Helpers = max(u.Helpers, 0) // a helper that exited takes its time with it
-	if d := after.total - before.total; d > 0 && after.total > before.total {
-		u.Idle = float64(after.idle-before.idle) / float64(d)
+	if after.total > before.total {
+		u.Idle = float64(after.idle-before.idle) / float64(after.total-before.total)
 	}
 	return u
 }
