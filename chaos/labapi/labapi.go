@@ -94,8 +94,14 @@ type Lab struct {
 	cfg Config
 	cp  edgelabv1.ControlPlaneServiceClient
 
-	mu    sync.Mutex
-	nodes map[string]*history.NodeHistory
+	// sampleMu serializes sample: ListNodes answers are folded in the order
+	// they were asked. Run's poll, Nodes and FinalState sample concurrently;
+	// unserialized, an older answer that returned late was recorded after a
+	// newer one, a revision going backwards that the node never applied
+	// (a false monotonic-versions violation seen in CI).
+	sampleMu sync.Mutex
+	mu       sync.Mutex
+	nodes    map[string]*history.NodeHistory
 }
 
 var _ chaos.Lab = (*Lab)(nil)
@@ -145,6 +151,8 @@ func (l *Lab) Run(ctx context.Context) error {
 
 // sample lists the nodes and folds their applied revisions into the histories.
 func (l *Lab) sample(ctx context.Context) ([]*edgelabv1.Node, error) {
+	l.sampleMu.Lock()
+	defer l.sampleMu.Unlock()
 	resp, err := l.cp.ListNodes(ctx, &edgelabv1.ListNodesRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
