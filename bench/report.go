@@ -93,8 +93,13 @@ type Row struct {
 
 // Report collects the measurements of one run.
 type Report struct {
-	// Loads holds load results by scenario key; a missing key was skipped.
+	// Loads holds load results by scenario key (the median round); a
+	// missing key was skipped.
 	Loads map[string]Result
+	// Rounds holds every round's result by scenario key, in round order.
+	// Rounds are interleaved (every scenario once per round), so a ratio
+	// target compares two scenarios round by round: see ratio.
+	Rounds map[string][]Result
 	// Skipped gives the reason a scenario was not measured.
 	Skipped map[string]string
 	// Go holds the parsed go test -bench output (nil: not run).
@@ -140,8 +145,8 @@ func (r Report) Rows() []Row {
 			if !ok || !okBase || base.RPS <= 0 {
 				continue
 			}
-			q := res.RPS / base.RPS
-			ratios = append(ratios, fmt.Sprintf("%.2fx %s", q, t.Of))
+			q, ofMedians, paired := r.ratio(k, t.Of)
+			ratios = append(ratios, showRatio(q, ofMedians, paired, t.Of))
 			if q >= t.Min && verdict != "MISS" {
 				verdict = "PASS"
 			} else {
@@ -153,7 +158,8 @@ func (r Report) Rows() []Row {
 		}
 		for _, of := range infoRatios[k] {
 			if base, okBase := r.Loads[of]; ok && okBase && base.RPS > 0 {
-				ratios = append(ratios, fmt.Sprintf("%.2fx %s", res.RPS/base.RPS, of))
+				q, ofMedians, paired := r.ratio(k, of)
+				ratios = append(ratios, showRatio(q, ofMedians, paired, of))
 			}
 		}
 		if ok && !validResult(res) {
@@ -191,6 +197,42 @@ func (r Report) Rows() []Row {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// ratio returns req/s of scenario k over req/s of scenario of, as the
+// targets read it. When both were measured in the same rounds, q is the
+// median of the per-round ratios (paired): the machine's speed drifts
+// from one round to the next (by 20% and more on a shared VM), and two
+// scenarios measured seconds apart in one round see the same machine,
+// while the medians of two scenarios may come from different rounds.
+// Otherwise q is the ratio of the medians. ofMedians is always the ratio
+// of the medians (Loads). Like Median, an even count takes the lower
+// middle ratio.
+func (r Report) ratio(k, of string) (q, ofMedians float64, paired bool) {
+	ofMedians = r.Loads[k].RPS / r.Loads[of].RPS
+	a, b := r.Rounds[k], r.Rounds[of]
+	if len(a) == 0 || len(a) != len(b) {
+		return ofMedians, ofMedians, false
+	}
+	qs := make([]float64, len(a))
+	for i := range a {
+		if b[i].RPS <= 0 {
+			return ofMedians, ofMedians, false
+		}
+		qs[i] = a[i].RPS / b[i].RPS
+	}
+	slices.Sort(qs)
+	return qs[(len(qs)-1)/2], ofMedians, true
+}
+
+// showRatio renders a ratio for the table; a paired ratio also shows the
+// ratio of the medians when the two differ at the printed precision.
+func showRatio(q, ofMedians float64, paired bool, of string) string {
+	s := fmt.Sprintf("%.2fx %s", q, of)
+	if m := fmt.Sprintf("%.2fx", ofMedians); paired && m != fmt.Sprintf("%.2fx", q) {
+		s += " (medians " + m + ")"
+	}
+	return s
 }
 
 // validResult: a run with error responses or socket errors above 0.1% of

@@ -110,3 +110,61 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// rounds builds per-round results from req/s figures.
+func rounds(rps ...float64) []Result {
+	rs := make([]Result, len(rps))
+	for i, v := range rps {
+		rs[i] = res(v)
+	}
+	return rs
+}
+
+// TestReportPairedRatios: with rounds, a target compares the scenarios
+// round by round. The figures are the shape of a real run on a drifting
+// VM (2026-11-30): nginx 53.6k, 47.3k, 53.4k and the JWT scenario 18.3k,
+// 17.6k, 21.7k. The medians (53.4k, 18.3k) come from different rounds and
+// give 0.34x; the rounds give 0.34x, 0.37x and 0.41x.
+func TestReportPairedRatios(t *testing.T) {
+	a, f := rounds(53582, 47253, 53435), rounds(18313, 17559, 21724)
+	rep := Report{
+		Loads:  map[string]Result{NginxCache: Median(a), EdgeJWT: Median(f)},
+		Rounds: map[string][]Result{NginxCache: a, EdgeJWT: f},
+	}
+	row := rowByKey(t, rep.Rows(), EdgeJWT)
+	if row.Verdict != "PASS" || row.Ratio != "0.37x a (medians 0.34x)" {
+		t.Fatalf("paired: verdict %q ratio %q, want PASS \"0.37x a (medians 0.34x)\"", row.Verdict, row.Ratio)
+	}
+
+	// Pairing cuts both ways: a scenario whose best round met the
+	// baseline's slow round misses, although its median over the
+	// baseline's median would pass.
+	c, hit := rounds(50000, 80000, 90000), rounds(63000, 58400, 66000)
+	rep = Report{
+		Loads:  map[string]Result{NginxCache: Median(c), EdgeHit: Median(hit)},
+		Rounds: map[string][]Result{NginxCache: c, EdgeHit: hit},
+	}
+	row = rowByKey(t, rep.Rows(), EdgeHit)
+	if row.Verdict != "MISS" || row.Ratio != "0.73x a (medians 0.79x)" {
+		t.Fatalf("paired miss: verdict %q ratio %q", row.Verdict, row.Ratio)
+	}
+
+	// Different round counts (a scenario failed in a later round) cannot
+	// be paired: the ratio of the medians decides, shown alone.
+	rep.Rounds[EdgeHit] = hit[:2]
+	row = rowByKey(t, rep.Rows(), EdgeHit)
+	if row.Ratio != "0.79x a" || row.Verdict != "PASS" {
+		t.Fatalf("unpaired: verdict %q ratio %q", row.Verdict, row.Ratio)
+	}
+
+	// An even count takes the lower middle ratio, as Median does.
+	e, d := rounds(40000, 40000, 40000, 40000), rounds(30000, 31000, 33000, 36000)
+	rep = Report{
+		Loads:  map[string]Result{NginxCache: res(60000), EdgeInProc: Median(e), EdgeTrivial: Median(d)},
+		Rounds: map[string][]Result{EdgeInProc: e, EdgeTrivial: d},
+	}
+	row = rowByKey(t, rep.Rows(), EdgeTrivial)
+	if !strings.Contains(row.Ratio, "0.78x e") || row.Verdict != "MISS" {
+		t.Fatalf("even count: verdict %q ratio %q", row.Verdict, row.Ratio)
+	}
+}

@@ -114,7 +114,7 @@ func (s *Suite) want(key string) bool { return strings.Contains(s.cfg.Scenarios,
 // started is stopped before it returns. A scenario that fails is recorded as
 // skipped with the reason; Run fails only when the origin cannot start.
 func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
-	rep = Report{Loads: map[string]Result{}, Skipped: map[string]string{}}
+	rep = Report{Loads: map[string]Result{}, Rounds: map[string][]Result{}, Skipped: map[string]string{}}
 	s.tmp, err = os.MkdirTemp("", "edgelab-bench-")
 	if err != nil {
 		return rep, fmt.Errorf("bench: %w", err)
@@ -215,6 +215,7 @@ func (s *Suite) Run(ctx context.Context) (rep Report, err error) {
 	for k, rs := range runs {
 		if rep.Skipped[k] == "" {
 			rep.Loads[k] = Median(rs)
+			rep.Rounds[k] = rs
 		}
 	}
 	if s.cfg.EdgeBinB != "" {
