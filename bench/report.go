@@ -152,7 +152,7 @@ func (r Report) Rows() []Row {
 			} else {
 				verdict = "MISS"
 			}
-			if !validResult(res) || !validResult(base) {
+			if !r.valid(k) || !r.valid(t.Of) {
 				verdict = "MISS"
 			}
 		}
@@ -162,8 +162,9 @@ func (r Report) Rows() []Row {
 				ratios = append(ratios, showRatio(q, ofMedians, paired, of))
 			}
 		}
-		if ok && !validResult(res) {
-			ratios = append(ratios, fmt.Sprintf("INVALID: %d non-2xx, %d errors", res.Non2xx, res.Errors))
+		if ok && !r.valid(k) {
+			non2xx, errs := r.failures(k)
+			ratios = append(ratios, fmt.Sprintf("INVALID: %d non-2xx, %d errors", non2xx, errs))
 		}
 		if len(ratios) > 0 {
 			row.Ratio = strings.Join(ratios, ", ")
@@ -233,6 +234,37 @@ func showRatio(q, ofMedians float64, paired bool, of string) string {
 		s += " (medians " + m + ")"
 	}
 	return s
+}
+
+// valid reports whether every round of scenario k measured the scenario
+// (validResult); without rounds, its median result. A ratio is paired
+// over all rounds, so one round of fast error answers would skew it
+// even when it is not the median.
+func (r Report) valid(k string) bool {
+	rs := r.Rounds[k]
+	if len(rs) == 0 {
+		return validResult(r.Loads[k])
+	}
+	for _, x := range rs {
+		if !validResult(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// failures sums the error responses and socket errors of scenario k over
+// its rounds (its median result without rounds).
+func (r Report) failures(k string) (non2xx, errs int64) {
+	rs := r.Rounds[k]
+	if len(rs) == 0 {
+		rs = []Result{r.Loads[k]}
+	}
+	for _, x := range rs {
+		non2xx += x.Non2xx
+		errs += x.Errors
+	}
+	return non2xx, errs
 }
 
 // validResult: a run with error responses or socket errors above 0.1% of

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,24 @@ func TestReportPairedRatios(t *testing.T) {
 	row = rowByKey(t, rep.Rows(), EdgeTrivial)
 	if !strings.Contains(row.Ratio, "0.78x e") || row.Verdict != "MISS" {
 		t.Fatalf("even count: verdict %q ratio %q", row.Verdict, row.Ratio)
+	}
+}
+
+// TestReportInvalidRound: one round of error answers invalidates the row
+// even when the median round is clean, and the label counts every round.
+func TestReportInvalidRound(t *testing.T) {
+	a, hit := rounds(60000, 60000, 60000), rounds(50000, 51000, 90000)
+	hit[2].Non2xx = hit[2].Requests / 3 // a round of fast 503s: the best req/s
+	rep := Report{
+		Loads:  map[string]Result{NginxCache: Median(a), EdgeHit: Median(hit)},
+		Rounds: map[string][]Result{NginxCache: a, EdgeHit: hit},
+	}
+	if !validResult(rep.Loads[EdgeHit]) {
+		t.Fatal("the median round must be the clean 51k one for this test")
+	}
+	row := rowByKey(t, rep.Rows(), EdgeHit)
+	want := fmt.Sprintf("INVALID: %d non-2xx, 0 errors", hit[2].Non2xx)
+	if row.Verdict != "MISS" || !strings.Contains(row.Ratio, want) {
+		t.Fatalf("verdict %q ratio %q, want MISS and %q", row.Verdict, row.Ratio, want)
 	}
 }
