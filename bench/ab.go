@@ -28,18 +28,27 @@ type ABRow struct {
 // round is steadier than the ratio of two medians on a noisy machine.
 // 0 when no round has both.
 func (r ABRow) MeanRatio() float64 {
-	var sum float64
-	n := 0
-	for i := range min(len(r.A), len(r.B)) {
-		if r.B[i].RPS > 0 {
-			sum += r.A[i].RPS / r.B[i].RPS
-			n++
-		}
-	}
-	if n == 0 {
+	qs := roundRatios(r.A, r.B)
+	if len(qs) == 0 {
 		return 0
 	}
-	return sum / float64(n)
+	var sum float64
+	for _, q := range qs {
+		sum += q
+	}
+	return sum / float64(len(qs))
+}
+
+// roundRatios returns a[i].RPS / b[i].RPS for every round i both have,
+// skipping rounds where b served nothing.
+func roundRatios(a, b []Result) []float64 {
+	var qs []float64
+	for i := range min(len(a), len(b)) {
+		if b[i].RPS > 0 {
+			qs = append(qs, a[i].RPS/b[i].RPS)
+		}
+	}
+	return qs
 }
 
 // abOrder returns the targets of one round: an A target and its B target

@@ -212,15 +212,9 @@ func (r Report) Rows() []Row {
 func (r Report) ratio(k, of string) (q, ofMedians float64, paired bool) {
 	ofMedians = r.Loads[k].RPS / r.Loads[of].RPS
 	a, b := r.Rounds[k], r.Rounds[of]
-	if len(a) == 0 || len(a) != len(b) {
+	qs := roundRatios(a, b)
+	if len(a) == 0 || len(a) != len(b) || len(qs) != len(a) {
 		return ofMedians, ofMedians, false
-	}
-	qs := make([]float64, len(a))
-	for i := range a {
-		if b[i].RPS <= 0 {
-			return ofMedians, ofMedians, false
-		}
-		qs[i] = a[i].RPS / b[i].RPS
 	}
 	slices.Sort(qs)
 	return qs[(len(qs)-1)/2], ofMedians, true
@@ -236,16 +230,20 @@ func showRatio(q, ofMedians float64, paired bool, of string) string {
 	return s
 }
 
-// valid reports whether every round of scenario k measured the scenario
-// (validResult); without rounds, its median result. A ratio is paired
-// over all rounds, so one round of fast error answers would skew it
-// even when it is not the median.
-func (r Report) valid(k string) bool {
-	rs := r.Rounds[k]
-	if len(rs) == 0 {
-		return validResult(r.Loads[k])
+// roundsOf returns scenario k's results: every round, or its median
+// result alone when the report has no rounds.
+func (r Report) roundsOf(k string) []Result {
+	if rs := r.Rounds[k]; len(rs) > 0 {
+		return rs
 	}
-	for _, x := range rs {
+	return []Result{r.Loads[k]}
+}
+
+// valid reports whether every round of scenario k measured the scenario
+// (validResult). A ratio is paired over all rounds, so one round of fast
+// error answers would skew it even when it is not the median.
+func (r Report) valid(k string) bool {
+	for _, x := range r.roundsOf(k) {
 		if !validResult(x) {
 			return false
 		}
@@ -254,13 +252,9 @@ func (r Report) valid(k string) bool {
 }
 
 // failures sums the error responses and socket errors of scenario k over
-// its rounds (its median result without rounds).
+// its rounds.
 func (r Report) failures(k string) (non2xx, errs int64) {
-	rs := r.Rounds[k]
-	if len(rs) == 0 {
-		rs = []Result{r.Loads[k]}
-	}
-	for _, x := range rs {
+	for _, x := range r.roundsOf(k) {
 		non2xx += x.Non2xx
 		errs += x.Errors
 	}
