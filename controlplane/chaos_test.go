@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -151,7 +153,7 @@ func TestChaosInjectListHealExpire(t *testing.T) {
 	}
 
 	// The timed fault's lease expires by itself.
-	waitFor(t, "the 1s fault to expire", 15*time.Second, func() bool {
+	poll.True(t, 15*time.Second, "the 1s fault to expire", func() bool {
 		resp, err := l.cli.Get(ctx, l.keys.Fault(short.Id))
 		return err == nil && len(resp.Kvs) == 0 && len(listIDs(t, c)) == 2 && len(c.Faults().Active("replication-delay", "")) == 0
 	})
@@ -375,7 +377,7 @@ func TestReplicationDuplicateNeverAppliesTwice(t *testing.T) {
 		rev = publish(t, l, v)
 	}
 	waitConverged(t, []*node{n}, rev)
-	waitFor(t, "duplicates to arrive", 10*time.Second, func() bool { return n.c.Duplicates() > 0 })
+	poll.True(t, 10*time.Second, "duplicates to arrive", func() bool { return n.c.Duplicates() > 0 })
 	checkAppliedOnce(t, []*node{n})
 	if s := n.c.Snapshots(); s != 1 {
 		t.Errorf("duplicates caused resyncs: %d snapshots, want 1", s)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	"github.com/edgelab/edgelab/edgenode/replica"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -49,7 +51,7 @@ func BenchmarkPublishToAllAcked(b *testing.B) {
 				return true
 			}
 			rev := l.putDist(b, "warmup")
-			waitFor(b, "all nodes attached and acked", 60*time.Second, func() bool { return allAt(rev) })
+			poll.True(b, 60*time.Second, "all nodes attached and acked", func() bool { return allAt(rev) })
 			var lat []time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/edgelab/edgelab/edgenode/replica"
@@ -135,7 +137,7 @@ func waitFaults(t *testing.T, r *faultRecorder, who string, want ...string) {
 	if want == nil {
 		want = []string{}
 	}
-	waitFor(t, who+" faults = "+strings.Join(want, ","), 10*time.Second, func() bool {
+	poll.True(t, 10*time.Second, who+" faults = "+strings.Join(want, ","), func() bool {
 		got, n := r.current()
 		return n > 0 && slices.Equal(got, want)
 	})

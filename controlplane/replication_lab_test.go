@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -89,24 +91,6 @@ func httpGet(url string, hdr map[string]string) (answer, error) {
 	return answer{status: resp.StatusCode, node: resp.Header.Get("X-Edgelab-Node"), body: string(b)}, nil
 }
 
-// eventually polls cond every 20ms until it holds or timeout passes.
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v still waiting for %s (last: %s)", timeout, what, last)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestNodeSideFaultsInLab drives health-fail and fetch-errors through the
 // ChaosService (via edgectl chaos) in an all-in-one lab and watches the
 // edge, the gateway and a function react, then heal.
@@ -159,18 +143,18 @@ func TestNodeSideFaultsInLab(t *testing.T) {
 			return a.status == 200 && (a.node == want) == yes, fmt.Sprintf("%d from %s", a.status, a.node)
 		}
 	}
-	eventually(t, "eu-west-1 viewers served by "+victim, bound, routedTo(victim, true))
+	poll.Report(t, bound, "eu-west-1 viewers served by "+victim, routedTo(victim, true))
 
 	// health-fail: the edge's health check answers 503, the gateway ejects it.
 	out := chaosCLI(t, ep, "inject", "health-fail", "node:"+victim, "--id", "hf")
 	if !strings.Contains(out, "hf") || !strings.Contains(out, "health-fail") {
 		t.Fatalf("inject output %q does not show the fault", out)
 	}
-	eventually(t, victim+" health 503", bound, func() (bool, string) {
+	poll.Report(t, bound, victim+" health 503", func() (bool, string) {
 		_, state, st := health()
 		return st == http.StatusServiceUnavailable && strings.Contains(state, "health-fail"), state
 	})
-	eventually(t, "the gateway routing eu-west-1 viewers elsewhere", bound, routedTo(victim, false))
+	poll.Report(t, bound, "the gateway routing eu-west-1 viewers elsewhere", routedTo(victim, false))
 	for i := range 5 {
 		if ok, state := routedTo(victim, false)(); !ok {
 			t.Fatalf("request %d after ejection: %s, want another edge", i, state)
@@ -184,11 +168,11 @@ func TestNodeSideFaultsInLab(t *testing.T) {
 	if !strings.Contains(out, "healed hf") {
 		t.Fatalf("heal output %q", out)
 	}
-	eventually(t, victim+" health 200", bound, func() (bool, string) {
+	poll.Report(t, bound, victim+" health 200", func() (bool, string) {
 		_, state, st := health()
 		return st == http.StatusOK, state
 	})
-	eventually(t, "the gateway routing eu-west-1 viewers back to "+victim, bound, routedTo(victim, true))
+	poll.Report(t, bound, "the gateway routing eu-west-1 viewers back to "+victim, routedTo(victim, true))
 
 	// fetch-errors: a function's edge.Fetch calls fail; heal restores them.
 	c := l.Client()
@@ -224,9 +208,9 @@ func TestNodeSideFaultsInLab(t *testing.T) {
 			return a.status == want && strings.Contains(a.body, body), fmt.Sprintf("%d %q from %s", a.status, a.body, a.node)
 		}
 	}
-	eventually(t, "the fetcher fetching", bound, fetch(200, "fetched 200"))
+	poll.Report(t, bound, "the fetcher fetching", fetch(200, "fetched 200"))
 	chaosCLI(t, ep, "inject", "fetch-errors", "function:fetcher", "--id", "fe")
-	eventually(t, "the fetcher seeing the injected error", bound, fetch(502, "chaos fault fe: fetch-errors on function:fetcher"))
+	poll.Report(t, bound, "the fetcher seeing the injected error", fetch(502, "chaos fault fe: fetch-errors on function:fetcher"))
 	chaosCLI(t, ep, "heal", "--all")
-	eventually(t, "the fetcher fetching again", bound, fetch(200, "fetched 200"))
+	poll.Report(t, bound, "the fetcher fetching again", fetch(200, "fetched 200"))
 }

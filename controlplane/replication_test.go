@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -257,20 +259,9 @@ func startNode(t testing.TB, id, region string, endpoints []string, dir string, 
 	return n
 }
 
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func waitConverged(t testing.TB, nodes []*node, rev int64) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("all nodes at revision >= %d", rev), 20*time.Second, func() bool {
+	poll.True(t, 20*time.Second, fmt.Sprintf("all nodes at revision >= %d", rev), func() bool {
 		for _, n := range nodes {
 			if n.c.Revision() < rev {
 				return false
@@ -323,7 +314,7 @@ func TestReplicationConvergesAndFailsOver(t *testing.T) {
 
 	// Status: every node present and Deployed.
 	ctx := context.Background()
-	waitFor(t, "status Deployed with 6 nodes", 10*time.Second, func() bool {
+	poll.True(t, 10*time.Second, "status Deployed with 6 nodes", func() bool {
 		st, err := l.cps[1].r.GetStatus(ctx, &edgelabv1.GetStatusRequest{DistributionId: "d0"})
 		if err != nil || len(st.Distributions) != 1 {
 			return false
@@ -356,7 +347,7 @@ func TestReplicationConvergesAndFailsOver(t *testing.T) {
 		}
 	}
 	checkHistories(t, nodes)
-	waitFor(t, "nodes re-attached to cp-1", 10*time.Second, func() bool {
+	poll.True(t, 10*time.Second, "nodes re-attached to cp-1", func() bool {
 		ln, err := l.cps[1].r.ListNodes(ctx, &edgelabv1.ListNodesRequest{})
 		if err != nil || len(ln.Nodes) != len(nodes) {
 			return false
@@ -412,7 +403,7 @@ func TestStaticStabilityFromDisk(t *testing.T) {
 	// No control plane reachable: the node serves its last state at once.
 	dead := []string{l.cps[0].addr, "127.0.0.1:1"}
 	n2 := startNode(t, "n", "us-east-1", dead, dir, nil)
-	waitFor(t, "state applied from disk", 5*time.Second, func() bool { return n2.c.Revision() == rev })
+	poll.True(t, 5*time.Second, "state applied from disk", func() bool { return n2.c.Revision() == rev })
 	if got := describe(n2.rec.last()); got != "d:d,f:f:1" {
 		t.Fatalf("state from disk %q", got)
 	}
@@ -428,7 +419,7 @@ func TestStaticStabilityFromDisk(t *testing.T) {
 func TestCorruptStateIgnored(t *testing.T) {
 	l := newLab(t, 1, nil, "instant")
 	rev := l.putDist(t, "d")
-	waitFor(t, "hub at the latest revision", 5*time.Second, func() bool { r, _, _ := l.cps[0].r.hub.current(); return r >= rev })
+	poll.True(t, 5*time.Second, "hub at the latest revision", func() bool { r, _, _ := l.cps[0].r.hub.current(); return r >= rev })
 	dir := t.TempDir()
 	for name, content := range map[string][]byte{
 		"garbage": []byte("\xff\xfe not a proto"),
@@ -475,7 +466,7 @@ func TestNackKeepsPreviousStateAndShowsFailed(t *testing.T) {
 	waitConverged(t, []*node{good}, rev2)
 	ctx := context.Background()
 	var st *edgelabv1.DistributionStatus
-	waitFor(t, "status Failed", 10*time.Second, func() bool {
+	poll.True(t, 10*time.Second, "status Failed", func() bool {
 		resp, err := l.cps[0].r.GetStatus(ctx, &edgelabv1.GetStatusRequest{DistributionId: "d"})
 		if err != nil {
 			return false
@@ -507,7 +498,7 @@ func TestNackKeepsPreviousStateAndShowsFailed(t *testing.T) {
 	// Roll back: the picky node recovers and the distribution is Deployed.
 	rev3 := l.putDist(t, "d", "f:1")
 	waitConverged(t, []*node{picky, good}, rev3)
-	waitFor(t, "status Deployed", 10*time.Second, func() bool {
+	poll.True(t, 10*time.Second, "status Deployed", func() bool {
 		resp, err := l.cps[0].r.GetStatus(ctx, &edgelabv1.GetStatusRequest{DistributionId: "d"})
 		return err == nil && resp.Distributions[0].State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
 	})
@@ -543,7 +534,7 @@ func TestLogsStoredAndRead(t *testing.T) {
 		{Time: timestamppb.Now(), Message: "bad name", Function: "../etc"},
 	})
 	var lines []*edgelabv1.LogLine
-	waitFor(t, "log line stored", 10*time.Second, func() bool {
+	poll.True(t, 10*time.Second, "log line stored", func() bool {
 		resp, err := l.cps[0].r.GetLogs(ctx, &edgelabv1.GetLogsRequest{Function: "auth"})
 		if err != nil {
 			return false
@@ -661,7 +652,7 @@ func TestMetricsExported(t *testing.T) {
 		"edgelab_replication_connected_nodes": false, "edgelab_replication_snapshots_total": false,
 		"edgelab_replication_ack_latency_seconds": false, "edgelab_replication_revision_lag": false,
 	}
-	waitFor(t, "metrics", 5*time.Second, func() bool {
+	poll.True(t, 5*time.Second, "metrics", func() bool {
 		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
@@ -716,9 +707,9 @@ func TestDeadNodeLeavesAfterLease(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, "both nodes listed", 10*time.Second, func() bool { m := listed(); return m["a"] && m["b"] })
+	poll.True(t, 10*time.Second, "both nodes listed", func() bool { m := listed(); return m["a"] && m["b"] })
 	b.stop()
-	waitFor(t, "the dead node to leave after its lease", 15*time.Second, func() bool { m := listed(); return !m["b"] })
+	poll.True(t, 15*time.Second, "the dead node to leave after its lease", func() bool { m := listed(); return !m["b"] })
 	if !listed()["a"] {
 		t.Fatal("the live node left too")
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgelab/edgelab/internal/poll"
 )
 
 // env returns an environment variable or a default.
@@ -171,22 +173,6 @@ type edgeStatus struct {
 	Healthy bool   `json:"healthy"`
 }
 
-// poll retries f every 500ms until it returns nil or the deadline passes.
-func poll(t *testing.T, within time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, within, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 // gatewayEdges checks that the gateway sees at least five healthy edges.
 func gatewayEdges(client *http.Client) error {
 	resp, err := client.Get(gatewayURL + "/_gateway/edges")
@@ -251,7 +237,7 @@ func TestComposeLabSmoke(t *testing.T) {
 	dumpLogsOnFailure(t)
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second}
 
-	poll(t, 3*time.Minute, "all edges healthy at the gateway", func() error { return gatewayEdges(client) })
+	poll.Until(t, 3*time.Minute, "all edges healthy at the gateway", func() error { return gatewayEdges(client) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	"google.golang.org/grpc"
 
 	"github.com/edgelab/edgelab/gateway"
@@ -96,7 +98,7 @@ func TestRunDiscoveryKeepsEdgesWhenControlPlaneIsAway(t *testing.T) {
 		}
 		return m
 	}
-	waitFor(t, 5*time.Second, "discovered + static edges", func() bool {
+	poll.True(t, 5*time.Second, "discovered + static edges", func() bool {
 		m := ids()
 		return len(m) == 2 && m["use1-a"] && m["static"]
 	})
@@ -109,14 +111,14 @@ func TestRunDiscoveryKeepsEdgesWhenControlPlaneIsAway(t *testing.T) {
 		{Id: "use1-a", Region: "us-east-1", HttpUrl: a.url()},
 		{Id: "euw1-a", Region: "eu-west-1", HttpUrl: b.url()},
 	}, nil)
-	waitFor(t, 5*time.Second, "new node discovered", func() bool { return ids()["euw1-a"] })
+	poll.True(t, 5*time.Second, "new node discovered", func() bool { return ids()["euw1-a"] })
 
 	// The control plane goes away: the edge list stays.
 	cp.set(nil, errors.New("unavailable"))
 	cp.mu.Lock()
 	seen := cp.calls
 	cp.mu.Unlock()
-	waitFor(t, 5*time.Second, "failed polls", func() bool { cp.mu.Lock(); defer cp.mu.Unlock(); return cp.calls > seen+2 })
+	poll.True(t, 5*time.Second, "failed polls", func() bool { cp.mu.Lock(); defer cp.mu.Unlock(); return cp.calls > seen+2 })
 	if m := ids(); len(m) != 3 {
 		t.Fatalf("edges after control-plane failure = %v, want 3 kept", m)
 	}
@@ -126,7 +128,7 @@ func TestRunDiscoveryKeepsEdgesWhenControlPlaneIsAway(t *testing.T) {
 	cp.mu.Lock()
 	seen = cp.calls
 	cp.mu.Unlock()
-	waitFor(t, 5*time.Second, "polls", func() bool { cp.mu.Lock(); defer cp.mu.Unlock(); return cp.calls > seen+2 })
+	poll.True(t, 5*time.Second, "polls", func() bool { cp.mu.Lock(); defer cp.mu.Unlock(); return cp.calls > seen+2 })
 	if m := ids(); len(m) != 3 || m["x"] {
 		t.Fatalf("edges after bad discovery = %v", m)
 	}

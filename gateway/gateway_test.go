@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgelab/edgelab/gateway"
@@ -199,20 +201,6 @@ func get(t *testing.T, c *http.Client, url string, hdr map[string]string) (*http
 	return resp, e
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	deadline := start.Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 func healthyOf(gw *gateway.Gateway, id string) bool {
 	for _, s := range gw.Edges() {
 		if s.ID == id {
@@ -336,9 +324,9 @@ func TestKillEdgeUnderLoad(t *testing.T) {
 		})
 	}
 	// Kill the nearest edge once it has served part of the load.
-	waitFor(t, 10*time.Second, "near edge serving load", func() bool { return near.hits.Load() >= 100 })
+	poll.True(t, 10*time.Second, "near edge serving load", func() bool { return near.hits.Load() >= 100 })
 	near.kill()
-	took := waitFor(t, time.Second, "dead edge out of rotation", func() bool { return !healthyOf(gw, "use1-a") })
+	took := poll.True(t, time.Second, "dead edge out of rotation", func() bool { return !healthyOf(gw, "use1-a") })
 	t.Logf("dead edge ejected after %v", took)
 	wg.Wait()
 	if n := failed.Load(); n != 0 {
@@ -350,7 +338,7 @@ func TestKillEdgeUnderLoad(t *testing.T) {
 
 	// It comes back: health checks return it to rotation and it serves again.
 	near.restart()
-	waitFor(t, 5*time.Second, "edge back in rotation", func() bool { return healthyOf(gw, "use1-a") })
+	poll.True(t, 5*time.Second, "edge back in rotation", func() bool { return healthyOf(gw, "use1-a") })
 	before := near.hits.Load()
 	resp, e := get(t, c, base+"/back", hdr)
 	if resp.StatusCode != http.StatusOK || e.Edge != "use1-a" || near.hits.Load() != before+1 {
@@ -373,7 +361,7 @@ func TestDeadEdgeLeavesRotationWithoutTraffic(t *testing.T) {
 			other := newFakeEdge(t, "euw1-a", nil)
 			gw, _ := startGateway(t, gateway.Config{Edges: []gateway.Edge{e.edge("us-east-1"), other.edge("eu-west-1")}})
 			tc.break_(e)
-			took := waitFor(t, time.Second, "ejected by active check", func() bool { return !healthyOf(gw, "use1-a") })
+			took := poll.True(t, time.Second, "ejected by active check", func() bool { return !healthyOf(gw, "use1-a") })
 			t.Logf("ejected after %v", took)
 			if !healthyOf(gw, "euw1-a") {
 				t.Fatalf("healthy edge was ejected too")
@@ -396,9 +384,9 @@ func TestUnhealthyStatusEjectsAndRecovers(t *testing.T) {
 	e.restart()
 	gw, _ := startGateway(t, gateway.Config{Edges: []gateway.Edge{e.edge("us-east-1")}})
 	sick.Store(true)
-	waitFor(t, time.Second, "503 health ejects", func() bool { return !healthyOf(gw, "use1-a") })
+	poll.True(t, time.Second, "503 health ejects", func() bool { return !healthyOf(gw, "use1-a") })
 	sick.Store(false)
-	waitFor(t, 2*time.Second, "200 health restores", func() bool { return healthyOf(gw, "use1-a") })
+	poll.True(t, 2*time.Second, "200 health restores", func() bool { return healthyOf(gw, "use1-a") })
 }
 
 // resetHandler closes the connection without a response (an RST).
@@ -483,7 +471,7 @@ func TestAllEdgesDown(t *testing.T) {
 	gw, base := startGateway(t, gateway.Config{Edges: []gateway.Edge{a.edge("us-east-1"), b.edge("eu-west-1")}})
 	a.kill()
 	b.kill()
-	waitFor(t, time.Second, "both ejected", func() bool { return !healthyOf(gw, "use1-a") && !healthyOf(gw, "euw1-a") })
+	poll.True(t, time.Second, "both ejected", func() bool { return !healthyOf(gw, "use1-a") && !healthyOf(gw, "euw1-a") })
 	resp, _ := get(t, newClient(t), base+"/", nil)
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("status %d, want 502", resp.StatusCode)
@@ -642,13 +630,13 @@ func TestViewerCancelDoesNotEject(t *testing.T) {
 		}
 		errc <- err
 	}()
-	waitFor(t, 5*time.Second, "request reached edge", func() bool { return slow.hits.Load() == 1 })
+	poll.True(t, 5*time.Second, "request reached edge", func() bool { return slow.hits.Load() == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("client error %v, want canceled", err)
 	}
 	c := newClient(t)
-	waitFor(t, 5*time.Second, "gateway saw the cancel", func() bool {
+	poll.True(t, 5*time.Second, "gateway saw the cancel", func() bool {
 		resp, err := c.Get(base + "/_gateway/metrics")
 		if err != nil {
 			return false

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -28,17 +30,6 @@ func healthy(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestFaultsStopAndRestartEdges(t *testing.T) {
 	l := startLab(t, "us-east-1") // Start runs the fault follower
 	ctx := context.Background()
@@ -56,11 +47,11 @@ func TestFaultsStopAndRestartEdges(t *testing.T) {
 	if _, err := cli.Put(ctx, keys.Fault("k1"), string(data)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the killed edge to go down", func() bool { return !healthy(edge.URL) })
+	poll.True(t, 30*time.Second, "the killed edge to go down", func() bool { return !healthy(edge.URL) })
 	if _, err := cli.Delete(ctx, keys.Fault("k1")); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the edge to come back on its address", func() bool { return healthy(edge.URL) })
+	poll.True(t, 30*time.Second, "the edge to come back on its address", func() bool { return healthy(edge.URL) })
 }
 
 // Killing the control plane that receives the Inject call still answers
@@ -81,7 +72,7 @@ func TestKillControlPlaneThroughItself(t *testing.T) {
 		t.Fatalf("Inject on the replica it kills: %v", err)
 	}
 	cp := edgelabv1.NewControlPlaneServiceClient(conn)
-	waitUntil(t, "cp1 to go down", func() bool {
+	poll.True(t, 30*time.Second, "cp1 to go down", func() bool {
 		c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
 		_, err := cp.ListFunctions(c, &edgelabv1.ListFunctionsRequest{})
@@ -96,7 +87,7 @@ func TestKillControlPlaneThroughItself(t *testing.T) {
 	if _, err := edgelabv1.NewChaosServiceClient(conn2).Heal(ctx, &edgelabv1.HealRequest{Id: f.GetFault().GetId()}); err != nil {
 		t.Fatalf("Heal via cp2: %v", err)
 	}
-	waitUntil(t, "cp1 to come back", func() bool {
+	poll.True(t, 30*time.Second, "cp1 to come back", func() bool {
 		c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
 		_, err := cp.ListFunctions(c, &edgelabv1.ListFunctionsRequest{})

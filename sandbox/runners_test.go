@@ -8,21 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
+
 	"github.com/edgelab/edgelab/edge"
 )
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // TestRunnerPoolReuses: sequential work runs on one long-lived runner;
 // close stops it, and dispatch then refuses work.
@@ -57,7 +46,7 @@ func TestRunnerPoolReuses(t *testing.T) {
 	rp.close()
 	rp.close() // idempotent
 	close(release)
-	waitFor(t, "the runners to exit after close", func() bool { return rp.live.Load() == 0 })
+	poll.True(t, 10*time.Second, "the runners to exit after close", func() bool { return rp.live.Load() == 0 })
 	if rp.dispatch(func() {}) {
 		t.Fatal("dispatch accepted work after close")
 	}
@@ -83,7 +72,7 @@ func TestInProcessUsesAndStopsRunners(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the runners to exit after Close", func() bool { return r.runners.live.Load() == 0 })
+	poll.True(t, 10*time.Second, "the runners to exit after Close", func() bool { return r.runners.live.Load() == 0 })
 	if _, err := r.Invoke(context.Background(), viewerReq("hostile", "/")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Invoke after Close: %v, want ErrClosed", err)
 	}
@@ -108,7 +97,7 @@ func TestInProcessUnreachableStopsRunners(t *testing.T) {
 	if rp.live.Load() == 0 {
 		t.Fatal("no runner after an invocation")
 	}
-	waitFor(t, "the runners of an unreachable InProcess to exit", func() bool {
+	poll.True(t, 10*time.Second, "the runners of an unreachable InProcess to exit", func() bool {
 		runtime.GC()
 		return rp.live.Load() == 0
 	})
@@ -177,7 +166,7 @@ func TestEngineTimeoutOnReusedProgram(t *testing.T) {
 			t.Fatalf("viaParent=%v: delivered %+v, want one %q", viaParent, got, kindTimeout)
 		}
 		rp.close()
-		waitFor(t, "the runners to exit", func() bool { return rp.live.Load() == 0 })
+		poll.True(t, 10*time.Second, "the runners to exit", func() bool { return rp.live.Load() == 0 })
 	}
 }
 

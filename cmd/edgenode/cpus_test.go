@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgelab/edgelab/internal/poll"
 )
 
 func TestNodeProcs(t *testing.T) {
@@ -51,17 +54,12 @@ func TestSplitCPUsFollowsWorkers(t *testing.T) {
 	}()
 	waitFor := func(want, count int) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if v, n := last(); v == want && n == count {
-				return
+		poll.Until(t, 10*time.Second, fmt.Sprintf("GOMAXPROCS %d after %d calls", want, count), func() error {
+			if v, n := last(); v != want || n != count {
+				return fmt.Errorf("set to %d (%d calls)", v, n)
 			}
-			if time.Now().After(deadline) {
-				v, n := last()
-				t.Fatalf("GOMAXPROCS set to %d (%d calls), want %d (%d calls)", v, n, want, count)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	workers.Store(2)
 	waitFor(3, 1)
