@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgelab/edgelab/controlplane/dashboard"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -62,6 +65,14 @@ type Config struct {
 	OriginAdmin map[string]string
 	// RequestTimeout bounds each RPC's etcd work. Zero means 15s.
 	RequestTimeout time.Duration
+	// EdgeMetrics gathers the running edge nodes' Prometheus metrics
+	// (labelled node=<id>) for the dashboard's Traffic and Functions views.
+	// Nil means those views say that no edge metrics are configured.
+	EdgeMetrics prometheus.Gatherer
+	// DashboardReplicas lists every replica's dashboard (this one included)
+	// for the page to move to when its replica dies. Nil means this
+	// replica alone.
+	DashboardReplicas func() []dashboard.Replica
 }
 
 // Checker compiles function code in isolation (never inside the control

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/edgelab/edgelab/controlplane/dashboard"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/store"
@@ -63,6 +64,7 @@ type Server struct {
 	lis        net.Listener
 	metricsLis net.Listener
 	metricsSrv *http.Server
+	dash       *dashboard.Hub // nil without a metrics listener
 	embedded   *embedded.Etcd
 	manager    *sandbox.Manager // owned runner, nil when Config.Runner was given
 	metrics    *serverMetrics
@@ -118,7 +120,11 @@ func New(cfg Config) (_ *Server, err error) {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
-		mux.Handle("/", s.dashboardHandler())
+		dash, err := s.dashboardHandler()
+		if err != nil {
+			return nil, fmt.Errorf("building the dashboard: %w", err)
+		}
+		mux.Handle("/", dash)
 		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	s.metrics = newServerMetrics(s.registry)
@@ -217,6 +223,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	if s.dash != nil {
+		g.Go(func() error { return s.dash.Run(ctx) })
+	}
 	if s.metricsSrv != nil {
 		g.Go(func() error {
 			if err := s.metricsSrv.Serve(s.metricsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {

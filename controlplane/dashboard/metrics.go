@@ -1,0 +1,203 @@
+package dashboard
+
+import (
+	"math"
+	"sort"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// The edge node metrics the dashboard reads (edgenode/metrics.go).
+const (
+	metricRequests    = "edgelab_edge_requests_total"
+	metricOriginDur   = "edgelab_edge_origin_duration_seconds"
+	metricInvocations = "edgelab_edge_function_invocations_total"
+	metricFnDur       = "edgelab_edge_function_duration_seconds"
+	metricColdStarts  = "edgelab_edge_function_cold_starts_total"
+)
+
+// X-Cache results and function outcomes the views count.
+const (
+	resultHit             = "Hit"
+	resultRefreshHit      = "RefreshHit"
+	resultMiss            = "Miss"
+	outcomeExecutionError = "LambdaExecutionError"
+	outcomeValidation     = "LambdaValidationError"
+	outcomeLimitExceeded  = "LambdaLimitExceeded"
+)
+
+// hist is a cumulative Prometheus histogram: counts[i] observations <= bounds[i].
+type hist struct {
+	bounds []float64
+	counts []float64
+	total  float64
+}
+
+func (h *hist) add(m *dto.Histogram) {
+	bs := m.GetBucket()
+	if h.bounds == nil {
+		for _, b := range bs {
+			h.bounds = append(h.bounds, b.GetUpperBound())
+		}
+		h.counts = make([]float64, len(bs))
+	}
+	if len(bs) != len(h.bounds) {
+		return // different buckets: not comparable, skipped
+	}
+	for i, b := range bs {
+		h.counts[i] += float64(b.GetCumulativeCount())
+	}
+	h.total += float64(m.GetSampleCount())
+}
+
+// minus is h - prev bucket by bucket; a decrease (the node restarted)
+// counts from zero.
+func (h hist) minus(prev hist) hist {
+	if len(prev.counts) != len(h.counts) || prev.total > h.total {
+		return h
+	}
+	out := hist{bounds: h.bounds, counts: make([]float64, len(h.counts)), total: h.total - prev.total}
+	for i := range h.counts {
+		out.counts[i] = h.counts[i] - prev.counts[i]
+	}
+	return out
+}
+
+func (h hist) plus(o hist) hist {
+	if h.bounds == nil {
+		return hist{bounds: o.bounds, counts: append([]float64(nil), o.counts...), total: o.total}
+	}
+	if len(o.counts) != len(h.counts) {
+		return h
+	}
+	for i := range h.counts {
+		h.counts[i] += o.counts[i]
+	}
+	h.total += o.total
+	return h
+}
+
+// quantile interpolates linearly within the bucket holding rank q*total,
+// as Prometheus' histogram_quantile does; NaN without observations. An
+// answer beyond the last finite bound is that bound.
+func (h hist) quantile(q float64) float64 {
+	if h.total <= 0 || len(h.bounds) == 0 {
+		return math.NaN()
+	}
+	rank := q * h.total
+	i := sort.Search(len(h.counts), func(i int) bool { return h.counts[i] >= rank })
+	if i >= len(h.bounds) {
+		return h.bounds[len(h.bounds)-1]
+	}
+	lo, below := 0.0, 0.0
+	if i > 0 {
+		lo, below = h.bounds[i-1], h.counts[i-1]
+	}
+	in := h.counts[i] - below
+	if in <= 0 {
+		return h.bounds[i]
+	}
+	return lo + (h.bounds[i]-lo)*(rank-below)/in
+}
+
+// fnCounters are one function's invocation counts.
+type fnCounters struct {
+	invocations, execErr, valErr, limit, cold float64
+}
+
+// counters are one node's cumulative metrics at one moment.
+type counters struct {
+	requests, hits, misses, c4xx, c5xx, execErr, valErr float64
+	origin                                              hist
+	fns                                                 map[string]*fnCounters
+	events                                              map[string]*hist
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// countersByNode splits gathered metric families by their node label.
+func countersByNode(fams []*dto.MetricFamily) map[string]*counters {
+	out := map[string]*counters{}
+	get := func(m *dto.Metric) *counters {
+		id := label(m, "node")
+		c := out[id]
+		if c == nil {
+			c = &counters{fns: map[string]*fnCounters{}, events: map[string]*hist{}}
+			out[id] = c
+		}
+		return c
+	}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			switch f.GetName() {
+			case metricRequests:
+				get(m).addRequest(label(m, "result"), label(m, "status"), m.GetCounter().GetValue())
+			case metricOriginDur:
+				get(m).origin.add(m.GetHistogram())
+			case metricInvocations:
+				get(m).fn(label(m, "function")).addOutcome(label(m, "outcome"), m.GetCounter().GetValue())
+			case metricColdStarts:
+				get(m).fn(label(m, "function")).cold += m.GetCounter().GetValue()
+			case metricFnDur:
+				c := get(m)
+				ev := label(m, "event")
+				if c.events[ev] == nil {
+					c.events[ev] = &hist{}
+				}
+				c.events[ev].add(m.GetHistogram())
+			}
+		}
+	}
+	delete(out, "")
+	return out
+}
+
+func (c *counters) addRequest(result, status string, v float64) {
+	c.requests += v
+	switch result {
+	case resultHit, resultRefreshHit:
+		c.hits += v
+	case resultMiss:
+		c.misses += v
+	case outcomeExecutionError:
+		c.execErr += v
+	case outcomeValidation:
+		c.valErr += v
+	}
+	if len(status) == 3 {
+		switch status[0] {
+		case '4':
+			c.c4xx += v
+		case '5':
+			c.c5xx += v
+		}
+	}
+}
+
+func (c *counters) fn(name string) *fnCounters {
+	f := c.fns[name]
+	if f == nil {
+		f = &fnCounters{}
+		c.fns[name] = f
+	}
+	return f
+}
+
+func (f *fnCounters) addOutcome(outcome string, v float64) {
+	f.invocations += v
+	switch outcome {
+	case outcomeExecutionError:
+		f.execErr += v
+	case outcomeValidation:
+		f.valErr += v
+	case outcomeLimitExceeded:
+		f.limit += v
+	}
+}
