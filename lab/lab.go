@@ -16,10 +16,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/edgelab/edgelab/controlplane"
+	"github.com/edgelab/edgelab/controlplane/dashboard"
 	"github.com/edgelab/edgelab/edgenode"
 	"github.com/edgelab/edgelab/gateway"
 	"github.com/edgelab/edgelab/origin"
@@ -193,6 +196,8 @@ type edgeHandle struct {
 	done   chan struct{}
 	// history of applied revisions across restarts.
 	history []int64
+	// metrics is this run's registry (a restarted edge gets a new one).
+	metrics *prometheus.Registry
 }
 
 // Start brings the whole lab up and, unless SkipSample, deploys the sample
@@ -286,14 +291,16 @@ func (l *Lab) startControlPlane(i int) error {
 	}
 	l.mu.Unlock()
 	srv, err := controlplane.New(controlplane.Config{
-		ListenAddr:    addr,
-		MetricsAddr:   metrics,
-		EtcdEndpoints: l.etcdEPs,
-		ID:            id,
-		Logger:        l.cfg.Logger.With("component", id),
-		Topology:      l.cfg.Topology,
-		DelayProfile:  l.cfg.Profile,
-		MemoryCgroup:  l.cfg.MemoryCgroup,
+		ListenAddr:        addr,
+		MetricsAddr:       metrics,
+		EtcdEndpoints:     l.etcdEPs,
+		ID:                id,
+		Logger:            l.cfg.Logger.With("component", id),
+		Topology:          l.cfg.Topology,
+		DelayProfile:      l.cfg.Profile,
+		MemoryCgroup:      l.cfg.MemoryCgroup,
+		EdgeMetrics:       edgeGatherer{l},
+		DashboardReplicas: l.dashboards,
 	})
 	if err != nil {
 		return fmt.Errorf("lab: control plane %s: %w", id, err)
@@ -355,6 +362,7 @@ func (l *Lab) cpAddrs() []string {
 }
 
 func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
+	reg := prometheus.NewRegistry()
 	proc, err := edgenode.NewProcess(edgenode.ProcessConfig{
 		Node: edgenode.Config{
 			ListenAddr:   addr,
@@ -364,6 +372,7 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 			CacheBytes:   l.cfg.NodeCacheBytes,
 			MemoryCgroup: l.cfg.MemoryCgroup,
 			Logger:       l.cfg.Logger.With("component", info.ID),
+			Registerer:   reg,
 		},
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),
@@ -374,7 +383,7 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 	}
 	info.URL = proc.URL()
 	ctx, cancel := context.WithCancel(l.ctx)
-	h := &edgeHandle{info: info, addr: proc.Node().Addr(), proc: proc, cancel: cancel, done: make(chan struct{})}
+	h := &edgeHandle{info: info, addr: proc.Node().Addr(), proc: proc, cancel: cancel, done: make(chan struct{}), metrics: reg}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -508,4 +517,42 @@ func (l *Lab) Close() error {
 		l.etcdStop = nil
 	}
 	return errors.Join(errs...)
+}
+
+// edgeGatherer gathers the metrics of the lab's running edges (a stopped
+// edge is left out) for the control planes' dashboards.
+type edgeGatherer struct{ l *Lab }
+
+// Gather merges every running edge's registry; the series carry node=<id>.
+func (g edgeGatherer) Gather() ([]*dto.MetricFamily, error) {
+	g.l.mu.Lock()
+	var gs prometheus.Gatherers
+	for _, e := range g.l.edges {
+		select {
+		case <-e.done:
+			continue
+		default:
+		}
+		gs = append(gs, e.metrics)
+	}
+	g.l.mu.Unlock()
+	return gs.Gather()
+}
+
+// dashboards lists the running control planes' dashboards.
+func (l *Lab) dashboards() []dashboard.Replica {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []dashboard.Replica
+	for _, c := range l.cps {
+		select {
+		case <-c.done:
+			continue
+		default:
+		}
+		if a := c.srv.MetricsAddr(); a != "" {
+			out = append(out, dashboard.Replica{ID: c.id, URL: "http://" + a + "/"})
+		}
+	}
+	return out
 }
