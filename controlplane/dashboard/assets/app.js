@@ -11,7 +11,7 @@ const SVGNS = 'http://www.w3.org/2000/svg';
 
 const app = {
   data: null, view: 'network', es: null, lastEvent: 0, replicas: [],
-  compare: new Set(), rolloutKey: '', failing: false, note: '',
+  compare: new Set(), rolloutKey: '', failing: false, note: '', newest: '',
 };
 
 // ---- DOM helpers ---------------------------------------------------------
@@ -114,6 +114,7 @@ function myReplica() {
   const self = app.replicas.find((r) => new URL(r.url).origin === location.origin);
   return self ? self.id : (app.data ? app.data.replica : 'this replica');
 }
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 async function reachable(url, sameOrigin) {
   const ctl = new AbortController();
   const t = setTimeout(() => ctl.abort(), 1500);
@@ -139,7 +140,15 @@ async function lost(why) {
     banner(`The control-plane replica serving this page (${me}, ${location.host}) ${why}. ` +
       (others.length ? `Trying ${others.map((r) => `${r.id || ''} ${new URL(r.url).host}`).join(', ')} (attempt ${attempt})…`
         : `No other replica is known; retrying (attempt ${attempt})…`));
-    if (await reachable(location.origin + '/', true)) { connect(); return; }
+    // Our own replica may be back (or only restarting its stream): it
+    // counts when it sends a state within a few seconds.
+    if (await reachable(location.origin + '/', true)) {
+      const before = app.lastEvent;
+      connect();
+      await sleep(3000);
+      if (app.lastEvent > before) return;
+      if (app.es) { app.es.close(); app.es = null; }
+    }
     for (const r of others) {
       if (await reachable(r.url, false)) {
         setConn('moving', `moving to ${r.id || new URL(r.url).host}`);
@@ -150,7 +159,7 @@ async function lost(why) {
         return;
       }
     }
-    await new Promise((res) => setTimeout(res, 2000));
+    await sleep(2000);
   }
 }
 setInterval(() => {
@@ -199,7 +208,13 @@ function rolloutId(r) { return `${r.distribution}@${r.revision}`; }
 function renderRollout(d, colours) {
   const ids = d.rollouts.map(rolloutId);
   for (const id of [...app.compare]) if (!ids.includes(id)) app.compare.delete(id);
-  if (!app.compare.size && ids.length) app.compare.add(ids[0]);
+  // Follow the newest rollout: a new change is picked as it appears.
+  if (ids.length && ids[0] !== app.newest) {
+    app.newest = ids[0];
+    app.compare.add(ids[0]);
+    app.rolloutKey = '';
+  }
+  while (app.compare.size > 4) app.compare.delete(app.compare.values().next().value);
   const key = ids.join(',') + '|' + d.rollouts.map((r) => r.state).join(',');
   if (key !== app.rolloutKey) {
     app.rolloutKey = key;

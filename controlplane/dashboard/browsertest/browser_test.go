@@ -245,16 +245,21 @@ func TestDashboardInChromium(t *testing.T) {
 		if err != nil || marks != len(ep.Edges) {
 			t.Fatalf("acked marks drawn: %d, want %d (%v)", marks, len(ep.Edges), err)
 		}
-		// Compare with the previous rollout too.
-		run(t, ctx, "tick the previous rollout", chromedp.Click(chromedp.CSS(`#rollout-list li:nth-child(2) input`)))
-		poll.Until(t, 10*time.Second, "two rollouts compared", func() error {
-			n, err := eval[int](ctx, `document.querySelectorAll('#rollout-charts figure').length`)
-			if err != nil || n != 2 {
+		// The page follows the newest rollout and keeps the one it showed
+		// before, so the two are compared on one time scale; unticking one
+		// leaves the other.
+		charts := func() (int, error) { return eval[int](ctx, `document.querySelectorAll('#rollout-charts figure').length`) }
+		if n, err := charts(); err != nil || n != 2 {
+			t.Fatalf("%d rollout charts, want the old and the new one (%v)", n, err)
+		}
+		shot(t, ctx, dir, "rollout")
+		run(t, ctx, "untick the previous rollout", chromedp.Click(chromedp.CSS(`#rollout-list li:nth-child(2) input`)))
+		poll.Until(t, 10*time.Second, "one rollout left", func() error {
+			if n, err := charts(); err != nil || n != 1 {
 				return fmt.Errorf("%d charts (%v)", n, err)
 			}
 			return nil
 		})
-		shot(t, ctx, dir, "rollout")
 	})
 	t.Run("chaos kill an edge", func(t *testing.T) {
 		victim := ep.Edges[0]
@@ -267,11 +272,15 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 			return nil
 		})
-		run(t, ctx, "inject a kill from the form",
-			chromedp.SetValue(chromedp.CSS(`#inject-kind`), "kill"),
-			chromedp.SetValue(chromedp.CSS(`#inject-target`), "node:"+victim.ID),
-			chromedp.SetValue(chromedp.CSS(`#inject-duration`), ""),
-			chromedp.Click(chromedp.CSS(`#inject-submit`)))
+		// The selects are filled by the page; pick the options as a user
+		// would, then press Inject.
+		if _, err := eval[bool](ctx, fmt.Sprintf(`(() => {
+			const set = (id, v) => { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event('change')); return e.value === v; };
+			return set('inject-kind', 'kill') && set('inject-target', 'node:%s') && set('inject-duration', '');
+		})()`, victim.ID)); err != nil {
+			t.Fatalf("filling the inject form: %v", err)
+		}
+		run(t, ctx, "press Inject", chromedp.Click(chromedp.CSS(`#inject-submit`)))
 		poll.Until(t, 30*time.Second, "the edge stopped in the lab", func() error {
 			resp, err := (&http.Client{Timeout: time.Second}).Get(victim.URL + "/_edgelab/health")
 			if err == nil {
@@ -340,7 +349,7 @@ func testReplicaFailover(t *testing.T, ctx context.Context, l *lab.Lab, dir stri
 	})
 	host := strings.TrimPrefix(dash, "http://")
 	poll.Until(t, 60*time.Second, "the page moved off cp1", func() error {
-		loc, err := eval[string](ctx, `location.host + ' ' + document.getElementById('conn').dataset.state`)
+		loc, err := eval[string](ctx, `location.host + ' ' + document.getElementById('banner').textContent + ' ' + document.getElementById('conn').dataset.state`)
 		if err != nil || strings.HasPrefix(loc, host+" ") || !strings.HasSuffix(loc, " live") {
 			return fmt.Errorf("page at %q (%v)", loc, err)
 		}
