@@ -121,6 +121,9 @@ func (t *rolloutTracker) view() []Rollout {
 		if !out[i].Changed.Equal(out[j].Changed) {
 			return out[i].Changed.After(out[j].Changed)
 		}
+		if out[i].Revision != out[j].Revision {
+			return out[i].Revision > out[j].Revision
+		}
 		return out[i].Distribution < out[j].Distribution
 	})
 	return out

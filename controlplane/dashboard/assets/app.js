@@ -31,6 +31,13 @@ function setAttrs(e, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v == null || v === false) continue;
     if (k === 'text') e.textContent = v;
+    else if (k === 'style') {
+      // The page's CSP forbids style attributes; CSSOM properties are fine.
+      for (const decl of String(v).split(';')) {
+        const i = decl.indexOf(':');
+        if (i > 0) e.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+      }
+    }
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? '' : v);
   }
@@ -290,7 +297,8 @@ function rolloutChart(r, span, colours, now) {
   });
   if (r.deployedMs != null) {
     g.push(sv('line', { x1: x(r.deployedMs), x2: x(r.deployedMs), y1: top - 6, y2: H - 26, stroke: '#000', 'stroke-width': 2, 'stroke-dasharray': '5 3' }));
-    g.push(sv('text', { x: x(r.deployedMs) + 4, y: top - 8, 'font-weight': 700 }, `Deployed +${fmtMs(r.deployedMs)}`));
+    const nearEnd = x(r.deployedMs) > W - 160;
+    g.push(sv('text', { x: x(r.deployedMs) + (nearEnd ? -4 : 4), y: top - 8, 'font-weight': 700, 'text-anchor': nearEnd ? 'end' : 'start' }, `Deployed +${fmtMs(r.deployedMs)}`));
   } else if (r.state === 'InProgress') {
     const t = now - new Date(r.changed);
     g.push(sv('line', { x1: x(t), x2: x(t), y1: top - 6, y2: H - 26, stroke: '#D55E00', 'stroke-width': 2 }));
@@ -416,18 +424,21 @@ function renderChaos(d) {
 }
 function faultTimeline(events, nowISO) {
   const now = new Date(nowISO).getTime();
-  const t0 = now - 10 * 60000;
   const spans = {};
+  const first = Math.min(now, ...events.map((e) => new Date(e.time).getTime()));
+  // Ten minutes at most, two at least, starting a little before the first fault.
+  const t0 = Math.max(now - 10 * 60000, Math.min(now - 2 * 60000, first - 20000));
   for (const e of events) {
     const s = spans[e.id] || (spans[e.id] = { id: e.id, kind: e.kind, target: e.target, from: null, to: null });
     if (e.action === 'injected') s.from = new Date(e.time).getTime(); else s.to = new Date(e.time).getTime();
   }
   const list = Object.values(spans).filter((s) => (s.to || now) >= t0).sort((a, b) => (a.from || t0) - (b.from || t0)).slice(-14);
-  if (!list.length) return el('p', { class: 'hint' }, 'No fault in the last 10 minutes.');
+  if (!list.length) return el('p', { class: 'hint' }, 'No fault in the last minutes.');
   const W = 1240, left = 330, right = 20, row = 22, H = 30 + list.length * row;
   const x = (t) => left + ((Math.max(t, t0) - t0) / (now - t0)) * (W - left - right);
   const g = [];
-  for (let t = Math.ceil(t0 / 60000) * 60000; t <= now; t += 120000) {
+  const step = now - t0 > 5 * 60000 ? 120000 : 30000;
+  for (let t = Math.ceil(t0 / step) * step; t <= now; t += step) {
     g.push(sv('line', { x1: x(t), x2: x(t), y1: 0, y2: H - 20, class: 'grid' }));
     g.push(sv('text', { x: x(t), y: H - 6, 'text-anchor': 'middle' }, fmtTime(t)));
   }
@@ -439,7 +450,7 @@ function faultTimeline(events, nowISO) {
       sv('title', null, `${s.id}: ${s.kind} ${s.target}, injected ${s.from ? fmtDateTime(s.from) : 'earlier'}, ${s.to ? 'healed ' + fmtDateTime(s.to) : 'active'}`)));
     g.push(sv('text', { x: Math.min(x(to) + 4, W - 60), y: y + 13 }, s.to ? 'healed' : 'active'));
   });
-  return el('figure', { class: 'chart' }, sv('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': 'Faults injected and healed in the last 10 minutes' }, g));
+  return el('figure', { class: 'chart' }, sv('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': 'Faults injected and healed in the last minutes' }, g));
 }
 async function heal(body) {
   try {
