@@ -32,6 +32,7 @@ var labVarDefaults = map[string]string{
 	"GATEWAY":          "http://127.0.0.1:" + strconv.Itoa(lab.DefaultBasePort+1010),
 	"WEB":              "http://127.0.0.1:" + strconv.Itoa(lab.DefaultBasePort+1931),
 	"WEB_B":            "http://127.0.0.1:" + strconv.Itoa(lab.DefaultBasePort+1932),
+	"DASHBOARD":        "http://127.0.0.1:" + strconv.Itoa(lab.DefaultBasePort+10),
 }
 
 // labVarsAny are lab variables whose exported value is a shell expression or
@@ -71,6 +72,7 @@ func (r *runner) bindLab(l *lab.Lab) {
 	}
 	r.vars["TOKEN"] = ep.Token
 	r.vars["WORKDIR"] = r.work
+	r.vars["DASHBOARD"] = strings.TrimSuffix(ep.Dashboard, "/")
 }
 
 func (r *runner) closeLab() {

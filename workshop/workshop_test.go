@@ -91,8 +91,8 @@ func TestLabPagesAreComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pages) != 7 {
-		t.Errorf("%d lab pages, want the 7 labs of the workshop", len(pages))
+	if len(pages) != 8 {
+		t.Errorf("%d lab pages, want the 8 labs of the workshop", len(pages))
 	}
 	blocks, err := readBlocks(pages)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestLabPagesAreComplete(t *testing.T) {
 	// Every variable a page may use, so that parsing checks references.
 	lookup := func(name string) (string, bool) {
 		switch name {
-		case "EDGELAB_ENDPOINT", "GATEWAY", "WEB", "WEB_B", "TOKEN", "WORKDIR", "HOME", "PATH", "PWD":
+		case "EDGELAB_ENDPOINT", "GATEWAY", "WEB", "WEB_B", "DASHBOARD", "TOKEN", "WORKDIR", "HOME", "PATH", "PWD":
 			return "x", true
 		}
 		return "", false
