@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -114,14 +116,20 @@ func TestAllInOneServesSampleThroughGateway(t *testing.T) {
 		t.Fatal("no dashboard endpoint")
 	}
 	rd, page := get(t, ep.Dashboard, nil)
-	if rd.StatusCode != http.StatusOK {
-		t.Fatalf("dashboard: %d", rd.StatusCode)
+	if rd.StatusCode != http.StatusOK || !strings.Contains(page, "edgelab dashboard") {
+		t.Fatalf("dashboard page: %d", rd.StatusCode)
 	}
-	for _, want := range []string{"edge-eu-west-1-1", "edge-sa-east-1-1", "Deployed", "auth:", "demo"} {
-		if !strings.Contains(page, want) {
-			t.Fatalf("dashboard lacks %q:\n%s", want, page)
+	// What the page draws is JSON next to it, filled in by the dashboard's
+	// first poll.
+	poll.Until(t, 30*time.Second, "the dashboard's state", func() error {
+		_, state := get(t, ep.Dashboard+"api/state", nil)
+		for _, want := range []string{"edge-eu-west-1-1", "edge-sa-east-1-1", "Deployed", "auth:", "demo"} {
+			if !strings.Contains(state, want) {
+				return fmt.Errorf("dashboard state lacks %q: %.300s", want, state)
+			}
 		}
-	}
+		return nil
+	})
 
 	// A page generated at the edge.
 	rh, hb := get(t, ep.Gateway+"/hello", nil)

@@ -248,7 +248,9 @@ func TestDashboardInChromium(t *testing.T) {
 		// The page follows the newest rollout and keeps the one it showed
 		// before, so the two are compared on one time scale; unticking one
 		// leaves the other.
-		charts := func() (int, error) { return eval[int](ctx, `document.querySelectorAll('#rollout-charts figure').length`) }
+		charts := func() (int, error) {
+			return eval[int](ctx, `document.querySelectorAll('#rollout-charts figure').length`)
+		}
 		if n, err := charts(); err != nil || n != 2 {
 			t.Fatalf("%d rollout charts, want the old and the new one (%v)", n, err)
 		}
