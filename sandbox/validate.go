@@ -205,7 +205,8 @@ type countWriter struct{ n int }
 func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
 
 // ValidateSource checks function source statically: file names, one package
-// (not main), Go syntax, the import allowlist, no go statements, no
+// (not main), Go syntax, the import allowlist, no go statements nor
+// callbacks scheduled for later (time.AfterFunc, context.AfterFunc), no
 // constructs yaegi 0.16 cannot run, at least one entry point, entry-point
 // signatures exactly as in the handler contract, and the compressed size
 // against MaxOriginCodeBytes (the viewer limit depends on the association;
