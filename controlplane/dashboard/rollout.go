@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/distribution"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -17,19 +18,6 @@ import (
 type rolloutTracker struct {
 	keep   int
 	byDist map[string][]*Rollout // newest last
-}
-
-// stateName is the name edgectl status prints for a deployment state.
-func stateName(s edgelabv1.DeploymentState) string {
-	switch s {
-	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED:
-		return "Deployed"
-	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS:
-		return "InProgress"
-	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED:
-		return "Failed"
-	}
-	return "Unknown"
 }
 
 // sinceMs is t - from in milliseconds, or none when t is unset.
@@ -86,12 +74,12 @@ func (t *rolloutTracker) update(st *edgelabv1.GetStatusResponse, dists []*edgela
 func rolloutOf(ds *edgelabv1.DistributionStatus) *Rollout {
 	changed := ds.GetChanged().AsTime()
 	r := &Rollout{Distribution: ds.GetDistributionId(), Revision: ds.GetRevision(), Changed: changed,
-		State: stateName(ds.GetState()), DeployedMs: none, Versions: []string{}, Nodes: []RolloutNode{}}
+		State: distribution.StateName(ds.GetState()), DeployedMs: none, Versions: []string{}, Nodes: []RolloutNode{}}
 	last := none
 	for _, n := range ds.GetNodes() {
 		rn := RolloutNode{ID: n.GetNodeId(), Region: n.GetRegion(), PoP: n.GetPop(), AckedRevision: n.GetAckedRevision(),
 			SentMs: sinceMs(n.GetSent(), changed), AppliedMs: sinceMs(n.GetApplied(), changed),
-			AckedMs: sinceMs(n.GetAcked(), changed), State: stateName(n.GetState()), Error: n.GetError()}
+			AckedMs: sinceMs(n.GetAcked(), changed), State: distribution.StateName(n.GetState()), Error: n.GetError()}
 		if a := float64(rn.AckedMs); !math.IsNaN(a) && (math.IsNaN(float64(last)) || a > float64(last)) {
 			last = Num(a)
 		}
