@@ -169,12 +169,14 @@ async function lost(why) {
     await sleep(2000);
   }
 }
-setInterval(() => {
+function tick() {
   $('footer-time').textContent = `now ${fmtTime(Date.now())}`;
   if (!app.failing && app.lastEvent && Date.now() - app.lastEvent > 5000) {
     setConn('stale', `no update for ${fmtNum((Date.now() - app.lastEvent) / 1000, 0)} s`);
   }
-}, 1000);
+}
+tick();
+setInterval(tick, 1000);
 
 // ---- rendering -----------------------------------------------------------
 function render() {
