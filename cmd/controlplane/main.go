@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/edgelab/edgelab/controlplane"
+	"github.com/edgelab/edgelab/controlplane/dashboard"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -40,6 +41,8 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 		cfg          controlplane.Config
 		endpoints    string
 		topologyPath string
+		edgeMetrics  string
+		peers        string
 	)
 	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -51,6 +54,8 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 	fs.StringVar(&cfg.MemoryCgroup, "memory-cgroup", "auto", "where the kernel enforces the memory limit of function workers run by Invoke: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
 	fs.StringVar(&cfg.KeyPrefix, "key-prefix", "", "etcd key prefix (default /edgelab/)")
 	fs.StringVar(&cfg.ID, "id", "", "replica id (default cp-<listen address>)")
+	fs.StringVar(&edgeMetrics, "edge-metrics-urls", "", "comma-separated /metrics URLs of the edge nodes, scraped for the dashboard's Traffic and Functions views (empty: those views say no edge metrics are configured)")
+	fs.StringVar(&peers, "dashboard-peers", "", "comma-separated id=URL of every replica's dashboard as a browser reaches it (cp1=http://127.0.0.1:7080/,...), for the page to move to when its replica dies (empty: this replica only)")
 	fs.StringVar(&topologyPath, "topology", "", "topology file for the replication delay model (default: the built-in topology)")
 	fs.StringVar(&cfg.DelayProfile, "profile", "", "delay profile of the topology: default, realistic, instant")
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +69,20 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 			cfg.EtcdEndpoints = append(cfg.EtcdEndpoints, ep)
 		}
 	}
+	if urls := splitList(edgeMetrics); len(urls) > 0 {
+		cfg.EdgeMetrics = dashboard.Scraper{URLs: urls}
+	}
+	if list := splitList(peers); len(list) > 0 {
+		var replicas []dashboard.Replica
+		for _, p := range list {
+			id, url, ok := strings.Cut(p, "=")
+			if !ok || id == "" || !strings.HasPrefix(url, "http") {
+				return cfg, fmt.Errorf("--dashboard-peers: %q: want id=http://host:port/", p)
+			}
+			replicas = append(replicas, dashboard.Replica{ID: id, URL: url})
+		}
+		cfg.DashboardReplicas = func() []dashboard.Replica { return replicas }
+	}
 	if topologyPath != "" {
 		topo, err := topology.Load(topologyPath)
 		if err != nil {
@@ -72,6 +91,17 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 		cfg.Topology = topo
 	}
 	return cfg, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edgelab/edgelab/controlplane/dashboard"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -54,5 +56,33 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("topology loaded = %v, want %v", cfg.Topology != nil, tc.wantTopology)
 			}
 		})
+	}
+}
+
+func TestDashboardFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{
+		"--edge-metrics-urls=http://edge-a:9100/metrics, ,http://edge-b:9100/metrics",
+		"--dashboard-peers=cp1=http://127.0.0.1:7080/,cp2=http://127.0.0.1:7081/",
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, ok := cfg.EdgeMetrics.(dashboard.Scraper)
+	if !ok || !slices.Equal(sc.URLs, []string{"http://edge-a:9100/metrics", "http://edge-b:9100/metrics"}) {
+		t.Fatalf("edge metrics %#v", cfg.EdgeMetrics)
+	}
+	if cfg.DashboardReplicas == nil {
+		t.Fatal("no dashboard replicas")
+	}
+	if r := cfg.DashboardReplicas(); len(r) != 2 || r[1] != (dashboard.Replica{ID: "cp2", URL: "http://127.0.0.1:7081/"}) {
+		t.Fatalf("replicas %v", r)
+	}
+	for _, bad := range []string{"cp1", "=http://x/", "cp1=ftp://x/"} {
+		if _, err := parseFlags([]string{"--dashboard-peers=" + bad}, io.Discard); err == nil {
+			t.Errorf("--dashboard-peers=%s accepted", bad)
+		}
+	}
+	if cfg, err := parseFlags(nil, io.Discard); err != nil || cfg.EdgeMetrics != nil || cfg.DashboardReplicas != nil {
+		t.Fatalf("defaults: %v %v", err, cfg.EdgeMetrics)
 	}
 }

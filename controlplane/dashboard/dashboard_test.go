@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -478,4 +479,33 @@ func TestEventStreamEndsWithTheHub(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+}
+
+func TestScraperReadsNodeMetricsOverHTTP(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newEdgeMetrics(reg, "edge-a")
+	m.requests.WithLabelValues("Hit", "200").Add(7)
+	srv := httptest.NewServer(promhttpHandler(reg))
+	defer srv.Close()
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("this is { not metrics\n"))
+	}))
+	defer garbage.Close()
+	// One node answers, one is down, one answers nonsense: the answering
+	// node's series come through.
+	fams, err := Scraper{URLs: []string{srv.URL, "http://127.0.0.1:1/metrics", garbage.URL}}.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := countersByNode(fams)["edge-a"]
+	if c == nil || c.requests != 7 || c.hits != 7 {
+		t.Fatalf("scraped counters %+v", c)
+	}
+	if _, err := (Scraper{URLs: []string{"http://127.0.0.1:1/metrics"}}).Gather(); err == nil {
+		t.Fatal("no node answered, and no error")
+	}
+}
+
+func promhttpHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
