@@ -26,9 +26,9 @@ type viewerRequest struct {
 	host string
 	// uriLen is the length of the raw request target (414 at MaxURIBytes).
 	uriLen int
-	// headerBytes is the size of the headers the viewer sent, Host aside,
-	// plus the query string and the host: the quantity CloudFront bounds
-	// (494 above MaxHeaderBytes).
+	// headerBytes is the size of the headers the viewer sent, Host aside;
+	// with the query string and the host added (route), the quantity
+	// CloudFront bounds (494 above MaxHeaderBytes).
 	headerBytes int
 	// body is the request body (nil: none); contentLength its declared
 	// length (-1: chunked).
@@ -37,6 +37,11 @@ type viewerRequest struct {
 	// remoteIP is the viewer's address from the fasthttp front end, turned
 	// into ClientIP only when a function or the origin needs it.
 	remoteIP net.IP
+	// hostHeader is the Host header's value slice, for exposeHost.
+	hostHeader []string
+	// scratch is the fasthttp front end's copy buffer, kept across the
+	// requests a recycled transaction serves.
+	scratch []byte
 }
 
 // fillClientIP sets req.ClientIP from the viewer's address.
@@ -48,6 +53,10 @@ func (v *viewerRequest) fillClientIP() {
 
 // exposeHost adds the Host header to the request functions see.
 func (v *viewerRequest) exposeHost() {
+	if len(v.hostHeader) == 1 && v.hostHeader[0] == v.host {
+		v.req.Header["Host"] = v.hostHeader
+		return
+	}
 	v.req.Header["Host"] = []string{v.host}
 }
 
@@ -72,6 +81,9 @@ func (s *headerSet) add(key, val string) {
 	case "Host":
 		if s.v.host == "" {
 			s.v.host = val
+			s.vals = append(s.vals, val)
+			i := len(s.vals) - 1
+			s.v.hostHeader = s.vals[i : i+1 : i+1]
 		}
 		return
 	case "Transfer-Encoding":
@@ -96,9 +108,8 @@ var errObsFold = errors.New("malformed header: obsolete line folding")
 // parseRawHeaders adds a raw header block (as the viewer sent it, one
 // "Name: value" per line) to s with canonical keys, keeping every value of
 // a repeated header in order, like net/textproto. Names and values are
-// slices of one string: one allocation for the whole block.
-func parseRawHeaders(raw []byte, s *headerSet) error {
-	block := string(raw)
+// slices of block: no allocation per header.
+func parseRawHeaders(block string, s *headerSet) error {
 	for len(block) > 0 {
 		line, rest, _ := strings.Cut(block, "\n")
 		block = rest

@@ -56,7 +56,9 @@ func (tp *txnPool) get() *txn {
 func (tp *txnPool) put(t *txn) {
 	fns := t.fns[:0]
 	clear(fns[:cap(fns)])
+	scratch := t.in.scratch[:0]
 	*t = txn{fns: fns}
+	t.in.scratch = scratch
 	tp.p.Put(t)
 }
 

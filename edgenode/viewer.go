@@ -1,7 +1,6 @@
 package edgenode
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -194,16 +194,20 @@ func (v *viewerServer) serve(ctx *fasthttp.RequestCtx) {
 // repeated header), straight into v.
 func (v *viewerRequest) parseFast(ctx *fasthttp.RequestCtx) error {
 	rh := &ctx.Request.Header
-	raw := rh.RequestURI()
-	path, query, host, err := parseTarget(string(raw))
+	raw, rawHeaders := rh.RequestURI(), rh.RawHeaders()
+	// One string holds the target and every header name and value.
+	v.scratch = append(append(v.scratch[:0], raw...), rawHeaders...)
+	all := string(v.scratch)
+	target, block := all[:len(raw)], all[len(raw):]
+	path, query, host, err := parseTarget(target)
 	if err != nil {
 		return err
 	}
 	v.req.Method = internMethod(rh.Method())
 	v.req.URI, v.req.QueryString = path, query
-	v.uriLen = len(raw)
-	hs := newHeaderSet(v, bytes.Count(rh.RawHeaders(), []byte{'\n'}))
-	if err := parseRawHeaders(rh.RawHeaders(), &hs); err != nil {
+	v.uriLen = len(target)
+	hs := newHeaderSet(v, strings.Count(block, "\n"))
+	if err := parseRawHeaders(block, &hs); err != nil {
 		return err
 	}
 	if host != "" {

@@ -52,11 +52,13 @@ func (t *txn) viewerRequest(ctx context.Context) *reply {
 	}
 	// Runners never modify the invocation's request (sandbox.Runner): a
 	// shallow copy carries the exposed body.
-	in := *t.req
+	in := t.req
 	if tr.includeBody {
-		in.Body = exposeBody(t.bodyPrefix, t.n.cfg.Profile.Viewer.MaxBodyBytes)
+		withBody := *t.req
+		withBody.Body = exposeBody(t.bodyPrefix, t.n.cfg.Profile.Viewer.MaxBodyBytes)
+		in = &withBody
 	}
-	res, errRep := t.invoke(ctx, tr, edge.ViewerRequest, &in, nil)
+	res, errRep := t.invoke(ctx, tr, edge.ViewerRequest, in, nil)
 	if errRep != nil {
 		return errRep
 	}
