@@ -13,10 +13,10 @@ import (
 	"github.com/edgelab/edgelab/sandbox"
 )
 
-// viewerRequest is a viewer request parsed once, by either front end
+// inbound is a viewer request parsed once, by either front end
 // (viewer.go, servehttp.go), into the edge.Request every stage reads, plus
 // what only the edge itself checks.
-type viewerRequest struct {
+type inbound struct {
 	// req has Method, URI (the decoded path, starting with "/"),
 	// QueryString (raw) and Header: canonical keys, without Host and
 	// Transfer-Encoding, and without the headers functions may not see.
@@ -45,14 +45,14 @@ type viewerRequest struct {
 }
 
 // fillClientIP sets req.ClientIP from the viewer's address.
-func (v *viewerRequest) fillClientIP() {
+func (v *inbound) fillClientIP() {
 	if v.req.ClientIP == "" && v.remoteIP != nil {
 		v.req.ClientIP = v.remoteIP.String()
 	}
 }
 
 // exposeHost adds the Host header to the request functions see.
-func (v *viewerRequest) exposeHost() {
+func (v *inbound) exposeHost() {
 	if len(v.hostHeader) == 1 && v.hostHeader[0] == v.host {
 		v.req.Header["Host"] = v.hostHeader
 		return
@@ -60,15 +60,15 @@ func (v *viewerRequest) exposeHost() {
 	v.req.Header["Host"] = []string{v.host}
 }
 
-// headerSet collects viewer headers into a viewerRequest. Single values
+// headerSet collects viewer headers into an inbound request. Single values
 // share one backing array (capacity-limited sub-slices: an append
 // elsewhere copies instead of overwriting a neighbour).
 type headerSet struct {
-	v    *viewerRequest
+	v    *inbound
 	vals []string
 }
 
-func newHeaderSet(v *viewerRequest, lines int) headerSet {
+func newHeaderSet(v *inbound, lines int) headerSet {
 	v.req.Header = make(http.Header, lines)
 	return headerSet{v: v, vals: make([]string, 0, lines)}
 }

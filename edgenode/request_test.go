@@ -40,7 +40,7 @@ func TestParseTargetMatchesNetHTTP(t *testing.T) {
 // values trimmed, and malformed blocks refused.
 func TestParseRawHeaders(t *testing.T) {
 	raw := "host: a.test\r\nx-one: 1\r\nAccept:  text/html \t\r\nx-one: 2\r\nTransfer-Encoding: chunked\r\nX-Amz-Cf-Id: hidden\r\nx-empty:\r\n\r\n"
-	var v viewerRequest
+	var v inbound
 	hs := newHeaderSet(&v, 8)
 	if err := parseRawHeaders(raw, &hs); err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestParseRawHeaders(t *testing.T) {
 		t.Errorf("append overwrote a neighbour: %v", h)
 	}
 	for _, bad := range []string{"x-a: 1\r\n folded\r\n", "no-colon\r\n", ": empty-name\r\n"} {
-		var v viewerRequest
+		var v inbound
 		hs := newHeaderSet(&v, 2)
 		if err := parseRawHeaders(bad, &hs); err == nil {
 			t.Errorf("%q: no error", bad)
@@ -81,7 +81,7 @@ func TestFromNetStripsDisallowed(t *testing.T) {
 	r.RemoteAddr = "192.0.2.1:5000"
 	r.Header.Set("X-Edgelab-Node", "spoofed")
 	r.Header.Set("X-Keep", "k")
-	var v viewerRequest
+	var v inbound
 	v.fromNet(r)
 	if v.req.Header.Get("X-Edgelab-Node") != "" || v.req.Header.Get("X-Keep") != "k" || r.Header.Get("X-Edgelab-Node") != "spoofed" {
 		t.Errorf("headers %v (caller's %v)", v.req.Header, r.Header)

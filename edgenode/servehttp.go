@@ -18,7 +18,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fromNet is the parse stage of the net/http adapter: r's path, query,
 // headers (copied: r is the caller's) and body into v.
-func (v *viewerRequest) fromNet(r *http.Request) {
+func (v *inbound) fromNet(r *http.Request) {
 	v.req.Method = r.Method
 	v.req.URI = r.URL.Path
 	if v.req.URI == "" || v.req.URI[0] != '/' {

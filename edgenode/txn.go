@@ -27,7 +27,7 @@ type txn struct {
 	rid string
 	// in is the viewer request as parsed; req is the request the later
 	// stages read: &in.req, or the one viewer-request returned.
-	in  viewerRequest
+	in  inbound
 	req *edge.Request
 	// body is the request body still to send upstream (nil: none);
 	// bodyPrefix what of it was read for include-body.

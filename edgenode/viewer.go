@@ -24,7 +24,7 @@ import (
 // pass.
 //
 // The request is parsed once, straight from fasthttp's buffers into the
-// viewerRequest the stages read (the same path, query and canonical header
+// inbound request the stages read (the same path, query and canonical header
 // keys net/http would produce), and the reply is written straight into the
 // fasthttp response. Node.ServeHTTP feeds the same stages for embedding.
 
@@ -192,7 +192,7 @@ func (v *viewerServer) serve(ctx *fasthttp.RequestCtx) {
 // fasthttp read, as net/http's server would see it (the raw target parsed
 // as url.ParseRequestURI does, canonical header keys, every value of a
 // repeated header), straight into v.
-func (v *viewerRequest) parseFast(ctx *fasthttp.RequestCtx) error {
+func (v *inbound) parseFast(ctx *fasthttp.RequestCtx) error {
 	rh := &ctx.Request.Header
 	raw, rawHeaders := rh.RequestURI(), rh.RawHeaders()
 	// One string holds the target and every header name and value.
