@@ -15,13 +15,16 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/edgelab/edgelab/desired"
 	"github.com/edgelab/edgelab/edgenode/cache"
+	"github.com/edgelab/edgelab/edgenode/replica"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
 // Node is one edge location: a caching reverse proxy running function
-// triggers. It implements http.Handler and the replication client's Applier.
+// triggers. It implements http.Handler and the replication client's Applier
+// and ChangeApplier.
 // Safe for concurrent use.
 type Node struct {
 	cfg     Config
@@ -37,6 +40,7 @@ type Node struct {
 
 	applyMu   sync.Mutex
 	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
+	served    *desired.State   // the desired state st was compiled from; guarded by applyMu
 	seenInval map[string]bool  // applied invalidation ids; guarded by applyMu
 	retiring  map[*state]bool  // replaced states not yet drained; guarded by applyMu
 
@@ -76,6 +80,7 @@ func New(cfg Config) (*Node, error) {
 		runner:    cfg.Runner,
 		cache:     cache.New(cfg.CacheBytes),
 		loaded:    map[fnKey]string{},
+		served:    desired.New(),
 		seenInval: map[string]bool{},
 		retiring:  map[*state]bool{},
 		now:       time.Now,
@@ -196,21 +201,45 @@ func (n *Node) Revision() int64 {
 }
 
 // Apply installs snap as the node's complete desired state and applies the
-// invalidations. New function versions are loaded into the runner first; if
-// one fails (e.g. does not compile) Apply returns an error naming it and the
-// node keeps serving the previous state. Distributions are then swapped in
-// atomically and versions no longer referenced are unloaded. A nil snap
-// keeps the current state and only applies the invalidations. Invalidations
-// are applied once per id. A snapshot older than the current revision is
-// refused.
+// invalidations. It compares snap with the state being served and goes on
+// as ApplyChanges with what differs. A nil snap keeps the current state
+// and only applies the invalidations.
 func (n *Node) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invalidations []*edgelabv1.Invalidation) error {
 	n.applyMu.Lock()
 	defer n.applyMu.Unlock()
 	if snap != nil {
-		if err := n.applySnapshot(ctx, snap); err != nil {
+		ds, err := desired.FromSnapshot(snap)
+		if err != nil {
+			return err
+		}
+		if err := n.applyDesired(ctx, ds, desired.Diff(n.served, ds)); err != nil {
 			return err
 		}
 	}
+	n.applyInvalidations(invalidations)
+	return nil
+}
+
+// ApplyChanges implements replica.ChangeApplier: ds is the complete desired
+// state and changed what differs from the last state applied. Only what
+// changed is compiled and loaded: new function versions are loaded into
+// the runner first; if one fails (e.g. does not compile) ApplyChanges
+// returns an error naming it and the node keeps serving the previous
+// state. The new state is then swapped in atomically and versions no
+// longer referenced are unloaded once the old state drains. Invalidations
+// are applied once per id. A revision older than the current one is
+// refused.
+func (n *Node) ApplyChanges(ctx context.Context, ds *desired.State, changed desired.Changed, invalidations []*edgelabv1.Invalidation) error {
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	if err := n.applyDesired(ctx, ds, changed); err != nil {
+		return err
+	}
+	n.applyInvalidations(invalidations)
+	return nil
+}
+
+func (n *Node) applyInvalidations(invalidations []*edgelabv1.Invalidation) {
 	for _, inv := range invalidations {
 		if inv.GetId() != "" && n.seenInval[inv.GetId()] {
 			continue
@@ -222,20 +251,80 @@ func (n *Node) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invalidation
 		n.cfg.Logger.Info("invalidation applied", "node", n.cfg.NodeID, "distribution", inv.GetDistributionId(),
 			"id", inv.GetId(), "paths", inv.GetPaths(), "removed", removed)
 	}
+}
+
+// applyDesired compiles and installs ds by change; see ApplyChanges.
+func (n *Node) applyDesired(ctx context.Context, ds *desired.State, changed desired.Changed) error {
+	cur := n.st.Load()
+	if cur != nil && ds.Revision() < cur.revision {
+		return fmt.Errorf("snapshot revision %d is older than applied revision %d", ds.Revision(), cur.revision)
+	}
+	st, err := compileChanges(cur, ds, changed)
+	if err != nil {
+		return fmt.Errorf("revision %d: %w", ds.Revision(), err)
+	}
+	fresh, err := n.loadChanged(ctx, ds, changed)
+	if err != nil {
+		return fmt.Errorf("revision %d: %w", ds.Revision(), err)
+	}
+	n.st.Store(st)
+	n.followServed(ds, changed)
+	for _, k := range fresh {
+		n.loaded[k] = ds.Function(desired.Key{Name: k.name, Version: k.version}).GetSha256()
+	}
+	var gone []fnKey
+	for _, dk := range changed.Functions() {
+		k := fnKey{dk.Name, dk.Version}
+		if ds.Function(dk) == nil {
+			if _, ok := n.loaded[k]; ok {
+				gone = append(gone, k)
+				delete(n.loaded, k)
+			}
+		}
+	}
+	if len(gone) > 0 {
+		n.unloadAfterDrain(cur, gone)
+	}
+	for _, id := range changed.Distributions() {
+		if _, ok := st.dists[id]; !ok && cur != nil && cur.dists[id] != nil {
+			n.cache.Invalidate(id, []string{"/*"})
+		}
+	}
+	n.cfg.Logger.Info("state applied", "node", n.cfg.NodeID, "revision", st.revision,
+		"distributions", len(st.dists), "functions", ds.NumFunctions(), "changed", changed.Len(), "loaded", len(fresh))
 	return nil
 }
 
-func (n *Node) applySnapshot(ctx context.Context, snap *edgelabv1.Snapshot) error {
-	cur := n.st.Load()
-	if cur != nil && snap.GetRevision() < cur.revision {
-		return fmt.Errorf("snapshot revision %d is older than applied revision %d", snap.GetRevision(), cur.revision)
+// followServed brings n.served to ds by the objects changed names.
+func (n *Node) followServed(ds *desired.State, changed desired.Changed) {
+	for _, k := range changed.Functions() {
+		if fv := ds.Function(k); fv != nil {
+			n.served.PutFunction(fv)
+		} else {
+			n.served.DeleteFunction(k)
+		}
 	}
-	st, err := compileState(snap)
-	if err != nil {
-		return fmt.Errorf("revision %d: %w", snap.GetRevision(), err)
+	for _, id := range changed.Distributions() {
+		if d := ds.Distribution(id); d != nil {
+			n.served.PutDistribution(d)
+		} else {
+			n.served.DeleteDistribution(id)
+		}
 	}
+	n.served.SetRevision(ds.Revision())
+}
+
+// loadChanged loads into the runner the changed versions st holds that are
+// not loaded with their content already. On an error it unloads what it
+// loaded and names the version.
+func (n *Node) loadChanged(ctx context.Context, ds *desired.State, changed desired.Changed) ([]fnKey, error) {
 	var fresh []fnKey
-	for k, fv := range st.versions {
+	for _, dk := range changed.Functions() {
+		k := fnKey{dk.Name, dk.Version}
+		fv := ds.Function(dk)
+		if fv == nil {
+			continue
+		}
 		if sha, ok := n.loaded[k]; ok && sha == fv.GetSha256() {
 			continue
 		}
@@ -245,34 +334,11 @@ func (n *Node) applySnapshot(ctx context.Context, snap *edgelabv1.Snapshot) erro
 					n.runner.Unload(f.name, f.version)
 				}
 			}
-			return fmt.Errorf("revision %d: loading %s: %w", snap.GetRevision(), k, err)
+			return nil, fmt.Errorf("loading %s: %w", k, err)
 		}
 		fresh = append(fresh, k)
 	}
-	n.st.Store(st)
-	for _, k := range fresh {
-		n.loaded[k] = st.versions[k].GetSha256()
-	}
-	var gone []fnKey
-	for k := range n.loaded {
-		if _, ok := st.versions[k]; !ok {
-			gone = append(gone, k)
-			delete(n.loaded, k)
-		}
-	}
-	if len(gone) > 0 {
-		n.unloadAfterDrain(cur, gone)
-	}
-	if cur != nil {
-		for id := range cur.dists {
-			if _, ok := st.dists[id]; !ok {
-				n.cache.Invalidate(id, []string{"/*"})
-			}
-		}
-	}
-	n.cfg.Logger.Info("state applied", "node", n.cfg.NodeID, "revision", st.revision,
-		"distributions", len(st.dists), "functions", len(st.versions), "loaded", len(fresh))
-	return nil
+	return fresh, nil
 }
 
 // acquireState returns the current state with its in-flight count taken;
@@ -318,7 +384,7 @@ func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
 				continue
 			}
 			for st := range n.retiring {
-				if _, used := st.versions[k]; used {
+				if st.uses(k) {
 					continue next // that state's own drain unloads it
 				}
 			}
@@ -336,3 +402,5 @@ func (n *Node) newRequestID() string {
 	b = strconv.AppendUint(b, seq, 16)
 	return string(b)
 }
+
+var _ replica.ChangeApplier = (*Node)(nil)

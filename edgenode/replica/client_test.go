@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgelab/edgelab/desired"
+	"github.com/edgelab/edgelab/edgenode/statelog"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -37,10 +39,17 @@ func TestNewValidates(t *testing.T) {
 
 func TestStateRoundTripAndCorruption(t *testing.T) {
 	dir := t.TempDir()
-	snap := &edgelabv1.Snapshot{Revision: 42, Distributions: []*edgelabv1.Distribution{{Id: "d"}}}
-	if err := saveState(dir, snap); err != nil {
+	st := desired.New()
+	st.PutDistribution(&edgelabv1.Distribution{Id: "d"})
+	st.SetRevision(42)
+	l, err := statelog.Open(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := l.Save(st, desired.All(st)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
 	got, err := LoadState(dir)
 	if err != nil || got.Revision != 42 || got.Distributions[0].Id != "d" {
 		t.Fatalf("LoadState = %v, %v", got, err)
@@ -55,22 +64,25 @@ func TestStateRoundTripAndCorruption(t *testing.T) {
 		"no revision": {},
 		"negative":    {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 	} {
-		t.Run(name, func(t *testing.T) {
-			if err := os.WriteFile(filepath.Join(dir, stateFile), data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := LoadState(dir); err == nil {
-				t.Fatal("corrupt state accepted")
-			}
-			c, err := New(Config{NodeID: "n", Endpoints: []string{"127.0.0.1:1"}, Applier: noop, StateDir: dir,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				t.Fatalf("New must ignore a corrupt state: %v", err)
-			}
-			if c.boot != nil || c.Revision() != 0 {
-				t.Fatal("corrupt state loaded")
-			}
-		})
+		for _, file := range []string{statelog.LegacyFileName, statelog.FileName} {
+			t.Run(name+" "+file, func(t *testing.T) {
+				dir := t.TempDir()
+				if err := os.WriteFile(filepath.Join(dir, file), data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := LoadState(dir); err == nil {
+					t.Fatal("corrupt state accepted")
+				}
+				c, err := New(Config{NodeID: "n", Endpoints: []string{"127.0.0.1:1"}, Applier: noop, StateDir: dir,
+					Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				if err != nil {
+					t.Fatalf("New must ignore a corrupt state: %v", err)
+				}
+				if c.boot != nil || c.Revision() != 0 {
+					t.Fatal("corrupt state loaded")
+				}
+			})
+		}
 	}
 	if _, err := LoadState(t.TempDir()); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing state: %v", err)

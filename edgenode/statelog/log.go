@@ -211,6 +211,15 @@ func (l *Log) Save(st *desired.State, changed desired.Changed) error {
 	return nil
 }
 
+// Replace makes st the state on disk as a whole, whatever the disk held
+// (after a snapshot): a new base, one file and one directory fsync.
+func (l *Log) Replace(st *desired.State) error {
+	if st.Revision() <= 0 {
+		return fmt.Errorf("statelog: saving revision %d: revisions start at 1", st.Revision())
+	}
+	return l.writeBase(st)
+}
+
 // writeBase writes st as a new state.log: temporary file, fsync, rename
 // over state.log, remove a legacy state.pb, fsync the directory.
 func (l *Log) writeBase(st *desired.State) error {
