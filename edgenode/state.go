@@ -3,8 +3,8 @@ package edgenode
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
