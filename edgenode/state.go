@@ -13,6 +13,7 @@ import (
 	"github.com/edgelab/edgelab/distribution"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/edgenode/cache"
+	"github.com/edgelab/edgelab/eventtype"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
@@ -76,9 +77,6 @@ type originConf struct {
 	readTimeout    time.Duration
 	customHeaders  map[string]string
 }
-
-// defaultFailoverStatus is used when an origin group names none.
-var defaultFailoverStatus = []int{500, 502, 503, 504}
 
 // compileChanges compiles the serving state for desired state ds from cur
 // (nil: nothing served yet), where changed names what differs between the
@@ -207,15 +205,12 @@ func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
 			return nil, fmt.Errorf("origin group %q: id already used", g.GetId())
 		}
 		fs := map[int]bool{}
-		codes := defaultFailoverStatus
-		if len(g.GetFailoverStatus()) > 0 {
-			codes = nil
-			for _, c := range g.GetFailoverStatus() {
-				codes = append(codes, int(c))
-			}
+		codes := g.GetFailoverStatus()
+		if len(codes) == 0 {
+			codes = distribution.DefaultFailoverStatus()
 		}
 		for _, c := range codes {
-			fs[c] = true
+			fs[int(c)] = true
 		}
 		d.origins[g.GetId()] = &originTarget{id: g.GetId(), primary: p, secondary: s, failover: fs}
 	}
@@ -258,7 +253,7 @@ func compileBehavior(pb *edgelabv1.Behavior, d *dist, ds *desired.State) (*behav
 		}
 	}
 	for _, a := range pb.GetFunctions() {
-		ev := sandbox.EventTypeFromProto(a.GetEventType())
+		ev := eventtype.FromProto(a.GetEventType())
 		if !ev.Valid() {
 			return nil, fmt.Errorf("association with unknown event type %v", a.GetEventType())
 		}
