@@ -43,6 +43,11 @@ type Node struct {
 	served    *desired.State   // the desired state st was compiled from; guarded by applyMu
 	seenInval map[string]bool  // applied invalidation ids; guarded by applyMu
 	retiring  map[*state]bool  // replaced states not yet drained; guarded by applyMu
+	// since is the generation of the first state using each loaded
+	// version; unloading waits for the states from there to its last
+	// user to drain. Both guarded by applyMu.
+	since   map[fnKey]int64
+	pending map[fnKey]genRange // versions no longer used, waiting to be unloaded
 
 	// now is the clock for cache freshness (tests move it).
 	now func() time.Time
@@ -83,6 +88,8 @@ func New(cfg Config) (*Node, error) {
 		served:    desired.New(),
 		seenInval: map[string]bool{},
 		retiring:  map[*state]bool{},
+		since:     map[fnKey]int64{},
+		pending:   map[fnKey]genRange{},
 		now:       time.Now,
 		closing:   make(chan struct{}),
 	}
@@ -271,19 +278,24 @@ func (n *Node) applyDesired(ctx context.Context, ds *desired.State, changed desi
 	n.followServed(ds, changed)
 	for _, k := range fresh {
 		n.loaded[k] = ds.Function(desired.Key{Name: k.name, Version: k.version}).GetSha256()
-	}
-	var gone []fnKey
-	for _, dk := range changed.Functions() {
-		k := fnKey{dk.Name, dk.Version}
-		if ds.Function(dk) == nil {
-			if _, ok := n.loaded[k]; ok {
-				gone = append(gone, k)
-				delete(n.loaded, k)
-			}
+		switch r, ok := n.pending[k]; {
+		case ok: // back before it was unloaded: older states may still run it
+			n.since[k] = r.from
+			delete(n.pending, k)
+		case n.since[k] == 0:
+			n.since[k] = st.gen
 		}
 	}
-	if len(gone) > 0 {
-		n.unloadAfterDrain(cur, gone)
+	for _, dk := range changed.Functions() {
+		k := fnKey{dk.Name, dk.Version}
+		if _, ok := n.loaded[k]; ok && ds.Function(dk) == nil {
+			n.pending[k] = genRange{from: n.since[k], to: cur.gen}
+			delete(n.loaded, k)
+			delete(n.since, k)
+		}
+	}
+	if cur != nil {
+		n.unloadAfterDrain(cur)
 	}
 	for _, id := range changed.Distributions() {
 		if _, ok := st.dists[id]; !ok && cur != nil && cur.dists[id] != nil {
@@ -358,17 +370,26 @@ func (n *Node) acquireState() *state {
 	}
 }
 
-// unloadAfterDrain unloads versions the old state alone referenced once
-// its in-flight requests are done (in a goroutine Close waits for), unless a
-// later Apply loaded them again.
-func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
+// genRange is the generations of the states that may run a version.
+type genRange struct{ from, to int64 }
+
+// unloadAfterDrain retires old: once its in-flight requests are done (at
+// once, or in a goroutine Close waits for) it unloads every pending version
+// no state that may run it is still draining.
+func (n *Node) unloadAfterDrain(old *state) {
+	if old.inflight.Load() == 0 {
+		// A request that takes old from now on sees it replaced and lets
+		// go (acquireState), so old is drained.
+		n.sweepPending()
+		return
+	}
 	n.retiring[old] = true
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
-		for old != nil && old.inflight.Load() > 0 {
+		for old.inflight.Load() > 0 {
 			select {
 			case <-n.closing:
 				return
@@ -378,19 +399,23 @@ func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
 		n.applyMu.Lock()
 		defer n.applyMu.Unlock()
 		delete(n.retiring, old)
-	next:
-		for _, k := range gone {
-			if _, back := n.loaded[k]; back {
-				continue
-			}
-			for st := range n.retiring {
-				if st.uses(k) {
-					continue next // that state's own drain unloads it
-				}
-			}
-			n.runner.Unload(k.name, k.version)
-		}
+		n.sweepPending()
 	}()
+}
+
+// sweepPending unloads the pending versions whose generation range no
+// retiring state falls in. Called with applyMu held.
+func (n *Node) sweepPending() {
+next:
+	for k, r := range n.pending {
+		for st := range n.retiring {
+			if st.gen >= r.from && st.gen <= r.to {
+				continue next
+			}
+		}
+		delete(n.pending, k)
+		n.runner.Unload(k.name, k.version)
+	}
 }
 
 // newRequestID returns a per-node unique request id.

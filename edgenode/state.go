@@ -24,11 +24,12 @@ import (
 // did not touch (see compileChanges).
 type state struct {
 	revision int64
+	gen      int64 // generation: one more than the state it replaced
 	byDomain map[string]*dist
 	wildcard *dist
 	dists    map[string]*dist
 	// inflight counts requests being served from this state; versions it
-	// alone references are unloaded only once it drains.
+	// may run are unloaded only once it drains.
 	inflight atomic.Int64
 }
 
@@ -88,6 +89,7 @@ func compileChanges(cur *state, ds *desired.State, changed desired.Changed) (*st
 	st := &state{revision: ds.Revision(), byDomain: map[string]*dist{}, dists: map[string]*dist{}}
 	if cur != nil {
 		st.byDomain, st.dists, st.wildcard = maps.Clone(cur.byDomain), maps.Clone(cur.dists), cur.wildcard
+		st.gen = cur.gen + 1
 	}
 	affected := map[string]struct{}{}
 	for _, k := range changed.Functions() {
@@ -154,21 +156,6 @@ func (st *state) unrouteDist(d *dist) {
 			delete(st.byDomain, dom)
 		}
 	}
-}
-
-// uses reports whether a trigger of st runs function version k. It costs
-// O(behaviors held); only the unloading of retired versions asks.
-func (st *state) uses(k fnKey) bool {
-	for _, d := range st.dists {
-		for _, b := range d.behaviors {
-			for _, t := range b.triggers {
-				if t.fn == k {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
