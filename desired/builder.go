@@ -33,6 +33,9 @@ func (b *Builder) State() *State { return b.state }
 // Snapshot is State().Snapshot().
 func (b *Builder) Snapshot() *edgelabv1.Snapshot { return b.state.Snapshot() }
 
+// Stored returns stored function version k, referenced or not; nil if absent.
+func (b *Builder) Stored(k Key) *edgelabv1.FunctionVersion { return b.stored[k] }
+
 // PutDistribution stores distribution d; the versions it references become
 // part of the desired state, those only its previous value referenced
 // leave it.

@@ -179,6 +179,24 @@ func TestBuilder(t *testing.T) {
 		}
 		rev++
 	}
+	if b.Stored(a2) == nil || b.Stored(a1) != nil {
+		t.Fatal("Stored disagrees with the puts and deletes")
+	}
+	b.PutDistribution(dist("e", a2))
+	b.Commit(rev + 1)
+	for id, d := range b.State().Distributions() {
+		if id != "e" || d.GetId() != "e" {
+			t.Fatalf("Distributions yields %s", id)
+		}
+	}
+	for k := range b.State().Functions() {
+		if k != a2 {
+			t.Fatalf("Functions yields %s", k)
+		}
+	}
+	b.DeleteDistribution("e")
+	rev += 2
+	b.Commit(rev)
 	if b.Snapshot().Revision != rev || b.State().NumFunctions() != 0 || b.State().NumDistributions() != 0 {
 		t.Fatalf("final snapshot %v", b.Snapshot())
 	}

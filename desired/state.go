@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 
@@ -67,6 +68,14 @@ func (s *State) NumDistributions() int { return len(s.dists) }
 
 // NumFunctions is the number of function versions held.
 func (s *State) NumFunctions() int { return len(s.funcs) }
+
+// Distributions yields every distribution by id, in no particular order.
+// The state must not change while it is ranged over.
+func (s *State) Distributions() iter.Seq2[string, *edgelabv1.Distribution] { return maps.All(s.dists) }
+
+// Functions yields every function version by key, in no particular order.
+// The state must not change while it is ranged over.
+func (s *State) Functions() iter.Seq2[Key, *edgelabv1.FunctionVersion] { return maps.All(s.funcs) }
 
 // Users lists, sorted, the distributions whose associations name k.
 func (s *State) Users(k Key) []string { return slices.Sorted(maps.Keys(s.users[k])) }
