@@ -125,6 +125,23 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replicator: %w", err)
 	}
+	cfg.applyDefaults()
+	log := cfg.Logger.With("component", "replicator", "server", cfg.ServerID)
+	r := &Replicator{
+		cfg: cfg, log: log, now: cfg.Now, top: cfg.Topology, profile: profile,
+		hub:     newHub(cfg.KV, cfg.Watcher, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.HistoryLimit),
+		nodes:   newNodeRegistry(cfg.KV, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.NodeTTL),
+		logs:    newLogStore(cfg.KV, cfg.Watcher, cfg.Lease, cfg.Keys, cfg.Topology, log, cfg.LogCap),
+		closing: make(chan struct{}),
+	}
+	if r.metrics, err = newReplicationMetrics(r, cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("replicator: registering metrics: %w", err)
+	}
+	return r, nil
+}
+
+// applyDefaults fills the zero fields not needed to pick the delay profile.
+func (cfg *ReplicatorConfig) applyDefaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -158,18 +175,6 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 	if cfg.Faults == nil {
 		cfg.Faults = noFaults{never: make(chan struct{})}
 	}
-	log := cfg.Logger.With("component", "replicator", "server", cfg.ServerID)
-	r := &Replicator{
-		cfg: cfg, log: log, now: cfg.Now, top: cfg.Topology, profile: profile,
-		hub:     newHub(cfg.KV, cfg.Watcher, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.HistoryLimit),
-		nodes:   newNodeRegistry(cfg.KV, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.NodeTTL),
-		logs:    newLogStore(cfg.KV, cfg.Watcher, cfg.Lease, cfg.Keys, cfg.Topology, log, cfg.LogCap),
-		closing: make(chan struct{}),
-	}
-	if r.metrics, err = newReplicationMetrics(r, cfg.Registerer); err != nil {
-		return nil, fmt.Errorf("replicator: registering metrics: %w", err)
-	}
-	return r, nil
 }
 
 // Run follows etcd and flushes node records and logs until ctx ends or Close
@@ -225,25 +230,8 @@ func (r *Replicator) flushLoop(ctx context.Context) error {
 	last := time.Time{}
 	for {
 		if lease == 0 {
-			ttl := max(int64(r.cfg.NodeTTL/time.Second), 1)
-			resp, err := r.cfg.Lease.Grant(ctx, ttl)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				r.log.Warn("granting node lease failed", "err", err)
-			} else {
-				lease = resp.ID
-				kctx, c := context.WithCancel(ctx)
-				kaCancel = c
-				keepAlive, err = r.cfg.Lease.KeepAlive(kctx, lease)
-				if err != nil {
-					r.log.Warn("node lease keepalive failed", "err", err)
-					kaCancel()
-					lease = 0
-				} else {
-					r.nodes.markAllDirty()
-				}
+			if lease, keepAlive, kaCancel = r.grantNodeLease(ctx); ctx.Err() != nil {
+				return nil
 			}
 		}
 		select {
@@ -280,6 +268,26 @@ func (r *Replicator) flushLoop(ctx context.Context) error {
 			r.log.Warn("flushing function logs", "err", err)
 		}
 	}
+}
+
+// grantNodeLease grants the node-record lease and starts its keepalive
+// (cancel stops it); lease is 0 when either failed.
+func (r *Replicator) grantNodeLease(ctx context.Context) (lease clientv3.LeaseID, keepAlive <-chan *clientv3.LeaseKeepAliveResponse, cancel context.CancelFunc) {
+	resp, err := r.cfg.Lease.Grant(ctx, max(int64(r.cfg.NodeTTL/time.Second), 1))
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("granting node lease failed", "err", err)
+		}
+		return 0, nil, func() {}
+	}
+	kctx, cancel := context.WithCancel(ctx)
+	if keepAlive, err = r.cfg.Lease.KeepAlive(kctx, resp.ID); err != nil {
+		r.log.Warn("node lease keepalive failed", "err", err)
+		cancel()
+		return 0, nil, func() {}
+	}
+	r.nodes.markAllDirty()
+	return resp.ID, keepAlive, cancel
 }
 
 func newRand() *rand.Rand {
