@@ -2,12 +2,9 @@ package controlplane
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -288,12 +285,6 @@ func (r *Replicator) grantNodeLease(ctx context.Context) (lease clientv3.LeaseID
 	}
 	r.nodes.markAllDirty()
 	return resp.ID, keepAlive, cancel
-}
-
-func newRand() *rand.Rand {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
 }
 
 // resumable reports whether etcd still holds history at rev (not compacted,

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/edgelab/edgelab/controlplane/replication/pacing"
+	"github.com/edgelab/edgelab/internal/rng"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -127,7 +128,7 @@ type nodeStream struct {
 
 // newNodeStream attaches the node and positions it at its Hello revision.
 func (r *Replicator) newNodeStream(ctx context.Context, stream edgelabv1.ReplicationService_StreamServer, hello *edgelabv1.Hello) *nodeStream {
-	rnd := newRand()
+	rnd := rng.New()
 	maxMsg, _ := messageLimit(hello.MaxMessageBytes)
 	s := &nodeStream{
 		r: r, stream: stream, hello: hello, rnd: rnd, maxMsg: maxMsg,

@@ -2,12 +2,9 @@ package replica
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/internal/rng"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -382,7 +380,7 @@ func (c *Client) Run(ctx context.Context) error {
 			c.loadDesired(&edgelabv1.Snapshot{})
 		}
 	}
-	rnd := newRand()
+	rnd := rng.New()
 	backoff := c.cfg.BackoffInitial
 	for i := 0; ctx.Err() == nil; i++ {
 		ep := c.cfg.Endpoints[i%len(c.cfg.Endpoints)]
@@ -404,12 +402,6 @@ func (c *Client) Run(ctx context.Context) error {
 		backoff = min(2*backoff, c.cfg.BackoffMax)
 	}
 	return nil
-}
-
-func newRand() *rand.Rand {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
 }
 
 // session runs one stream; progressed reports whether anything was received.
