@@ -2,12 +2,9 @@ package replica
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"sync"
 	"time"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/edgelab/edgelab/desired"
 	"github.com/edgelab/edgelab/edgenode/statelog"
+	"github.com/edgelab/edgelab/internal/rng"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -91,7 +89,20 @@ type Config struct {
 	DeadAfter time.Duration
 	// DialOptions are added to the gRPC dial; default insecure credentials.
 	DialOptions []grpc.DialOption
+	// MaxMessageBytes is the largest message the node receives, announced in
+	// Hello so the control plane sends larger updates in pieces; default
+	// 4 MiB (gRPC's default), at least 64 KiB.
+	MaxMessageBytes int
+	// MaxUpdateBytes bounds one update reassembled from pieces; default 256 MiB.
+	MaxUpdateBytes int64
 }
+
+// Message limits: gRPC's default receive size, and the smallest limit the
+// control plane accepts in Hello.
+const (
+	defaultMaxMessageBytes = 4 << 20
+	minMaxMessageBytes     = 64 << 10
+)
 
 // maxPendingLogs bounds log lines waiting for a stream.
 const maxPendingLogs = 5000
@@ -151,6 +162,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.DeadAfter <= 0 {
 		cfg.DeadAfter = 15 * time.Second
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = defaultMaxMessageBytes
+	}
+	if cfg.MaxMessageBytes < minMaxMessageBytes {
+		return nil, fmt.Errorf("replica: MaxMessageBytes %d below the minimum %d", cfg.MaxMessageBytes, minMaxMessageBytes)
+	}
+	if cfg.MaxUpdateBytes <= 0 {
+		cfg.MaxUpdateBytes = 256 << 20
 	}
 	c := &Client{
 		cfg:     cfg,
@@ -355,7 +375,7 @@ func (c *Client) Run(ctx context.Context) error {
 			c.desired, c.desiredRev, c.unapplied, c.replace = desired.New(), 0, desired.Changed{}, true
 		}
 	}
-	rnd := newRand()
+	rnd := rng.New()
 	backoff := c.cfg.BackoffInitial
 	for i := 0; ctx.Err() == nil; i++ {
 		ep := c.cfg.Endpoints[i%len(c.cfg.Endpoints)]
@@ -379,15 +399,10 @@ func (c *Client) Run(ctx context.Context) error {
 	return nil
 }
 
-func newRand() *rand.Rand {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
-}
-
 // session runs one stream; progressed reports whether anything was received.
 func (c *Client) session(ctx context.Context, endpoint string) (progressed bool, err error) {
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, c.cfg.DialOptions...)
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes))}, c.cfg.DialOptions...)
 	conn, err := grpc.NewClient(endpoint, opts...)
 	if err != nil {
 		return false, fmt.Errorf("dialing %s: %w", endpoint, err)
@@ -395,36 +410,13 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 	defer conn.Close()
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := edgelabv1.NewReplicationServiceClient(conn).Stream(sctx)
+	stream, err := c.open(sctx, conn, endpoint)
 	if err != nil {
-		return false, fmt.Errorf("opening stream to %s: %w", endpoint, err)
-	}
-	c.awaitingSnap = false
-	hello := &edgelabv1.Hello{NodeId: c.cfg.NodeID, Region: c.cfg.Region, Pop: c.cfg.PoP,
-		LastRevision: c.desiredRev, HttpUrl: c.cfg.HTTPURL, Build: c.cfg.Build}
-	if err := stream.Send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: hello}}); err != nil {
-		return false, fmt.Errorf("sending hello to %s: %w", endpoint, err)
+		return false, err
 	}
 	// One receiver goroutine; this goroutine is the only sender.
-	in := make(chan *edgelabv1.StreamResponse, 16)
-	recvErr := make(chan error, 1)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case in <- m:
-			case <-sctx.Done():
-				return
-			}
-		}
-	}()
+	in, recvErr := receive(sctx, stream, &wg)
 	defer wg.Wait()
 	defer cancel()
 	send := func(m *edgelabv1.StreamRequest) error {
@@ -436,6 +428,7 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 	hb := time.NewTicker(c.cfg.HeartbeatInterval)
 	defer hb.Stop()
 	lastRecv := time.Now()
+	asm := &assembler{max: c.cfg.MaxUpdateBytes}
 	for {
 		select {
 		case <-ctx.Done():
@@ -459,6 +452,13 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 		case m := <-in:
 			progressed = true
 			lastRecv = time.Now()
+			m, err := c.reassemble(asm, m)
+			if err != nil {
+				return progressed, fmt.Errorf("receiving from %s: %w", endpoint, err)
+			}
+			if m == nil {
+				continue // more pieces to come
+			}
 			ack := c.handle(ctx, m)
 			if ack != nil {
 				if err := send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Ack{Ack: ack}}); err != nil {
@@ -467,6 +467,60 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 			}
 		}
 	}
+}
+
+// open opens the stream and says Hello.
+func (c *Client) open(ctx context.Context, conn *grpc.ClientConn, endpoint string) (edgelabv1.ReplicationService_StreamClient, error) {
+	stream, err := edgelabv1.NewReplicationServiceClient(conn).Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream to %s: %w", endpoint, err)
+	}
+	c.awaitingSnap = false
+	hello := &edgelabv1.Hello{NodeId: c.cfg.NodeID, Region: c.cfg.Region, Pop: c.cfg.PoP,
+		LastRevision: c.desiredRev, HttpUrl: c.cfg.HTTPURL, Build: c.cfg.Build, MaxMessageBytes: int64(c.cfg.MaxMessageBytes)}
+	if err := stream.Send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: hello}}); err != nil {
+		return nil, fmt.Errorf("sending hello to %s: %w", endpoint, err)
+	}
+	return stream, nil
+}
+
+// receive runs the stream's receiver goroutine (counted in wg) until the
+// stream or ctx ends.
+func receive(ctx context.Context, stream edgelabv1.ReplicationService_StreamClient, wg *sync.WaitGroup) (<-chan *edgelabv1.StreamResponse, <-chan error) {
+	in := make(chan *edgelabv1.StreamResponse, 16)
+	recvErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case in <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return in, recvErr
+}
+
+// reassemble passes whole messages through and collects Chunks until an
+// update is complete (nil, nil before). Anything but the next piece while an
+// update is in pieces breaks the sequence: the stream is dropped.
+func (c *Client) reassemble(asm *assembler, m *edgelabv1.StreamResponse) (*edgelabv1.StreamResponse, error) {
+	ch := m.GetChunk()
+	if ch == nil {
+		if asm.pending() {
+			asm.reset()
+			return nil, fmt.Errorf("a whole message inside a chunked revision: %w", errChunkSequence)
+		}
+		return m, nil
+	}
+	return asm.add(ch)
 }
 
 // handle processes one message and returns the ack to send, if any.
