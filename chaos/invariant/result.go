@@ -10,6 +10,16 @@ const (
 	NameDurableAcks    = "durable-acks"
 	NameMixedVersions  = "mixed-versions"
 	NameSingleVersion  = "single-version"
+	// NameFresh: no Hit of an object fetched before an invalidation the node applied.
+	NameFresh = "fresh-after-invalidation"
+	// NameAckDurable: a node restarts at a revision >= the last one it acked.
+	NameAckDurable = "ack-implies-durable"
+	// NameFailoverBound: a dead edge leaves rotation within a bound, with bounded retries.
+	NameFailoverBound = "failover-bound"
+	// NameAtMostOnce: a non-idempotent request reaches the origin at most once.
+	NameAtMostOnce = "at-most-once"
+	// NameNackedNeverServed: a version the nodes NACK is never served.
+	NameNackedNeverServed = "nacked-never-served"
 )
 
 // maxDetails bounds how many violation lines a Result keeps; Violations
