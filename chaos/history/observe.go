@@ -1,25 +1,23 @@
 package history
 
-import "time"
+import (
+	"time"
+
+	"github.com/edgelab/edgelab/origin"
+)
 
 // HeaderChaosID carries the unique id the load generator gives every
 // request; the sample origin records the ids it receives (Receipt), so a
 // checker can count how often one viewer request reached the origin.
-const HeaderChaosID = "X-Edgelab-Chaos-Id"
+const HeaderChaosID = origin.HeaderRequestID
 
 // HeaderOriginTime is the time (RFC 3339, nanoseconds) the sample origin
 // produced a response. A cached copy keeps it, so a Hit tells when the object
 // it serves was fetched.
-const HeaderOriginTime = "X-Origin-Time"
+const HeaderOriginTime = origin.HeaderTime
 
-// Receipt is one request the origin received that carried a chaos id.
-type Receipt struct {
-	ID     string    `json:"id"`
-	Origin string    `json:"origin"`
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Time   time.Time `json:"time"`
-}
+// Receipt is one request an origin received that carried a chaos id.
+type Receipt = origin.Receipt
 
 // Invalidation is one invalidation the control plane acknowledged: the
 // paths (CloudFront patterns) of a distribution, at an etcd revision.
