@@ -125,7 +125,9 @@ func TestAtMostOnce(t *testing.T) {
 	}
 	get := req(0, 10, "a", 200, "")
 	get.ID = "g1"
-	rc := func(id, origin string) history.Receipt { return history.Receipt{ID: id, Origin: origin, Method: "POST"} }
+	rc := func(id, origin string) history.Receipt {
+		return history.Receipt{ID: id, Origin: origin, Method: "POST"}
+	}
 	tests := []struct {
 		name     string
 		reqs     []history.Request
