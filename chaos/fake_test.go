@@ -168,6 +168,26 @@ func (l *fakeLab) FinalState(context.Context) (history.FinalState, error) {
 	return fs, nil
 }
 
+func (l *fakeLab) Invalidate(context.Context, string, []string) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bump(), nil
+}
+
+func (l *fakeLab) Revisions(context.Context) (int64, map[string]int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	acked := map[string]int64{}
+	for _, n := range l.nodes {
+		if n.live {
+			acked[n.id] = n.applied[len(n.applied)-1].Revision
+		}
+	}
+	return l.rev, acked, nil
+}
+
+func (l *fakeLab) Observations(context.Context) (Observations, error) { return Observations{}, nil }
+
 func (l *fakeLab) node(id string) *fakeNode {
 	for _, n := range l.nodes {
 		if "node:"+n.id == id {

@@ -40,20 +40,20 @@ func FailoverBound(reqs []history.Request, samples []history.GatewaySample, down
 		}
 		for _, r := range reqs {
 			if r.ServedBy() == d.Edge && r.Err == "" && r.Start.After(bound) && r.End.Before(d.To) {
-				res.violate("edge %s answered %s %s at %s, %s after it went down (bound %s)",
+				res.violateAt(r.Start, "edge %s answered %s %s at %s, %s after it went down (bound %s)",
 					d.Edge, r.Method, r.Path, r.Start.Format(time.RFC3339Nano), r.Start.Sub(d.From).Round(time.Millisecond), p.Within)
 				break
 			}
 		}
 		for _, s := range samples {
 			if s.Time.After(bound) && s.Time.Before(d.To) && s.Healthy[d.Edge] {
-				res.violate("gateway still had edge %s in rotation at %s, %s after it went down (bound %s)",
+				res.violateAt(s.Time, "gateway still had edge %s in rotation at %s, %s after it went down (bound %s)",
 					d.Edge, s.Time.Format(time.RFC3339Nano), s.Time.Sub(d.From).Round(time.Millisecond), p.Within)
 				break
 			}
 		}
 		if n, ok := retriesDuring(samples, d.Window); ok && n > p.MaxRetries {
-			res.violate("gateway retried %d requests while edge %s was down (%s), bound %d",
+			res.violateAt(d.To, "gateway retried %d requests while edge %s was down (%s), bound %d",
 				n, d.Edge, d.To.Sub(d.From).Round(time.Millisecond), p.MaxRetries)
 		}
 	}

@@ -41,7 +41,7 @@ func Fresh(reqs []history.Request, invals []history.Invalidation, nodes []histor
 			if !ok || !applied.Before(r.Start) {
 				continue
 			}
-			res.violate("node %s served a Hit of %s at %s fetched at %s, before invalidation %v (revision %d) it applied by %s",
+			res.violateAt(r.Start, "node %s served a Hit of %s at %s fetched at %s, before invalidation %v (revision %d) it applied by %s",
 				n.Node, r.Path, r.Start.Format(time.RFC3339Nano), r.OriginTime.Format(time.RFC3339Nano),
 				inv.Paths, inv.Revision, applied.Format(time.RFC3339Nano))
 			break

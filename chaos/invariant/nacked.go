@@ -20,7 +20,7 @@ func NackedNeverServed(reqs []history.Request, nodes []history.NodeHistory, brok
 		for _, f := range r.Functions {
 			res.Checked++
 			if bad[history.FunctionVersion{Function: f.Function, Version: f.Version}] {
-				res.violate("node %s ran broken version %s:%d for %s %s at %s",
+				res.violateAt(r.Start, "node %s ran broken version %s:%d for %s %s at %s",
 					r.ServedBy(), f.Function, f.Version, r.Method, r.Path, r.Start.Format(time.RFC3339Nano))
 			}
 		}
@@ -30,7 +30,7 @@ func NackedNeverServed(reqs []history.Request, nodes []history.NodeHistory, brok
 			for _, b := range broken {
 				for _, w := range b.Windows {
 					if w.Contains(a.Revision) {
-						res.violate("node %s applied revision %d, at which %s:%d (broken) is associated, instead of NACKing it",
+						res.violateAt(a.Time, "node %s applied revision %d, at which %s:%d (broken) is associated, instead of NACKing it",
 							n.Node, a.Revision, b.Function, b.Version)
 					}
 				}

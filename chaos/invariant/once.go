@@ -34,7 +34,7 @@ func AtMostOnce(reqs []history.Request, receipts []history.Receipt) Result {
 	sort.Strings(ids)
 	for _, id := range ids {
 		r := watched[id]
-		res.violate("%s %s (id %s, region %s) reached the origin %d times (%v)",
+		res.violateAt(r.Start, "%s %s (id %s, region %s) reached the origin %d times (%v)",
 			r.Method, r.Path, id, r.ViewerRegion, len(count[id]), count[id])
 	}
 	return res

@@ -21,7 +21,7 @@ func AckImpliesDurable(nodes []history.NodeHistory) Result {
 			res.Checked++
 			acked := n.AckedBefore(s.Since)
 			if s.Revision < acked {
-				res.violate("node %s restarted at %s with revision %d after acknowledging revision %d",
+				res.violateAt(s.Since, "node %s restarted at %s with revision %d after acknowledging revision %d",
 					n.Node, s.Since.Format(time.RFC3339Nano), s.Revision, acked)
 			}
 		}

@@ -1,6 +1,9 @@
 package invariant
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Names of the invariants, as scenario files spell them.
 const (
@@ -35,6 +38,9 @@ type Result struct {
 	// Violations counts every violation; Details keeps the first few.
 	Violations int      `json:"violations"`
 	Details    []string `json:"details,omitempty"`
+	// Marks are the moments of the violations that have one (the first
+	// few), for the report's timeline.
+	Marks []time.Time `json:"marks,omitempty"`
 }
 
 func newResult(name string) Result { return Result{Name: name, Passed: true} }
@@ -44,6 +50,14 @@ func (r *Result) violate(format string, args ...any) {
 	r.Violations++
 	if len(r.Details) < maxDetails {
 		r.Details = append(r.Details, fmt.Sprintf(format, args...))
+	}
+}
+
+// violateAt records a violation that happened at t.
+func (r *Result) violateAt(t time.Time, format string, args ...any) {
+	r.violate(format, args...)
+	if len(r.Marks) < maxDetails {
+		r.Marks = append(r.Marks, t)
 	}
 }
 

@@ -177,3 +177,17 @@ func TestNackedNeverServed(t *testing.T) {
 		t.Fatal("an open window did not cover a later revision")
 	}
 }
+
+func TestNoLostExplainsPostOnDyingEdge(t *testing.T) {
+	post := req(100, 200, "", 0, "")
+	post.Method, post.Err = "POST", "EOF"
+	p := NoLostParams{Healthy: []history.Window{win(0, 1000)}, EdgeFaults: []history.Window{win(150, 500)}}
+	if res := NoLostRequests([]history.Request{post}, p); !res.Passed {
+		t.Fatalf("a POST cut by an edge kill counted as lost: %v", res.Details)
+	}
+	get := post
+	get.Method = "GET"
+	if res := NoLostRequests([]history.Request{get}, p); res.Passed {
+		t.Fatal("a GET cut by an edge kill (the gateway must retry it) was explained")
+	}
+}
