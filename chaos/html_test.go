@@ -19,8 +19,8 @@ func TestWriteHTMLSelfContained(t *testing.T) {
 	nodes := []history.NodeHistory{{Node: "a", Region: "us-east-1", Applied: []history.Applied{{Revision: 4, Time: start}, {Revision: 6, Time: start.Add(2 * time.Second)}}}}
 	rep := &Report{
 		Scenario: "html-<test>", Lab: "allinone", Started: start, Duration: 5 * time.Second, Seed: 99,
-		Command:  "edgectl chaos run --random --seed 99 --duration 5s",
-		Faults:   []FaultRecord{{Kind: "kill", Target: "node:a", From: time.Second, To: 3 * time.Second}},
+		Command: "edgectl chaos run --random --seed 99 --duration 5s",
+		Faults:  []FaultRecord{{Kind: "kill", Target: "node:a", From: time.Second, To: 3 * time.Second}},
 		Invariants: []invariant.Result{{Name: "at-most-once", Violations: 1, Details: []string{"POST /echo reached the origin 2 times"},
 			Marks: []time.Time{start.Add(2 * time.Second)}}},
 		Timeline: buildTimeline(start, start.Add(5*time.Second), reqs, nodes),

@@ -16,7 +16,8 @@
 //
 // Every content response also carries X-Origin-Time, when it was produced:
 // a cached copy keeps it, so the chaos freshness check can tell when the
-// object behind a Hit was fetched. A request carrying X-Edgelab-Chaos-Id is
+// object behind a Hit was fetched. A request carrying X-Edgelab-Chaos-Id (or a
+// body of Content-Type text/x-edgelab-chaos-id, which edges do forward) is
 // recorded on arrival, before any fault acts, so the chaos at-most-once
 // check can count how often one viewer POST reached an origin.
 //

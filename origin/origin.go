@@ -216,7 +216,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	if id := r.Header.Get(HeaderRequestID); id != "" {
+	if id := requestID(r); id != "" {
 		// Recorded on arrival, before any fault: a request that reached the
 		// origin counts even when the answer is delayed or dropped.
 		s.recv.add(Receipt{ID: id, Origin: s.cfg.ID, Method: r.Method, Path: r.URL.Path, Time: now})

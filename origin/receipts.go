@@ -1,6 +1,10 @@
 package origin
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -8,6 +12,15 @@ import (
 // HeaderRequestID is the request header whose value the origin records (the
 // chaos load generator's unique id per viewer request).
 const HeaderRequestID = "X-Edgelab-Chaos-Id"
+
+// IDContentType marks a request body that is a chaos request id. Edges
+// forward only the headers a cache policy names (as CloudFront does), but
+// always the body of a POST or PUT, so the load generator sends the id
+// there too.
+const IDContentType = "text/x-edgelab-chaos-id"
+
+// maxIDBody bounds a body read as a request id.
+const maxIDBody = 256
 
 // HeaderTime is the response header naming when the origin produced the
 // response (RFC 3339 with nanoseconds); a cached copy keeps it.
@@ -38,6 +51,23 @@ type receipts struct {
 	max     int
 	list    []Receipt
 	dropped int64
+}
+
+// requestID returns the request's chaos id: the header, or a body of
+// IDContentType (which is put back for the route to read).
+func requestID(r *http.Request) string {
+	if id := r.Header.Get(HeaderRequestID); id != "" {
+		return id
+	}
+	if r.Body == nil || r.Header.Get("Content-Type") != IDContentType {
+		return ""
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxIDBody+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body))
+	if err != nil || len(b) > maxIDBody {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func (r *receipts) add(rc Receipt) {

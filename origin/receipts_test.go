@@ -34,9 +34,29 @@ func TestReceiptsRecordIDsOnArrival(t *testing.T) {
 		t.Fatalf("no %s on a content response", HeaderTime)
 	}
 	send("GET", "/", "")                    // no id: not recorded
+	withBody, _ := http.NewRequest("POST", s.URL()+"/api/b", strings.NewReader("p3"))
+	withBody.Header.Set("Content-Type", IDContentType)
+	if resp, err := http.DefaultTransport.RoundTrip(withBody); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	echo, _ := http.NewRequest("POST", s.URL()+"/echo/c", strings.NewReader("p4"))
+	echo.Header.Set("Content-Type", IDContentType)
+	s.Heal("/echo", false)
+	if resp, err := http.DefaultTransport.RoundTrip(echo); err != nil {
+		t.Fatal(err)
+	} else {
+		var e Echo
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if e.Body != "p4" {
+			t.Fatalf("the id body was not put back: %q", e.Body)
+		}
+	}
 	send("POST", "/_admin/faults", "admin") // admin calls are not content
 	log := s.Receipts()
-	if len(log.Receipts) != 2 || log.Dropped != 0 {
+	if len(log.Receipts) != 4 || log.Dropped != 0 || log.Receipts[2].ID != "p3" || log.Receipts[3].ID != "p4" {
 		t.Fatalf("receipts %+v", log)
 	}
 	got := log.Receipts[0]
@@ -48,7 +68,7 @@ func TestReceiptsRecordIDsOnArrival(t *testing.T) {
 		t.Fatalf("GET receipts: %v %v", resp, err)
 	}
 	var wire ReceiptLog
-	if err := json.Unmarshal([]byte(body), &wire); err != nil || len(wire.Receipts) != 2 || wire.Receipts[1].ID != "p2" {
+	if err := json.Unmarshal([]byte(body), &wire); err != nil || len(wire.Receipts) != 4 || wire.Receipts[1].ID != "p2" {
 		t.Fatalf("wire receipts %q: %v", body, err)
 	}
 	if resp, _, err := get(t, "DELETE", s.URL()+"/_admin/receipts", ""); err != nil || resp.StatusCode != http.StatusNoContent {

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/edgelab/edgelab/chaos/history"
+	"github.com/edgelab/edgelab/origin"
 )
 
 // Defaults applied by New for zero Config fields.
@@ -241,6 +242,9 @@ func (g *Generator) do(ctx context.Context, i int) history.Request {
 		req.Header.Set(history.HeaderViewerRegion, rec.ViewerRegion)
 	}
 	req.Header.Set(history.HeaderChaosID, rec.ID)
+	if body != nil {
+		req.Header.Set("Content-Type", origin.IDContentType)
+	}
 	resp, err := g.client.Do(req)
 	if err != nil {
 		rec.Err = err.Error()
