@@ -96,6 +96,11 @@ func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final
 			since = a.Time
 		}
 	}
+	for _, inv := range rn.invals {
+		if inv.Time.After(since) {
+			since = inv.Time
+		}
+	}
 	if since.IsZero() {
 		since = rn.start
 	}
