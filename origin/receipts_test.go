@@ -33,7 +33,7 @@ func TestReceiptsRecordIDsOnArrival(t *testing.T) {
 	if resp := send("PUT", "/api/x", "p2"); resp == nil || resp.Header.Get(HeaderTime) == "" {
 		t.Fatalf("no %s on a content response", HeaderTime)
 	}
-	send("GET", "/", "")                    // no id: not recorded
+	send("GET", "/", "") // no id: not recorded
 	withBody, _ := http.NewRequest("POST", s.URL()+"/api/b", strings.NewReader("p3"))
 	withBody.Header.Set("Content-Type", IDContentType)
 	if resp, err := http.DefaultTransport.RoundTrip(withBody); err != nil {
