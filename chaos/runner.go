@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -413,13 +415,6 @@ func (rn *run) publish(ctx context.Context, s scenario.Step) error {
 	return nil
 }
 
-var eventTypes = map[string]edgelabv1.EventType{
-	"viewer-request":  edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST,
-	"origin-request":  edgelabv1.EventType_EVENT_TYPE_ORIGIN_REQUEST,
-	"origin-response": edgelabv1.EventType_EVENT_TYPE_ORIGIN_RESPONSE,
-	"viewer-response": edgelabv1.EventType_EVENT_TYPE_VIEWER_RESPONSE,
-}
-
 func (rn *run) apply(ctx context.Context, s scenario.Step) error {
 	version, ok := s.VersionNumber()
 	if s.LatestVersion() || s.GoodVersion() {
@@ -437,9 +432,13 @@ func (rn *run) apply(ctx context.Context, s scenario.Step) error {
 	if err != nil {
 		return fmt.Errorf("getting distribution %s: %w", s.Distribution, err)
 	}
+	ev, ok := eventtype.Parse(s.Event)
+	if !ok {
+		return fmt.Errorf("step event %q is not a CloudFront event type", s.Event)
+	}
 	d := proto.Clone(cur).(*edgelabv1.Distribution)
 	d.Updated = nil
-	if !SetAssociation(d, s.Behavior, &edgelabv1.Association{EventType: eventTypes[s.Event], Function: s.Function, Version: version}) {
+	if !SetAssociation(d, s.Behavior, &edgelabv1.Association{EventType: ev, Function: s.Function, Version: version}) {
 		return fmt.Errorf("distribution %s has no behavior %q", s.Distribution, s.Behavior)
 	}
 	rev, err := rn.r.cfg.Lab.ApplyDistribution(ctx, d)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/store"
@@ -53,7 +55,7 @@ func (s *Server) validateCode(ctx context.Context, name string, cfg *edgelabv1.F
 	}
 	out := make([]edgelabv1.EventType, 0, len(info.EntryPoints))
 	for _, e := range info.EntryPoints {
-		out = append(out, sandbox.EventTypeToProto(e))
+		out = append(out, eventtype.ToProto(e))
 	}
 	return out, nil
 }
@@ -72,7 +74,7 @@ func hasEntryPoint(eps []edgelabv1.EventType, e edgelabv1.EventType) bool {
 func entryPointNames(eps []edgelabv1.EventType) []string {
 	out := make([]string, 0, len(eps))
 	for _, e := range eps {
-		out = append(out, sandbox.EventTypeFromProto(e).EntryPoint())
+		out = append(out, eventtype.FromProto(e).EntryPoint())
 	}
 	return out
 }

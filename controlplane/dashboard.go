@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgelab/edgelab/distribution"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -35,17 +36,7 @@ type dashboardRegion struct {
 }
 
 var dashboardTmpl = template.Must(template.New("dash").Funcs(template.FuncMap{
-	"state": func(s edgelabv1.DeploymentState) string {
-		switch s {
-		case edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED:
-			return "Deployed"
-		case edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS:
-			return "InProgress"
-		case edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED:
-			return "Failed"
-		}
-		return "Unknown"
-	},
+	"state": distribution.StateName,
 	"ago": func(n *edgelabv1.Node) string {
 		if n.GetLastSeen() == nil {
 			return "-"

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/edgelab/edgelab/distribution"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
@@ -48,7 +50,7 @@ func (s *Server) checkAssociations(ctx context.Context, d *edgelabv1.Distributio
 	versions := map[string]*edgelabv1.FunctionVersion{}
 	for i, b := range d.GetBehaviors() {
 		for _, a := range b.GetFunctions() {
-			path := fmt.Sprintf("behaviors[%d].functions.%s", i, distribution.EventTypeName(a.GetEventType()))
+			path := fmt.Sprintf("behaviors[%d].functions.%s", i, eventtype.Name(a.GetEventType()))
 			key := fmt.Sprintf("%s:%d", a.GetFunction(), a.GetVersion())
 			v, ok := versions[key]
 			if !ok {
@@ -63,7 +65,7 @@ func (s *Server) checkAssociations(ctx context.Context, d *edgelabv1.Distributio
 				}
 				versions[key] = v
 			}
-			et := sandbox.EventTypeFromProto(a.GetEventType())
+			et := eventtype.FromProto(a.GetEventType())
 			if !hasEntryPoint(v.GetEntryPoints(), a.GetEventType()) {
 				problems = append(problems, fmt.Sprintf("%s: function %q version %d does not export %s (it exports: %s)",
 					path, a.GetFunction(), a.GetVersion(), et.EntryPoint(), strings.Join(entryPointNames(v.GetEntryPoints()), ", ")))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -38,7 +40,7 @@ func (s *Server) Invoke(ctx context.Context, req *edgelabv1.InvokeRequest) (*edg
 	if ref.GetVersion() <= 0 {
 		return nil, toStatus(invalidf("function %s: version %d: only numbered versions can be invoked", ref.GetName(), ref.GetVersion()))
 	}
-	et := sandbox.EventTypeFromProto(req.GetEventType())
+	et := eventtype.FromProto(req.GetEventType())
 	r, resp := sandbox.RequestFromProto(req.GetRequest()), sandbox.ResponseFromProto(req.GetResponse())
 	if len(req.GetEventJson()) > 0 {
 		parse := s.cfg.EventParser
@@ -72,7 +74,7 @@ func (s *Server) Invoke(ctx context.Context, req *edgelabv1.InvokeRequest) (*edg
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	pet := sandbox.EventTypeToProto(et)
+	pet := eventtype.ToProto(et)
 	if !hasEntryPoint(v.GetEntryPoints(), pet) {
 		return nil, toStatus(invalidf("function %q version %d does not export %s", v.GetName(), v.GetVersion(), et.EntryPoint()))
 	}

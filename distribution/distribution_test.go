@@ -358,3 +358,54 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchInvalidation(t *testing.T) {
+	tests := []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"default", "/anything", true},
+		{"*", "/a/b", true},
+		{"/*", "/", true},
+		{"/images/*", "/images/a.png", true},
+		{"/images/*", "/images", false},
+		{"images/*", "/images/x/y.png", true},
+		{"/images/*.jpg", "/images/a/b.jpg", true},
+		{"/images/*.jpg", "/images/a/b.png", false},
+		{"/a?c", "/abc", true},
+		{"/a?c", "/ac", false},
+		{"/API/*", "/api/x", false},
+		{"/exact", "/exact", true},
+		{"exact", "/exact", true},
+		{"/exact", "/exact/", false},
+		{"/*a*a*a*a*a*a*a*b", "/" + strings.Repeat("a", 5000), false},
+		{"", "/", false},
+	}
+	for _, tc := range tests {
+		if got := distribution.MatchInvalidation(tc.pattern, tc.path); got != tc.want {
+			t.Errorf("MatchInvalidation(%q, %q) = %v, want %v", tc.pattern, tc.path, got, tc.want)
+		}
+	}
+}
+
+func FuzzMatchInvalidation(f *testing.F) {
+	for _, s := range [][2]string{{"/images/*", "/images/a.png"}, {"*a*b?c", "/xaybzc"}, {"default", "/"}, {"", ""}, {"exact", "/exact"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		if len(pattern) > 200 || len(path) > 2000 {
+			return
+		}
+		got := distribution.MatchInvalidation(pattern, path)
+		// A pattern without wildcards matches only itself (with the leading slash rule).
+		if !strings.ContainsAny(pattern, "*?") && pattern != distribution.DefaultPath && pattern != "" {
+			p := pattern
+			if p[0] != '/' {
+				p = "/" + p
+			}
+			if got != (p == path) {
+				t.Fatalf("MatchInvalidation(%q, %q) = %v", pattern, path, got)
+			}
+		}
+	})
+}

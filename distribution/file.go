@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 	"sigs.k8s.io/yaml"
 
@@ -25,7 +27,7 @@ const (
 	DefaultMaxTTL     = 8760 * time.Hour // 31,536,000 s
 )
 
-// DefaultFailoverStatus is used by an origin group that names no statuses.
+// defaultFailoverStatus is what an origin group that names no statuses fails over on.
 var defaultFailoverStatus = []int32{500, 502, 503, 504}
 
 // DefaultFailoverStatus returns the failover statuses an origin group gets
@@ -169,7 +171,7 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 		for _, name := range names {
 			a := b.Functions[name]
 			fpath := path + ".functions." + name
-			et, ok := EventTypeFromName(name)
+			et, ok := eventtype.Parse(name)
 			if !ok {
 				return nil, fmt.Errorf("%s: unknown event type %q (want viewer-request, origin-request, origin-response or viewer-response)", fpath, name)
 			}
@@ -185,7 +187,7 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 }
 
 func eventOrder(name string) int {
-	et, ok := EventTypeFromName(name)
+	et, ok := eventtype.Parse(name)
 	if !ok {
 		return math.MaxInt
 	}
@@ -274,7 +276,7 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 		if len(b.GetFunctions()) > 0 {
 			bf.Functions = map[string]assocFile{}
 			for _, a := range b.GetFunctions() {
-				bf.Functions[EventTypeName(a.GetEventType())] = assocFile{Function: a.GetFunction(),
+				bf.Functions[eventtype.Name(a.GetEventType())] = assocFile{Function: a.GetFunction(),
 					Version: json.RawMessage(strconv.FormatInt(a.GetVersion(), 10)), IncludeBody: a.GetIncludeBody()}
 			}
 		}
@@ -309,34 +311,4 @@ func FormatDuration(d time.Duration) string {
 		return fmt.Sprintf("%ds", d/time.Second)
 	}
 	return d.String()
-}
-
-// EventTypeName returns the CloudFront name ("viewer-request") of an event type.
-func EventTypeName(e edgelabv1.EventType) string {
-	switch e {
-	case edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST:
-		return "viewer-request"
-	case edgelabv1.EventType_EVENT_TYPE_ORIGIN_REQUEST:
-		return "origin-request"
-	case edgelabv1.EventType_EVENT_TYPE_ORIGIN_RESPONSE:
-		return "origin-response"
-	case edgelabv1.EventType_EVENT_TYPE_VIEWER_RESPONSE:
-		return "viewer-response"
-	}
-	return "unspecified"
-}
-
-// EventTypeFromName parses a CloudFront event type name.
-func EventTypeFromName(name string) (edgelabv1.EventType, bool) {
-	switch name {
-	case "viewer-request":
-		return edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST, true
-	case "origin-request":
-		return edgelabv1.EventType_EVENT_TYPE_ORIGIN_REQUEST, true
-	case "origin-response":
-		return edgelabv1.EventType_EVENT_TYPE_ORIGIN_RESPONSE, true
-	case "viewer-response":
-		return edgelabv1.EventType_EVENT_TYPE_VIEWER_RESPONSE, true
-	}
-	return edgelabv1.EventType_EVENT_TYPE_UNSPECIFIED, false
 }

@@ -45,3 +45,17 @@ func SelectBehavior(d *edgelabv1.Distribution, path string) *edgelabv1.Behavior 
 	}
 	return nil
 }
+
+// MatchInvalidation reports whether a cached object's path is covered by an
+// invalidation path. Invalidation paths follow Match, except that CloudFront
+// lets users write them without the leading '/' ("images/*" is
+// "/images/*"), and "*" or "/*" covers every path.
+func MatchInvalidation(pattern, path string) bool {
+	if pattern == "*" || pattern == "/*" {
+		return true
+	}
+	if len(pattern) > 0 && pattern[0] != '/' && pattern[0] != '*' && pattern != DefaultPath {
+		pattern = "/" + pattern
+	}
+	return Match(pattern, path)
+}

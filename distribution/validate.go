@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -199,9 +201,9 @@ func validateBehaviors(p *problems, bs []*edgelabv1.Behavior, targets map[string
 		}
 		events := map[edgelabv1.EventType]bool{}
 		for _, a := range b.GetFunctions() {
-			name := EventTypeName(a.GetEventType())
+			name := eventtype.Name(a.GetEventType())
 			fpath := path + ".functions." + name
-			if _, ok := EventTypeFromName(name); !ok {
+			if _, ok := eventtype.Parse(name); !ok {
 				p.add(path+".functions", "association of function %q has no event type", a.GetFunction())
 				continue
 			}

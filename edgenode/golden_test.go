@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgelab/edgelab/distribution"
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/edgelab/edgelab/examples"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -86,7 +87,7 @@ func loadGolden(t *testing.T, file string) goldenCase {
 				switch strings.TrimSpace(k) {
 				case "event":
 					fields := strings.Fields(v)
-					ev, ok := distribution.EventTypeFromName(fields[0])
+					ev, ok := eventtype.Parse(fields[0])
 					if !ok {
 						t.Fatalf("unknown event %q", fields[0])
 					}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/edgelab/edgelab/distribution"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/edgenode/cache"
@@ -72,9 +74,6 @@ type originConf struct {
 	readTimeout    time.Duration
 	customHeaders  map[string]string
 }
-
-// defaultFailoverStatus is used when an origin group names none.
-var defaultFailoverStatus = []int{500, 502, 503, 504}
 
 // compileState validates a snapshot and turns it into a serving state.
 // It checks that every association references a version in the snapshot.
@@ -149,15 +148,12 @@ func compileDist(pd *edgelabv1.Distribution, versions map[fnKey]*edgelabv1.Funct
 			return nil, fmt.Errorf("origin group %q: id already used", g.GetId())
 		}
 		fs := map[int]bool{}
-		codes := defaultFailoverStatus
-		if len(g.GetFailoverStatus()) > 0 {
-			codes = nil
-			for _, c := range g.GetFailoverStatus() {
-				codes = append(codes, int(c))
-			}
+		codes := g.GetFailoverStatus()
+		if len(codes) == 0 {
+			codes = distribution.DefaultFailoverStatus()
 		}
 		for _, c := range codes {
-			fs[c] = true
+			fs[int(c)] = true
 		}
 		d.origins[g.GetId()] = &originTarget{id: g.GetId(), primary: p, secondary: s, failover: fs}
 	}
@@ -200,7 +196,7 @@ func compileBehavior(pb *edgelabv1.Behavior, d *dist, versions map[fnKey]*edgela
 		}
 	}
 	for _, a := range pb.GetFunctions() {
-		ev := sandbox.EventTypeFromProto(a.GetEventType())
+		ev := eventtype.FromProto(a.GetEventType())
 		if !ev.Valid() {
 			return nil, fmt.Errorf("association with unknown event type %v", a.GetEventType())
 		}

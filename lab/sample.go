@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/edgelab/edgelab/distribution"
 	"github.com/edgelab/edgelab/examples"
 	jwtauth "github.com/edgelab/edgelab/examples/jwt-auth"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
@@ -132,7 +133,7 @@ func (l *Lab) SampleDistribution(versions map[string]int64) *edgelabv1.Distribut
 			{Id: "web-b", Url: origins["web-b"]},
 		},
 		OriginGroups: []*edgelabv1.OriginGroup{
-			{Id: "web-ha", Primary: "web", Secondary: "web-b", FailoverStatus: []int32{500, 502, 503, 504}},
+			{Id: "web-ha", Primary: "web", Secondary: "web-b", FailoverStatus: distribution.DefaultFailoverStatus()},
 		},
 		Behaviors: []*edgelabv1.Behavior{
 			{

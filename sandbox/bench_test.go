@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -247,7 +249,7 @@ func BenchmarkFrameCodec(b *testing.B) {
 		r := newFrameReader(&buf)
 		for b.Loop() {
 			frame := &edgelabv1.WorkerFrame{Id: 1, Msg: &edgelabv1.WorkerFrame_Invoke{Invoke: &edgelabv1.WorkerInvoke{
-				EventType: EventTypeToProto(inv.Event), Request: RequestToProto(inv.Request), Info: infoToProto(inv.Info)}}}
+				EventType: eventtype.ToProto(inv.Event), Request: RequestToProto(inv.Request), Info: infoToProto(inv.Info)}}}
 			if err := w.write(frame, 0); err != nil {
 				b.Fatal(err)
 			}

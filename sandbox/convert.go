@@ -132,38 +132,6 @@ func HeaderFromProto(hs []*edgelabv1.Header) http.Header {
 	return out
 }
 
-// EventTypeToProto maps an edge event type to the wire enum (UNSPECIFIED
-// for an unknown type).
-func EventTypeToProto(e edge.EventType) edgelabv1.EventType {
-	switch e {
-	case edge.ViewerRequest:
-		return edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST
-	case edge.OriginRequest:
-		return edgelabv1.EventType_EVENT_TYPE_ORIGIN_REQUEST
-	case edge.OriginResponse:
-		return edgelabv1.EventType_EVENT_TYPE_ORIGIN_RESPONSE
-	case edge.ViewerResponse:
-		return edgelabv1.EventType_EVENT_TYPE_VIEWER_RESPONSE
-	}
-	return edgelabv1.EventType_EVENT_TYPE_UNSPECIFIED
-}
-
-// EventTypeFromProto maps the wire enum to an edge event type ("" for
-// UNSPECIFIED or an unknown value).
-func EventTypeFromProto(e edgelabv1.EventType) edge.EventType {
-	switch e {
-	case edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST:
-		return edge.ViewerRequest
-	case edgelabv1.EventType_EVENT_TYPE_ORIGIN_REQUEST:
-		return edge.OriginRequest
-	case edgelabv1.EventType_EVENT_TYPE_ORIGIN_RESPONSE:
-		return edge.OriginResponse
-	case edgelabv1.EventType_EVENT_TYPE_VIEWER_RESPONSE:
-		return edge.ViewerResponse
-	}
-	return ""
-}
-
 // Info keys used on the wire (WorkerInvoke.info).
 const (
 	infoDistributionID     = "distribution_id"

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -69,11 +71,11 @@ func TestFromProtoHostile(t *testing.T) {
 
 func TestEventTypeProto(t *testing.T) {
 	for _, e := range edge.EventTypes() {
-		if got := EventTypeFromProto(EventTypeToProto(e)); got != e {
+		if got := eventtype.FromProto(eventtype.ToProto(e)); got != e {
 			t.Errorf("%s -> %s", e, got)
 		}
 	}
-	if EventTypeToProto("bogus") != edgelabv1.EventType_EVENT_TYPE_UNSPECIFIED || EventTypeFromProto(99) != "" {
+	if eventtype.ToProto("bogus") != edgelabv1.EventType_EVENT_TYPE_UNSPECIFIED || eventtype.FromProto(99) != "" {
 		t.Error("unknown values not mapped to zero")
 	}
 }

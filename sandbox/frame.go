@@ -49,11 +49,9 @@ func newFrameReader(r io.Reader) *frameReader {
 // bookkeeping also wakes the runtime's sysmon thread when it sleeps, and a
 // sysmon woken that way polls every 20 us for the next millisecond: a
 // worker that idles between batches of invocations paid that after every
-// batch. Measured on the worker under wrk (64 connections, trivial
-// viewer-request), raw reads and writes took it from 55 to 3-6 futex
-// calls, 128 to 35-42 nanosleeps and 319 to 146-163 context switches per
-// 1000 requests, and the node's requests per second up about 10% in an
-// interleaved A/B. EAGAIN parks the goroutine on the runtime poller
+// batch. Raw reads and writes cut the worker's futex calls, sleeps and
+// context switches per request several-fold (make bench's A/B mode shows
+// the node's throughput gain). EAGAIN parks the goroutine on the runtime poller
 // exactly as net.Conn.Read does, read deadlines included. (A worker needs
 // a timer to keep sysmon from sleeping through a looping handler: see
 // startSysmonHeartbeat.)
@@ -248,9 +246,8 @@ func (fw *frameWriter) write(f *edgelabv1.WorkerFrame, limit time.Duration) erro
 // that other senders are likely to have frames ready soon (calls in
 // flight): a writer that becomes the flusher then yields the processor
 // once before writing, so runnable senders queue their frames into the
-// same write. Measured with wrk on the node (64 connections, trivial
-// viewer-request): 15-25% more requests per second; a lone caller does
-// not yield (it would only add latency).
+// same write: fewer, larger writes under load. A lone caller does not
+// yield (it would only add latency).
 func (fw *frameWriter) send(m outFrame, id uint64, limit time.Duration, gather bool) error {
 	fw.mu.Lock()
 	if fw.err != nil {

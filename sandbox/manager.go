@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox/memcg"
@@ -297,7 +299,7 @@ func loadInto(ctx context.Context, p *proc, c Code, interpreters int, limit time
 	}
 	var out []edge.EventType
 	for _, e := range lr.GetEntryPoints() {
-		out = append(out, EventTypeFromProto(e))
+		out = append(out, eventtype.FromProto(e))
 	}
 	return out, nil
 }

@@ -205,7 +205,8 @@ type countWriter struct{ n int }
 func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
 
 // ValidateSource checks function source statically: file names, one package
-// (not main), Go syntax, the import allowlist, no go statements, no
+// (not main), Go syntax, the import allowlist, no go statements nor
+// callbacks scheduled for later (time.AfterFunc, context.AfterFunc), no
 // constructs yaegi 0.16 cannot run, at least one entry point, entry-point
 // signatures exactly as in the handler contract, and the compressed size
 // against MaxOriginCodeBytes (the viewer limit depends on the association;
@@ -553,6 +554,7 @@ func (v *validator) checkBody(n ast.Node, imports fileImports, locals map[string
 				}
 			}
 		case *ast.SelectorExpr:
+			v.checkDeferredWork(n, imports, locals)
 			if x, ok := n.X.(*ast.Ident); ok && imports[x.Name] == "net/http" {
 				if _, shadowed := locals[x.Name]; !shadowed && !httpSymbolAvailable(n.Sel.Name) {
 					v.addAt(n.Pos(), "net/http.%s is not available in edge functions (only header, cookie, status and method names are); use edge.Fetch for outbound calls", n.Sel.Name)
@@ -691,4 +693,29 @@ func isSel(e ast.Expr, pkg, name string) bool {
 func isPtrSel(e ast.Expr, pkg, name string) bool {
 	s, ok := e.(*ast.StarExpr)
 	return ok && isSel(s.X, pkg, name)
+}
+
+// deferredWork names the standard library functions that run a callback
+// later, on a goroutine of their own: handler code that would keep running
+// after the invocation returned (and after its deadline and its memory
+// accounting), so they are refused like go statements.
+var deferredWork = map[string]map[string]bool{
+	"time":    {"AfterFunc": true},
+	"context": {"AfterFunc": true},
+}
+
+// checkDeferredWork refuses a reference (a call or a method value) to a
+// function that schedules handler code for later.
+func (v *validator) checkDeferredWork(n *ast.SelectorExpr, imports fileImports, locals map[string]bool) {
+	x, ok := n.X.(*ast.Ident)
+	if !ok {
+		return
+	}
+	if _, shadowed := locals[x.Name]; shadowed {
+		return
+	}
+	p := imports[x.Name]
+	if deferredWork[p][n.Sel.Name] {
+		v.addAt(n.Pos(), "%s.%s is not allowed in edge functions: it runs code after the handler has returned; do the work before returning", p, n.Sel.Name)
+	}
 }

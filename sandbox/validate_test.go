@@ -34,6 +34,16 @@ func TestValidateSourceOK(t *testing.T) {
 		want  []edge.EventType
 	}{
 		{"viewer request", map[string][]byte{"auth.go": []byte(validVR)}, []edge.EventType{edge.ViewerRequest}},
+		{"time and context without callbacks", vrImports("\t\"time\"\n", `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	t := time.NewTimer(time.Millisecond)
+	defer t.Stop()
+	_ = time.Now().Add(time.Hour)
+	return nil, ctx.Err()
+}
+`), []edge.EventType{edge.ViewerRequest}},
 		{"the generic functions yaegi runs", vrImports("\t\"maps\"\n\t\"slices\"\n", `
 func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
 	m := map[string]int{"a": 1}
@@ -150,6 +160,26 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 	return nil, nil
 }
 `), "auth.go:10:2: go statements are not allowed in edge functions: a handler must finish its work before it returns"},
+		{"time.AfterFunc", vrImports("\t\"time\"\n", `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	time.AfterFunc(time.Second, func() { for {} })
+	return nil, nil
+}
+`), "auth.go:11:2: time.AfterFunc is not allowed in edge functions: it runs code after the handler has returned; do the work before returning"},
+		{"time.AfterFunc renamed, as a value", vrImports("\tclock \"time\"\n", `
+var later = clock.AfterFunc
+
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	return nil, nil
+}
+`), "auth.go:10:13: time.AfterFunc is not allowed in edge functions: it runs code after the handler has returned; do the work before returning"},
+		{"context.AfterFunc", vr(`
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	stop := context.AfterFunc(ctx, func() {})
+	_ = stop
+	return nil, nil
+}
+`), "auth.go:10:10: context.AfterFunc is not allowed in edge functions: it runs code after the handler has returned; do the work before returning"},
 		{"range over int literal", vr(`
 func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
 	for i := range 10 { _ = i }

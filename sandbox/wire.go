@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -138,7 +140,7 @@ func appendReqResp(b []byte, reqField protowire.Number, req *edge.Request, respF
 func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 	b = appendUint(b, fFrameID, id)
 	at := beginMsg(&b, fFrameInvoke)
-	b = appendUint(b, fInvEvent, uint64(EventTypeToProto(m.event)))
+	b = appendUint(b, fInvEvent, uint64(eventtype.ToProto(m.event)))
 	b = appendReqResp(b, fInvRequest, m.req, fInvResponse, m.resp)
 	b = appendDuration(b, fInvTimeout, m.timeout)
 	i := m.info
@@ -393,7 +395,7 @@ func (d *decoder) decodeInvoke(b []byte) (*invokeMsg, error) {
 		var err error
 		switch {
 		case num == fInvEvent && typ == protowire.VarintType:
-			m.event = EventTypeFromProto(edgelabv1.EventType(int32(v)))
+			m.event = eventtype.FromProto(edgelabv1.EventType(int32(v)))
 		case num == fInvRequest && typ == protowire.BytesType:
 			m.req, err = d.decodeRequest(raw)
 		case num == fInvResponse && typ == protowire.BytesType:

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -117,7 +119,7 @@ func TestWireInvokeAgreesWithProto(t *testing.T) {
 				if !maps.Equal(pi.GetInfo(), wantInfo) {
 					t.Errorf("info %v, want %v", pi.GetInfo(), wantInfo)
 				}
-				if pi.GetTimeout().AsDuration() != msg.timeout || EventTypeFromProto(pi.GetEventType()) != msg.event {
+				if pi.GetTimeout().AsDuration() != msg.timeout || eventtype.FromProto(pi.GetEventType()) != msg.event {
 					t.Errorf("timeout %v event %v", pi.GetTimeout().AsDuration(), pi.GetEventType())
 				}
 				// Hand encoder -> hand decoder.

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/edgelab/edgelab/edge"
@@ -254,7 +256,7 @@ func (w *workerServer) load(l *edgelabv1.WorkerLoad) *edgelabv1.WorkerLoadResult
 	w.created = 1
 	w.entries = p.entryPoints()
 	for _, e := range w.entries {
-		res.EntryPoints = append(res.EntryPoints, EventTypeToProto(e))
+		res.EntryPoints = append(res.EntryPoints, eventtype.ToProto(e))
 	}
 	return res
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -260,7 +262,7 @@ func references(ds []*edgelabv1.Distribution, name string, version int64) *Refer
 			for _, a := range b.GetFunctions() {
 				if a.GetFunction() == name && (version == 0 || a.GetVersion() == version) {
 					return &ReferencedError{Function: name, Version: a.GetVersion(), Distribution: d.GetId(),
-						Behavior: b.GetPath(), EventType: EventTypeName(a.GetEventType())}
+						Behavior: b.GetPath(), EventType: eventtype.Name(a.GetEventType())}
 				}
 			}
 		}
@@ -532,20 +534,4 @@ func (s *Store) ListInvalidations(ctx context.Context, distribution string) ([]*
 		out = append(out, inv)
 	}
 	return out, nil
-}
-
-// EventTypeName returns the CloudFront name of an event type
-// ("viewer-request"), or "unspecified".
-func EventTypeName(e edgelabv1.EventType) string {
-	switch e {
-	case edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST:
-		return "viewer-request"
-	case edgelabv1.EventType_EVENT_TYPE_ORIGIN_REQUEST:
-		return "origin-request"
-	case edgelabv1.EventType_EVENT_TYPE_ORIGIN_RESPONSE:
-		return "origin-response"
-	case edgelabv1.EventType_EVENT_TYPE_VIEWER_RESPONSE:
-		return "viewer-response"
-	}
-	return "unspecified"
 }

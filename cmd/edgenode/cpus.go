@@ -10,11 +10,10 @@ import (
 // The node and its sandbox workers share the machine's CPUs. Workers run
 // with one P each; a node with every P of the machine competes with them
 // for cores and burns CPU in the Go scheduler's spinning threads, waking
-// an idle P for every reply a worker sends. Measured on 2 CPUs (docs/performance.md):
-// with one P left to the workers, the node spends 21 instead of 30 us of
-// CPU per function request and serves about 10% more of them; a node
-// without workers keeps every P (plain cache hits need them: 67k vs 83k
-// req/s with one P).
+// an idle P for every reply a worker sends. With one P left to the
+// workers the node spends less CPU per function request and serves more
+// of them; a node without workers keeps every P (plain cache hits need
+// them).
 
 // cpuSplitInterval is how often the split is re-checked.
 const cpuSplitInterval = 250 * time.Millisecond

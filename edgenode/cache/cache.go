@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgelab/edgelab/distribution"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
@@ -95,19 +96,19 @@ func (c *Cache) Remove(key string) {
 	c.lru.Remove(key)
 }
 
-// Invalidate removes every entry of distribution whose path matches one of
+// Invalidate removes every entry of distribution dist whose path matches one of
 // the CloudFront path patterns, and returns how many it removed.
-func (c *Cache) Invalidate(distribution string, patterns []string) int {
+func (c *Cache) Invalidate(dist string, patterns []string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
 	for _, k := range c.lru.Keys() {
 		e, ok := c.lru.Peek(k)
-		if !ok || e.Distribution != distribution {
+		if !ok || e.Distribution != dist {
 			continue
 		}
 		for _, p := range patterns {
-			if MatchPath(p, e.Path) {
+			if distribution.MatchInvalidation(p, e.Path) {
 				c.lru.Remove(k)
 				n++
 				break

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/distribution"
@@ -134,7 +136,7 @@ func distGetCmd() *cobra.Command {
 				c := b.GetCache()
 				var fns []string
 				for _, a := range b.GetFunctions() {
-					f := fmt.Sprintf("%s=%s:%d", distribution.EventTypeName(a.GetEventType()), a.GetFunction(), a.GetVersion())
+					f := fmt.Sprintf("%s=%s:%d", eventtype.Name(a.GetEventType()), a.GetFunction(), a.GetVersion())
 					if a.GetIncludeBody() {
 						f += "+body"
 					}
@@ -265,7 +267,7 @@ the resulting request or response, duration, cold/warm and the logs.
 			}
 			req := &edgelabv1.InvokeRequest{Function: &edgelabv1.FunctionRef{Name: name, Version: version}, EventJson: data}
 			if eventType != "" {
-				et, ok := distribution.EventTypeFromName(eventType)
+				et, ok := eventtype.Parse(eventType)
 				if !ok {
 					return usagef("--type %q: want viewer-request, origin-request, origin-response or viewer-response", eventType)
 				}

@@ -9,10 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgelab/edgelab/eventtype"
+
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/edgelab/edgelab/distribution"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -91,7 +92,7 @@ func ParseRef(s string) (string, int64, error) {
 func entryNames(eps []edgelabv1.EventType) string {
 	var out []string
 	for _, e := range eps {
-		out = append(out, distribution.EventTypeName(e))
+		out = append(out, eventtype.Name(e))
 	}
 	if len(out) == 0 {
 		return "-"

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/distribution"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -96,19 +97,6 @@ func overallState(st *edgelabv1.GetStatusResponse) edgelabv1.DeploymentState {
 	return out
 }
 
-// StateName is the CloudFront-style name of a deployment state.
-func StateName(s edgelabv1.DeploymentState) string {
-	switch s {
-	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED:
-		return "Deployed"
-	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS:
-		return "InProgress"
-	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED:
-		return "Failed"
-	}
-	return "Unknown"
-}
-
 func printStatus(w io.Writer, cmd *cobra.Command, st *edgelabv1.GetStatusResponse, nodes bool) error {
 	if IsJSON(cmd) {
 		return PrintJSON(w, st)
@@ -121,12 +109,12 @@ func printStatus(w io.Writer, cmd *cobra.Command, st *edgelabv1.GetStatusRespons
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s  %s  revision %d  changed %s\n", d.GetDistributionId(), StateName(d.GetState()), d.GetRevision(), fmtTime(d.GetChanged()))
+		fmt.Fprintf(w, "%s  %s  revision %d  changed %s\n", d.GetDistributionId(), distribution.StateName(d.GetState()), d.GetRevision(), fmtTime(d.GetChanged()))
 		t := NewTable(w)
 		fmt.Fprintln(t, "  REGION\tNODES\tACKED\tFIRST ACK\tLAST ACK\tSTATE")
 		for _, r := range d.GetRegions() {
 			fmt.Fprintf(t, "  %s\t%d\t%d\t%s\t%s\t%s\n", r.GetRegion(), r.GetNodes(), r.GetAcked(),
-				fmtDur(r.GetFirstAck().AsDuration(), r.GetFirstAck() != nil), fmtDur(r.GetLastAck().AsDuration(), r.GetLastAck() != nil), StateName(r.GetState()))
+				fmtDur(r.GetFirstAck().AsDuration(), r.GetFirstAck() != nil), fmtDur(r.GetLastAck().AsDuration(), r.GetLastAck() != nil), distribution.StateName(r.GetState()))
 		}
 		t.Flush()
 		if nodes {
@@ -134,7 +122,7 @@ func printStatus(w io.Writer, cmd *cobra.Command, st *edgelabv1.GetStatusRespons
 			fmt.Fprintln(t, "  NODE\tREGION\tPOP\tACKED REV\tSENT\tACKED\tSTATE\tERROR")
 			for _, n := range d.GetNodes() {
 				fmt.Fprintf(t, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", n.GetNodeId(), n.GetRegion(), n.GetPop(), n.GetAckedRevision(),
-					fmtTime(n.GetSent()), fmtTime(n.GetAcked()), StateName(n.GetState()), oneLine(n.GetError()))
+					fmtTime(n.GetSent()), fmtTime(n.GetAcked()), distribution.StateName(n.GetState()), oneLine(n.GetError()))
 			}
 			t.Flush()
 		}
