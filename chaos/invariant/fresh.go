@@ -52,7 +52,7 @@ func Fresh(reqs []history.Request, invals []history.Invalidation, nodes []histor
 
 func matchesAny(patterns []string, path string) bool {
 	for _, p := range patterns {
-		if distribution.Match(p, path) {
+		if distribution.MatchInvalidation(p, path) {
 			return true
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/chaos/scenario"
+	"github.com/edgelab/edgelab/internal/rng"
 )
 
 // Menu entries (weights are relative).
@@ -117,7 +118,7 @@ func Schedule(cfg Config) ([]scenario.Step, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	g := &gen{cfg: cfg, rnd: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6e656d65736973))}
+	g := &gen{cfg: cfg, rnd: rng.Seeded(uint64(cfg.Seed))}
 	for op, w := range cfg.Weights {
 		if w > 0 {
 			g.ops = append(g.ops, op)
