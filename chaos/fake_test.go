@@ -112,7 +112,7 @@ func (l *fakeLab) Publish(_ context.Context, fn string, files []*edgelabv1.Sourc
 	if l.etcdDown {
 		return 0, 0, errors.New("etcdserver: request timed out")
 	}
-	if len(files) != 1 || !strings.Contains(string(files[0].Content), "package") {
+	if len(files) == 0 || !strings.Contains(string(files[0].Content), "package") {
 		return 0, 0, errors.New("bad source")
 	}
 	l.versions[fn]++
