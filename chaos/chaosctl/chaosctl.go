@@ -340,6 +340,13 @@ With --lab compose, stop/kill/start/pause/unpause act on containers (docker).`,
 
 // run carries out `chaos run` once the flags are parsed.
 func (f *runFlags) run(cmd *cobra.Command, dial func() (*grpc.ClientConn, error), out io.Writer, args []string) error {
+	var sc *scenario.Scenario
+	if !f.random {
+		var err error
+		if sc, err = scenario.ParseFile(args[0]); err != nil {
+			return err
+		}
+	}
 	eps, err := labapi.LoadEndpoints(f.labFile)
 	if err != nil {
 		return fmt.Errorf("%w (start the lab with 'edgelab up', or pass --lab-file)", err)
@@ -379,7 +386,7 @@ func (f *runFlags) run(cmd *cobra.Command, dial func() (*grpc.ClientConn, error)
 	if f.random {
 		rep, err = f.runRandom(ctx, cmd, runner, lab)
 	} else {
-		rep, err = f.runFile(ctx, runner, args[0])
+		rep, err = f.runFile(ctx, runner, sc, args[0])
 	}
 	if err != nil {
 		return err
@@ -403,11 +410,7 @@ func labConn(dial func() (*grpc.ClientConn, error), eps labapi.Endpoints) (grpc.
 	return c, func() { _ = c.Close() }, nil
 }
 
-func (f *runFlags) runFile(ctx context.Context, runner *chaos.Runner, path string) (*chaos.Report, error) {
-	sc, err := scenario.ParseFile(path)
-	if err != nil {
-		return nil, err
-	}
+func (f *runFlags) runFile(ctx context.Context, runner *chaos.Runner, sc *scenario.Scenario, path string) (*chaos.Report, error) {
 	rep, err := runner.Run(ctx, sc)
 	if err != nil {
 		return nil, err
