@@ -44,10 +44,12 @@ const (
 // last step of a replayed prefix).
 const DefaultSettle = 10 * time.Second
 
-// DefaultWeights is the menu used when Config.Weights is nil.
+// DefaultWeights is the menu used when Config.Weights is nil. Publishes
+// are rarer than faults: each one runs the control plane's compile check,
+// and steps run one after another, so a slow check delays the schedule.
 var DefaultWeights = map[string]int{
 	OpKill: 3, OpKillAfterAck: 2, OpPause: 1, OpPartition: 3, OpReplDelay: 2, OpReplDrop: 2, OpReplDup: 2,
-	OpOriginSlow: 1, OpOriginErrors: 1, OpHealthFail: 2, OpPublish: 4, OpBroken: 1, OpInvalidate: 4,
+	OpOriginSlow: 1, OpOriginErrors: 1, OpHealthFail: 2, OpPublish: 2, OpBroken: 1, OpInvalidate: 3,
 }
 
 // Config describes what a schedule may touch. Regions is required.
@@ -130,7 +132,7 @@ func Schedule(cfg Config) ([]scenario.Step, error) {
 		return nil, fmt.Errorf("nemesis: every menu weight is 0")
 	}
 	end := cfg.Duration - cfg.Settle
-	for at := 2*time.Second + g.span(0, 2*time.Second); at < end; at += g.span(time.Second, 4*time.Second) {
+	for at := 2*time.Second + g.span(0, 2*time.Second); at < end; at += g.span(2*time.Second, 6*time.Second) {
 		g.draw(at, end)
 	}
 	slices.SortStableFunc(g.steps, func(a, b scenario.Step) int { return int(a.At - b.At) })
