@@ -108,7 +108,11 @@ func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final
 	var originFaults, edgeFaults []history.Window
 	for _, o := range rn.outages(runEnd) {
 		if strings.HasPrefix(o.Kind, "origin-") {
-			originFaults = append(originFaults, o.Window)
+			// The origin drops a fault when the control plane sees it
+			// expire or healed, a little after the runner's clock says.
+			w := o.Window
+			w.To = w.To.Add(rn.r.cfg.Grace)
+			originFaults = append(originFaults, w)
 		}
 		if edgeOutKinds[o.Kind] {
 			edgeFaults = append(edgeFaults, o.Window)
