@@ -73,5 +73,6 @@ type EdgeHealth struct {
 type GatewaySample struct {
 	Time    time.Time       `json:"time"`
 	Healthy map[string]bool `json:"healthy"`
-	Retries int64           `json:"retries"`
+	// Retries is -1 when the gateway exports no metrics.
+	Retries int64 `json:"retries"`
 }

@@ -45,6 +45,9 @@ func FailoverBound(reqs []history.Request, samples []history.GatewaySample, down
 				break
 			}
 		}
+		if len(samples) > 0 && !sampledDuring(samples, bound, d.To) {
+			res.violate("no gateway sample while edge %s was down after the bound: its rotation cannot be judged", d.Edge)
+		}
 		for _, s := range samples {
 			if s.Time.After(bound) && s.Time.Before(d.To) && s.Healthy[d.Edge] {
 				res.violateAt(s.Time, "gateway still had edge %s in rotation at %s, %s after it went down (bound %s)",
@@ -60,6 +63,15 @@ func FailoverBound(reqs []history.Request, samples []history.GatewaySample, down
 	return res
 }
 
+func sampledDuring(samples []history.GatewaySample, from, to time.Time) bool {
+	for _, s := range samples {
+		if s.Time.After(from) && s.Time.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
 // retriesDuring is the growth of the retry counter between the last sample
 // at or before w.From and the first sample at or after w.To.
 func retriesDuring(samples []history.GatewaySample, w history.Window) (int64, bool) {
@@ -73,8 +85,8 @@ func retriesDuring(samples []history.GatewaySample, w history.Window) (int64, bo
 			after = s
 		}
 	}
-	if before == nil || after == nil {
-		return 0, false
+	if before == nil || after == nil || before.Retries < 0 || after.Retries < 0 {
+		return 0, false // no counter: retries are not judged
 	}
 	return after.Retries - before.Retries, true
 }

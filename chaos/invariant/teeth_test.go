@@ -89,7 +89,7 @@ func TestFailoverBound(t *testing.T) {
 	sample := func(ms int, healthy bool, retries int64) history.GatewaySample {
 		return history.GatewaySample{Time: at(ms), Healthy: map[string]bool{"a": healthy, "b": true}, Retries: retries}
 	}
-	good := []history.GatewaySample{sample(900, true, 3), sample(1300, false, 6), sample(5100, true, 6)}
+	good := []history.GatewaySample{sample(900, true, 3), sample(1300, false, 6), sample(3000, false, 6), sample(5100, true, 6)}
 	tests := []struct {
 		name    string
 		reqs    []history.Request
@@ -102,6 +102,9 @@ func TestFailoverBound(t *testing.T) {
 		{"dead edge answered", []history.Request{req(3000, 3010, "a", 200, "")}, good, false},
 		{"answered inside the bound", []history.Request{req(1100, 1110, "a", 200, "")}, good, true},
 		{"no samples, only requests judged", []history.Request{req(1500, 1510, "b", 200, "")}, nil, true},
+		{"no counter, still in rotation", nil, []history.GatewaySample{sample(900, true, -1), sample(3000, true, -1), sample(5100, true, -1)}, false},
+		{"no counter, ejected", nil, []history.GatewaySample{sample(900, true, -1), sample(3000, false, -1), sample(5100, true, -1)}, true},
+		{"samples, none during the outage", nil, []history.GatewaySample{sample(900, true, 0), sample(5100, true, 0)}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

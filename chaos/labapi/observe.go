@@ -89,10 +89,7 @@ func (l *Lab) sampleGateway(ctx context.Context) {
 		s.Healthy[e.ID] = e.Healthy
 	}
 	if n, err := l.gatewayRetries(ctx, base+"/_gateway/metrics"); err == nil {
-		s.Retries = n
-	}
-	if s.Retries < 0 {
-		return // without the counter a sample would fake a reset
+		s.Retries = n // else -1: this gateway exports no metrics
 	}
 	l.mu.Lock()
 	l.gateway = append(l.gateway, s)
