@@ -77,8 +77,11 @@ func (rep *Report) faultLane(x func(time.Duration) float64, y *int) lane {
 	for i, f := range rep.Faults {
 		row := *y + 4 + (i%6)*14
 		x0, x1 := x(f.From), x(f.To)
-		l.Shapes = append(l.Shapes, shape(`<rect class="fault %s" x="%.1f" y="%d" width="%.1f" height="12"><title>%s %s %s..%s</title></rect><text x="%.1f" y="%d" class="small">%s %s</text>`,
-			faultClass(f.Kind), x0, row, max(x1-x0, 2), f.Kind, f.Target, f.From.Round(time.Millisecond).String(), f.To.Round(time.Millisecond).String(), x0+2, row+10, f.Kind, f.Target))
+		l.Shapes = append(l.Shapes, shape(`<rect class="fault %s" x="%.1f" y="%d" width="%.1f" height="12"><title>%s %s %s..%s</title></rect>`,
+			faultClass(f.Kind), x0, row, max(x1-x0, 2), f.Kind, f.Target, f.From.Round(time.Millisecond).String(), f.To.Round(time.Millisecond).String()))
+		if x1-x0 > 90 { // a label only where it fits; the tooltip always names the fault
+			l.Shapes = append(l.Shapes, shape(`<text x="%.1f" y="%d" class="small">%s %s</text>`, x0+2, row+10, f.Kind, f.Target))
+		}
 	}
 	l.H = 6*14 + 8
 	*y += l.H + 10
