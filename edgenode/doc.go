@@ -2,19 +2,37 @@
 // distributions that runs function versions at the four CloudFront trigger
 // points through a sandbox.Runner.
 //
-//	viewer ──> limits (414 / 494 / 501) ──> distribution by Host ──> behavior by path
-//	   │
-//	   ├─ viewer-request ──generated──> viewer (not cached, no viewer-response)
-//	   │
-//	   ├─ cache lookup (GET/HEAD) ──hit──> viewer-response ──> viewer
-//	   │
-//	   └─ miss (collapsed per key) ──> origin-request ──generated──> cache ──> viewer-response
-//	                                     │
-//	                                     └─> origin / origin group (failover on error,
-//	                                         timeout or configured status; GET/HEAD/OPTIONS)
-//	                                           ──> origin-response (all statuses)
-//	                                           ──> cache store (TTL clamp) ──> viewer-response
-//	                                               (skipped for status >= 400)
+// A viewer request is parsed once, by either front end, into the one
+// edge.Request every stage reads (request.go), and one transaction (txn,
+// txn.go) carries it through named stages, each in its own file:
+//
+//	fasthttp front end (viewer.go) ─┐
+//	net/http adapter (servehttp.go) ┴─> parse: edge.Request, Host, limits' sizes
+//	  ──> route (route.go): health, 414 / 494 / 501, distribution by Host,
+//	      behavior by path, methods (403)
+//	  ──> viewer-request (viewerreq.go) ──generated──> write (not cached,
+//	      no viewer-response)
+//	  ──> cache lookup (lookup.go) ──hit──────────────────────┐
+//	      └─miss, collapsed per key (GET/HEAD) ──> miss (miss.go)
+//	           └─> upstream (upstream.go; today originSide):
+//	                 per attempt of the origin / origin group
+//	                   origin-request (originreq.go) ──generated──> store
+//	                   origin fetch (origin.go; failover on error, timeout
+//	                     or configured status; GET/HEAD/OPTIONS)
+//	                 origin-response (originresp.go, on the final answer)
+//	           <── answer: cacheable / use the stale copy / 304 refresh
+//	      ──> store (store.go, TTL clamp) ─────────────────────┤
+//	  ──> viewer-response (viewerresp.go; skipped for >= 400) <┘
+//	  ──> write + count (write.go, viewer.go writeFast)
+//
+// Every trigger stage runs its function through invoke (trigger.go): the
+// transaction's edge.Info (filled once, in route), the result rules
+// applied once (by the runner when it validates, sandbox.ValidatesResults,
+// else there), metrics and logs. Headers functions may not see are dropped
+// in the parse stage and go neither to a function nor to the origin; the
+// fetch stage builds the one outbound header copy per attempt. The
+// upstream interface is the seam where a regional cache tier can later sit
+// between the PoP and the origin.
 //
 // The desired state arrives through (*Node).Apply, which the replication
 // client (edgenode/replica) calls with a complete Snapshot: the node loads
@@ -32,10 +50,11 @@
 // say Hit and carry a Warning: 110 header.
 //
 // Viewers are served by an HTTP/1.1 front end on fasthttp (viewer.go): the
-// request is converted once into the *http.Request the pipeline reads and
-// the reply is written straight out, without net/http's per-request
-// bookkeeping (see docs/performance.md). ServeHTTP serves the same pipeline
-// to embedders. The front end keeps HTTP semantics where fasthttp differs:
+// request is parsed from fasthttp's buffers straight into the stages'
+// representation and the reply is written straight out, without net/http's
+// per-request bookkeeping; a cache hit with no function allocates a
+// handful of objects (BenchmarkHitNoFunction/direct). ServeHTTP feeds the
+// same stages to embedders. The front end keeps HTTP semantics where fasthttp differs:
 // the raw request URI is parsed as net/http does (no path cleaning), header
 // names are canonical and repeated headers keep every value, bodies beyond
 // 64 KiB stream. One deviation: the Date header is the node's, not the

@@ -58,13 +58,10 @@ type Node struct {
 	bg      sync.WaitGroup // unloadAfterDrain goroutines
 	closing chan struct{}
 
-	ln     net.Listener
-	viewer *viewerServer
-	// runnerValidates is set when the node built its runner: the Manager
-	// validates results with the node's profile, so the node need not.
-	runnerValidates bool
-	closeOnce       sync.Once
-	closeErr        error
+	ln        net.Listener
+	viewer    *viewerServer
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New builds a node and binds its listener (so Addr works before Run). The
@@ -87,8 +84,6 @@ func New(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("edgenode: building sandbox runner: %w", err)
 		}
 		n.runner, n.closer = r, closer
-		// The sandbox Manager applies the result rules with this profile.
-		n.runnerValidates = true
 	}
 	m, err := newMetrics(cfg.Registerer, cfg.NodeID, n.cache)
 	if err != nil {

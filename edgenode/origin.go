@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,19 +73,31 @@ type originResponse struct {
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 	"Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// fetchOrigin sends req to oc (or to the origin URL a function set) and
-// reads the whole response, bounded by MaxResponseBytes. body is the
-// request body to send (nil for none).
-func (n *Node) fetchOrigin(ctx context.Context, req *edge.Request, oc *originConf, body io.Reader, extra http.Header) (*originResponse, error) {
-	base := oc.base
-	if req.Origin != nil && req.Origin.URL != "" && req.Origin.URL != oc.base.String() {
-		u, err := url.Parse(req.Origin.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("origin URL %q set by function is invalid", req.Origin.URL)
-		}
-		base = u
+// originFetch is one request to one origin, the input of the origin
+// fetch stage.
+type originFetch struct {
+	// req is the request as origin-request left it; it is only read.
+	req  *edge.Request
+	conf *originConf
+	// method is req's, or GET for a cacheable HEAD miss.
+	method string
+	// body is the request body to send (nil: none).
+	body io.Reader
+	// cacheable drops the viewer's conditional headers: the cache wants
+	// the full object; revalidate holds an expired object's validators.
+	cacheable  bool
+	revalidate http.Header
+}
+
+// fetchOrigin is the origin fetch stage: it sends f to its origin (or to
+// the origin URL a function set) and reads the whole response, bounded by
+// MaxResponseBytes.
+func (n *Node) fetchOrigin(ctx context.Context, f originFetch) (*originResponse, error) {
+	target, err := originURL(f)
+	if err != nil {
+		return nil, err
 	}
-	connect, read := oc.connectTimeout, oc.readTimeout
+	connect, read := f.conf.connectTimeout, f.conf.readTimeout
 	if connect <= 0 {
 		connect = n.cfg.Origin.ConnectTimeout
 	}
@@ -92,67 +106,102 @@ func (n *Node) fetchOrigin(ctx context.Context, req *edge.Request, oc *originCon
 	}
 	ctx, cancel := context.WithTimeout(ctx, connect+2*read)
 	defer cancel()
-
-	target := *base
-	target.Path = strings.TrimSuffix(base.Path, "/") + req.URI
-	target.RawPath = ""
-	target.RawQuery = req.QueryString
-	hreq, err := http.NewRequestWithContext(ctx, req.Method, target.String(), body)
+	hreq, err := http.NewRequestWithContext(ctx, f.method, target, f.body)
 	if err != nil {
 		return nil, fmt.Errorf("building origin request: %w", err)
 	}
-	h := req.Header.Clone()
-	for _, k := range hopHeaders {
-		h.Del(k)
-	}
-	for k := range h {
-		if disallowedHeader(k) {
-			delete(h, k)
+	hreq.Header = n.originHeader(f)
+	start := time.Now()
+	resp, err := n.origins.get(connect, read).RoundTrip(hreq)
+	if err == nil {
+		var got *originResponse
+		if got, err = n.readOrigin(resp, f.method); err == nil {
+			n.metrics.originDur.WithLabelValues(f.conf.id, "ok").Observe(time.Since(start).Seconds())
+			return got, nil
 		}
 	}
-	h.Del("Host")
-	h.Del("Accept-Encoding")
-	h.Del("Content-Length")
-	for k, v := range oc.customHeaders {
+	n.metrics.originDur.WithLabelValues(f.conf.id, "error").Observe(time.Since(start).Seconds())
+	return nil, fmt.Errorf("origin %s: %w", f.conf.id, err)
+}
+
+// originURL is the URL f goes to: the origin's base (or the one a function
+// set) joined with the request's path and query.
+func originURL(f originFetch) (string, error) {
+	base := f.conf.base
+	if o := f.req.Origin; o != nil && o.URL != "" && o.URL != base.String() {
+		u, err := url.Parse(o.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", fmt.Errorf("origin URL %q set by function is invalid", o.URL)
+		}
+		base = u
+	}
+	target := *base
+	target.Path = strings.TrimSuffix(base.Path, "/") + f.req.URI
+	target.RawPath = ""
+	target.RawQuery = f.req.QueryString
+	return target.String(), nil
+}
+
+// dropToOrigin reports whether a request header stays at the edge: hop
+// headers, the viewer's Host, Accept-Encoding (objects are cached in
+// identity encoding) and Content-Length (the transport frames the body);
+// with cacheable, the viewer's conditional headers.
+func dropToOrigin(k string, cacheable bool) bool {
+	switch k {
+	case "Host", "Accept-Encoding", "Content-Length":
+		return true
+	}
+	return slices.Contains(hopHeaders, k) || cacheable && slices.Contains(conditionalHeaders, k)
+}
+
+// conditionalHeaders are removed from cacheable origin fetches.
+var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+
+// originHeader is the header set f sends: a copy of the request's (the
+// one copy per attempt; value slices are shared and never appended to in
+// place) without what stays at the edge, plus the origin's and the
+// function's custom headers, the validators, X-Forwarded-For and Via.
+func (n *Node) originHeader(f originFetch) http.Header {
+	h := make(http.Header, len(f.req.Header)+4)
+	for k, vs := range f.req.Header {
+		if !dropToOrigin(k, f.cacheable) {
+			h[k] = vs
+		}
+	}
+	for k, v := range f.conf.customHeaders {
 		h.Set(k, v)
 	}
-	if req.Origin != nil {
-		for k, vs := range req.Origin.CustomHeaders {
+	if f.req.Origin != nil {
+		for k, vs := range f.req.Origin.CustomHeaders {
 			h[http.CanonicalHeaderKey(k)] = vs
 		}
 	}
-	for k, vs := range extra {
-		h[k] = vs
-	}
-	if req.ClientIP != "" {
+	maps.Copy(h, f.revalidate)
+	if ip := f.req.ClientIP; ip != "" {
 		if prior := h.Get("X-Forwarded-For"); prior != "" {
-			h.Set("X-Forwarded-For", prior+", "+req.ClientIP)
-		} else {
-			h.Set("X-Forwarded-For", req.ClientIP)
+			ip = prior + ", " + ip
 		}
+		h["X-Forwarded-For"] = []string{ip}
 	}
-	h.Add("Via", "1.1 "+n.cfg.NodeID+" (edgelab)")
-	hreq.Header = h
+	h["Via"] = append(slices.Clip(h["Via"]), n.hdr.via[0])
+	return h
+}
 
-	start := time.Now()
-	resp, err := n.origins.get(connect, read).RoundTrip(hreq)
-	if err != nil {
-		n.metrics.originDur.WithLabelValues(oc.id, "error").Observe(time.Since(start).Seconds())
-		return nil, fmt.Errorf("origin %s: %w", oc.id, err)
-	}
+// readOrigin reads a whole origin response, bounded by MaxResponseBytes,
+// and drops its hop headers.
+func (n *Node) readOrigin(resp *http.Response, method string) (*originResponse, error) {
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.Origin.MaxResponseBytes+1))
-	if err == nil && int64(len(data)) > n.cfg.Origin.MaxResponseBytes {
-		err = fmt.Errorf("response larger than %d bytes", n.cfg.Origin.MaxResponseBytes)
+	limit := n.cfg.Origin.MaxResponseBytes
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("response larger than %d bytes", limit)
 	}
-	if err == nil && resp.ContentLength >= 0 && int64(len(data)) != resp.ContentLength && req.Method != http.MethodHead {
+	if err == nil && resp.ContentLength >= 0 && int64(len(data)) != resp.ContentLength && method != http.MethodHead {
 		err = fmt.Errorf("short body: %d of %d bytes: %w", len(data), resp.ContentLength, io.ErrUnexpectedEOF)
 	}
 	if err != nil {
-		n.metrics.originDur.WithLabelValues(oc.id, "error").Observe(time.Since(start).Seconds())
-		return nil, fmt.Errorf("origin %s: reading body: %w", oc.id, err)
+		return nil, fmt.Errorf("reading body: %w", err)
 	}
-	n.metrics.originDur.WithLabelValues(oc.id, "ok").Observe(time.Since(start).Seconds())
 	rh := resp.Header
 	for _, k := range hopHeaders {
 		rh.Del(k)

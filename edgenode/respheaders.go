@@ -1,8 +1,10 @@
 package edgenode
 
 import (
+	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -42,11 +44,44 @@ func (s *staticHeaders) xCache(result string) []string {
 	return []string{result + " from edgelab"}
 }
 
-// requestCounters caches the requests counter per (result, status), so
-// the hit path skips the label hashing and the status formatting.
+// labelCache caches what a label set resolves to (a metric child), so
+// the request path skips the label hashing and formatting. Reads take no
+// lock and allocate nothing: the map is replaced, never changed, when a
+// new label set appears. The zero value is empty and ready.
+type labelCache[K comparable, V any] struct {
+	m  atomic.Pointer[map[K]V]
+	mu sync.Mutex // serialises additions
+}
+
+// get returns the value for k, made by mk the first time.
+func (c *labelCache[K, V]) get(k K, mk func() V) V {
+	if m := c.m.Load(); m != nil {
+		if v, ok := (*m)[k]; ok {
+			return v
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if v, ok := (*old)[k]; ok {
+			return v
+		}
+	}
+	next := make(map[K]V, 1)
+	if old != nil {
+		maps.Copy(next, *old)
+	}
+	v := mk()
+	next[k] = v
+	c.m.Store(&next)
+	return v
+}
+
+// requestCounters counts viewer requests per (result, status).
 type requestCounters struct {
-	vec *prometheus.CounterVec
-	m   sync.Map // requestLabels -> prometheus.Counter
+	vec  *prometheus.CounterVec
+	kids labelCache[requestLabels, prometheus.Counter]
 }
 
 type requestLabels struct {
@@ -55,22 +90,15 @@ type requestLabels struct {
 }
 
 func (rc *requestCounters) inc(result string, status int) {
-	k := requestLabels{result, status}
-	if c, ok := rc.m.Load(k); ok {
-		c.(prometheus.Counter).Inc()
-		return
-	}
-	c := rc.vec.WithLabelValues(result, strconv.Itoa(status))
-	rc.m.Store(k, c)
-	c.Inc()
+	rc.kids.get(requestLabels{result, status}, func() prometheus.Counter {
+		return rc.vec.WithLabelValues(result, strconv.Itoa(status))
+	}).Inc()
 }
 
-// invocationMetrics caches the per-invocation metric children by
-// (function, event, outcome), so the function path skips the label
-// hashing of two vectors per invocation.
+// invocationMetrics records invocations per (function, event, outcome).
 type invocationMetrics struct {
 	m    *metrics
-	kids sync.Map // invocationLabels -> *invocationKids
+	kids labelCache[invocationLabels, *invocationKids]
 }
 
 type invocationLabels struct {
@@ -85,15 +113,12 @@ type invocationKids struct {
 }
 
 func (im *invocationMetrics) observe(fn string, ev edge.EventType, outcome sandbox.Outcome, seconds float64) {
-	k := invocationLabels{fn, ev, outcome}
-	v, ok := im.kids.Load(k)
-	if !ok {
-		v, _ = im.kids.LoadOrStore(k, &invocationKids{
+	kids := im.kids.get(invocationLabels{fn, ev, outcome}, func() *invocationKids {
+		return &invocationKids{
 			count: im.m.invocations.WithLabelValues(fn, string(ev), string(outcome)),
 			dur:   im.m.fnDur.WithLabelValues(string(ev), string(outcome)),
-		})
-	}
-	kids := v.(*invocationKids)
+		}
+	})
 	kids.count.Inc()
 	kids.dur.Observe(seconds)
 }

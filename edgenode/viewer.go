@@ -1,7 +1,6 @@
 package edgenode
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,17 +16,17 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// The viewer listener runs on fasthttp rather than net/http. Measured on
-// the 2-core bench machine (docs/performance.md): net/http spends about
-// 8 us per keep-alive request in its own bookkeeping (a background-read
-// goroutine and three read syscalls per request, a clone and a sort of the
-// response header map), which is as much as the whole cache-hit pipeline.
-// fasthttp parses into reused buffers and writes headers in one pass.
+// The viewer listener runs on fasthttp rather than net/http: net/http
+// spends about as much CPU per keep-alive request on its own bookkeeping
+// (a background-read goroutine and three read syscalls per request, a
+// clone and a sort of the response header map) as the whole cache-hit
+// path does. fasthttp parses into reused buffers and writes headers in one
+// pass.
 //
-// The pipeline itself (txn) still speaks net/http types: the request is
-// converted once (the same url.ParseRequestURI and canonical header keys
-// net/http would produce) and the reply is written straight into the
-// fasthttp response. Node.ServeHTTP serves the same pipeline for embedding.
+// The request is parsed once, straight from fasthttp's buffers into the
+// inbound request the stages read (the same path, query and canonical header
+// keys net/http would produce), and the reply is written straight into the
+// fasthttp response. Node.ServeHTTP feeds the same stages for embedding.
 
 // viewerServer is the node's HTTP/1.1 front end.
 type viewerServer struct {
@@ -41,6 +40,8 @@ type viewerServer struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	// txns recycles the transactions of this front end.
+	txns txnPool
 }
 
 // readBufferSize bounds the request line plus headers fasthttp accepts.
@@ -168,159 +169,62 @@ func (v *viewerServer) parseError(ctx *fasthttp.RequestCtx, err error) {
 	// socket and it closes the connection.
 }
 
-// serve runs one viewer request through the pipeline.
+// serve runs one viewer request through the stages, on a recycled
+// transaction.
 func (v *viewerServer) serve(ctx *fasthttp.RequestCtx) {
-	t := v.n.beginTxn()
-	defer t.end()
-	r, err := viewerRequest(ctx)
+	t := v.txns.get()
+	t.begin(v.n)
+	defer func() {
+		t.end()
+		v.txns.put(t)
+	}()
 	var rep *reply
-	if err != nil {
+	if err := t.in.parseFast(ctx); err != nil {
 		rep = errorReply(http.StatusBadRequest, xError, "Bad request. "+err.Error(), t.rid)
 		ctx.SetConnectionClose()
 	} else {
-		rep = t.serve(v.base, r)
+		rep = t.serve(v.base)
 	}
 	t.writeFast(ctx, rep)
 }
 
-// viewerRequest converts the parsed request into the *http.Request the
-// pipeline reads: the same fields net/http's server would fill in.
-func viewerRequest(ctx *fasthttp.RequestCtx) (*http.Request, error) {
+// parseFast is the parse stage of the fasthttp front end: the request
+// fasthttp read, as net/http's server would see it (the raw target parsed
+// as url.ParseRequestURI does, canonical header keys, every value of a
+// repeated header), straight into v.
+func (v *inbound) parseFast(ctx *fasthttp.RequestCtx) error {
 	rh := &ctx.Request.Header
-	rawURI := string(rh.RequestURI())
-	u, err := url.ParseRequestURI(rawURI)
+	raw, rawHeaders := rh.RequestURI(), rh.RawHeaders()
+	// One string holds the target and every header name and value.
+	v.scratch = append(append(v.scratch[:0], raw...), rawHeaders...)
+	all := string(v.scratch)
+	target, block := all[:len(raw)], all[len(raw):]
+	path, query, host, err := parseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("malformed request URI: %w", err)
+		return err
 	}
-	r := &http.Request{
-		Method:     internMethod(rh.Method()),
-		URL:        u,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     make(http.Header, headerLines(rh.RawHeaders())),
-		RequestURI: rawURI,
-		RemoteAddr: ctx.RemoteAddr().String(),
+	v.req.Method = internMethod(rh.Method())
+	v.req.URI, v.req.QueryString = path, query
+	v.uriLen = len(target)
+	hs := newHeaderSet(v, strings.Count(block, "\n"))
+	if err := parseRawHeaders(block, &hs); err != nil {
+		return err
 	}
-	if !rh.IsHTTP11() {
-		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
+	if host != "" {
+		v.host = host
 	}
-	if err := parseRawHeaders(rh.RawHeaders(), r.Header); err != nil {
-		return nil, err
-	}
-	r.Host = u.Host
-	if r.Host == "" {
-		r.Host = r.Header.Get("Host")
-	}
-	delete(r.Header, "Host")
-	delete(r.Header, "Transfer-Encoding")
-
+	v.remoteIP = ctx.RemoteIP()
 	switch cl := rh.ContentLength(); {
-	case cl > 0:
-		r.ContentLength = int64(cl)
-	case cl == -1: // chunked
-		r.ContentLength = -1
-		r.TransferEncoding = []string{"chunked"}
-	default:
-		r.ContentLength = 0
-	}
-	if r.ContentLength != 0 {
-		// The body streams while the pipeline reads it: lift the header
+	case cl > 0 || cl == -1: // -1: chunked
+		v.contentLength = int64(cl)
+		// The body streams while the stages read it: lift the header
 		// deadline (the origin fetch bounds the upload instead).
 		_ = ctx.SetReadDeadline(time.Time{})
-		r.Body = io.NopCloser(ctx.RequestBodyStream())
-	} else {
-		r.Body = http.NoBody
-	}
-	return r, nil
-}
-
-// headerLines counts the header lines of a raw header block: a map sized
-// for exactly that many keys. A fixed hint above 8 (the size of one
-// group of Go's maps) allocated a table and a directory per request, about
-// 1 us of a node's CPU; most requests have fewer headers than that.
-func headerLines(raw []byte) int {
-	return bytes.Count(raw, []byte{'\n'})
-}
-
-// internMethod returns the method as a string without allocating for the
-// common ones.
-func internMethod(m []byte) string {
-	switch string(m) {
-	case "GET":
-		return "GET"
-	case "HEAD":
-		return "HEAD"
-	case "POST":
-		return "POST"
-	case "PUT":
-		return "PUT"
-	case "OPTIONS":
-		return "OPTIONS"
-	case "DELETE":
-		return "DELETE"
-	case "PATCH":
-		return "PATCH"
-	}
-	return string(m)
-}
-
-// commonHeaderKeys interns the canonical header names viewers send most,
-// so converting them allocates nothing.
-var commonHeaderKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language",
-		"Authorization", "Cache-Control", "Connection", "Content-Length", "Content-Type", "Cookie",
-		"Host", "If-Match", "If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since",
-		"Origin", "Pragma", "Range", "Referer", "Te", "Upgrade", "User-Agent", "Via",
-		"X-Forwarded-For", "X-Forwarded-Proto", "X-Requested-With", "X-Viewer-Region",
-		"Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest", "Upgrade-Insecure-Requests",
-		"Cloudfront-Viewer-Country", "Expect", "Transfer-Encoding"} {
-		m[k] = k
-	}
-	return m
-}()
-
-var errObsFold = errors.New("malformed header: obsolete line folding")
-
-// parseRawHeaders adds the raw header block (as the viewer sent it, one
-// "Name: value" per line) to h with canonical keys, keeping every value
-// of a repeated header in order, like net/textproto.
-func parseRawHeaders(raw []byte, h http.Header) error {
-	for len(raw) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			line, raw = raw, nil
-		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) == 0 {
-			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			return errObsFold
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return fmt.Errorf("malformed header line %q", truncate(string(line), 40))
-		}
-		name := line[:colon]
-		key, ok := commonHeaderKeys[string(name)]
-		if !ok {
-			key = http.CanonicalHeaderKey(string(name))
-		}
-		val := strings.TrimFunc(string(line[colon+1:]), func(r rune) bool { return r == ' ' || r == '\t' })
-		h[key] = append(h[key], val)
+		v.body = ctx.RequestBodyStream()
+	default:
+		v.contentLength = 0
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // fastSink writes headers into a fresh fasthttp response. responseHeaders
@@ -335,6 +239,11 @@ func (s fastSink) set(k string, vs []string) {
 }
 
 func (s fastSink) set1(k, v string) { s.h.Add(k, v) }
+
+func (s fastSink) setInt(k string, n int) {
+	var buf [20]byte
+	s.h.AddBytesV(k, strconv.AppendInt(buf[:0], int64(n), 10))
+}
 
 // writeFast sends rep with the edge headers into the fasthttp response.
 func (t *txn) writeFast(ctx *fasthttp.RequestCtx, rep *reply) {

@@ -365,27 +365,10 @@ type callState struct {
 // unwinds, or forever when it is stuck.
 func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req *edge.Request, resp *edge.Response, timeout time.Duration, fetch FetchFunc, deliver func(callResult)) {
 	p.used = true
-	rh, isReq := p.req[e]
-	sh, isResp := p.resp[e]
-	if !isReq && !isResp {
-		deliver(callResult{kind: kindMisuse, err: fmt.Sprintf("the function does not export %s", e.EntryPoint())})
+	h, misuse := p.handler(e, req, resp)
+	if misuse != "" {
+		deliver(callResult{kind: kindMisuse, err: misuse})
 		return
-	}
-	if req == nil {
-		deliver(callResult{kind: kindMisuse, err: "no request"})
-		return
-	}
-	if req.Header == nil {
-		req.Header = http.Header{}
-	}
-	if isResp {
-		if resp == nil {
-			deliver(callResult{kind: kindMisuse, err: "response event without a response"})
-			return
-		}
-		if resp.Header == nil {
-			resp.Header = http.Header{}
-		}
 	}
 	start := time.Now()
 	deadline := start.Add(timeout)
@@ -393,7 +376,6 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 	cs.rt.fetch = fetch
 	cs.ctx.init(ctx, deadline)
 	defer cs.ctx.finish()
-	info.EventType = e
 	info.Deadline = deadline
 	hctx := edge.NewContext(&cs.ctx, info, &cs.rt)
 
@@ -409,21 +391,8 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 			}
 		})
 	}
-
 	p.trace.reset()
-	var o callOut
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				o.pan = r
-			}
-		}()
-		if isReq {
-			o.resp, o.err = rh(hctx, req)
-		} else {
-			o.err = sh(hctx, req, resp)
-		}
-	}()
+	o := h.call(hctx, req, resp)
 	if !p.timer.Stop() {
 		<-p.fired // the timer went off: wait until it is done with cs
 	}
@@ -439,7 +408,60 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 		}
 		return
 	}
-	res := callResult{req: req, duration: time.Since(start), logs: cs.rt.take()}
+	deliver(p.result(o, h.isReq, req, resp, cs))
+}
+
+// entryPoint is one of a program's entry points: a request or a response
+// handler.
+type entryPoint struct {
+	isReq bool
+	req   edge.RequestHandler
+	resp  edge.ResponseHandler
+}
+
+// handler returns e's entry point, or why it cannot be called with req
+// and resp (nil headers are made empty).
+func (p *program) handler(e edge.EventType, req *edge.Request, resp *edge.Response) (entryPoint, string) {
+	rh, isReq := p.req[e]
+	sh, isResp := p.resp[e]
+	if !isReq && !isResp {
+		return entryPoint{}, fmt.Sprintf("the function does not export %s", e.EntryPoint())
+	}
+	if req == nil {
+		return entryPoint{}, "no request"
+	}
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	if isResp {
+		if resp == nil {
+			return entryPoint{}, "response event without a response"
+		}
+		if resp.Header == nil {
+			resp.Header = http.Header{}
+		}
+	}
+	return entryPoint{isReq: isReq, req: rh, resp: sh}, ""
+}
+
+// call runs the handler, catching a panic.
+func (h entryPoint) call(ctx context.Context, req *edge.Request, resp *edge.Response) (o callOut) {
+	defer func() {
+		if r := recover(); r != nil {
+			o.pan = r
+		}
+	}()
+	if h.isReq {
+		o.resp, o.err = h.req(ctx, req)
+	} else {
+		o.err = h.resp(ctx, req, resp)
+	}
+	return o
+}
+
+// result is the callResult of a handler that returned in time.
+func (p *program) result(o callOut, isReq bool, req *edge.Request, resp *edge.Response, cs *callState) callResult {
+	res := callResult{req: req, duration: time.Since(cs.start), logs: cs.rt.take()}
 	switch {
 	case o.pan != nil:
 		res.kind, res.err = kindPanic, cleanPositions(fmt.Sprint(o.pan))
@@ -453,7 +475,7 @@ func (p *program) run(ctx context.Context, e edge.EventType, info edge.Info, req
 	default:
 		res.resp = resp
 	}
-	deliver(res)
+	return res
 }
 
 // onTimer runs (on its own goroutine) when a call's timeout expires: the

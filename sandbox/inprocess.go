@@ -36,7 +36,10 @@ type InProcess struct {
 	closed  bool
 }
 
-var _ Runner = (*InProcess)(nil)
+var (
+	_ Runner          = (*InProcess)(nil)
+	_ ResultValidator = (*InProcess)(nil)
+)
 
 type inprocFn struct {
 	code Code
@@ -103,6 +106,10 @@ func (r *InProcess) Unload(name string, version int64) {
 	r.mu.Unlock()
 }
 
+// ValidatesResults implements ResultValidator: results are validated with
+// the runner's profile.
+func (r *InProcess) ValidatesResults() bool { return true }
+
 // Invoke runs one trigger on a copy of the invocation's request/response.
 func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	start := time.Now()
@@ -142,8 +149,7 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 		cold = true
 	}
 	cold = cold || !p.used
-	info := inv.Info
-	info.FunctionName, info.FunctionVersion = inv.Function, inv.Version
+	info := inv.handlerInfo()
 	fetch := r.cfg.Fetch
 	if r.cfg.FetchFault != nil {
 		fetch = r.cfg.FetchFault(inv).wrap(fetch)

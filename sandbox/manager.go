@@ -159,7 +159,10 @@ type Manager struct {
 	cgroups *memcg.Parent // nil: the RSS watchdog alone limits memory
 }
 
-var _ Runner = (*Manager)(nil)
+var (
+	_ Runner          = (*Manager)(nil)
+	_ ResultValidator = (*Manager)(nil)
+)
 
 type fnKey struct {
 	name    string
@@ -523,13 +526,20 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 	if w.fresh.Swap(false) {
 		cold = true
 	}
+	r, res := m.roundTrip(ctx, f, w, inv, time.Until(deadline), cold)
+	if r == nil {
+		return res
+	}
+	if res = m.outcome(f, w, r, timeout, cold); res.Outcome != "" {
+		return res
+	}
+	return finishResult(inv, limits, res, r.req, r.resp)
+}
 
-	info := inv.Info
-	info.EventType = inv.Event
-	info.FunctionName = inv.Function
-	info.FunctionVersion = inv.Version
-	remaining := time.Until(deadline)
-	msg := &invokeMsg{event: inv.Event, req: inv.Request, resp: inv.Response, timeout: remaining, info: info}
+// roundTrip sends inv to w with remaining time to run and returns the
+// worker's result, or nil and the execution error when there is none.
+func (m *Manager) roundTrip(ctx context.Context, f *function, w *worker, inv Invocation, remaining time.Duration, cold bool) (*resultMsg, Result) {
+	msg := &invokeMsg{event: inv.Event, req: inv.Request, resp: inv.Response, timeout: remaining, info: inv.handlerInfo()}
 	if m.cfg.FetchFault != nil {
 		msg.fault = m.cfg.FetchFault(inv)
 	}
@@ -540,40 +550,71 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		if !w.p.alive() && f.recycle(w, nil) {
 			m.workerDeaths.Add(1)
 		}
-		return execError(err, cold) // proc errors name the function
+		return nil, execError(err, cold) // proc errors name the function
 	}
-	r := reply.result
-	if r == nil {
-		return execError(fmt.Errorf("%s: unexpected worker reply %s", label, reply.kind()), cold)
+	if reply.result == nil {
+		return nil, execError(fmt.Errorf("%s: unexpected worker reply %s", f.label, reply.kind()), cold)
 	}
-	cold = cold || r.cold
-	res := Result{Cold: cold, Logs: r.logs}
+	return reply.result, Result{}
+}
+
+// outcome is the Result of a worker's result r: the logs and cold flag,
+// and for a failed call its error outcome (Outcome "" when the handler
+// returned: finishResult fills it). A timed-out handler that did not stop
+// has its worker recycled.
+func (m *Manager) outcome(f *function, w *worker, r *resultMsg, timeout time.Duration, cold bool) Result {
+	label := f.label
+	res := Result{Cold: cold || r.cold, Logs: r.logs}
 	switch r.kind {
 	case "":
+		return res
 	case kindTimeoutStuck:
-		// The interpreter did not stop: recycle the process.
 		m.cfg.Logger.Warn("sandbox worker recycled after a stuck timeout", "function", label, "pid", w.p.pid())
 		f.recycle(w, fmt.Errorf("%w: %s: worker recycled: a timed-out handler did not stop", ErrWorkerCrashed, label))
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: timeout after %s (the handler did not stop; worker recycled)", ErrTimeout, label, timeout)
-		return res
+		res.Err = fmt.Errorf("%w: %s: timeout after %s (the handler did not stop; worker recycled)", ErrTimeout, label, timeout)
 	case kindTimeout:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: timeout after %s", ErrTimeout, label, timeout)
-		return res
+		res.Err = fmt.Errorf("%w: %s: timeout after %s", ErrTimeout, label, timeout)
 	case kindBusy:
 		res.Outcome, res.Err = OutcomeLimitExceeded, fmt.Errorf("%w: %s: no interpreter free within %s", ErrConcurrency, label, timeout)
 		return res
 	case kindPanic:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrPanic, label, r.err)
-		return res
+		res.Err = fmt.Errorf("%w: %s: %s", ErrPanic, label, r.err)
 	case kindError:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%w: %s: %s", ErrHandler, label, r.err)
-		return res
+		res.Err = fmt.Errorf("%w: %s: %s", ErrHandler, label, r.err)
 	default:
-		res.Outcome, res.Err = OutcomeExecutionError, fmt.Errorf("%s: %s", label, r.err)
-		return res
+		res.Err = fmt.Errorf("%s: %s", label, r.err)
 	}
-	return finishResult(inv, limits, res, r.req, r.resp)
+	res.Outcome = OutcomeExecutionError
+	return res
 }
+
+// handlerInfo is the Info a handler sees: the caller's, with the event and
+// the function version filled in (the one place they are).
+func (inv Invocation) handlerInfo() edge.Info {
+	info := inv.Info
+	info.EventType = inv.Event
+	info.FunctionName = inv.Function
+	info.FunctionVersion = inv.Version
+	return info
+}
+
+// ResultValidator is implemented by runners that apply the result rules
+// (ValidateResult, with their own profile) to every result they return,
+// so that callers do not apply them a second time.
+type ResultValidator interface {
+	// ValidatesResults reports whether results come back validated.
+	ValidatesResults() bool
+}
+
+// ValidatesResults reports whether r returns validated results.
+func ValidatesResults(r Runner) bool {
+	v, ok := r.(ResultValidator)
+	return ok && v.ValidatesResults()
+}
+
+// ValidatesResults implements ResultValidator: the Manager validates every
+// result with its profile.
+func (m *Manager) ValidatesResults() bool { return true }
 
 // finishResult fills a successful invocation's outcome and validates it.
 func finishResult(inv Invocation, limits Limits, res Result, req *edge.Request, resp *edge.Response) Result {

@@ -1,0 +1,217 @@
+package edgenode
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/sandbox"
+)
+
+// inbound is a viewer request parsed once, by either front end
+// (viewer.go, servehttp.go), into the edge.Request every stage reads, plus
+// what only the edge itself checks.
+type inbound struct {
+	// req has Method, URI (the decoded path, starting with "/"),
+	// QueryString (raw) and Header: canonical keys, without Host and
+	// Transfer-Encoding, and without the headers functions may not see.
+	// Those are dropped here, the one place they are: they go neither to a
+	// function nor to the origin. ClientIP is filled by fillClientIP.
+	req  edge.Request
+	host string
+	// uriLen is the length of the raw request target (414 at MaxURIBytes).
+	uriLen int
+	// headerBytes is the size of the headers the viewer sent, Host aside;
+	// with the query string and the host added (route), the quantity
+	// CloudFront bounds (494 above MaxHeaderBytes).
+	headerBytes int
+	// body is the request body (nil: none); contentLength its declared
+	// length (-1: chunked).
+	body          io.Reader
+	contentLength int64
+	// remoteIP is the viewer's address from the fasthttp front end, turned
+	// into ClientIP only when a function or the origin needs it.
+	remoteIP net.IP
+	// hostHeader is the Host header's value slice, for exposeHost.
+	hostHeader []string
+	// scratch is the fasthttp front end's copy buffer, kept across the
+	// requests a recycled transaction serves.
+	scratch []byte
+}
+
+// fillClientIP sets req.ClientIP from the viewer's address.
+func (v *inbound) fillClientIP() {
+	if v.req.ClientIP == "" && v.remoteIP != nil {
+		v.req.ClientIP = v.remoteIP.String()
+	}
+}
+
+// exposeHost adds the Host header to the request functions see.
+func (v *inbound) exposeHost() {
+	if len(v.hostHeader) == 1 && v.hostHeader[0] == v.host {
+		v.req.Header["Host"] = v.hostHeader
+		return
+	}
+	v.req.Header["Host"] = []string{v.host}
+}
+
+// headerSet collects viewer headers into an inbound request. Single values
+// share one backing array (capacity-limited sub-slices: an append
+// elsewhere copies instead of overwriting a neighbour).
+type headerSet struct {
+	v    *inbound
+	vals []string
+}
+
+func newHeaderSet(v *inbound, lines int) headerSet {
+	v.req.Header = make(http.Header, lines)
+	return headerSet{v: v, vals: make([]string, 0, lines)}
+}
+
+// add records one header: Host is taken out (the first one counts),
+// Transfer-Encoding is the front end's, every other header counts towards
+// headerBytes, and the disallowed ones stop here.
+func (s *headerSet) add(key, val string) {
+	switch key {
+	case "Host":
+		if s.v.host == "" {
+			s.v.host = val
+			s.vals = append(s.vals, val)
+			i := len(s.vals) - 1
+			s.v.hostHeader = s.vals[i : i+1 : i+1]
+		}
+		return
+	case "Transfer-Encoding":
+		return
+	}
+	s.v.headerBytes += len(key) + len(val) + 4
+	if sandbox.IsDisallowedHeader(key) {
+		return
+	}
+	h := s.v.req.Header
+	if old, ok := h[key]; ok {
+		h[key] = append(old[:len(old):len(old)], val)
+		return
+	}
+	s.vals = append(s.vals, val)
+	i := len(s.vals) - 1
+	h[key] = s.vals[i : i+1 : i+1]
+}
+
+var errObsFold = errors.New("malformed header: obsolete line folding")
+
+// parseRawHeaders adds a raw header block (as the viewer sent it, one
+// "Name: value" per line) to s with canonical keys, keeping every value of
+// a repeated header in order, like net/textproto. Names and values are
+// slices of block: no allocation per header.
+func parseRawHeaders(block string, s *headerSet) error {
+	for len(block) > 0 {
+		line, rest, _ := strings.Cut(block, "\n")
+		block = rest
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return errObsFold
+		}
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 {
+			return fmt.Errorf("malformed header line %q", truncate(line, 40))
+		}
+		s.add(http.CanonicalHeaderKey(line[:colon]), trimOWS(line[colon+1:]))
+	}
+	return nil
+}
+
+// trimOWS trims the spaces and tabs around a header value.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// parseTarget splits a request target as url.ParseRequestURI does into the
+// decoded path (starting with "/"), the raw query and, for an
+// absolute-form target, the host. An origin-form target without escapes or
+// control bytes, the common case, is sliced without allocating.
+func parseTarget(raw string) (path, query, host string, err error) {
+	if plainTarget(raw) {
+		path, query, _ = strings.Cut(raw, "?")
+		return path, query, "", nil
+	}
+	u, err := url.ParseRequestURI(raw)
+	if err != nil {
+		return "", "", "", fmt.Errorf("malformed request URI: %w", err)
+	}
+	path = u.Path
+	if path == "" || path[0] != '/' {
+		path = "/" + path
+	}
+	return path, u.RawQuery, u.Host, nil
+}
+
+// plainTarget reports whether raw is an origin-form target whose path has
+// no escapes and which has no control bytes: url.ParseRequestURI would
+// return its path and query unchanged.
+func plainTarget(raw string) bool {
+	if raw == "" || raw[0] != '/' {
+		return false
+	}
+	inPath := true
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c < ' ' || c == 0x7f:
+			return false
+		case c == '?':
+			inPath = false
+		case c == '%' && inPath:
+			return false
+		}
+	}
+	return true
+}
+
+// internMethod returns the method as a string without allocating for the
+// common ones.
+func internMethod(m []byte) string {
+	for _, k := range [...]string{"GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE", "PATCH"} {
+		if string(m) == k {
+			return k
+		}
+	}
+	return string(m)
+}
+
+// knownMethod reports whether CloudFront accepts the method at all.
+func knownMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// clientIP is the host part of a net/http RemoteAddr.
+func clientIP(remote string) string {
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		return h
+	}
+	return remote
+}
