@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/controlplane/replication/fault"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/store"
 )
@@ -32,10 +33,10 @@ const (
 	KindKill                 = "kill"
 	KindPause                = "pause"
 	KindUnpause              = "unpause"
-	KindPartition            = "partition"
-	KindReplicationDelay     = "replication-delay"
-	KindReplicationDrop      = "replication-drop"
-	KindReplicationDuplicate = "replication-duplicate"
+	KindPartition            = fault.KindPartition
+	KindReplicationDelay     = fault.KindDelay
+	KindReplicationDrop      = fault.KindDrop
+	KindReplicationDuplicate = fault.KindDuplicate
 	KindOriginLatency        = "origin-latency"
 	KindOriginErrors         = "origin-errors"
 	KindOriginOutage         = "origin-outage"
@@ -56,9 +57,9 @@ const (
 
 // Partition directions.
 const (
-	DirectionBoth           = "both"
-	DirectionToNode         = "to-node"
-	DirectionToControlPlane = "to-controlplane"
+	DirectionBoth           = fault.DirectionBoth
+	DirectionToNode         = fault.DirectionToNode
+	DirectionToControlPlane = fault.DirectionToControlPlane
 )
 
 // Bounds of fault parameters.

@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/edgelab/edgelab/controlplane/replication/fault"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/store"
 )
@@ -49,6 +50,7 @@ type FaultSet struct {
 
 	mu      sync.Mutex
 	faults  map[string]*edgelabv1.Fault // id -> fault, never mutated after stored
+	channel map[string]fault.Fault      // id -> parsed replication-channel fault, for those that are one
 	rev     int64                       // etcd revision the set reflects
 	ready   bool
 	readyCh chan struct{}
@@ -71,7 +73,7 @@ func NewFaultSet(cfg FaultSetConfig) (*FaultSet, error) {
 	}
 	return &FaultSet{
 		cfg: cfg, log: cfg.Logger.With("component", "faultset"), now: cfg.Now,
-		faults: map[string]*edgelabv1.Fault{}, readyCh: make(chan struct{}), notify: make(chan struct{}),
+		faults: map[string]*edgelabv1.Fault{}, channel: map[string]fault.Fault{}, readyCh: make(chan struct{}), notify: make(chan struct{}),
 	}, nil
 }
 
@@ -113,18 +115,13 @@ func (s *FaultSet) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading faults: %w", err)
 	}
-	faults := map[string]*edgelabv1.Fault{}
-	for _, kv := range resp.Kvs {
-		f := &edgelabv1.Fault{}
-		if err := proto.Unmarshal(kv.Value, f); err != nil {
-			s.log.Error("skipping undecodable fault", "key", string(kv.Key), "err", err)
-			continue
-		}
-		faults[strings.TrimPrefix(string(kv.Key), s.cfg.Keys.Faults())] = f
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults, s.rev = faults, resp.Header.Revision
+	s.faults, s.channel = map[string]*edgelabv1.Fault{}, map[string]fault.Fault{}
+	for _, kv := range resp.Kvs {
+		s.putLocked(kv.Key, kv.Value)
+	}
+	s.rev = resp.Header.Revision
 	if !s.ready {
 		s.ready = true
 		close(s.readyCh)
@@ -149,18 +146,13 @@ func (s *FaultSet) follow(ctx context.Context) error {
 		}
 		s.mu.Lock()
 		for _, ev := range resp.Events {
-			id := strings.TrimPrefix(string(ev.Kv.Key), s.cfg.Keys.Faults())
 			if ev.Type == clientv3.EventTypeDelete {
+				id := strings.TrimPrefix(string(ev.Kv.Key), s.cfg.Keys.Faults())
 				delete(s.faults, id)
+				delete(s.channel, id)
 				continue
 			}
-			f := &edgelabv1.Fault{}
-			if err := proto.Unmarshal(ev.Kv.Value, f); err != nil {
-				s.log.Error("skipping undecodable fault", "key", string(ev.Kv.Key), "err", err)
-				delete(s.faults, id)
-				continue
-			}
-			s.faults[id] = f
+			s.putLocked(ev.Kv.Key, ev.Kv.Value)
 		}
 		if resp.Header.Revision > s.rev {
 			s.rev = resp.Header.Revision
@@ -169,6 +161,22 @@ func (s *FaultSet) follow(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 	return errors.New("fault watch channel closed")
+}
+
+// putLocked stores one fault record (an undecodable one removes the id).
+func (s *FaultSet) putLocked(key, value []byte) {
+	id := strings.TrimPrefix(string(key), s.cfg.Keys.Faults())
+	delete(s.faults, id)
+	delete(s.channel, id)
+	f := &edgelabv1.Fault{}
+	if err := proto.Unmarshal(value, f); err != nil {
+		s.log.Error("skipping undecodable fault", "key", string(key), "err", err)
+		return
+	}
+	s.faults[id] = f
+	if cf, ok := fault.Parse(f); ok {
+		s.channel[id] = cf
+	}
 }
 
 func (s *FaultSet) wakeLocked() {
@@ -245,62 +253,26 @@ type ReplicationFaults interface {
 	ForNode(node, region string) (NodeFaults, <-chan struct{})
 }
 
-// NodeFaults summarises the replication faults active for one node.
-type NodeFaults struct {
-	// CutStream: partition direction both; the stream is refused or closed.
-	CutStream bool
-	// HoldToNode: partition to-node; nothing is sent to the node.
-	HoldToNode bool
-	// IgnoreFromNode: partition to-controlplane; acks and heartbeats are dropped.
-	IgnoreFromNode bool
-	// ExtraDelay is added to the modelled delay of every update (replication-delay; the largest wins).
-	ExtraDelay time.Duration
-	// DropRate is the probability of dropping an update (replication-drop).
-	DropRate float64
-	// DuplicateRate is the probability of sending an update twice (replication-duplicate).
-	DuplicateRate float64
-}
-
-// Any reports whether any fault is active.
-func (n NodeFaults) Any() bool { return n != NodeFaults{} }
+// NodeFaults summarises the replication-channel faults active for one node
+// (package fault folds them).
+type NodeFaults = fault.Channel
 
 var _ ReplicationFaults = (*FaultSet)(nil)
 
-// ForNode implements ReplicationFaults.
+// ForNode implements ReplicationFaults: every replication-channel fault on
+// node:<node> or region:<region>, folded.
 func (s *FaultSet) ForNode(node, region string) (NodeFaults, <-chan struct{}) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var nf NodeFaults
-	for _, f := range s.faults {
+	for id, f := range s.faults {
 		if expired(f, now) || (f.GetTarget() != TargetNode+":"+node && f.GetTarget() != TargetRegion+":"+region) {
 			continue
 		}
-		switch f.GetKind() {
-		case KindPartition:
-			switch f.GetDirection() {
-			case DirectionToNode:
-				nf.HoldToNode = true
-			case DirectionToControlPlane:
-				nf.IgnoreFromNode = true
-			default:
-				nf.CutStream = true
-			}
-		case KindReplicationDelay:
-			nf.ExtraDelay = max(nf.ExtraDelay, f.GetLatency().AsDuration())
-		case KindReplicationDrop:
-			nf.DropRate = max(nf.DropRate, effectiveRate(f))
-		case KindReplicationDuplicate:
-			nf.DuplicateRate = max(nf.DuplicateRate, effectiveRate(f))
+		if cf := s.channel[id]; cf != nil {
+			cf.Act(&nf)
 		}
 	}
 	return nf, s.notify
-}
-
-// effectiveRate is f's rate, where 0 (unset) means every message or request.
-func effectiveRate(f *edgelabv1.Fault) float64 {
-	if f.GetRate() <= 0 {
-		return 1
-	}
-	return f.GetRate()
 }

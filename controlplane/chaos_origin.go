@@ -18,6 +18,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/edgelab/edgelab/controlplane/replication/fault"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/store"
 )
@@ -149,7 +150,7 @@ func combine(faults []*edgelabv1.Fault) *originFault {
 		case KindOriginLatency:
 			lat = max(lat, f.GetLatency().AsDuration())
 		case KindOriginErrors:
-			if r := effectiveRate(f); r > of.ErrorRate {
+			if r := fault.Rate(f); r > of.ErrorRate {
 				of.ErrorRate, of.Status = r, int(f.GetStatus())
 			}
 		case KindOriginOutage:

@@ -56,6 +56,10 @@ type Config struct {
 	// DelayProfile names the topology's delay profile; "" means "default",
 	// "instant" disables delays.
 	DelayProfile string
+	// MaxUpdateBytes bounds the encoded desired state: a distribution that
+	// would take it above is refused (ResourceExhausted). Zero means
+	// DefaultMaxUpdateBytes.
+	MaxUpdateBytes int64
 	// OriginAdmin maps an origin id to the base URL of its fault admin API
 	// (origin-* chaos faults), overriding the URLs found in distributions.
 	// Optional; compose uses container URLs.

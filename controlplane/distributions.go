@@ -36,6 +36,9 @@ func (s *Server) ApplyDistribution(ctx context.Context, req *edgelabv1.ApplyDist
 	if err := s.checkAssociations(ctx, d); err != nil {
 		return nil, toStatus(err)
 	}
+	if err := s.replicator.CheckDeliverable(d); err != nil {
+		return nil, err
+	}
 	stored, rev, created, err := s.store.ApplyDistribution(ctx, d)
 	if err != nil {
 		return nil, toStatus(err)

@@ -2,13 +2,9 @@ package controlplane
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -16,9 +12,6 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/store"
@@ -66,6 +59,9 @@ type ReplicatorConfig struct {
 	// nodes act on themselves (NodeSideFaultKinds) are forwarded to them in
 	// FaultUpdate messages.
 	Faults ReplicationFaults
+	// MaxUpdateBytes bounds the encoded desired state (CheckDeliverable);
+	// default DefaultMaxUpdateBytes.
+	MaxUpdateBytes int64
 }
 
 // noFaults is the ReplicationFaults used when none is configured.
@@ -126,6 +122,23 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replicator: %w", err)
 	}
+	cfg.applyDefaults()
+	log := cfg.Logger.With("component", "replicator", "server", cfg.ServerID)
+	r := &Replicator{
+		cfg: cfg, log: log, now: cfg.Now, top: cfg.Topology, profile: profile,
+		hub:     newHub(cfg.KV, cfg.Watcher, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.HistoryLimit),
+		nodes:   newNodeRegistry(cfg.KV, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.NodeTTL),
+		logs:    newLogStore(cfg.KV, cfg.Watcher, cfg.Lease, cfg.Keys, cfg.Topology, log, cfg.LogCap),
+		closing: make(chan struct{}),
+	}
+	if r.metrics, err = newReplicationMetrics(r, cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("replicator: registering metrics: %w", err)
+	}
+	return r, nil
+}
+
+// applyDefaults fills the zero fields not needed to pick the delay profile.
+func (cfg *ReplicatorConfig) applyDefaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -153,21 +166,12 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 	if cfg.LogCap <= 0 {
 		cfg.LogCap = 1000
 	}
+	if cfg.MaxUpdateBytes <= 0 {
+		cfg.MaxUpdateBytes = DefaultMaxUpdateBytes
+	}
 	if cfg.Faults == nil {
 		cfg.Faults = noFaults{never: make(chan struct{})}
 	}
-	log := cfg.Logger.With("component", "replicator", "server", cfg.ServerID)
-	r := &Replicator{
-		cfg: cfg, log: log, now: cfg.Now, top: cfg.Topology, profile: profile,
-		hub:     newHub(cfg.KV, cfg.Watcher, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.HistoryLimit),
-		nodes:   newNodeRegistry(cfg.KV, cfg.Keys, cfg.ServerID, log, cfg.Now, cfg.NodeTTL),
-		logs:    newLogStore(cfg.KV, cfg.Watcher, cfg.Lease, cfg.Keys, cfg.Topology, log, cfg.LogCap),
-		closing: make(chan struct{}),
-	}
-	if r.metrics, err = newReplicationMetrics(r, cfg.Registerer); err != nil {
-		return nil, fmt.Errorf("replicator: registering metrics: %w", err)
-	}
-	return r, nil
 }
 
 // Run follows etcd and flushes node records and logs until ctx ends or Close
@@ -223,25 +227,8 @@ func (r *Replicator) flushLoop(ctx context.Context) error {
 	last := time.Time{}
 	for {
 		if lease == 0 {
-			ttl := max(int64(r.cfg.NodeTTL/time.Second), 1)
-			resp, err := r.cfg.Lease.Grant(ctx, ttl)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				r.log.Warn("granting node lease failed", "err", err)
-			} else {
-				lease = resp.ID
-				kctx, c := context.WithCancel(ctx)
-				kaCancel = c
-				keepAlive, err = r.cfg.Lease.KeepAlive(kctx, lease)
-				if err != nil {
-					r.log.Warn("node lease keepalive failed", "err", err)
-					kaCancel()
-					lease = 0
-				} else {
-					r.nodes.markAllDirty()
-				}
+			if lease, keepAlive, kaCancel = r.grantNodeLease(ctx); ctx.Err() != nil {
+				return nil
 			}
 		}
 		select {
@@ -280,20 +267,24 @@ func (r *Replicator) flushLoop(ctx context.Context) error {
 	}
 }
 
-// queued is one message waiting for its modelled delivery time.
-type queued struct {
-	msg      *edgelabv1.StreamResponse
-	rev      int64
-	changed  time.Time
-	eligible time.Time
-	// base is changed plus the modelled delay, without chaos extra delay.
-	base time.Time
-}
-
-func newRand() *rand.Rand {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
+// grantNodeLease grants the node-record lease and starts its keepalive
+// (cancel stops it); lease is 0 when either failed.
+func (r *Replicator) grantNodeLease(ctx context.Context) (lease clientv3.LeaseID, keepAlive <-chan *clientv3.LeaseKeepAliveResponse, cancel context.CancelFunc) {
+	resp, err := r.cfg.Lease.Grant(ctx, max(int64(r.cfg.NodeTTL/time.Second), 1))
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("granting node lease failed", "err", err)
+		}
+		return 0, nil, func() {}
+	}
+	kctx, cancel := context.WithCancel(ctx)
+	if keepAlive, err = r.cfg.Lease.KeepAlive(kctx, resp.ID); err != nil {
+		r.log.Warn("node lease keepalive failed", "err", err)
+		cancel()
+		return 0, nil, func() {}
+	}
+	r.nodes.markAllDirty()
+	return resp.ID, keepAlive, cancel
 }
 
 // resumable reports whether etcd still holds history at rev (not compacted,
@@ -307,223 +298,4 @@ func (r *Replicator) resumable(ctx context.Context, rev int64) bool {
 		return false
 	}
 	return resp.Header.Revision >= rev
-}
-
-// Stream serves one node: Hello, then snapshot/deltas paced by the delay
-// model, while recording acks, heartbeats and logs. One goroutine (this one)
-// sends; a helper goroutine receives and exits when the stream ends.
-func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) error {
-	ctx, cancel := context.WithCancel(stream.Context())
-	defer cancel()
-	first, err := stream.Recv()
-	if err != nil {
-		return status.Errorf(codes.Canceled, "receiving hello: %v", err)
-	}
-	hello := first.GetHello()
-	if hello == nil || hello.NodeId == "" {
-		return status.Error(codes.InvalidArgument, "first message must be a Hello with a node id")
-	}
-	if hello.LastRevision < 0 {
-		return status.Error(codes.InvalidArgument, "hello: negative last_revision")
-	}
-	if !r.top.HasRegion(hello.Region) {
-		r.log.Warn("node in a region the topology does not know; no delay applied", "node", hello.NodeId, "region", hello.Region)
-	}
-	if err := r.hub.waitReady(ctx); err != nil {
-		return status.Error(codes.Unavailable, "replicator not ready")
-	}
-	if nf, _ := r.cfg.Faults.ForNode(hello.NodeId, hello.Region); nf.CutStream {
-		return status.Errorf(codes.Unavailable, "node %s is partitioned from the control plane (chaos fault)", hello.NodeId)
-	}
-	log := r.log.With("node", hello.NodeId, "region", hello.Region)
-	session := r.nodes.attach(ctx, hello)
-	r.metrics.connected.Inc()
-	defer func() {
-		r.metrics.connected.Dec()
-		r.nodes.detach(hello.NodeId, session)
-	}()
-	log.Info("node attached", "last_revision", hello.LastRevision)
-
-	in := make(chan *edgelabv1.StreamRequest, 64)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case in <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-
-	rnd := newRand()
-	pos := hello.LastRevision
-	needSnap := pos == 0 || !r.resumable(ctx, pos)
-	var queue []queued
-	var lastEligible time.Time
-	lastRecv := time.Now()
-	ping := time.NewTicker(r.cfg.PingInterval)
-	defer ping.Stop()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	delay := func() time.Duration { return r.profile.Delay(hello.Region, r.top.Home(), r.top, rnd) }
-	// Chaos faults for this node, re-read at every turn of the loop. dropped
-	// records that an update was dropped: when the drop fault is gone the
-	// node gets a fresh snapshot, so it catches up without a gap.
-	var nf NodeFaults
-	var faultsChanged <-chan struct{}
-	var extra time.Duration // the ExtraDelay the queue was computed with
-	dropped := false
-	// Node-side faults (health-fail, fetch faults) go out as FaultUpdates,
-	// immediately rather than paced by the delay model: they are the lab's
-	// own controls, not replicated state.
-	nodeFaults := newNodeFaultTracker(r.cfg.Faults, hello.NodeId, hello.Region)
-	enqueue := func(msg *edgelabv1.StreamResponse, rev int64, changed time.Time) {
-		base := changed.Add(delay())
-		e := base.Add(nf.ExtraDelay)
-		if e.Before(lastEligible) {
-			e = lastEligible // order is preserved: never overtake an earlier update
-		}
-		lastEligible = e
-		queue = append(queue, queued{msg: msg, rev: rev, changed: changed, eligible: e, base: base})
-	}
-	for {
-		nf, faultsChanged = r.cfg.Faults.ForNode(hello.NodeId, hello.Region)
-		if nf.CutStream {
-			log.Info("node partitioned by a chaos fault; closing its stream")
-			return status.Errorf(codes.Unavailable, "node %s is partitioned from the control plane (chaos fault)", hello.NodeId)
-		}
-		if !nf.HoldToNode {
-			if u := nodeFaults.next(); u != nil {
-				if err := stream.Send(u); err != nil {
-					return status.Errorf(codes.Unavailable, "sending faults to %s: %v", hello.NodeId, err)
-				}
-				log.Debug("node-side faults sent", "faults", len(u.GetFaults().GetFaults()))
-			}
-		}
-		if nf.ExtraDelay != extra {
-			// A replication-delay fault came or went: re-time what waits.
-			extra, lastEligible = nf.ExtraDelay, time.Time{}
-			for i := range queue {
-				e := queue[i].base.Add(extra)
-				if e.Before(lastEligible) {
-					e = lastEligible
-				}
-				queue[i].eligible, lastEligible = e, e
-			}
-		}
-		if dropped && nf.DropRate == 0 {
-			log.Info("replication-drop healed; resyncing the node with a snapshot")
-			dropped, needSnap = false, true
-		}
-		if needSnap {
-			snap := r.hub.snapshot()
-			queue = queue[:0]
-			changed := r.hub.changedAt(snap.Revision)
-			if changed.IsZero() {
-				changed = time.Now()
-			}
-			enqueue(&edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Snapshot{Snapshot: snap}}, snap.Revision, changed)
-			pos, needSnap = snap.Revision, false
-		}
-		deltas, gap, wake := r.hub.since(pos)
-		if gap {
-			needSnap = true
-			continue
-		}
-		for _, d := range deltas {
-			enqueue(&edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Delta{Delta: d}}, d.Revision, d.Created.AsTime())
-			pos = d.Revision
-		}
-		now := time.Now()
-		for !nf.HoldToNode && len(queue) > 0 && !queue[0].eligible.After(now) {
-			q := queue[0]
-			queue = queue[1:]
-			if nf.DropRate > 0 && rnd.Float64() < nf.DropRate {
-				dropped = true
-				log.Debug("replication-drop: update dropped", "revision", q.rev)
-				continue
-			}
-			r.nodes.sent(hello.NodeId, session, q.rev, q.changed, r.now())
-			copies := 1
-			if nf.DuplicateRate > 0 && rnd.Float64() < nf.DuplicateRate {
-				copies = 2
-			}
-			for range copies {
-				if err := stream.Send(q.msg); err != nil {
-					return status.Errorf(codes.Unavailable, "sending to %s: %v", hello.NodeId, err)
-				}
-			}
-			if q.msg.GetSnapshot() != nil {
-				r.metrics.snapshots.Inc()
-			} else {
-				r.metrics.deltas.Inc()
-			}
-		}
-		var timerC <-chan time.Time
-		if len(queue) > 0 && !nf.HoldToNode {
-			timer.Reset(time.Until(queue[0].eligible))
-			timerC = timer.C
-		}
-		select {
-		case <-wake:
-		case <-timerC:
-		case <-faultsChanged:
-			nodeFaults.changed()
-		case m := <-in:
-			if nf.IgnoreFromNode {
-				continue // partition to-controlplane: the node's messages are lost
-			}
-			lastRecv = time.Now()
-			switch msg := m.Msg.(type) {
-			case *edgelabv1.StreamRequest_Ack:
-				a := msg.Ack
-				if a.Resync {
-					log.Info("node asked for a resync", "revision", a.Revision)
-					needSnap = true
-					break
-				}
-				lat := r.nodes.acked(hello.NodeId, session, a)
-				if lat > 0 {
-					r.metrics.ackLatency.Observe(lat.Seconds())
-				}
-				if !a.Ok {
-					r.metrics.nacks.Inc()
-					log.Warn("node rejected an update", "revision", a.Revision, "err", a.Error)
-				}
-			case *edgelabv1.StreamRequest_Heartbeat:
-				r.nodes.heartbeat(hello.NodeId, session, msg.Heartbeat)
-			case *edgelabv1.StreamRequest_Logs:
-				r.logs.add(hello, msg.Logs.GetLines())
-			case *edgelabv1.StreamRequest_Hello:
-				return status.Error(codes.InvalidArgument, "second Hello on one stream; reconnect instead")
-			}
-		case err := <-recvErr:
-			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
-				log.Info("node detached")
-				return nil
-			}
-			log.Info("node stream ended", "err", err)
-			return status.Errorf(codes.Unavailable, "receiving from %s: %v", hello.NodeId, err)
-		case <-ping.C:
-			if time.Since(lastRecv) > 3*r.cfg.PingInterval {
-				return status.Errorf(codes.DeadlineExceeded, "node %s silent for %v", hello.NodeId, time.Since(lastRecv).Round(time.Millisecond))
-			}
-			if nf.HoldToNode {
-				continue // partition to-node: pings are lost too
-			}
-			if err := stream.Send(&edgelabv1.StreamResponse{Msg: &edgelabv1.StreamResponse_Ping{Ping: &edgelabv1.Ping{Sent: timestamppb.New(r.now()), ServerId: r.cfg.ServerID}}}); err != nil {
-				return status.Errorf(codes.Unavailable, "pinging %s: %v", hello.NodeId, err)
-			}
-		case <-ctx.Done():
-			return status.FromContextError(ctx.Err()).Err()
-		case <-r.closing:
-			return status.Error(codes.Unavailable, "control-plane replica shutting down")
-		}
-	}
 }

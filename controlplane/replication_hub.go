@@ -229,6 +229,15 @@ func (h *hub) desiredLocked(k string) bool {
 	return ok && h.refs[k] > 0
 }
 
+// revisionChanges collects what one revision's events change.
+type revisionChanges struct {
+	// before is whether each touched version was desired before the revision.
+	before map[string]bool
+	// rewritten marks versions whose record was written in the revision.
+	rewritten   map[string]bool
+	dists, invs []*edgelabv1.Change
+}
+
 // apply folds one revision's events into the state and records its Delta.
 func (h *hub) apply(rev int64, events []*clientv3.Event) {
 	h.mu.Lock()
@@ -236,105 +245,124 @@ func (h *hub) apply(rev int64, events []*clientv3.Event) {
 	if rev <= h.rev {
 		return // already covered by a reload
 	}
-	before := map[string]bool{}
-	touch := func(k string) {
-		if _, ok := before[k]; !ok {
-			before[k] = h.desiredLocked(k)
-		}
-	}
-	rewritten := map[string]bool{}
-	var distChanges, invChanges []*edgelabv1.Change
+	rc := &revisionChanges{before: map[string]bool{}, rewritten: map[string]bool{}}
 	for _, ev := range events {
 		key := string(ev.Kv.Key)
 		switch {
 		case strings.HasPrefix(key, h.keys.Distributions()):
-			id := strings.TrimPrefix(key, h.keys.Distributions())
-			if old, ok := h.dists[id]; ok {
-				for _, k := range distRefs(old) {
-					touch(k)
-					h.refs[k]--
-					if h.refs[k] <= 0 {
-						delete(h.refs, k)
-					}
-				}
-				delete(h.dists, id)
-			}
-			if ev.Type == clientv3.EventTypeDelete {
-				distChanges = append(distChanges, &edgelabv1.Change{Change: &edgelabv1.Change_DeleteDistribution{DeleteDistribution: id}})
-				continue
-			}
-			d := &edgelabv1.Distribution{}
-			if err := proto.Unmarshal(ev.Kv.Value, d); err != nil {
-				h.log.Error("skipping undecodable distribution", "key", key, "err", err)
-				distChanges = append(distChanges, &edgelabv1.Change{Change: &edgelabv1.Change_DeleteDistribution{DeleteDistribution: id}})
-				continue
-			}
-			for _, k := range distRefs(d) {
-				touch(k)
-				h.refs[k]++
-			}
-			h.dists[id] = d
-			distChanges = append(distChanges, &edgelabv1.Change{Change: &edgelabv1.Change_PutDistribution{PutDistribution: d}})
+			h.applyDistributionLocked(rc, ev, strings.TrimPrefix(key, h.keys.Distributions()))
 		case strings.HasPrefix(key, h.keys.Versions()):
-			name, ver, ok := h.keys.ParseVersionKey(key)
-			if !ok {
-				continue
-			}
-			k := versionKey(name, ver)
-			touch(k)
-			if ev.Type == clientv3.EventTypeDelete {
-				delete(h.versions, k)
-				continue
-			}
-			fv := &edgelabv1.FunctionVersion{}
-			if err := proto.Unmarshal(ev.Kv.Value, fv); err != nil {
-				h.log.Error("skipping undecodable function version", "key", key, "err", err)
-				delete(h.versions, k)
-				continue
-			}
-			h.versions[k] = fv
-			rewritten[k] = true
+			h.applyVersionLocked(rc, ev)
 		case strings.HasPrefix(key, h.keys.Invalidations()):
-			if ev.Type == clientv3.EventTypeDelete {
-				delete(h.invs, key)
-				continue
-			}
-			inv := &edgelabv1.Invalidation{}
-			if err := proto.Unmarshal(ev.Kv.Value, inv); err != nil {
-				h.log.Error("skipping undecodable invalidation", "key", key, "err", err)
-				continue
-			}
-			if inv.Revision == 0 {
-				inv.Revision = rev
-			}
-			h.invs[key] = inv
-			invChanges = append(invChanges, &edgelabv1.Change{Change: &edgelabv1.Change_Invalidation{Invalidation: inv}})
+			h.applyInvalidationLocked(rc, ev, rev)
 		}
 	}
-	var fnChanges []*edgelabv1.Change
-	keys := make([]string, 0, len(before))
-	for k := range before {
+	changes := append(append(h.functionChangesLocked(rc), rc.dists...), rc.invs...)
+	h.recordLocked(rev, changes)
+}
+
+// touchLocked remembers whether version k was desired before the revision.
+func (h *hub) touchLocked(rc *revisionChanges, k string) {
+	if _, ok := rc.before[k]; !ok {
+		rc.before[k] = h.desiredLocked(k)
+	}
+}
+
+func (h *hub) applyDistributionLocked(rc *revisionChanges, ev *clientv3.Event, id string) {
+	if old, ok := h.dists[id]; ok {
+		for _, k := range distRefs(old) {
+			h.touchLocked(rc, k)
+			h.refs[k]--
+			if h.refs[k] <= 0 {
+				delete(h.refs, k)
+			}
+		}
+		delete(h.dists, id)
+	}
+	deleted := &edgelabv1.Change{Change: &edgelabv1.Change_DeleteDistribution{DeleteDistribution: id}}
+	if ev.Type == clientv3.EventTypeDelete {
+		rc.dists = append(rc.dists, deleted)
+		return
+	}
+	d := &edgelabv1.Distribution{}
+	if err := proto.Unmarshal(ev.Kv.Value, d); err != nil {
+		h.log.Error("skipping undecodable distribution", "key", string(ev.Kv.Key), "err", err)
+		rc.dists = append(rc.dists, deleted)
+		return
+	}
+	for _, k := range distRefs(d) {
+		h.touchLocked(rc, k)
+		h.refs[k]++
+	}
+	h.dists[id] = d
+	rc.dists = append(rc.dists, &edgelabv1.Change{Change: &edgelabv1.Change_PutDistribution{PutDistribution: d}})
+}
+
+func (h *hub) applyVersionLocked(rc *revisionChanges, ev *clientv3.Event) {
+	name, ver, ok := h.keys.ParseVersionKey(string(ev.Kv.Key))
+	if !ok {
+		return
+	}
+	k := versionKey(name, ver)
+	h.touchLocked(rc, k)
+	if ev.Type == clientv3.EventTypeDelete {
+		delete(h.versions, k)
+		return
+	}
+	fv := &edgelabv1.FunctionVersion{}
+	if err := proto.Unmarshal(ev.Kv.Value, fv); err != nil {
+		h.log.Error("skipping undecodable function version", "key", string(ev.Kv.Key), "err", err)
+		delete(h.versions, k)
+		return
+	}
+	h.versions[k] = fv
+	rc.rewritten[k] = true
+}
+
+func (h *hub) applyInvalidationLocked(rc *revisionChanges, ev *clientv3.Event, rev int64) {
+	key := string(ev.Kv.Key)
+	if ev.Type == clientv3.EventTypeDelete {
+		delete(h.invs, key)
+		return
+	}
+	inv := &edgelabv1.Invalidation{}
+	if err := proto.Unmarshal(ev.Kv.Value, inv); err != nil {
+		h.log.Error("skipping undecodable invalidation", "key", key, "err", err)
+		return
+	}
+	if inv.Revision == 0 {
+		inv.Revision = rev
+	}
+	h.invs[key] = inv
+	rc.invs = append(rc.invs, &edgelabv1.Change{Change: &edgelabv1.Change_Invalidation{Invalidation: inv}})
+}
+
+// functionChangesLocked turns the touched versions into puts (newly desired
+// or rewritten while desired) and deletes (no longer desired), sorted by key.
+func (h *hub) functionChangesLocked(rc *revisionChanges) []*edgelabv1.Change {
+	keys := make([]string, 0, len(rc.before))
+	for k := range rc.before {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var out []*edgelabv1.Change
 	for _, k := range keys {
-		was, is := before[k], h.desiredLocked(k)
+		was, is := rc.before[k], h.desiredLocked(k)
 		switch {
-		case is && (!was || rewritten[k]):
-			fnChanges = append(fnChanges, &edgelabv1.Change{Change: &edgelabv1.Change_PutFunction{PutFunction: h.versions[k]}})
+		case is && (!was || rc.rewritten[k]):
+			out = append(out, &edgelabv1.Change{Change: &edgelabv1.Change_PutFunction{PutFunction: h.versions[k]}})
 		case was && !is:
 			name, ver := splitVersionKey(k)
-			fnChanges = append(fnChanges, &edgelabv1.Change{Change: &edgelabv1.Change_DeleteFunction{DeleteFunction: &edgelabv1.FunctionRef{Name: name, Version: ver}}})
+			out = append(out, &edgelabv1.Change{Change: &edgelabv1.Change_DeleteFunction{DeleteFunction: &edgelabv1.FunctionRef{Name: name, Version: ver}}})
 		}
 	}
+	return out
+}
+
+// recordLocked appends the revision's Delta to the bounded history and wakes the streams.
+func (h *hub) recordLocked(rev int64, changes []*edgelabv1.Change) {
 	now := h.now()
-	d := &edgelabv1.Delta{
-		Revision:     rev,
-		PrevRevision: h.rev,
-		Changes:      append(append(fnChanges, distChanges...), invChanges...),
-		Created:      timestamppb.New(now),
-		ServerId:     h.serverID,
-	}
+	d := &edgelabv1.Delta{Revision: rev, PrevRevision: h.rev, Changes: changes, Created: timestamppb.New(now), ServerId: h.serverID}
 	h.history = append(h.history, d)
 	h.times[rev] = now
 	if over := len(h.history) - h.limit; over > 0 {

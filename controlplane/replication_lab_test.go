@@ -144,6 +144,20 @@ func TestNodeSideFaultsInLab(t *testing.T) {
 		}
 	}
 	poll.Report(t, bound, "eu-west-1 viewers served by "+victim, routedTo(victim, true))
+	checkHealthFail(t, ep, victim, health, routedTo)
+	checkFetchErrors(ctx, t, l, ep, viaGateway)
+}
+
+// checkHealthFail: health-fail makes the victim's health check answer 503
+// and the gateway eject it; healing brings it back.
+func checkHealthFail(t *testing.T, ep lab.Endpoints, victim string, health func() (bool, string, int), routedTo func(string, bool) func() (bool, string)) {
+	const bound = 15 * time.Second
+	victimURL := ""
+	for _, e := range ep.Edges {
+		if e.ID == victim {
+			victimURL = e.URL
+		}
+	}
 
 	// health-fail: the edge's health check answers 503, the gateway ejects it.
 	out := chaosCLI(t, ep, "inject", "health-fail", "node:"+victim, "--id", "hf")
@@ -173,8 +187,12 @@ func TestNodeSideFaultsInLab(t *testing.T) {
 		return st == http.StatusOK, state
 	})
 	poll.Report(t, bound, "the gateway routing eu-west-1 viewers back to "+victim, routedTo(victim, true))
+}
 
-	// fetch-errors: a function's edge.Fetch calls fail; heal restores them.
+// checkFetchErrors: fetch-errors makes a function's edge.Fetch calls fail;
+// heal restores them.
+func checkFetchErrors(ctx context.Context, t *testing.T, l *lab.Lab, ep lab.Endpoints, viaGateway func(string) (answer, error)) {
+	const bound = 15 * time.Second
 	c := l.Client()
 	src := fmt.Sprintf(fetcherSrc, ep.Origins[0].URL+"/objects/8")
 	if _, err := c.CreateFunction(ctx, &edgelabv1.CreateFunctionRequest{Name: "fetcher",

@@ -565,6 +565,8 @@ func TestStreamRejectsBadHello(t *testing.T) {
 		{"empty id", &edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: &edgelabv1.Hello{}}}},
 		{"negative rev", &edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: &edgelabv1.Hello{NodeId: "x", LastRevision: -5}}}},
 		{"empty message", &edgelabv1.StreamRequest{}},
+		{"message limit below the minimum", &edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: &edgelabv1.Hello{NodeId: "x", MaxMessageBytes: 1000}}}},
+		{"negative message limit", &edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: &edgelabv1.Hello{NodeId: "x", MaxMessageBytes: -1}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -142,7 +142,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("starting chaos service: %w", err)
 	}
 	s.replicator, err = NewReplicator(ReplicatorConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, ServerID: s.id,
-		Topology: cfg.Topology, Profile: cfg.DelayProfile, Logger: s.log, Registerer: s.registry, Faults: s.chaos.Faults()})
+		Topology: cfg.Topology, Profile: cfg.DelayProfile, Logger: s.log, Registerer: s.registry, Faults: s.chaos.Faults(), MaxUpdateBytes: cfg.MaxUpdateBytes})
 	if err != nil {
 		return nil, fmt.Errorf("starting replication: %w", err)
 	}

@@ -136,70 +136,99 @@ func (r *Replicator) changeTime(rev int64, d *edgelabv1.Distribution, recs []*ed
 	return time.Time{}
 }
 
+// regionAgg accumulates one region's nodes for a distribution's status.
+type regionAgg struct {
+	st          *edgelabv1.RegionStatus
+	first, last time.Duration
+	failed      bool
+}
+
+// distStatus derives one distribution's propagation of the change at rev
+// from the node records: per node, per region (nearest the home region
+// first) and overall.
 func (r *Replicator) distStatus(id string, rev int64, d *edgelabv1.Distribution, recs []*edgelabv1.NodeRecord) *edgelabv1.DistributionStatus {
 	changed := r.changeTime(rev, d, recs)
 	ds := &edgelabv1.DistributionStatus{DistributionId: id, Revision: rev}
 	if !changed.IsZero() {
 		ds.Changed = timestamppb.New(changed)
 	}
-	type regionAgg struct {
-		st          *edgelabv1.RegionStatus
-		first, last time.Duration
-		failed      bool
-	}
 	regions := map[string]*regionAgg{}
 	anyFailed, allAcked := false, true
 	for _, rec := range recs {
-		n := rec.Node
-		ns := &edgelabv1.NodeChangeStatus{NodeId: n.Id, Region: n.Region, Pop: n.Pop, AckedRevision: n.AppliedRevision}
-		// The first record at or after the change tells when it was sent and acked.
-		for _, a := range rec.History {
-			if a.Revision < rev {
-				continue
-			}
-			if ns.Sent == nil {
-				ns.Sent = a.Sent
-			}
-			if a.Ok && ns.Acked == nil && n.AppliedRevision >= a.Revision {
-				ns.Applied, ns.Acked = a.Applied, a.Acked
-			}
-			if !a.Ok && a.Revision > n.AppliedRevision {
-				ns.Error = a.Error
-			}
-		}
-		switch {
-		case n.AppliedRevision >= rev:
-			ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
-			ns.Error = ""
-		case ns.Error != "":
-			ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
-			anyFailed = true
-			allAcked = false
-		default:
-			ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS
-			allAcked = false
-		}
+		ns := nodeChangeStatus(rec, rev)
+		anyFailed = anyFailed || ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
+		allAcked = allAcked && ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
 		ds.Nodes = append(ds.Nodes, ns)
-		ra := regions[n.Region]
+		ra := regions[ns.Region]
 		if ra == nil {
-			ra = &regionAgg{st: &edgelabv1.RegionStatus{Region: n.Region}, first: -1}
-			regions[n.Region] = ra
+			ra = &regionAgg{st: &edgelabv1.RegionStatus{Region: ns.Region}, first: -1}
+			regions[ns.Region] = ra
 		}
-		ra.st.Nodes++
-		if ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED {
-			ra.failed = true
+		ra.add(ns, changed)
+	}
+	ds.Regions = r.regionStatuses(regions)
+	switch {
+	case anyFailed:
+		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
+	case allAcked:
+		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
+	default:
+		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS
+	}
+	return ds
+}
+
+// nodeChangeStatus is one node's progress on the change at rev: the first
+// record at or after the change tells when it was sent and acked.
+func nodeChangeStatus(rec *edgelabv1.NodeRecord, rev int64) *edgelabv1.NodeChangeStatus {
+	n := rec.Node
+	ns := &edgelabv1.NodeChangeStatus{NodeId: n.Id, Region: n.Region, Pop: n.Pop, AckedRevision: n.AppliedRevision}
+	for _, a := range rec.History {
+		if a.Revision < rev {
+			continue
 		}
-		if ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED {
-			ra.st.Acked++
-			if ns.Acked != nil && !changed.IsZero() {
-				off := max(ns.Acked.AsTime().Sub(changed), 0)
-				if ra.first < 0 || off < ra.first {
-					ra.first = off
-				}
-				ra.last = max(ra.last, off)
-			}
+		if ns.Sent == nil {
+			ns.Sent = a.Sent
+		}
+		if a.Ok && ns.Acked == nil && n.AppliedRevision >= a.Revision {
+			ns.Applied, ns.Acked = a.Applied, a.Acked
+		}
+		if !a.Ok && a.Revision > n.AppliedRevision {
+			ns.Error = a.Error
 		}
 	}
+	switch {
+	case n.AppliedRevision >= rev:
+		ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
+		ns.Error = ""
+	case ns.Error != "":
+		ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
+	default:
+		ns.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS
+	}
+	return ns
+}
+
+// add counts one node; ack offsets are measured from changed.
+func (ra *regionAgg) add(ns *edgelabv1.NodeChangeStatus, changed time.Time) {
+	ra.st.Nodes++
+	switch ns.State {
+	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED:
+		ra.failed = true
+	case edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED:
+		ra.st.Acked++
+		if ns.Acked != nil && !changed.IsZero() {
+			off := max(ns.Acked.AsTime().Sub(changed), 0)
+			if ra.first < 0 || off < ra.first {
+				ra.first = off
+			}
+			ra.last = max(ra.last, off)
+		}
+	}
+}
+
+// regionStatuses finishes the regions, nearest the home region first.
+func (r *Replicator) regionStatuses(regions map[string]*regionAgg) []*edgelabv1.RegionStatus {
 	names := make([]string, 0, len(regions))
 	for name := range regions {
 		names = append(names, name)
@@ -211,6 +240,7 @@ func (r *Replicator) distStatus(id string, rev int64, d *edgelabv1.Distribution,
 		}
 		return names[i] < names[j]
 	})
+	var out []*edgelabv1.RegionStatus
 	for _, name := range names {
 		ra := regions[name]
 		switch {
@@ -225,15 +255,7 @@ func (r *Replicator) distStatus(id string, rev int64, d *edgelabv1.Distribution,
 			ra.st.FirstAck = durationpb.New(ra.first)
 			ra.st.LastAck = durationpb.New(ra.last)
 		}
-		ds.Regions = append(ds.Regions, ra.st)
+		out = append(out, ra.st)
 	}
-	switch {
-	case anyFailed:
-		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
-	case allAcked:
-		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
-	default:
-		ds.State = edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS
-	}
-	return ds
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/desired"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
@@ -152,5 +153,111 @@ func TestApplyAtomicUnderLoad(t *testing.T) {
 	wg.Wait()
 	if bad.Load() != 0 {
 		t.Fatalf("%d responses failed during swaps", bad.Load())
+	}
+}
+
+// TestApplyChangesCompilesOnlyWhatChanged: a revision recompiles the
+// distributions it changed and those using a version it changed, shares
+// the others with the previous state, and loads only changed versions.
+func TestApplyChangesCompilesOnlyWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	fr := newFakeRunner()
+	n := startNode(t, fr, nil)
+	mkDist := func(id, domain string, fns ...desired.Key) *edgelabv1.Distribution {
+		b := &edgelabv1.Behavior{Path: "default", Origin: "o"}
+		for _, k := range fns {
+			b.Functions = append(b.Functions, &edgelabv1.Association{EventType: evVR, Function: k.Name, Version: k.Version})
+		}
+		return &edgelabv1.Distribution{Id: id, Domains: []string{domain},
+			Origins: []*edgelabv1.Origin{{Id: "o", Url: "http://127.0.0.1:1"}}, Behaviors: []*edgelabv1.Behavior{b}}
+	}
+	mkFn := func(k desired.Key, sha string) *edgelabv1.FunctionVersion {
+		return &edgelabv1.FunctionVersion{Name: k.Name, Version: k.Version, Sha256: sha}
+	}
+	a1, b1, c1 := desired.Key{Name: "a", Version: 1}, desired.Key{Name: "b", Version: 1}, desired.Key{Name: "c", Version: 1}
+	ds := desired.New()
+	for _, d := range []*edgelabv1.Distribution{mkDist("x", "x.test", a1), mkDist("y", "y.test", b1), mkDist("z", "z.test")} {
+		ds.PutDistribution(d)
+	}
+	ds.PutFunction(mkFn(a1, "a"))
+	ds.PutFunction(mkFn(b1, "b"))
+	ds.SetRevision(1)
+	if err := n.ApplyChanges(ctx, ds, desired.All(ds), nil); err != nil {
+		t.Fatal(err)
+	}
+	next := func(rev int64, put []*edgelabv1.Distribution, fns []*edgelabv1.FunctionVersion, dels []desired.Key) desired.Changed {
+		var c desired.Changed
+		for _, d := range put {
+			ds.PutDistribution(d)
+			c.AddDistribution(d.GetId())
+		}
+		for _, f := range fns {
+			ds.PutFunction(f)
+			c.AddFunction(desired.KeyOf(f))
+		}
+		for _, k := range dels {
+			ds.DeleteFunction(k)
+			c.AddFunction(k)
+		}
+		ds.SetRevision(rev)
+		return c
+	}
+	steps := []struct {
+		name      string
+		changed   func() desired.Changed
+		wantErr   string
+		recompile []string // distributions compiled anew; the others are shared
+		wantLoads int
+	}{
+		{"new version of a used function", func() desired.Changed { return next(2, nil, []*edgelabv1.FunctionVersion{mkFn(a1, "a2")}, nil) },
+			"", []string{"x"}, 1},
+		{"a distribution moves to a new function", func() desired.Changed {
+			return next(3, []*edgelabv1.Distribution{mkDist("y", "y.test", c1)}, []*edgelabv1.FunctionVersion{mkFn(c1, "c")}, []desired.Key{b1})
+		}, "", []string{"y"}, 1},
+		{"a domain moves between distributions", func() desired.Changed {
+			return next(4, []*edgelabv1.Distribution{mkDist("z", "y.test"), mkDist("y", "w.test", c1)}, nil, nil)
+		}, "", []string{"y", "z"}, 0},
+		{"deleting a version still in use", func() desired.Changed { return next(5, nil, nil, []desired.Key{a1}) },
+			`distribution "x"`, nil, 0},
+		{"taking a served domain", func() desired.Changed {
+			ds.PutFunction(mkFn(a1, "a2"))
+			return next(6, []*edgelabv1.Distribution{mkDist("v", "x.test")}, nil, nil)
+		}, `domain "x.test" already served by "x"`, nil, 0},
+	}
+	for _, st := range steps {
+		before := n.st.Load()
+		loads := fr.loads
+		err := n.ApplyChanges(ctx, ds, st.changed(), nil)
+		if st.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), st.wantErr) {
+				t.Fatalf("%s: err %v, want %q", st.name, err, st.wantErr)
+			}
+			if n.st.Load() != before {
+				t.Fatalf("%s: a refused revision replaced the state", st.name)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		after := n.st.Load()
+		for id, d := range after.dists {
+			if shared := before.dists[id] == d; shared == slices.Contains(st.recompile, id) {
+				t.Fatalf("%s: distribution %s shared=%v, want recompiled only %v", st.name, id, shared, st.recompile)
+			}
+		}
+		if fr.loads-loads != st.wantLoads {
+			t.Fatalf("%s: %d loads, want %d", st.name, fr.loads-loads, st.wantLoads)
+		}
+	}
+	if got := n.st.Load(); got.distFor("y.test").id != "z" || got.distFor("w.test").id != "y" || got.distFor("x.test").id != "x" {
+		t.Fatalf("routes: y.test->%s w.test->%s", got.distFor("y.test").id, got.distFor("w.test").id)
+	}
+	// A whole snapshot equal to what is served changes nothing.
+	if err := n.Apply(ctx, n.served.Snapshot(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := n.st.Load().dists["x"]; d != n.st.Load().byDomain["x.test"] {
+		t.Fatal("snapshot re-apply broke routing")
 	}
 }

@@ -34,12 +34,17 @@
 // upstream interface is the seam where a regional cache tier can later sit
 // between the PoP and the origin.
 //
-// The desired state arrives through (*Node).Apply, which the replication
-// client (edgenode/replica) calls with a complete Snapshot: the node loads
-// new function versions into its runner first, refuses the snapshot (the
-// client NACKs) if one fails, then swaps the serving state atomically and
-// unloads versions no longer referenced. LoadFiles builds a snapshot from
-// local files for use without a control plane.
+// The desired state arrives by change through (*Node).ApplyChanges, which
+// the replication client (edgenode/replica) calls with its desired.State and
+// what changed since the last successful call: the node compiles only the
+// changed distributions and those using a changed function version (every
+// other compiled distribution is shared with the previous state), loads the
+// changed versions into its runner first, refuses the revision (the client
+// NACKs) if one fails, then swaps the serving state atomically and unloads
+// versions no longer referenced once the old state drains. (*Node).Apply
+// takes a whole Snapshot (diffed against the served state, then the same).
+// LoadFiles builds a snapshot from local files for use without a control
+// plane.
 //
 // Every response carries X-Cache ("Hit", "Miss", "RefreshHit" (an expired
 // object revalidated with its ETag/Last-Modified and a 304), "Error",

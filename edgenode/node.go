@@ -15,13 +15,16 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/edgelab/edgelab/desired"
 	"github.com/edgelab/edgelab/edgenode/cache"
+	"github.com/edgelab/edgelab/edgenode/replica"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
 // Node is one edge location: a caching reverse proxy running function
-// triggers. It implements http.Handler and the replication client's Applier.
+// triggers. It implements http.Handler and the replication client's Applier
+// and ChangeApplier.
 // Safe for concurrent use.
 type Node struct {
 	cfg     Config
@@ -37,8 +40,14 @@ type Node struct {
 
 	applyMu   sync.Mutex
 	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
+	served    *desired.State   // the desired state st was compiled from; guarded by applyMu
 	seenInval map[string]bool  // applied invalidation ids; guarded by applyMu
 	retiring  map[*state]bool  // replaced states not yet drained; guarded by applyMu
+	// since is the generation of the first state using each loaded
+	// version; unloading waits for the states from there to its last
+	// user to drain. Both guarded by applyMu.
+	since   map[fnKey]int64
+	pending map[fnKey]genRange // versions no longer used, waiting to be unloaded
 
 	// now is the clock for cache freshness (tests move it).
 	now func() time.Time
@@ -73,8 +82,11 @@ func New(cfg Config) (*Node, error) {
 		runner:    cfg.Runner,
 		cache:     cache.New(cfg.CacheBytes),
 		loaded:    map[fnKey]string{},
+		served:    desired.New(),
 		seenInval: map[string]bool{},
 		retiring:  map[*state]bool{},
+		since:     map[fnKey]int64{},
+		pending:   map[fnKey]genRange{},
 		now:       time.Now,
 		closing:   make(chan struct{}),
 	}
@@ -191,21 +203,45 @@ func (n *Node) Revision() int64 {
 }
 
 // Apply installs snap as the node's complete desired state and applies the
-// invalidations. New function versions are loaded into the runner first; if
-// one fails (e.g. does not compile) Apply returns an error naming it and the
-// node keeps serving the previous state. Distributions are then swapped in
-// atomically and versions no longer referenced are unloaded. A nil snap
-// keeps the current state and only applies the invalidations. Invalidations
-// are applied once per id. A snapshot older than the current revision is
-// refused.
+// invalidations. It compares snap with the state being served and goes on
+// as ApplyChanges with what differs. A nil snap keeps the current state
+// and only applies the invalidations.
 func (n *Node) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invalidations []*edgelabv1.Invalidation) error {
 	n.applyMu.Lock()
 	defer n.applyMu.Unlock()
 	if snap != nil {
-		if err := n.applySnapshot(ctx, snap); err != nil {
+		ds, err := desired.FromSnapshot(snap)
+		if err != nil {
+			return err
+		}
+		if err := n.applyDesired(ctx, ds, desired.Diff(n.served, ds)); err != nil {
 			return err
 		}
 	}
+	n.applyInvalidations(invalidations)
+	return nil
+}
+
+// ApplyChanges implements replica.ChangeApplier: ds is the complete desired
+// state and changed what differs from the last state applied. Only what
+// changed is compiled and loaded: new function versions are loaded into
+// the runner first; if one fails (e.g. does not compile) ApplyChanges
+// returns an error naming it and the node keeps serving the previous
+// state. The new state is then swapped in atomically and versions no
+// longer referenced are unloaded once the old state drains. Invalidations
+// are applied once per id. A revision older than the current one is
+// refused.
+func (n *Node) ApplyChanges(ctx context.Context, ds *desired.State, changed desired.Changed, invalidations []*edgelabv1.Invalidation) error {
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	if err := n.applyDesired(ctx, ds, changed); err != nil {
+		return err
+	}
+	n.applyInvalidations(invalidations)
+	return nil
+}
+
+func (n *Node) applyInvalidations(invalidations []*edgelabv1.Invalidation) {
 	for _, inv := range invalidations {
 		if inv.GetId() != "" && n.seenInval[inv.GetId()] {
 			continue
@@ -217,20 +253,85 @@ func (n *Node) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invalidation
 		n.cfg.Logger.Info("invalidation applied", "node", n.cfg.NodeID, "distribution", inv.GetDistributionId(),
 			"id", inv.GetId(), "paths", inv.GetPaths(), "removed", removed)
 	}
+}
+
+// applyDesired compiles and installs ds by change; see ApplyChanges.
+func (n *Node) applyDesired(ctx context.Context, ds *desired.State, changed desired.Changed) error {
+	cur := n.st.Load()
+	if cur != nil && ds.Revision() < cur.revision {
+		return fmt.Errorf("snapshot revision %d is older than applied revision %d", ds.Revision(), cur.revision)
+	}
+	st, err := compileChanges(cur, ds, changed)
+	if err != nil {
+		return fmt.Errorf("revision %d: %w", ds.Revision(), err)
+	}
+	fresh, err := n.loadChanged(ctx, ds, changed)
+	if err != nil {
+		return fmt.Errorf("revision %d: %w", ds.Revision(), err)
+	}
+	n.st.Store(st)
+	n.followServed(ds, changed)
+	for _, k := range fresh {
+		n.loaded[k] = ds.Function(desired.Key{Name: k.name, Version: k.version}).GetSha256()
+		switch r, ok := n.pending[k]; {
+		case ok: // back before it was unloaded: older states may still run it
+			n.since[k] = r.from
+			delete(n.pending, k)
+		case n.since[k] == 0:
+			n.since[k] = st.gen
+		}
+	}
+	for _, dk := range changed.Functions() {
+		k := fnKey{dk.Name, dk.Version}
+		if _, ok := n.loaded[k]; ok && ds.Function(dk) == nil {
+			n.pending[k] = genRange{from: n.since[k], to: cur.gen}
+			delete(n.loaded, k)
+			delete(n.since, k)
+		}
+	}
+	if cur != nil {
+		n.unloadAfterDrain(cur)
+	}
+	for _, id := range changed.Distributions() {
+		if _, ok := st.dists[id]; !ok && cur != nil && cur.dists[id] != nil {
+			n.cache.Invalidate(id, []string{"/*"})
+		}
+	}
+	n.cfg.Logger.Info("state applied", "node", n.cfg.NodeID, "revision", st.revision,
+		"distributions", len(st.dists), "functions", ds.NumFunctions(), "changed", changed.Len(), "loaded", len(fresh))
 	return nil
 }
 
-func (n *Node) applySnapshot(ctx context.Context, snap *edgelabv1.Snapshot) error {
-	cur := n.st.Load()
-	if cur != nil && snap.GetRevision() < cur.revision {
-		return fmt.Errorf("snapshot revision %d is older than applied revision %d", snap.GetRevision(), cur.revision)
+// followServed brings n.served to ds by the objects changed names.
+func (n *Node) followServed(ds *desired.State, changed desired.Changed) {
+	for _, k := range changed.Functions() {
+		if fv := ds.Function(k); fv != nil {
+			n.served.PutFunction(fv)
+		} else {
+			n.served.DeleteFunction(k)
+		}
 	}
-	st, err := compileState(snap)
-	if err != nil {
-		return fmt.Errorf("revision %d: %w", snap.GetRevision(), err)
+	for _, id := range changed.Distributions() {
+		if d := ds.Distribution(id); d != nil {
+			n.served.PutDistribution(d)
+		} else {
+			n.served.DeleteDistribution(id)
+		}
 	}
+	n.served.SetRevision(ds.Revision())
+}
+
+// loadChanged loads into the runner the changed versions st holds that are
+// not loaded with their content already. On an error it unloads what it
+// loaded and names the version.
+func (n *Node) loadChanged(ctx context.Context, ds *desired.State, changed desired.Changed) ([]fnKey, error) {
 	var fresh []fnKey
-	for k, fv := range st.versions {
+	for _, dk := range changed.Functions() {
+		k := fnKey{dk.Name, dk.Version}
+		fv := ds.Function(dk)
+		if fv == nil {
+			continue
+		}
 		if sha, ok := n.loaded[k]; ok && sha == fv.GetSha256() {
 			continue
 		}
@@ -240,34 +341,11 @@ func (n *Node) applySnapshot(ctx context.Context, snap *edgelabv1.Snapshot) erro
 					n.runner.Unload(f.name, f.version)
 				}
 			}
-			return fmt.Errorf("revision %d: loading %s: %w", snap.GetRevision(), k, err)
+			return nil, fmt.Errorf("loading %s: %w", k, err)
 		}
 		fresh = append(fresh, k)
 	}
-	n.st.Store(st)
-	for _, k := range fresh {
-		n.loaded[k] = st.versions[k].GetSha256()
-	}
-	var gone []fnKey
-	for k := range n.loaded {
-		if _, ok := st.versions[k]; !ok {
-			gone = append(gone, k)
-			delete(n.loaded, k)
-		}
-	}
-	if len(gone) > 0 {
-		n.unloadAfterDrain(cur, gone)
-	}
-	if cur != nil {
-		for id := range cur.dists {
-			if _, ok := st.dists[id]; !ok {
-				n.cache.Invalidate(id, []string{"/*"})
-			}
-		}
-	}
-	n.cfg.Logger.Info("state applied", "node", n.cfg.NodeID, "revision", st.revision,
-		"distributions", len(st.dists), "functions", len(st.versions), "loaded", len(fresh))
-	return nil
+	return fresh, nil
 }
 
 // acquireState returns the current state with its in-flight count taken;
@@ -287,17 +365,26 @@ func (n *Node) acquireState() *state {
 	}
 }
 
-// unloadAfterDrain unloads versions the old state alone referenced once
-// its in-flight requests are done (in a goroutine Close waits for), unless a
-// later Apply loaded them again.
-func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
+// genRange is the generations of the states that may run a version.
+type genRange struct{ from, to int64 }
+
+// unloadAfterDrain retires old: once its in-flight requests are done (at
+// once, or in a goroutine Close waits for) it unloads every pending version
+// no state that may run it is still draining.
+func (n *Node) unloadAfterDrain(old *state) {
+	if old.inflight.Load() == 0 {
+		// A request that takes old from now on sees it replaced and lets
+		// go (acquireState), so old is drained.
+		n.sweepPending()
+		return
+	}
 	n.retiring[old] = true
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
-		for old != nil && old.inflight.Load() > 0 {
+		for old.inflight.Load() > 0 {
 			select {
 			case <-n.closing:
 				return
@@ -307,19 +394,23 @@ func (n *Node) unloadAfterDrain(old *state, gone []fnKey) {
 		n.applyMu.Lock()
 		defer n.applyMu.Unlock()
 		delete(n.retiring, old)
-	next:
-		for _, k := range gone {
-			if _, back := n.loaded[k]; back {
-				continue
-			}
-			for st := range n.retiring {
-				if _, used := st.versions[k]; used {
-					continue next // that state's own drain unloads it
-				}
-			}
-			n.runner.Unload(k.name, k.version)
-		}
+		n.sweepPending()
 	}()
+}
+
+// sweepPending unloads the pending versions whose generation range no
+// retiring state falls in. Called with applyMu held.
+func (n *Node) sweepPending() {
+next:
+	for k, r := range n.pending {
+		for st := range n.retiring {
+			if st.gen >= r.from && st.gen <= r.to {
+				continue next
+			}
+		}
+		delete(n.pending, k)
+		n.runner.Unload(k.name, k.version)
+	}
 }
 
 // newRequestID returns a per-node unique request id.
@@ -331,3 +422,5 @@ func (n *Node) newRequestID() string {
 	b = strconv.AppendUint(b, seq, 16)
 	return string(b)
 }
+
+var _ replica.ChangeApplier = (*Node)(nil)

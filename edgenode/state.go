@@ -2,31 +2,34 @@ package edgenode
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/edgelab/edgelab/eventtype"
-
+	"github.com/edgelab/edgelab/desired"
 	"github.com/edgelab/edgelab/distribution"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/edgenode/cache"
+	"github.com/edgelab/edgelab/eventtype"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
 // state is one immutable desired state compiled for serving. The node swaps
-// it atomically; a request reads one state from start to end.
+// it atomically; a request reads one state from start to end. A new state
+// shares with the one it replaces every compiled distribution the revision
+// did not touch (see compileChanges).
 type state struct {
 	revision int64
+	gen      int64 // generation: one more than the state it replaced
 	byDomain map[string]*dist
 	wildcard *dist
-	// versions are the function versions the state references, by fnKey.
-	versions map[fnKey]*edgelabv1.FunctionVersion
 	dists    map[string]*dist
 	// inflight counts requests being served from this state; versions it
-	// alone references are unloaded only once it drains.
+	// may run are unloaded only once it drains.
 	inflight atomic.Int64
 }
 
@@ -38,6 +41,7 @@ type fnKey struct {
 func (k fnKey) String() string { return fmt.Sprintf("%s:%d", k.name, k.version) }
 
 type dist struct {
+	src       *edgelabv1.Distribution // what it was compiled from
 	id        string
 	domain    string // first domain, for edge.Info
 	behaviors []*behavior
@@ -75,47 +79,87 @@ type originConf struct {
 	customHeaders  map[string]string
 }
 
-// compileState validates a snapshot and turns it into a serving state.
-// It checks that every association references a version in the snapshot.
-func compileState(snap *edgelabv1.Snapshot) (*state, error) {
-	st := &state{
-		revision: snap.GetRevision(),
-		byDomain: map[string]*dist{},
-		versions: map[fnKey]*edgelabv1.FunctionVersion{},
-		dists:    map[string]*dist{},
+// compileChanges compiles the serving state for desired state ds from cur
+// (nil: nothing served yet), where changed names what differs between the
+// two. Only the distributions changed names, and those using a function
+// version it names, are compiled again; the others are shared with cur.
+// Every association must reference a version ds holds, and a domain is
+// served by one distribution only. cur is not modified.
+func compileChanges(cur *state, ds *desired.State, changed desired.Changed) (*state, error) {
+	st := &state{revision: ds.Revision(), byDomain: map[string]*dist{}, dists: map[string]*dist{}}
+	if cur != nil {
+		st.byDomain, st.dists, st.wildcard = maps.Clone(cur.byDomain), maps.Clone(cur.dists), cur.wildcard
+		st.gen = cur.gen + 1
 	}
-	for _, fv := range snap.GetFunctions() {
-		st.versions[fnKey{fv.GetName(), fv.GetVersion()}] = fv
+	affected := map[string]struct{}{}
+	for _, k := range changed.Functions() {
+		for _, id := range ds.Users(k) {
+			affected[id] = struct{}{}
+		}
 	}
-	for _, pd := range snap.GetDistributions() {
-		d, err := compileDist(pd, st.versions)
+	for _, id := range changed.Distributions() {
+		affected[id] = struct{}{}
+	}
+	ids := slices.Sorted(maps.Keys(affected))
+	for _, id := range ids {
+		if old, ok := st.dists[id]; ok {
+			st.unrouteDist(old)
+			delete(st.dists, id)
+		}
+	}
+	for _, id := range ids {
+		pd := ds.Distribution(id)
+		if pd == nil {
+			continue
+		}
+		d, err := compileDist(pd, ds)
 		if err != nil {
-			return nil, fmt.Errorf("distribution %q: %w", pd.GetId(), err)
+			return nil, fmt.Errorf("distribution %q: %w", id, err)
 		}
-		if _, dup := st.dists[d.id]; dup {
-			return nil, fmt.Errorf("distribution %q: duplicate id", d.id)
+		if err := st.routeDist(d); err != nil {
+			return nil, fmt.Errorf("distribution %q: %w", id, err)
 		}
-		st.dists[d.id] = d
-		for _, dom := range pd.GetDomains() {
-			dom = strings.ToLower(strings.TrimSpace(dom))
-			if dom == "*" {
-				if st.wildcard != nil {
-					return nil, fmt.Errorf("distribution %q: domain \"*\" already served by %q", d.id, st.wildcard.id)
-				}
-				st.wildcard = d
-				continue
-			}
-			if other, dup := st.byDomain[dom]; dup {
-				return nil, fmt.Errorf("distribution %q: domain %q already served by %q", d.id, dom, other.id)
-			}
-			st.byDomain[dom] = d
-		}
+		st.dists[id] = d
 	}
 	return st, nil
 }
 
-func compileDist(pd *edgelabv1.Distribution, versions map[fnKey]*edgelabv1.FunctionVersion) (*dist, error) {
-	d := &dist{id: pd.GetId(), origins: map[string]*originTarget{}}
+// normDomain is the form domains are routed by.
+func normDomain(dom string) string { return strings.ToLower(strings.TrimSpace(dom)) }
+
+// routeDist routes d's domains to it, refusing one another distribution serves.
+func (st *state) routeDist(d *dist) error {
+	for _, dom := range d.src.GetDomains() {
+		dom = normDomain(dom)
+		if dom == "*" {
+			if st.wildcard != nil && st.wildcard.id != d.id {
+				return fmt.Errorf("domain \"*\" already served by %q", st.wildcard.id)
+			}
+			st.wildcard = d
+			continue
+		}
+		if other, dup := st.byDomain[dom]; dup && other.id != d.id {
+			return fmt.Errorf("domain %q already served by %q", dom, other.id)
+		}
+		st.byDomain[dom] = d
+	}
+	return nil
+}
+
+// unrouteDist removes the routes to d.
+func (st *state) unrouteDist(d *dist) {
+	for _, dom := range d.src.GetDomains() {
+		dom = normDomain(dom)
+		if dom == "*" && st.wildcard == d {
+			st.wildcard = nil
+		} else if st.byDomain[dom] == d {
+			delete(st.byDomain, dom)
+		}
+	}
+}
+
+func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
+	d := &dist{src: pd, id: pd.GetId(), origins: map[string]*originTarget{}}
 	if d.id == "" {
 		return nil, fmt.Errorf("empty id")
 	}
@@ -161,7 +205,7 @@ func compileDist(pd *edgelabv1.Distribution, versions map[fnKey]*edgelabv1.Funct
 		return nil, fmt.Errorf("no cache behaviors")
 	}
 	for i, pb := range pd.GetBehaviors() {
-		b, err := compileBehavior(pb, d, versions)
+		b, err := compileBehavior(pb, d, ds)
 		if err != nil {
 			return nil, fmt.Errorf("behavior %d (%q): %w", i, pb.GetPath(), err)
 		}
@@ -170,7 +214,7 @@ func compileDist(pd *edgelabv1.Distribution, versions map[fnKey]*edgelabv1.Funct
 	return d, nil
 }
 
-func compileBehavior(pb *edgelabv1.Behavior, d *dist, versions map[fnKey]*edgelabv1.FunctionVersion) (*behavior, error) {
+func compileBehavior(pb *edgelabv1.Behavior, d *dist, ds *desired.State) (*behavior, error) {
 	b := &behavior{pattern: pb.GetPath(), ttl: cache.DefaultPolicy(), triggers: map[edge.EventType]*trigger{}}
 	t, ok := d.origins[pb.GetOrigin()]
 	if !ok {
@@ -204,7 +248,7 @@ func compileBehavior(pb *edgelabv1.Behavior, d *dist, versions map[fnKey]*edgela
 			return nil, fmt.Errorf("two associations for %s", ev)
 		}
 		k := fnKey{a.GetFunction(), a.GetVersion()}
-		if _, ok := versions[k]; !ok {
+		if ds.Function(desired.Key{Name: k.name, Version: k.version}) == nil {
 			return nil, fmt.Errorf("%s: function version %s is not in the snapshot", ev, k)
 		}
 		b.triggers[ev] = &trigger{fn: k, includeBody: a.GetIncludeBody(), label: string(ev) + "=" + k.String()}

@@ -2,23 +2,20 @@ package replica
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/desired"
+	"github.com/edgelab/edgelab/edgenode/statelog"
+	"github.com/edgelab/edgelab/internal/rng"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -26,7 +23,9 @@ import (
 // desired state each time (distributions + the function versions they use)
 // and the invalidations that are new since the last successful Apply. It
 // must either install all of it or return an error and keep serving the
-// previous state. Apply is called from one goroutine at a time.
+// previous state. Apply is called from one goroutine at a time. An Applier
+// that also implements ChangeApplier is given each revision by change
+// instead.
 type Applier interface {
 	Apply(ctx context.Context, snap *edgelabv1.Snapshot, invalidations []*edgelabv1.Invalidation) error
 }
@@ -37,6 +36,18 @@ type ApplierFunc func(ctx context.Context, snap *edgelabv1.Snapshot, invalidatio
 // Apply calls f.
 func (f ApplierFunc) Apply(ctx context.Context, snap *edgelabv1.Snapshot, invs []*edgelabv1.Invalidation) error {
 	return f(ctx, snap, invs)
+}
+
+// ChangeApplier is implemented by an Applier that applies a revision by
+// change (the edge node). The Client then calls ApplyChanges instead of
+// Apply, with the complete desired state st and changed, what differs from
+// the state of the last successful call (everything on the first call):
+// the work of a revision is what it changed, not what the node holds. st
+// is the Client's and valid only during the call (the protos it holds are
+// never modified and may be kept). The contract is Apply's: all or an
+// error, one goroutine at a time.
+type ChangeApplier interface {
+	ApplyChanges(ctx context.Context, st *desired.State, changed desired.Changed, invalidations []*edgelabv1.Invalidation) error
 }
 
 // FaultApplier is implemented by an Applier that acts on chaos faults
@@ -61,7 +72,8 @@ type Config struct {
 	Build string
 	// Endpoints are control-plane replicas (host:port); tried in order, round robin. Required.
 	Endpoints []string
-	// StateDir holds the persisted last applied state; "" disables persistence.
+	// StateDir holds the persisted last applied state (edgenode/statelog);
+	// "" disables persistence.
 	StateDir string
 	// Applier installs state. Required.
 	Applier Applier
@@ -77,10 +89,20 @@ type Config struct {
 	DeadAfter time.Duration
 	// DialOptions are added to the gRPC dial; default insecure credentials.
 	DialOptions []grpc.DialOption
+	// MaxMessageBytes is the largest message the node receives, announced in
+	// Hello so the control plane sends larger updates in pieces; default
+	// 4 MiB (gRPC's default), at least 64 KiB.
+	MaxMessageBytes int
+	// MaxUpdateBytes bounds one update reassembled from pieces; default 256 MiB.
+	MaxUpdateBytes int64
 }
 
-// stateFile is the persisted state's file name inside StateDir.
-const stateFile = "state.pb"
+// Message limits: gRPC's default receive size, and the smallest limit the
+// control plane accepts in Hello.
+const (
+	defaultMaxMessageBytes = 4 << 20
+	minMaxMessageBytes     = 64 << 10
+)
 
 // maxPendingLogs bounds log lines waiting for a stream.
 const maxPendingLogs = 5000
@@ -92,12 +114,15 @@ type Client struct {
 	log *slog.Logger
 
 	// Owned by the Run goroutine.
-	dists        map[string]*edgelabv1.Distribution
-	funcs        map[string]*edgelabv1.FunctionVersion
-	desiredRev   int64 // revision of dists/funcs (may be NACKed)
+	desired    *desired.State // the desired state (its last revision may be NACKed)
+	desiredRev int64          // desired's revision
+	// unapplied names what changed since the last revision the Applier took.
+	unapplied    desired.Changed
 	pendingInvs  []*edgelabv1.Invalidation
 	awaitingSnap bool
-	boot         *edgelabv1.Snapshot // loaded from disk, applied at Run start
+	store        *statelog.Log  // nil without StateDir
+	replace      bool           // the next save writes the whole state (after a snapshot)
+	boot         *desired.State // loaded from disk, applied at Run start
 
 	mu        sync.Mutex
 	applied   int64
@@ -138,79 +163,48 @@ func New(cfg Config) (*Client, error) {
 	if cfg.DeadAfter <= 0 {
 		cfg.DeadAfter = 15 * time.Second
 	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = defaultMaxMessageBytes
+	}
+	if cfg.MaxMessageBytes < minMaxMessageBytes {
+		return nil, fmt.Errorf("replica: MaxMessageBytes %d below the minimum %d", cfg.MaxMessageBytes, minMaxMessageBytes)
+	}
+	if cfg.MaxUpdateBytes <= 0 {
+		cfg.MaxUpdateBytes = 256 << 20
+	}
 	c := &Client{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "replica", "node", cfg.NodeID),
-		dists:   map[string]*edgelabv1.Distribution{},
-		funcs:   map[string]*edgelabv1.FunctionVersion{},
+		desired: desired.New(),
 		logKick: make(chan struct{}, 1),
 	}
 	if cfg.StateDir != "" {
-		if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
-			return nil, fmt.Errorf("replica: creating state dir: %w", err)
+		store, err := statelog.Open(cfg.StateDir)
+		if err != nil {
+			return nil, fmt.Errorf("replica: %w", err)
 		}
-		snap, err := LoadState(cfg.StateDir)
+		c.store = store
+		st, err := store.Load()
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
 			c.log.Error("ignoring unreadable persisted state; starting empty", "err", err)
 		default:
-			c.boot = snap
+			c.boot = st
 		}
 	}
 	return c, nil
 }
 
-// LoadState reads the persisted state from dir.
+// LoadState reads the persisted state from dir without changing it (either
+// format, see edgenode/statelog). The error wraps os.ErrNotExist when dir
+// holds none.
 func LoadState(dir string) (*edgelabv1.Snapshot, error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	st, err := statelog.Read(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading state: %w", err)
+		return nil, err
 	}
-	snap := &edgelabv1.Snapshot{}
-	if err := proto.Unmarshal(data, snap); err != nil {
-		return nil, fmt.Errorf("decoding state: %w", err)
-	}
-	if snap.Revision <= 0 {
-		return nil, fmt.Errorf("decoding state: invalid revision %d", snap.Revision)
-	}
-	return snap, nil
-}
-
-// saveState writes snap atomically: temp file, fsync, rename, fsync dir.
-func saveState(dir string, snap *edgelabv1.Snapshot) error {
-	data, err := proto.Marshal(snap)
-	if err != nil {
-		return fmt.Errorf("encoding state: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, stateFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("creating temp state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
-		return fmt.Errorf("installing state: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("opening state dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing state dir: %w", err)
-	}
-	return nil
+	return st.Snapshot(), nil
 }
 
 // Revision is the last revision applied successfully (0 = none).
@@ -283,47 +277,35 @@ func (c *Client) requeueLogs(l []*edgelabv1.LogLine) {
 	}
 }
 
-func fnKey(name string, v int64) string { return fmt.Sprintf("%s/%d", name, v) }
-
-// state builds the desired state as one Snapshot (sorted, deterministic).
-func (c *Client) state() *edgelabv1.Snapshot {
-	s := &edgelabv1.Snapshot{Revision: c.desiredRev, Created: timestamppb.Now()}
-	ids := make([]string, 0, len(c.dists))
-	for id := range c.dists {
-		ids = append(ids, id)
+// loadDesired makes s the desired state; the next save replaces the
+// state on disk as a whole.
+func (c *Client) loadDesired(s *edgelabv1.Snapshot) error {
+	st, err := desired.FromSnapshot(s)
+	if err != nil {
+		return err
 	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		s.Distributions = append(s.Distributions, c.dists[id])
-	}
-	ks := make([]string, 0, len(c.funcs))
-	for k := range c.funcs {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	for _, k := range ks {
-		s.Functions = append(s.Functions, c.funcs[k])
-	}
-	return s
+	c.unapplied.Merge(desired.Diff(c.desired, st))
+	c.desired, c.desiredRev, c.replace = st, st.Revision(), true
+	return nil
 }
 
-func (c *Client) loadDesired(s *edgelabv1.Snapshot) {
-	c.dists = map[string]*edgelabv1.Distribution{}
-	c.funcs = map[string]*edgelabv1.FunctionVersion{}
-	for _, d := range s.Distributions {
-		c.dists[d.Id] = d
+// applyDelta folds a delta that follows desiredRev into the desired state.
+func (c *Client) applyDelta(d *edgelabv1.Delta) error {
+	changed, invs, err := c.desired.ApplyDelta(d)
+	if err != nil {
+		return err
 	}
-	for _, f := range s.Functions {
-		c.funcs[fnKey(f.Name, f.Version)] = f
-	}
-	c.desiredRev = s.Revision
+	c.unapplied.Merge(changed)
+	c.pendingInvs = append(c.pendingInvs, invs...)
+	c.desiredRev = d.Revision
+	return nil
 }
 
-// apply installs the desired state and returns the ack to send.
+// apply installs the desired state, persists it and returns the ack to
+// send: OK only once the revision is on disk (with a StateDir).
 func (c *Client) apply(ctx context.Context, received time.Time) *edgelabv1.Ack {
 	rev := c.desiredRev
-	snap := c.state()
-	err := c.cfg.Applier.Apply(ctx, snap, c.pendingInvs)
+	err := c.install(ctx)
 	ack := &edgelabv1.Ack{Revision: rev, Received: timestamppb.New(received), Applied: timestamppb.Now()}
 	if err != nil {
 		c.log.Warn("rejecting revision; keeping previous state", "revision", rev, "err", err)
@@ -331,36 +313,69 @@ func (c *Client) apply(ctx context.Context, received time.Time) *edgelabv1.Ack {
 		return ack
 	}
 	c.pendingInvs = nil
+	changed := c.unapplied
+	c.unapplied = desired.Changed{}
+	if err := c.persist(changed); err != nil {
+		// Serving it, not acked: the next save rewrites the whole state.
+		c.log.Error("persisting applied state", "revision", rev, "err", err)
+		ack.Error = fmt.Sprintf("revision %d applied but not persisted: %v", rev, err)
+		return ack
+	}
 	c.mu.Lock()
 	if rev > c.applied {
 		c.applied = rev
 		c.history = append(c.history, rev)
 	}
 	c.mu.Unlock()
-	if c.cfg.StateDir != "" {
-		if err := saveState(c.cfg.StateDir, snap); err != nil {
-			// Applied in memory; the next good apply persists again.
-			c.log.Error("persisting applied state", "revision", rev, "err", err)
-		}
-	}
 	ack.Ok = true
 	return ack
 }
 
+// install hands the desired state to the Applier: by change when it can
+// take that, else as a whole Snapshot.
+func (c *Client) install(ctx context.Context) error {
+	if ca, ok := c.cfg.Applier.(ChangeApplier); ok {
+		return ca.ApplyChanges(ctx, c.desired, c.unapplied, c.pendingInvs)
+	}
+	snap := c.desired.Snapshot()
+	snap.Created = timestamppb.Now()
+	return c.cfg.Applier.Apply(ctx, snap, c.pendingInvs)
+}
+
+// persist saves the desired state; changed is what differs from the
+// revision on disk. Nothing is written when the disk already holds it.
+func (c *Client) persist(changed desired.Changed) error {
+	if c.store == nil || (c.store.Revision() == c.desiredRev && !c.replace) {
+		return nil
+	}
+	if c.replace {
+		if err := c.store.Replace(c.desired); err != nil {
+			return err
+		}
+		c.replace = false
+		return nil
+	}
+	return c.store.Save(c.desired, changed)
+}
+
 // Run applies the persisted state, then replicates until ctx ends. It returns nil on ctx end.
 func (c *Client) Run(ctx context.Context) error {
+	if c.store != nil {
+		defer c.store.Close()
+	}
 	if c.boot != nil {
 		boot := c.boot
 		c.boot = nil
-		c.loadDesired(boot)
+		c.desired, c.desiredRev, c.unapplied = boot, boot.Revision(), desired.All(boot)
 		if ack := c.apply(ctx, time.Now()); ack.Ok {
-			c.log.Info("serving persisted state", "revision", boot.Revision)
+			c.log.Info("serving persisted state", "revision", boot.Revision())
 		} else {
-			// Start empty: the control plane sends a snapshot.
-			c.loadDesired(&edgelabv1.Snapshot{})
+			// Start empty: the control plane sends a snapshot, which
+			// replaces the state on disk.
+			c.desired, c.desiredRev, c.unapplied, c.replace = desired.New(), 0, desired.Changed{}, true
 		}
 	}
-	rnd := newRand()
+	rnd := rng.New()
 	backoff := c.cfg.BackoffInitial
 	for i := 0; ctx.Err() == nil; i++ {
 		ep := c.cfg.Endpoints[i%len(c.cfg.Endpoints)]
@@ -384,15 +399,10 @@ func (c *Client) Run(ctx context.Context) error {
 	return nil
 }
 
-func newRand() *rand.Rand {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
-}
-
 // session runs one stream; progressed reports whether anything was received.
 func (c *Client) session(ctx context.Context, endpoint string) (progressed bool, err error) {
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, c.cfg.DialOptions...)
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes))}, c.cfg.DialOptions...)
 	conn, err := grpc.NewClient(endpoint, opts...)
 	if err != nil {
 		return false, fmt.Errorf("dialing %s: %w", endpoint, err)
@@ -400,36 +410,13 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 	defer conn.Close()
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := edgelabv1.NewReplicationServiceClient(conn).Stream(sctx)
+	stream, err := c.open(sctx, conn, endpoint)
 	if err != nil {
-		return false, fmt.Errorf("opening stream to %s: %w", endpoint, err)
-	}
-	c.awaitingSnap = false
-	hello := &edgelabv1.Hello{NodeId: c.cfg.NodeID, Region: c.cfg.Region, Pop: c.cfg.PoP,
-		LastRevision: c.desiredRev, HttpUrl: c.cfg.HTTPURL, Build: c.cfg.Build}
-	if err := stream.Send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: hello}}); err != nil {
-		return false, fmt.Errorf("sending hello to %s: %w", endpoint, err)
+		return false, err
 	}
 	// One receiver goroutine; this goroutine is the only sender.
-	in := make(chan *edgelabv1.StreamResponse, 16)
-	recvErr := make(chan error, 1)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case in <- m:
-			case <-sctx.Done():
-				return
-			}
-		}
-	}()
+	in, recvErr := receive(sctx, stream, &wg)
 	defer wg.Wait()
 	defer cancel()
 	send := func(m *edgelabv1.StreamRequest) error {
@@ -441,6 +428,7 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 	hb := time.NewTicker(c.cfg.HeartbeatInterval)
 	defer hb.Stop()
 	lastRecv := time.Now()
+	asm := &assembler{max: c.cfg.MaxUpdateBytes}
 	for {
 		select {
 		case <-ctx.Done():
@@ -464,6 +452,13 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 		case m := <-in:
 			progressed = true
 			lastRecv = time.Now()
+			m, err := c.reassemble(asm, m)
+			if err != nil {
+				return progressed, fmt.Errorf("receiving from %s: %w", endpoint, err)
+			}
+			if m == nil {
+				continue // more pieces to come
+			}
 			ack := c.handle(ctx, m)
 			if ack != nil {
 				if err := send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Ack{Ack: ack}}); err != nil {
@@ -472,6 +467,60 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 			}
 		}
 	}
+}
+
+// open opens the stream and says Hello.
+func (c *Client) open(ctx context.Context, conn *grpc.ClientConn, endpoint string) (edgelabv1.ReplicationService_StreamClient, error) {
+	stream, err := edgelabv1.NewReplicationServiceClient(conn).Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream to %s: %w", endpoint, err)
+	}
+	c.awaitingSnap = false
+	hello := &edgelabv1.Hello{NodeId: c.cfg.NodeID, Region: c.cfg.Region, Pop: c.cfg.PoP,
+		LastRevision: c.desiredRev, HttpUrl: c.cfg.HTTPURL, Build: c.cfg.Build, MaxMessageBytes: int64(c.cfg.MaxMessageBytes)}
+	if err := stream.Send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: hello}}); err != nil {
+		return nil, fmt.Errorf("sending hello to %s: %w", endpoint, err)
+	}
+	return stream, nil
+}
+
+// receive runs the stream's receiver goroutine (counted in wg) until the
+// stream or ctx ends.
+func receive(ctx context.Context, stream edgelabv1.ReplicationService_StreamClient, wg *sync.WaitGroup) (<-chan *edgelabv1.StreamResponse, <-chan error) {
+	in := make(chan *edgelabv1.StreamResponse, 16)
+	recvErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case in <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return in, recvErr
+}
+
+// reassemble passes whole messages through and collects Chunks until an
+// update is complete (nil, nil before). Anything but the next piece while an
+// update is in pieces breaks the sequence: the stream is dropped.
+func (c *Client) reassemble(asm *assembler, m *edgelabv1.StreamResponse) (*edgelabv1.StreamResponse, error) {
+	ch := m.GetChunk()
+	if ch == nil {
+		if asm.pending() {
+			asm.reset()
+			return nil, fmt.Errorf("a whole message inside a chunked revision: %w", errChunkSequence)
+		}
+		return m, nil
+	}
+	return asm.add(ch)
 }
 
 // handle processes one message and returns the ack to send, if any.
@@ -501,8 +550,11 @@ func (c *Client) handle(ctx context.Context, m *edgelabv1.StreamResponse) *edgel
 				}
 			}
 		}
+		if err := c.loadDesired(s); err != nil {
+			c.log.Warn("rejecting snapshot", "revision", s.Revision, "err", err)
+			return &edgelabv1.Ack{Revision: s.Revision, Error: err.Error(), Received: timestamppb.New(received), Applied: timestamppb.Now()}
+		}
 		c.pendingInvs = append(c.pendingInvs, invs...)
-		c.loadDesired(s)
 		return c.apply(ctx, received)
 	case *edgelabv1.StreamResponse_Delta:
 		d := msg.Delta
@@ -523,21 +575,10 @@ func (c *Client) handle(ctx context.Context, m *edgelabv1.StreamResponse) *edgel
 			c.awaitingSnap = true
 			return &edgelabv1.Ack{Revision: c.desiredRev, Resync: true}
 		}
-		for _, ch := range d.Changes {
-			switch x := ch.Change.(type) {
-			case *edgelabv1.Change_PutDistribution:
-				c.dists[x.PutDistribution.Id] = x.PutDistribution
-			case *edgelabv1.Change_DeleteDistribution:
-				delete(c.dists, x.DeleteDistribution)
-			case *edgelabv1.Change_PutFunction:
-				c.funcs[fnKey(x.PutFunction.Name, x.PutFunction.Version)] = x.PutFunction
-			case *edgelabv1.Change_DeleteFunction:
-				delete(c.funcs, fnKey(x.DeleteFunction.Name, x.DeleteFunction.Version))
-			case *edgelabv1.Change_Invalidation:
-				c.pendingInvs = append(c.pendingInvs, x.Invalidation)
-			}
+		if err := c.applyDelta(d); err != nil {
+			c.awaitingSnap = true
+			return &edgelabv1.Ack{Revision: c.desiredRev, Resync: true}
 		}
-		c.desiredRev = d.Revision
 		return c.apply(ctx, received)
 	case *edgelabv1.StreamResponse_Faults:
 		faults := msg.Faults.GetFaults()

@@ -146,10 +146,14 @@ type Hello struct {
 	// Last revision the node applied (0 = none).
 	LastRevision int64 `protobuf:"varint,4,opt,name=last_revision,json=lastRevision,proto3" json:"last_revision,omitempty"`
 	// URL viewers and the gateway use to reach the node.
-	HttpUrl       string `protobuf:"bytes,5,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
-	Build         string `protobuf:"bytes,6,opt,name=build,proto3" json:"build,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HttpUrl string `protobuf:"bytes,5,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
+	Build   string `protobuf:"bytes,6,opt,name=build,proto3" json:"build,omitempty"`
+	// Largest message the node accepts (its gRPC receive limit); the control
+	// plane never sends a message above it and splits a larger Snapshot or
+	// Delta into Chunks. 0 means the gRPC default, 4 MiB.
+	MaxMessageBytes int64 `protobuf:"varint,7,opt,name=max_message_bytes,json=maxMessageBytes,proto3" json:"max_message_bytes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -222,6 +226,13 @@ func (x *Hello) GetBuild() string {
 		return x.Build
 	}
 	return ""
+}
+
+func (x *Hello) GetMaxMessageBytes() int64 {
+	if x != nil {
+		return x.MaxMessageBytes
+	}
+	return 0
 }
 
 // Ack acknowledges (ok) or rejects (NACK) one revision.
@@ -418,6 +429,7 @@ type StreamResponse struct {
 	//	*StreamResponse_Delta
 	//	*StreamResponse_Ping
 	//	*StreamResponse_Faults
+	//	*StreamResponse_Chunk
 	Msg           isStreamResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -496,6 +508,15 @@ func (x *StreamResponse) GetFaults() *FaultUpdate {
 	return nil
 }
 
+func (x *StreamResponse) GetChunk() *Chunk {
+	if x != nil {
+		if x, ok := x.Msg.(*StreamResponse_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
 type isStreamResponse_Msg interface {
 	isStreamResponse_Msg()
 }
@@ -516,6 +537,10 @@ type StreamResponse_Faults struct {
 	Faults *FaultUpdate `protobuf:"bytes,4,opt,name=faults,proto3,oneof"`
 }
 
+type StreamResponse_Chunk struct {
+	Chunk *Chunk `protobuf:"bytes,5,opt,name=chunk,proto3,oneof"`
+}
+
 func (*StreamResponse_Snapshot) isStreamResponse_Msg() {}
 
 func (*StreamResponse_Delta) isStreamResponse_Msg() {}
@@ -523,6 +548,92 @@ func (*StreamResponse_Delta) isStreamResponse_Msg() {}
 func (*StreamResponse_Ping) isStreamResponse_Msg() {}
 
 func (*StreamResponse_Faults) isStreamResponse_Msg() {}
+
+func (*StreamResponse_Chunk) isStreamResponse_Msg() {}
+
+// Chunk is one piece of an update too large for one message: the encoded
+// StreamResponse (holding a Snapshot or a Delta) cut into consecutive
+// pieces, sent back to back with nothing in between. The node concatenates
+// data until last, decodes the update and handles it as if it had come
+// whole; a revision is applied only once all of it arrived.
+type Chunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Revision of the update (the same on every piece).
+	Revision int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Size of the whole encoded update (the same on every piece).
+	TotalBytes int64 `protobuf:"varint,2,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	// Offset of data in the encoded update.
+	Offset        int64  `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	Data          []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	Last          bool   `protobuf:"varint,5,opt,name=last,proto3" json:"last,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chunk) Reset() {
+	*x = Chunk{}
+	mi := &file_edgelab_v1_replication_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chunk) ProtoMessage() {}
+
+func (x *Chunk) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_replication_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
+func (*Chunk) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Chunk) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Chunk) GetTotalBytes() int64 {
+	if x != nil {
+		return x.TotalBytes
+	}
+	return 0
+}
+
+func (x *Chunk) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *Chunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Chunk) GetLast() bool {
+	if x != nil {
+		return x.Last
+	}
+	return false
+}
 
 // Snapshot is the complete desired state at a revision.
 type Snapshot struct {
@@ -543,7 +654,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[6]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +666,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[6]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +679,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{6}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Snapshot) GetRevision() int64 {
@@ -627,7 +738,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[7]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +750,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[7]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +763,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{7}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Delta) GetRevision() int64 {
@@ -707,7 +818,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[8]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +830,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[8]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +843,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{8}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Change) GetChange() isChange_Change {
@@ -835,7 +946,7 @@ type FaultUpdate struct {
 
 func (x *FaultUpdate) Reset() {
 	*x = FaultUpdate{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +958,7 @@ func (x *FaultUpdate) String() string {
 func (*FaultUpdate) ProtoMessage() {}
 
 func (x *FaultUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[9]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +971,7 @@ func (x *FaultUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultUpdate.ProtoReflect.Descriptor instead.
 func (*FaultUpdate) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{9}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FaultUpdate) GetFaults() []*Fault {
@@ -881,7 +992,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1004,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[10]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1017,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{10}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Ping) GetSent() *timestamppb.Timestamp {
@@ -936,7 +1047,7 @@ type NodeRecord struct {
 
 func (x *NodeRecord) Reset() {
 	*x = NodeRecord{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1059,7 @@ func (x *NodeRecord) String() string {
 func (*NodeRecord) ProtoMessage() {}
 
 func (x *NodeRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[11]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1072,7 @@ func (x *NodeRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRecord.ProtoReflect.Descriptor instead.
 func (*NodeRecord) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{11}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *NodeRecord) GetNode() *Node {
@@ -996,7 +1107,7 @@ type AckRecord struct {
 
 func (x *AckRecord) Reset() {
 	*x = AckRecord{}
-	mi := &file_edgelab_v1_replication_proto_msgTypes[12]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1119,7 @@ func (x *AckRecord) String() string {
 func (*AckRecord) ProtoMessage() {}
 
 func (x *AckRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_replication_proto_msgTypes[12]
+	mi := &file_edgelab_v1_replication_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1132,7 @@ func (x *AckRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRecord.ProtoReflect.Descriptor instead.
 func (*AckRecord) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{12}
+	return file_edgelab_v1_replication_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AckRecord) GetRevision() int64 {
@@ -1091,14 +1202,15 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\x03ack\x18\x02 \x01(\v2\x0f.edgelab.v1.AckH\x00R\x03ack\x125\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x15.edgelab.v1.HeartbeatH\x00R\theartbeat\x12*\n" +
 	"\x04logs\x18\x04 \x01(\v2\x14.edgelab.v1.LogBatchH\x00R\x04logsB\x05\n" +
-	"\x03msg\"\xa0\x01\n" +
+	"\x03msg\"\xcc\x01\n" +
 	"\x05Hello\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x10\n" +
 	"\x03pop\x18\x03 \x01(\tR\x03pop\x12#\n" +
 	"\rlast_revision\x18\x04 \x01(\x03R\flastRevision\x12\x19\n" +
 	"\bhttp_url\x18\x05 \x01(\tR\ahttpUrl\x12\x14\n" +
-	"\x05build\x18\x06 \x01(\tR\x05build\"\xcd\x01\n" +
+	"\x05build\x18\x06 \x01(\tR\x05build\x12*\n" +
+	"\x11max_message_bytes\x18\a \x01(\x03R\x0fmaxMessageBytes\"\xcd\x01\n" +
 	"\x03Ack\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x14\n" +
@@ -1110,13 +1222,21 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\x10applied_revision\x18\x01 \x01(\x03R\x0fappliedRevision\x12\x16\n" +
 	"\x06health\x18\x02 \x01(\tR\x06health\"5\n" +
 	"\bLogBatch\x12)\n" +
-	"\x05lines\x18\x01 \x03(\v2\x13.edgelab.v1.LogLineR\x05lines\"\xd1\x01\n" +
+	"\x05lines\x18\x01 \x03(\v2\x13.edgelab.v1.LogLineR\x05lines\"\xfc\x01\n" +
 	"\x0eStreamResponse\x122\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x14.edgelab.v1.SnapshotH\x00R\bsnapshot\x12)\n" +
 	"\x05delta\x18\x02 \x01(\v2\x11.edgelab.v1.DeltaH\x00R\x05delta\x12&\n" +
 	"\x04ping\x18\x03 \x01(\v2\x10.edgelab.v1.PingH\x00R\x04ping\x121\n" +
-	"\x06faults\x18\x04 \x01(\v2\x17.edgelab.v1.FaultUpdateH\x00R\x06faultsB\x05\n" +
-	"\x03msg\"\xb4\x02\n" +
+	"\x06faults\x18\x04 \x01(\v2\x17.edgelab.v1.FaultUpdateH\x00R\x06faults\x12)\n" +
+	"\x05chunk\x18\x05 \x01(\v2\x11.edgelab.v1.ChunkH\x00R\x05chunkB\x05\n" +
+	"\x03msg\"\x84\x01\n" +
+	"\x05Chunk\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x1f\n" +
+	"\vtotal_bytes\x18\x02 \x01(\x03R\n" +
+	"totalBytes\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x12\n" +
+	"\x04last\x18\x05 \x01(\bR\x04last\"\xb4\x02\n" +
 	"\bSnapshot\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12>\n" +
 	"\rdistributions\x18\x02 \x03(\v2\x18.edgelab.v1.DistributionR\rdistributions\x129\n" +
@@ -1170,7 +1290,7 @@ func file_edgelab_v1_replication_proto_rawDescGZIP() []byte {
 	return file_edgelab_v1_replication_proto_rawDescData
 }
 
-var file_edgelab_v1_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_edgelab_v1_replication_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_edgelab_v1_replication_proto_goTypes = []any{
 	(*StreamRequest)(nil),         // 0: edgelab.v1.StreamRequest
 	(*Hello)(nil),                 // 1: edgelab.v1.Hello
@@ -1178,60 +1298,62 @@ var file_edgelab_v1_replication_proto_goTypes = []any{
 	(*Heartbeat)(nil),             // 3: edgelab.v1.Heartbeat
 	(*LogBatch)(nil),              // 4: edgelab.v1.LogBatch
 	(*StreamResponse)(nil),        // 5: edgelab.v1.StreamResponse
-	(*Snapshot)(nil),              // 6: edgelab.v1.Snapshot
-	(*Delta)(nil),                 // 7: edgelab.v1.Delta
-	(*Change)(nil),                // 8: edgelab.v1.Change
-	(*FaultUpdate)(nil),           // 9: edgelab.v1.FaultUpdate
-	(*Ping)(nil),                  // 10: edgelab.v1.Ping
-	(*NodeRecord)(nil),            // 11: edgelab.v1.NodeRecord
-	(*AckRecord)(nil),             // 12: edgelab.v1.AckRecord
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*LogLine)(nil),               // 14: edgelab.v1.LogLine
-	(*Distribution)(nil),          // 15: edgelab.v1.Distribution
-	(*FunctionVersion)(nil),       // 16: edgelab.v1.FunctionVersion
-	(*Invalidation)(nil),          // 17: edgelab.v1.Invalidation
-	(*FunctionRef)(nil),           // 18: edgelab.v1.FunctionRef
-	(*Fault)(nil),                 // 19: edgelab.v1.Fault
-	(*Node)(nil),                  // 20: edgelab.v1.Node
+	(*Chunk)(nil),                 // 6: edgelab.v1.Chunk
+	(*Snapshot)(nil),              // 7: edgelab.v1.Snapshot
+	(*Delta)(nil),                 // 8: edgelab.v1.Delta
+	(*Change)(nil),                // 9: edgelab.v1.Change
+	(*FaultUpdate)(nil),           // 10: edgelab.v1.FaultUpdate
+	(*Ping)(nil),                  // 11: edgelab.v1.Ping
+	(*NodeRecord)(nil),            // 12: edgelab.v1.NodeRecord
+	(*AckRecord)(nil),             // 13: edgelab.v1.AckRecord
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*LogLine)(nil),               // 15: edgelab.v1.LogLine
+	(*Distribution)(nil),          // 16: edgelab.v1.Distribution
+	(*FunctionVersion)(nil),       // 17: edgelab.v1.FunctionVersion
+	(*Invalidation)(nil),          // 18: edgelab.v1.Invalidation
+	(*FunctionRef)(nil),           // 19: edgelab.v1.FunctionRef
+	(*Fault)(nil),                 // 20: edgelab.v1.Fault
+	(*Node)(nil),                  // 21: edgelab.v1.Node
 }
 var file_edgelab_v1_replication_proto_depIdxs = []int32{
 	1,  // 0: edgelab.v1.StreamRequest.hello:type_name -> edgelab.v1.Hello
 	2,  // 1: edgelab.v1.StreamRequest.ack:type_name -> edgelab.v1.Ack
 	3,  // 2: edgelab.v1.StreamRequest.heartbeat:type_name -> edgelab.v1.Heartbeat
 	4,  // 3: edgelab.v1.StreamRequest.logs:type_name -> edgelab.v1.LogBatch
-	13, // 4: edgelab.v1.Ack.received:type_name -> google.protobuf.Timestamp
-	13, // 5: edgelab.v1.Ack.applied:type_name -> google.protobuf.Timestamp
-	14, // 6: edgelab.v1.LogBatch.lines:type_name -> edgelab.v1.LogLine
-	6,  // 7: edgelab.v1.StreamResponse.snapshot:type_name -> edgelab.v1.Snapshot
-	7,  // 8: edgelab.v1.StreamResponse.delta:type_name -> edgelab.v1.Delta
-	10, // 9: edgelab.v1.StreamResponse.ping:type_name -> edgelab.v1.Ping
-	9,  // 10: edgelab.v1.StreamResponse.faults:type_name -> edgelab.v1.FaultUpdate
-	15, // 11: edgelab.v1.Snapshot.distributions:type_name -> edgelab.v1.Distribution
-	16, // 12: edgelab.v1.Snapshot.functions:type_name -> edgelab.v1.FunctionVersion
-	13, // 13: edgelab.v1.Snapshot.created:type_name -> google.protobuf.Timestamp
-	17, // 14: edgelab.v1.Snapshot.invalidations:type_name -> edgelab.v1.Invalidation
-	8,  // 15: edgelab.v1.Delta.changes:type_name -> edgelab.v1.Change
-	13, // 16: edgelab.v1.Delta.created:type_name -> google.protobuf.Timestamp
-	15, // 17: edgelab.v1.Change.put_distribution:type_name -> edgelab.v1.Distribution
-	16, // 18: edgelab.v1.Change.put_function:type_name -> edgelab.v1.FunctionVersion
-	18, // 19: edgelab.v1.Change.delete_function:type_name -> edgelab.v1.FunctionRef
-	17, // 20: edgelab.v1.Change.invalidation:type_name -> edgelab.v1.Invalidation
-	19, // 21: edgelab.v1.FaultUpdate.faults:type_name -> edgelab.v1.Fault
-	13, // 22: edgelab.v1.Ping.sent:type_name -> google.protobuf.Timestamp
-	20, // 23: edgelab.v1.NodeRecord.node:type_name -> edgelab.v1.Node
-	12, // 24: edgelab.v1.NodeRecord.history:type_name -> edgelab.v1.AckRecord
-	13, // 25: edgelab.v1.AckRecord.sent:type_name -> google.protobuf.Timestamp
-	13, // 26: edgelab.v1.AckRecord.received:type_name -> google.protobuf.Timestamp
-	13, // 27: edgelab.v1.AckRecord.applied:type_name -> google.protobuf.Timestamp
-	13, // 28: edgelab.v1.AckRecord.acked:type_name -> google.protobuf.Timestamp
-	13, // 29: edgelab.v1.AckRecord.changed:type_name -> google.protobuf.Timestamp
-	0,  // 30: edgelab.v1.ReplicationService.Stream:input_type -> edgelab.v1.StreamRequest
-	5,  // 31: edgelab.v1.ReplicationService.Stream:output_type -> edgelab.v1.StreamResponse
-	31, // [31:32] is the sub-list for method output_type
-	30, // [30:31] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	14, // 4: edgelab.v1.Ack.received:type_name -> google.protobuf.Timestamp
+	14, // 5: edgelab.v1.Ack.applied:type_name -> google.protobuf.Timestamp
+	15, // 6: edgelab.v1.LogBatch.lines:type_name -> edgelab.v1.LogLine
+	7,  // 7: edgelab.v1.StreamResponse.snapshot:type_name -> edgelab.v1.Snapshot
+	8,  // 8: edgelab.v1.StreamResponse.delta:type_name -> edgelab.v1.Delta
+	11, // 9: edgelab.v1.StreamResponse.ping:type_name -> edgelab.v1.Ping
+	10, // 10: edgelab.v1.StreamResponse.faults:type_name -> edgelab.v1.FaultUpdate
+	6,  // 11: edgelab.v1.StreamResponse.chunk:type_name -> edgelab.v1.Chunk
+	16, // 12: edgelab.v1.Snapshot.distributions:type_name -> edgelab.v1.Distribution
+	17, // 13: edgelab.v1.Snapshot.functions:type_name -> edgelab.v1.FunctionVersion
+	14, // 14: edgelab.v1.Snapshot.created:type_name -> google.protobuf.Timestamp
+	18, // 15: edgelab.v1.Snapshot.invalidations:type_name -> edgelab.v1.Invalidation
+	9,  // 16: edgelab.v1.Delta.changes:type_name -> edgelab.v1.Change
+	14, // 17: edgelab.v1.Delta.created:type_name -> google.protobuf.Timestamp
+	16, // 18: edgelab.v1.Change.put_distribution:type_name -> edgelab.v1.Distribution
+	17, // 19: edgelab.v1.Change.put_function:type_name -> edgelab.v1.FunctionVersion
+	19, // 20: edgelab.v1.Change.delete_function:type_name -> edgelab.v1.FunctionRef
+	18, // 21: edgelab.v1.Change.invalidation:type_name -> edgelab.v1.Invalidation
+	20, // 22: edgelab.v1.FaultUpdate.faults:type_name -> edgelab.v1.Fault
+	14, // 23: edgelab.v1.Ping.sent:type_name -> google.protobuf.Timestamp
+	21, // 24: edgelab.v1.NodeRecord.node:type_name -> edgelab.v1.Node
+	13, // 25: edgelab.v1.NodeRecord.history:type_name -> edgelab.v1.AckRecord
+	14, // 26: edgelab.v1.AckRecord.sent:type_name -> google.protobuf.Timestamp
+	14, // 27: edgelab.v1.AckRecord.received:type_name -> google.protobuf.Timestamp
+	14, // 28: edgelab.v1.AckRecord.applied:type_name -> google.protobuf.Timestamp
+	14, // 29: edgelab.v1.AckRecord.acked:type_name -> google.protobuf.Timestamp
+	14, // 30: edgelab.v1.AckRecord.changed:type_name -> google.protobuf.Timestamp
+	0,  // 31: edgelab.v1.ReplicationService.Stream:input_type -> edgelab.v1.StreamRequest
+	5,  // 32: edgelab.v1.ReplicationService.Stream:output_type -> edgelab.v1.StreamResponse
+	32, // [32:33] is the sub-list for method output_type
+	31, // [31:32] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_replication_proto_init() }
@@ -1253,8 +1375,9 @@ func file_edgelab_v1_replication_proto_init() {
 		(*StreamResponse_Delta)(nil),
 		(*StreamResponse_Ping)(nil),
 		(*StreamResponse_Faults)(nil),
+		(*StreamResponse_Chunk)(nil),
 	}
-	file_edgelab_v1_replication_proto_msgTypes[8].OneofWrappers = []any{
+	file_edgelab_v1_replication_proto_msgTypes[9].OneofWrappers = []any{
 		(*Change_PutDistribution)(nil),
 		(*Change_DeleteDistribution)(nil),
 		(*Change_PutFunction)(nil),
@@ -1267,7 +1390,7 @@ func file_edgelab_v1_replication_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgelab_v1_replication_proto_rawDesc), len(file_edgelab_v1_replication_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

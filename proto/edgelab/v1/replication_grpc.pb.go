@@ -34,6 +34,8 @@ const (
 //	 |-- Ack{rev} / Nack{rev, error} --->|
 //	 |<-- Delta{rev, prev_rev} ...       |
 //	 |<-- FaultUpdate{faults} ...        |  (chaos; never acked)
+//	 |<-- Chunk{rev, data} ... Chunk{last}  (an update above the node's
+//	 |                                       max_message_bytes, in pieces)
 //
 // Revisions are etcd revisions of the desired state. A Delta applies only on
 // top of prev_revision; a node whose state is not prev_revision asks for a
@@ -75,6 +77,8 @@ type ReplicationService_StreamClient = grpc.BidiStreamingClient[StreamRequest, S
 //	 |-- Ack{rev} / Nack{rev, error} --->|
 //	 |<-- Delta{rev, prev_rev} ...       |
 //	 |<-- FaultUpdate{faults} ...        |  (chaos; never acked)
+//	 |<-- Chunk{rev, data} ... Chunk{last}  (an update above the node's
+//	 |                                       max_message_bytes, in pieces)
 //
 // Revisions are etcd revisions of the desired state. A Delta applies only on
 // top of prev_revision; a node whose state is not prev_revision asks for a

@@ -1,0 +1,55 @@
+package controlplane
+
+import (
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+)
+
+// DefaultMaxUpdateBytes bounds one replicated update (a snapshot of the whole
+// desired state is the largest): the default of both the control plane's
+// admission check and a node's reassembly limit (replica.Config.MaxUpdateBytes).
+const DefaultMaxUpdateBytes = 256 << 20
+
+// CheckDeliverable refuses a distribution that would make the desired state
+// too large to replicate: its snapshot (every distribution and the function
+// versions they use, with d in place of its namesake) would encode above
+// MaxUpdateBytes. The error is ResourceExhausted and names both sizes.
+func (r *Replicator) CheckDeliverable(d *edgelabv1.Distribution) error {
+	size := r.hub.snapshotSizeWith(d)
+	if size > r.cfg.MaxUpdateBytes {
+		return status.Errorf(codes.ResourceExhausted,
+			"distribution %q: the desired state with it would be %d bytes encoded, above the %d byte replication update limit",
+			d.GetId(), size, r.cfg.MaxUpdateBytes)
+	}
+	return nil
+}
+
+// snapshotSizeWith is the encoded size of the snapshot's distributions and
+// function versions if d replaced the distribution of its id.
+func (h *hub) snapshotSizeWith(d *edgelabv1.Distribution) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	size := int64(proto.Size(d))
+	refs := map[string]bool{}
+	for _, k := range distRefs(d) {
+		refs[k] = true
+	}
+	for id, other := range h.dists {
+		if id == d.GetId() {
+			continue
+		}
+		size += int64(proto.Size(other))
+		for _, k := range distRefs(other) {
+			refs[k] = true
+		}
+	}
+	for k := range refs {
+		if v, ok := h.versions[k]; ok {
+			size += int64(proto.Size(v))
+		}
+	}
+	return size
+}
