@@ -7,7 +7,7 @@ BUF      := $(GO) tool -modfile=tools/buf/go.mod buf
 YAEGI    := $(GO) tool -modfile=tools/go.mod yaegi
 GOFLAGS_TEST ?= -race -count=1
 
-.PHONY: all build generate check-generate lint test e2e chaos workshop bench lab lab-down images allinone memcg-v2
+.PHONY: all build generate check-generate lint test e2e chaos chaos-allinone mutate mutate-fast workshop bench lab lab-down images allinone memcg-v2
 
 all: build
 
@@ -53,6 +53,18 @@ e2e:
 ## chaos: every deploy/scenarios/*.yaml against the running compose lab; reports in build/reports/.
 chaos:
 	scripts/lab.sh chaos
+
+## chaos-allinone: the chaos scenarios against a fresh all-in-one lab (no Docker needed).
+chaos-allinone:
+	scripts/lab.sh chaos-allinone
+
+## mutate: every planted bug of chaos/mutations/ against the check meant to catch it; prints the mutation score.
+mutate:
+	scripts/mutate.sh
+
+## mutate-fast: the CI subset of make mutate.
+mutate-fast:
+	scripts/mutate.sh --fast
 
 ## workshop: run every command of docs/workshop/ against an in-process lab.
 workshop:

@@ -112,7 +112,7 @@ func (l *fakeLab) Publish(_ context.Context, fn string, files []*edgelabv1.Sourc
 	if l.etcdDown {
 		return 0, 0, errors.New("etcdserver: request timed out")
 	}
-	if len(files) != 1 || !strings.Contains(string(files[0].Content), "package") {
+	if len(files) == 0 || !strings.Contains(string(files[0].Content), "package") {
 		return 0, 0, errors.New("bad source")
 	}
 	l.versions[fn]++
@@ -167,6 +167,26 @@ func (l *fakeLab) FinalState(context.Context) (history.FinalState, error) {
 	}
 	return fs, nil
 }
+
+func (l *fakeLab) Invalidate(context.Context, string, []string) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bump(), nil
+}
+
+func (l *fakeLab) Revisions(context.Context) (int64, map[string]int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	acked := map[string]int64{}
+	for _, n := range l.nodes {
+		if n.live {
+			acked[n.id] = n.applied[len(n.applied)-1].Revision
+		}
+	}
+	return l.rev, acked, nil
+}
+
+func (l *fakeLab) Observations(context.Context) (Observations, error) { return Observations{}, nil }
 
 func (l *fakeLab) node(id string) *fakeNode {
 	for _, n := range l.nodes {

@@ -56,4 +56,19 @@ type Lab interface {
 	Nodes(ctx context.Context) ([]history.NodeHistory, error)
 	// FinalState returns the etcd listing and every node's state.
 	FinalState(ctx context.Context) (history.FinalState, error)
+	// Invalidate invalidates paths of a distribution and returns the etcd
+	// revision of the invalidation.
+	Invalidate(ctx context.Context, distribution string, paths []string) (revision int64, err error)
+	// Revisions returns the latest desired-state revision and the revision
+	// each connected node has acknowledged.
+	Revisions(ctx context.Context) (latest int64, acked map[string]int64, err error)
+	// Observations returns what the lab saw besides the nodes: the
+	// gateway's samples over the run and the origins' receipts.
+	Observations(ctx context.Context) (Observations, error)
+}
+
+// Observations are the lab-side records of a run.
+type Observations struct {
+	Gateway  []history.GatewaySample `json:"gateway,omitempty"`
+	Receipts []history.Receipt       `json:"receipts,omitempty"`
 }

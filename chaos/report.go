@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgelab/edgelab/chaos/history"
 	"github.com/edgelab/edgelab/chaos/invariant"
+	"github.com/edgelab/edgelab/chaos/scenario"
 )
 
 // StepResult is what one step did.
@@ -59,9 +60,20 @@ type Report struct {
 	Steps       []StepResult                  `json:"steps"`
 	Faults      []FaultRecord                 `json:"faults,omitempty"`
 	Acks        []history.Ack                 `json:"acks,omitempty"`
+	// Invalidations and Broken are the invalidations and broken versions
+	// the run made.
+	Invalidations []history.Invalidation `json:"invalidations,omitempty"`
+	Broken        []history.Broken       `json:"broken,omitempty"`
+	// Timeline is what the HTML report draws.
+	Timeline Timeline `json:"timeline"`
+	// Seed and Command say how to reproduce a random run ("" for a file).
+	Seed    int64  `json:"seed,omitempty"`
+	Command string `json:"command,omitempty"`
+	// Schedule is the random run's schedule, one step per line.
+	Schedule []string `json:"schedule,omitempty"`
 }
 
-func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final history.FinalState, runEnd time.Time) *Report {
+func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final history.FinalState, obs Observations, runEnd time.Time) *Report {
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
 	rep := &Report{
@@ -84,21 +96,33 @@ func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final
 			since = a.Time
 		}
 	}
+	for _, inv := range rn.invals {
+		if inv.Time.After(since) {
+			since = inv.Time
+		}
+	}
 	if since.IsZero() {
 		since = rn.start
 	}
 	healthy := HealthyWindows(rn.start.Add(-time.Hour), runEnd.Add(time.Hour), nodes, rn.outages(runEnd), rn.r.cfg.Grace)
-	var originFaults []history.Window
+	var originFaults, edgeFaults []history.Window
 	for _, o := range rn.outages(runEnd) {
 		if strings.HasPrefix(o.Kind, "origin-") {
-			originFaults = append(originFaults, o.Window)
+			// The origin drops a fault when the control plane sees it
+			// expire or healed, a little after the runner's clock says.
+			w := o.Window
+			w.To = w.To.Add(rn.r.cfg.Grace)
+			originFaults = append(originFaults, w)
+		}
+		if edgeOutKinds[o.Kind] {
+			edgeFaults = append(edgeFaults, o.Window)
 		}
 	}
 	for _, inv := range rn.sc.Invariants {
 		var res invariant.Result
 		switch inv.Name {
 		case invariant.NameNoLostRequests:
-			res = invariant.NoLostRequests(reqs, invariant.NoLostParams{Healthy: healthy, OriginFaults: originFaults})
+			res = invariant.NoLostRequests(reqs, invariant.NoLostParams{Healthy: healthy, OriginFaults: originFaults, EdgeFaults: edgeFaults})
 		case invariant.NameConverge:
 			res, rep.Convergence = invariant.Converge(nodes, invariant.ConvergeParams{
 				Target: final.Revision, Since: since, Bound: rn.info.ModelledDelay + inv.Within.D()})
@@ -115,7 +139,7 @@ func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final
 			}
 			res = invariant.SingleVersion(reqs, inv.Function, after, rn.latest[inv.Function])
 		default:
-			res = invariant.Result{Name: inv.Name, Details: []string{"unknown invariant"}}
+			res = rn.checkTeeth(inv, reqs, nodes, obs, runEnd)
 		}
 		rep.Invariants = append(rep.Invariants, res)
 		rep.Passed = rep.Passed && res.Passed
@@ -123,7 +147,40 @@ func (rn *run) report(reqs []history.Request, nodes []history.NodeHistory, final
 	for _, s := range rep.Steps {
 		rep.Passed = rep.Passed && s.OK
 	}
+	rep.Timeline = buildTimeline(rn.start, runEnd, reqs, nodes)
+	rep.Invalidations = rn.invals
+	for _, b := range rn.broken {
+		rep.Broken = append(rep.Broken, *b)
+	}
 	return rep
+}
+
+// checkTeeth checks the invariants over invalidations, restarts, outages,
+// origin receipts and broken versions.
+func (rn *run) checkTeeth(inv scenario.Invariant, reqs []history.Request, nodes []history.NodeHistory, obs Observations, runEnd time.Time) invariant.Result {
+	switch inv.Name {
+	case invariant.NameFresh:
+		return invariant.Fresh(reqs, rn.invals, nodes)
+	case invariant.NameAckDurable:
+		return invariant.AckImpliesDurable(nodes)
+	case invariant.NameFailoverBound:
+		var downs []invariant.EdgeDown
+		for _, f := range rn.faults {
+			if id, ok := strings.CutPrefix(f.resolved, "node:"); ok && edgeOutKinds[f.kind] {
+				downs = append(downs, invariant.EdgeDown{Edge: id, Window: history.Window{From: f.start, To: f.until(runEnd)}})
+			}
+		}
+		return invariant.FailoverBound(reqs, obs.Gateway, downs, invariant.FailoverParams{Within: inv.Within.D(), MaxRetries: inv.MaxRetries})
+	case invariant.NameAtMostOnce:
+		return invariant.AtMostOnce(reqs, obs.Receipts)
+	case invariant.NameNackedNeverServed:
+		broken := make([]history.Broken, 0, len(rn.broken))
+		for _, b := range rn.broken {
+			broken = append(broken, *b)
+		}
+		return invariant.NackedNeverServed(reqs, nodes, broken)
+	}
+	return invariant.Result{Name: inv.Name, Details: []string{"unknown invariant"}}
 }
 
 // convergedAt is when the last live node reached rev (or since, if earlier).

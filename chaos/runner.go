@@ -107,6 +107,8 @@ type run struct {
 	steps    []StepResult
 	latest   map[string]int64 // function -> newest version this run published
 	lastHeal time.Time
+	broken   []*history.Broken
+	invals   []history.Invalidation
 }
 
 // Run executes sc: setup steps in order, then the timed steps and the load
@@ -126,6 +128,11 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Report, error
 	if sc.Profile != "" && sc.Profile != info.Profile {
 		return nil, fmt.Errorf("chaos %s: needs propagation profile %q, the lab runs %q", sc.Name, sc.Profile, info.Profile)
 	}
+	expanded, err := r.expandNemesis(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("chaos %s: %w", sc.Name, err)
+	}
+	sc = expanded
 	ctx, cancel := context.WithTimeout(ctx, sc.RunTimeout())
 	defer cancel()
 	rn := &run{r: r, sc: sc, info: info, latest: map[string]int64{}}
@@ -142,6 +149,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Report, error
 		gen, err = load.New(load.Config{
 			URL: info.GatewayURL, Host: sc.Load.Host, Rate: sc.Load.Rate, MaxRequests: sc.Load.Requests,
 			Duration: sc.Load.Duration.D(), Paths: sc.Load.Paths, ViewerRegions: sc.Load.ViewerRegions,
+			Methods: sc.Load.Methods, IDPrefix: fmt.Sprintf("%s-%x", sc.Name, time.Now().UnixNano()),
 			AllowRemote: r.cfg.AllowRemote, Transport: r.cfg.Transport,
 		})
 		if err != nil {
@@ -180,7 +188,11 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Report, error
 	if err != nil {
 		return nil, fmt.Errorf("chaos %s: final state: %w", sc.Name, err)
 	}
-	return rn.report(reqs, nodes, final, runEnd), nil
+	obs, err := r.cfg.Lab.Observations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("chaos %s: observations: %w", sc.Name, err)
+	}
+	return rn.report(reqs, nodes, final, obs, runEnd), nil
 }
 
 func (rn *run) runSteps(ctx context.Context) {
@@ -244,7 +256,16 @@ func (rn *run) do(ctx context.Context, s scenario.Step) error {
 	case scenario.ActionUnpause:
 		return rn.undo(ctx, s, "", "pause")
 	case scenario.ActionPublish:
+		if s.Broken {
+			return rn.publishBroken(ctx, s)
+		}
 		return rn.publish(ctx, s)
+	case scenario.ActionInvalidate:
+		return rn.invalidate(ctx, s)
+	case scenario.ActionKillAfterAck:
+		return rn.killAfterAck(ctx, s)
+	case scenario.ActionNemesis:
+		return errors.New("nemesis step not expanded")
 	case scenario.ActionApply:
 		sctx, cancel := context.WithTimeout(ctx, s.StepTimeout())
 		defer cancel()
@@ -396,12 +417,15 @@ func (rn *run) publish(ctx context.Context, s scenario.Step) error {
 
 func (rn *run) apply(ctx context.Context, s scenario.Step) error {
 	version, ok := s.VersionNumber()
-	if s.LatestVersion() {
+	if s.LatestVersion() || s.GoodVersion() {
 		rn.mu.Lock()
-		version, ok = rn.latest[s.Function], rn.latest[s.Function] > 0
+		version = rn.latest[s.Function]
+		if s.GoodVersion() {
+			version = rn.goodVersion(s.Function)
+		}
 		rn.mu.Unlock()
-		if !ok {
-			return fmt.Errorf("version latest of %s: this run published none", s.Function)
+		if ok = version > 0; !ok {
+			return fmt.Errorf("version %s of %s: this run published none", s.Version, s.Function)
 		}
 	}
 	cur, err := rn.r.cfg.Lab.Distribution(ctx, s.Distribution)
@@ -423,6 +447,7 @@ func (rn *run) apply(ctx context.Context, s scenario.Step) error {
 	}
 	rn.mu.Lock()
 	rn.acks = append(rn.acks, history.Ack{Kind: history.AckApply, Revision: rev, Distribution: s.Distribution, Time: time.Now()})
+	rn.trackBroken(d, rev)
 	rn.mu.Unlock()
 	return nil
 }

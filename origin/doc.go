@@ -11,6 +11,15 @@
 //	POST /_admin/faults                          JSON Fault: {"path","latency","errorRate","status","outage","resetBody"}
 //	GET  /_admin/faults                          the active faults
 //	DELETE /_admin/faults[?path=P]               heal all faults (or the one for P)
+//	GET  /_admin/receipts                        the requests received with X-Edgelab-Chaos-Id (ReceiptLog)
+//	DELETE /_admin/receipts                      forget them
+//
+// Every content response also carries X-Origin-Time, when it was produced:
+// a cached copy keeps it, so the chaos freshness check can tell when the
+// object behind a Hit was fetched. A request carrying X-Edgelab-Chaos-Id (or a
+// body of Content-Type text/x-edgelab-chaos-id, which edges do forward) is
+// recorded on arrival, before any fault acts, so the chaos at-most-once
+// check can count how often one viewer POST reached an origin.
 //
 // A fault applies to requests whose path starts with its path ("" = all);
 // the longest matching prefix wins. outage closes the connection without an

@@ -28,6 +28,9 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxObjectBytes bounds /objects/<size>. Default 64 MiB.
 	MaxObjectBytes int64
+	// MaxReceipts bounds the recorded request ids (GET /_admin/receipts).
+	// Default DefaultMaxReceipts.
+	MaxReceipts int
 }
 
 // Fault is a runtime failure knob.
@@ -78,6 +81,7 @@ type Server struct {
 	srv    *http.Server
 	mu     sync.RWMutex
 	faults map[string]Fault
+	recv   *receipts
 	once   sync.Once
 }
 
@@ -95,11 +99,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxObjectBytes <= 0 {
 		cfg.MaxObjectBytes = 64 << 20
 	}
+	if cfg.MaxReceipts <= 0 {
+		cfg.MaxReceipts = DefaultMaxReceipts
+	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return nil, fmt.Errorf("origin: listen %s: %w", cfg.ListenAddr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}}
+	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
@@ -208,6 +215,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.admin(w, r)
 		return
 	}
+	now := time.Now()
+	if id := requestID(r); id != "" {
+		// Recorded on arrival, before any fault: a request that reached the
+		// origin counts even when the answer is delayed or dropped.
+		s.recv.add(Receipt{ID: id, Origin: s.cfg.ID, Method: r.Method, Path: r.URL.Path, Time: now})
+	}
+	w.Header().Set(HeaderTime, now.UTC().Format(time.RFC3339Nano))
 	f, faulty := s.faultFor(r.URL.Path)
 	if faulty {
 		if f.Latency > 0 {
@@ -365,6 +379,10 @@ type Echo struct {
 }
 
 func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_admin/receipts" {
+		s.adminReceipts(w, r)
+		return
+	}
 	if r.URL.Path != "/_admin/faults" {
 		http.NotFound(w, r)
 		return
@@ -396,6 +414,22 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			s.Heal("", true)
 		}
 		s.cfg.Logger.Info("faults healed", "origin", s.cfg.ID)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// Receipts returns the recorded request ids, in arrival order.
+func (s *Server) Receipts() ReceiptLog { return s.recv.snapshot() }
+
+func (s *Server) adminReceipts(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.recv.snapshot())
+	case http.MethodDelete:
+		s.recv.reset()
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

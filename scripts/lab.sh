@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The compose lab. Usage: scripts/lab.sh up|down|ps|wait|logs|demo|smoke|chaos|env
+# The compose lab. Usage: scripts/lab.sh up|down|ps|wait|logs|demo|smoke|chaos|chaos-allinone|env
 #   up     build the image (scripts/images.sh), start docker-compose.yml, wait until healthy,
 #          deploy the sample distribution "demo" (as the all-in-one does)
 #   down   stop it and remove its containers, network and volumes
@@ -14,6 +14,11 @@
 #          Scenarios for another profile run after switching the control planes to it
 #          when it is in EDGELAB_CHAOS_PROFILES (default realistic-fast), else are skipped;
 #          all-in-one-only scenarios are skipped.
+#   chaos-allinone [FILE...]  no Docker needed: start a fresh all-in-one lab (edgelab up,
+#          free ports, regions EDGELAB_ALLINONE_REGIONS), run the scenarios (default
+#          EDGELAB_ALLINONE_SCENARIOS, else every target any|allinone scenario of the default
+#          profile) with `edgectl chaos run --lab allinone`, stop the lab; reports in
+#          build/reports/allinone-<name>.{json,html}; exits 1 if any failed
 #   env    print the lab's settings as shell assignments
 #
 # Env (all optional):
@@ -225,6 +230,52 @@ run_chaos() {
   if (( ${#failed[@]} > 0 )); then log "chaos failed: ${failed[*]}"; return 1; fi
 }
 
+# chaos_allinone runs scenarios against a fresh all-in-one lab of its own.
+chaos_allinone() {
+  local dir=build/allinone files=("$@") f name target profile pid rc=0 failed=() passed=0
+  mkdir -p "$dir" build/reports
+  go build -o "$dir/edgelab" ./cmd/edgelab && go build -o "$dir/edgectl" ./cmd/edgectl || return 1
+  if (( ${#files[@]} == 0 )); then
+    if [[ -n "${EDGELAB_ALLINONE_SCENARIOS:-}" ]]; then
+      for name in $EDGELAB_ALLINONE_SCENARIOS; do files+=("deploy/scenarios/$name.yaml"); done
+    else
+      files=(deploy/scenarios/*.yaml)
+    fi
+  fi
+  rm -rf "$dir/lab"
+  "$dir/edgelab" up --data-dir "$dir/lab" --base-port 0 \
+    --regions "${EDGELAB_ALLINONE_REGIONS:-us-east-1,eu-west-1,ap-northeast-1}" >"$dir/lab.log" 2>&1 &
+  pid=$!
+  local deadline=$(( $(date +%s) + ${EDGELAB_LAB_TIMEOUT:-180} ))
+  until grep -q "Ctrl-C stops the lab" "$dir/lab.log" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null || (( $(date +%s) > deadline )); then
+      log "the all-in-one lab did not start:"; tail -n 40 "$dir/lab.log" >&2
+      kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; return 1
+    fi
+    sleep 1
+  done
+  for f in "${files[@]}"; do
+    name=$(basename "$f" .yaml)
+    target=$(sed -n 's/^target:[[:space:]]*\([a-z-]*\).*/\1/p' "$f")
+    profile=$(sed -n 's/^profile:[[:space:]]*\([a-z-]*\).*/\1/p' "$f")
+    if [[ "$target" == compose || ( -n "$profile" && "$profile" != default ) ]]; then
+      log "chaos $name: skipped on the all-in-one (target ${target:-any}, profile ${profile:-default})"; continue
+    fi
+    local t0; t0=$(date +%s)
+    if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$dir/edgectl" chaos run "$f" --lab allinone --lab-file "$dir/lab/lab.json" \
+        --report "build/reports/allinone-$name.json" --html "build/reports/allinone-$name.html" </dev/null; then
+      log "chaos $name (all-in-one): PASS in $(( $(date +%s) - t0 ))s"; passed=$((passed + 1))
+    else
+      log "chaos $name (all-in-one): FAIL in $(( $(date +%s) - t0 ))s (build/reports/allinone-$name.html)"; failed+=("$name")
+    fi
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  log "chaos (all-in-one): $passed passed, ${#failed[@]} failed"
+  if (( ${#failed[@]} > 0 )); then log "chaos failed: ${failed[*]}"; rc=1; fi
+  return $rc
+}
+
 wait_healthy() {
   local timeout=${EDGELAB_LAB_TIMEOUT:-180}
   local deadline=$(( $(date +%s) + timeout ))
@@ -307,6 +358,7 @@ MSG
   wait) wait_healthy ;;
   demo) require_lab; deploy_demo || { dump 60; exit 1; } ;;
   chaos) shift; require_lab; run_chaos "$@" ;;
+  chaos-allinone) shift; chaos_allinone "$@" ;;
   logs) dump "${2:-100}" ;;
   smoke)
     require_lab
@@ -321,5 +373,5 @@ MSG
   env)
     for v in COMPOSE_PROJECT_NAME EDGELAB_IMAGE EDGELAB_PROFILE "${PORT_VARS[@]}"; do echo "$v=${!v:-}"; done
     ;;
-  *) echo "usage: $0 up|down|ps|wait|logs|demo|smoke|chaos|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|ps|wait|logs|demo|smoke|chaos|chaos-allinone|env" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@
 //	edgectl chaos heal ID | --all     ──▶ ChaosService.Heal
 //	edgectl chaos list                ──▶ ChaosService.ListFaults
 //	edgectl chaos run FILE            ──▶ chaos.Runner (labapi.Lab + labapi.Faults [+ compose.Docker])
+//	edgectl chaos run --random --seed N --duration D ──▶ nemesis.Scenario ──▶ Runner.RunRandom
 package chaosctl
 
 import (
@@ -16,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -30,6 +32,7 @@ import (
 	"github.com/edgelab/edgelab/chaos"
 	"github.com/edgelab/edgelab/chaos/compose"
 	"github.com/edgelab/edgelab/chaos/labapi"
+	"github.com/edgelab/edgelab/chaos/nemesis"
 	"github.com/edgelab/edgelab/chaos/scenario"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -276,117 +279,217 @@ func listCmd(dial func() (*grpc.ClientConn, error), out io.Writer) *cobra.Comman
 // ErrScenarioFailed is returned by `chaos run` when an invariant or a step failed.
 var ErrScenarioFailed = errors.New("scenario failed")
 
+// runFlags are the flags of `chaos run`.
+type runFlags struct {
+	labKind, labFile, reportFile, htmlFile, project string
+	verbose, random                                 bool
+	seed                                            int64
+	duration                                        time.Duration
+	shrink                                          int
+}
+
 func runCmd(dial func() (*grpc.ClientConn, error), out io.Writer) *cobra.Command {
-	var labKind, labFile, reportFile, project string
-	var verbose bool
+	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run FILE",
-		Short: "Run a chaos scenario and check its invariants",
+		Use:   "run FILE | --random --seed N --duration D",
+		Short: "Run a chaos scenario (or a seeded random one) and check its invariants",
 		Long: `run executes a scenario file (docs/chaos.md): setup steps, then timed faults
 and publishes under background load through the gateway, then it heals what
 is left, waits for convergence and checks the invariants. It prints a report
-(-o json for CI) and exits non-zero when a step or an invariant failed.
+(-o json for CI), writes --report (JSON) and --html (a self-contained page
+with the timeline), and exits non-zero when a step or an invariant failed.
+
+With --random it draws the schedule from a weighted menu of faults and
+operations instead (package chaos/nemesis): the same --seed gives the same
+schedule. A failing random run prints the seed and replays ever shorter
+prefixes of its schedule (at most --shrink runs) to find a short one that
+still fails.
 
 The lab's gateway and profile come from --lab-file: lab.json written by
 'edgelab up' (default), or a file of the same shape for the compose lab.
 With --lab compose, stop/kill/start/pause/unpause act on containers (docker).`,
-		Example: `  edgectl chaos run deploy/scenarios/region-partition-publish.yaml
+		Example: `  edgectl chaos run deploy/scenarios/region-partition-publish.yaml --html build/reports/partition.html
+  edgectl chaos run --random --seed 42 --duration 5m --html build/reports/random-42.html
   edgectl chaos run deploy/scenarios/edge-kill-under-load.yaml --lab compose --lab-file deploy/compose-lab.json -o json --report build/chaos/edge-kill.json`,
-		Args: cobra.ExactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if f.random != (len(args) == 0) || len(args) > 1 {
+				return errors.New("give one scenario FILE, or --random (with --seed and --duration)")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(cmd); err != nil {
 				return err
 			}
-			sc, err := scenario.ParseFile(args[0])
-			if err != nil {
-				return err
-			}
-			eps, err := labapi.LoadEndpoints(labFile)
-			if err != nil {
-				return fmt.Errorf("%w (start the lab with 'edgelab up', or pass --lab-file)", err)
-			}
-			var conn grpc.ClientConnInterface
-			if len(eps.ControlPlanes) > 0 {
-				// Every replica of the lab: a scenario may kill the one in use.
-				fc, err := labapi.DialFailover(eps.ControlPlanes)
-				if err != nil {
-					return err
-				}
-				defer fc.Close()
-				conn = fc
-			} else {
-				c, err := dial()
-				if err != nil {
-					return fmt.Errorf("connecting to the control plane: %w", err)
-				}
-				defer c.Close()
-				conn = c
-			}
-			lab, err := labapi.New(labapi.Config{Kind: labKind, Conn: conn, Endpoints: eps})
-			if err != nil {
-				return err
-			}
-			fc := labapi.FaultsConfig{Conn: conn}
-			if labKind == labapi.KindCompose {
-				fc.Containers = compose.New(compose.Config{Project: project})
-			}
-			faults, err := labapi.NewFaults(fc)
-			if err != nil {
-				return err
-			}
-			defer faults.Close()
-			logger := slog.New(slog.DiscardHandler)
-			if verbose {
-				logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			}
-			runner, err := chaos.NewRunner(chaos.Config{Lab: lab, Faults: faults, Logger: logger})
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithCancel(cmd.Context())
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() { defer wg.Done(); _ = lab.Run(ctx) }()
-			rep, err := runner.Run(ctx, sc)
-			cancel()
-			wg.Wait()
-			if err != nil {
-				return err
-			}
-			if reportFile != "" {
-				if err := writeReport(reportFile, rep); err != nil {
-					return err
-				}
-			}
-			if outputFlag(cmd) == "json" {
-				err = rep.WriteJSON(out)
-			} else {
-				err = rep.WriteTable(out)
-			}
-			if err != nil {
-				return err
-			}
-			if !rep.Passed {
-				return fmt.Errorf("%s: %w", sc.Name, ErrScenarioFailed)
-			}
-			return nil
+			return f.run(cmd, dial, out, args)
 		},
 	}
-	cmd.Flags().StringVar(&labKind, "lab", labapi.KindAllInOne, "lab kind: allinone or compose")
-	cmd.Flags().StringVar(&labFile, "lab-file", ".edgelab/lab.json", "endpoints file of the lab")
-	cmd.Flags().StringVar(&reportFile, "report", "", "also write the JSON report to this file")
-	cmd.Flags().StringVar(&project, "compose-project", "", "compose project name (compose lab; default: any)")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log steps to stderr")
+	cmd.Flags().StringVar(&f.labKind, "lab", labapi.KindAllInOne, "lab kind: allinone or compose")
+	cmd.Flags().StringVar(&f.labFile, "lab-file", ".edgelab/lab.json", "endpoints file of the lab")
+	cmd.Flags().StringVar(&f.reportFile, "report", "", "also write the JSON report to this file")
+	cmd.Flags().StringVar(&f.htmlFile, "html", "", "also write the HTML report (self-contained) to this file")
+	cmd.Flags().StringVar(&f.project, "compose-project", "", "compose project name (compose lab; default: any)")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log steps to stderr")
+	cmd.Flags().BoolVar(&f.random, "random", false, "run a seeded random schedule instead of a file")
+	cmd.Flags().Int64Var(&f.seed, "seed", 0, "seed of the random schedule (--random; 0 = from the clock, printed)")
+	cmd.Flags().DurationVar(&f.duration, "duration", 2*time.Minute, "length of the random run (--random)")
+	cmd.Flags().IntVar(&f.shrink, "shrink", 3, "replays to find a shorter failing prefix of a failed random run (0 = none)")
 	addOutput(cmd)
 	return cmd
 }
 
-func writeReport(path string, rep *chaos.Report) error {
+// run carries out `chaos run` once the flags are parsed.
+func (f *runFlags) run(cmd *cobra.Command, dial func() (*grpc.ClientConn, error), out io.Writer, args []string) error {
+	var sc *scenario.Scenario
+	if !f.random {
+		var err error
+		if sc, err = scenario.ParseFile(args[0]); err != nil {
+			return err
+		}
+	}
+	eps, err := labapi.LoadEndpoints(f.labFile)
+	if err != nil {
+		return fmt.Errorf("%w (start the lab with 'edgelab up', or pass --lab-file)", err)
+	}
+	conn, closeConn, err := labConn(dial, eps)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	lab, err := labapi.New(labapi.Config{Kind: f.labKind, Conn: conn, Endpoints: eps})
+	if err != nil {
+		return err
+	}
+	fc := labapi.FaultsConfig{Conn: conn}
+	if f.labKind == labapi.KindCompose {
+		fc.Containers = compose.New(compose.Config{Project: f.project})
+	}
+	faults, err := labapi.NewFaults(fc)
+	if err != nil {
+		return err
+	}
+	defer faults.Close()
+	logger := slog.New(slog.DiscardHandler)
+	if f.verbose {
+		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	}
+	runner, err := chaos.NewRunner(chaos.Config{Lab: lab, Faults: faults, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(cmd.Context())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = lab.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	var rep *chaos.Report
+	if f.random {
+		rep, err = f.runRandom(ctx, cmd, runner, lab)
+	} else {
+		rep, err = f.runFile(ctx, runner, sc, args[0])
+	}
+	if err != nil {
+		return err
+	}
+	return f.write(out, cmd, rep)
+}
+
+func labConn(dial func() (*grpc.ClientConn, error), eps labapi.Endpoints) (grpc.ClientConnInterface, func(), error) {
+	if len(eps.ControlPlanes) > 0 {
+		// Every replica of the lab: a scenario may kill the one in use.
+		fc, err := labapi.DialFailover(eps.ControlPlanes)
+		if err != nil {
+			return nil, nil, err
+		}
+		return fc, func() { fc.Close() }, nil
+	}
+	c, err := dial()
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the control plane: %w", err)
+	}
+	return c, func() { _ = c.Close() }, nil
+}
+
+func (f *runFlags) runFile(ctx context.Context, runner *chaos.Runner, sc *scenario.Scenario, path string) (*chaos.Report, error) {
+	rep, err := runner.Run(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	rep.Command = "edgectl chaos run " + path + " --lab " + f.labKind
+	return rep, nil
+}
+
+func (f *runFlags) runRandom(ctx context.Context, cmd *cobra.Command, runner *chaos.Runner, lab *labapi.Lab) (*chaos.Report, error) {
+	if !cmd.Flags().Changed("seed") || f.seed == 0 {
+		f.seed = time.Now().UnixNano()
+	}
+	nodes, err := lab.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var regions []string
+	for _, n := range nodes {
+		if !slices.Contains(regions, n.Region) {
+			regions = append(regions, n.Region)
+		}
+	}
+	slices.Sort(regions)
+	sc, err := nemesis.Scenario(nemesis.Config{Seed: f.seed, Duration: f.duration, Regions: regions}, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	command := fmt.Sprintf("edgectl chaos run --random --seed %d --duration %s --lab %s", f.seed, f.duration, f.labKind)
+	fmt.Fprintf(cmd.ErrOrStderr(), "chaos: random run, seed %d (%d steps): %s\n", f.seed, len(sc.Steps), command)
+	rr, err := runner.RunRandom(ctx, sc, f.shrink)
+	if err != nil && rr == nil {
+		return nil, err
+	}
+	rep := rr.Report
+	rep.Seed, rep.Command, rep.Schedule = f.seed, command, nemesis.Lines(sc.Steps)
+	if !rep.Passed {
+		fmt.Fprintf(cmd.ErrOrStderr(), "chaos: random run FAILED: seed %d; reproduce with: %s\n", f.seed, command)
+		if rr.Shortest != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "chaos: the first %d of %d steps still fail (%d replays):\n  %s\n",
+				rr.ShortestSteps, len(sc.Steps), rr.Replays, strings.Join(nemesis.Lines(sc.Steps[:rr.ShortestSteps]), "\n  "))
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "chaos: no shorter failing prefix found (%d replays)\n", rr.Replays)
+		}
+	}
+	return rep, err
+}
+
+func (f *runFlags) write(out io.Writer, cmd *cobra.Command, rep *chaos.Report) error {
+	if f.reportFile != "" {
+		if err := writeFile(f.reportFile, rep.WriteJSON); err != nil {
+			return err
+		}
+	}
+	if f.htmlFile != "" {
+		if err := writeFile(f.htmlFile, rep.WriteHTML); err != nil {
+			return err
+		}
+	}
+	var err error
+	if outputFlag(cmd) == "json" {
+		err = rep.WriteJSON(out)
+	} else {
+		err = rep.WriteTable(out)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Passed {
+		return fmt.Errorf("%s: %w", rep.Scenario, ErrScenarioFailed)
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if err := rep.WriteJSON(f); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return fmt.Errorf("writing the report %s: %w", path, err)
 	}

@@ -132,6 +132,10 @@ func TestBadInvocations(t *testing.T) {
 		{"heal both", []string{"heal", "x", "--all"}, "one fault id or --all"},
 		{"bad output", []string{"list", "-o", "xml"}, "want table or json"},
 		{"run missing file", []string{"run", "/nonexistent/scenario.yaml"}, "no such file"},
+		{"run file and random", []string{"run", "../../deploy/scenarios/edge-kill-under-load.yaml", "--random"}, "one scenario FILE, or --random"},
+		{"run nothing", []string{"run"}, "one scenario FILE, or --random"},
+		{"random without lab", []string{"run", "--random", "--seed", "3", "--lab-file", "/nonexistent/lab.json"}, "edgelab up"},
+		{"random bad duration", []string{"run", "--random", "--duration", "soon"}, "invalid argument"},
 		{"run without lab", []string{"run", "../../deploy/scenarios/edge-kill-under-load.yaml", "--lab-file", "/nonexistent/lab.json"}, "edgelab up"},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,20 @@ type NodeHistory struct {
 	Live bool `json:"live"`
 	// Applied lists applied revisions in the order the node applied them.
 	Applied []Applied `json:"applied,omitempty"`
+	// Sessions lists the node's replication sessions in order; a session
+	// after the first is a reconnect or a restart.
+	Sessions []Session `json:"sessions,omitempty"`
+}
+
+// AckedBefore returns the highest revision the node had acknowledged before t.
+func (n NodeHistory) AckedBefore(t time.Time) int64 {
+	var rev int64
+	for _, a := range n.Applied {
+		if a.Time.Before(t) {
+			rev = max(rev, a.Revision)
+		}
+	}
+	return rev
 }
 
 // ReachedAt returns the first time the node had applied a revision >= rev.

@@ -38,6 +38,8 @@ type FunctionRun struct {
 // Request is what one viewer request saw. Start and End bracket the request
 // as the client measured it; Err is set (and Status is 0) on a transport error.
 type Request struct {
+	// ID is the unique id sent as X-Edgelab-Chaos-Id ("" when none was sent).
+	ID           string        `json:"id,omitempty"`
 	Start        time.Time     `json:"start"`
 	End          time.Time     `json:"end"`
 	Method       string        `json:"method"`
@@ -54,6 +56,18 @@ type Request struct {
 	GatewayEdge  string `json:"gatewayEdge,omitempty"`
 	// Attempts is how many edges the gateway tried (0 = not reported).
 	Attempts int `json:"attempts,omitempty"`
+	// OriginTime is the response's X-Origin-Time: when the origin produced
+	// the object (zero when absent or malformed).
+	OriginTime time.Time `json:"originTime,omitzero"`
+}
+
+// Idempotent reports whether the method may be sent more than once.
+func (r Request) Idempotent() bool {
+	switch r.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
 }
 
 // Failed reports whether the request failed at transport level or got a 5xx.
@@ -99,6 +113,11 @@ func (r *Request) FillFromResponse(status int, h http.Header) {
 	if a := h.Get(HeaderGatewayAttempts); a != "" {
 		if n, err := strconv.Atoi(a); err == nil && n >= 0 {
 			r.Attempts = n
+		}
+	}
+	if ot := h.Get(HeaderOriginTime); ot != "" {
+		if t, err := time.Parse(time.RFC3339Nano, ot); err == nil {
+			r.OriginTime = t
 		}
 	}
 	if f := h.Get(HeaderFunctions); f != "" {

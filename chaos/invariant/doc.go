@@ -9,4 +9,9 @@
 //	durable-acks       DurableAcks      every acknowledged write is in etcd and on every live node
 //	mixed-versions     MixedVersions    more than one version was served during a window
 //	single-version     SingleVersion    one version only was served after a time
+//	fresh-after-invalidation Fresh      no Hit of an object fetched before an invalidation the node applied
+//	ack-implies-durable AckImpliesDurable a node comes back at a revision >= the last one it acked
+//	failover-bound     FailoverBound    a dead edge leaves rotation within a bound; retries stay bounded
+//	at-most-once       AtMostOnce       a POST/PUT reaches the origin at most once
+//	nacked-never-served NackedNeverServed a version the nodes reject is never served nor applied
 package invariant

@@ -14,6 +14,10 @@ type NoLostParams struct {
 	// OriginFaults lists windows during which an origin was deliberately
 	// faulted; an origin error (X-Cache: Error) overlapping one is explained.
 	OriginFaults []history.Window
+	// EdgeFaults lists windows during which some edge was taken out; a
+	// non-idempotent request overlapping one may fail (it must not be
+	// retried, and the edge it was on died).
+	EdgeFaults []history.Window
 }
 
 // NoLostRequests checks invariant 1: no request failed (transport error, or a
@@ -32,11 +36,14 @@ func NoLostRequests(reqs []history.Request, p NoLostParams) Result {
 		if r.Err == "" && r.IsOriginError() && overlapsAny(p.OriginFaults, r.Start, r.End) {
 			continue
 		}
+		if !r.Idempotent() && overlapsAny(p.EdgeFaults, r.Start, r.End) {
+			continue
+		}
 		what := r.Err
 		if what == "" {
 			what = "status " + itoa(r.Status) + " X-Cache " + quote(r.XCache)
 		}
-		res.violate("%s %s (region %s, node %s) at %s: %s while a healthy path existed",
+		res.violateAt(r.Start, "%s %s (region %s, node %s) at %s: %s while a healthy path existed",
 			r.Method, r.Path, r.ViewerRegion, r.ServedBy(), r.Start.Format(time.RFC3339Nano), what)
 	}
 	return res

@@ -1,6 +1,9 @@
 package invariant
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Names of the invariants, as scenario files spell them.
 const (
@@ -10,6 +13,16 @@ const (
 	NameDurableAcks    = "durable-acks"
 	NameMixedVersions  = "mixed-versions"
 	NameSingleVersion  = "single-version"
+	// NameFresh: no Hit of an object fetched before an invalidation the node applied.
+	NameFresh = "fresh-after-invalidation"
+	// NameAckDurable: a node restarts at a revision >= the last one it acked.
+	NameAckDurable = "ack-implies-durable"
+	// NameFailoverBound: a dead edge leaves rotation within a bound, with bounded retries.
+	NameFailoverBound = "failover-bound"
+	// NameAtMostOnce: a non-idempotent request reaches the origin at most once.
+	NameAtMostOnce = "at-most-once"
+	// NameNackedNeverServed: a version the nodes NACK is never served.
+	NameNackedNeverServed = "nacked-never-served"
 )
 
 // maxDetails bounds how many violation lines a Result keeps; Violations
@@ -25,6 +38,9 @@ type Result struct {
 	// Violations counts every violation; Details keeps the first few.
 	Violations int      `json:"violations"`
 	Details    []string `json:"details,omitempty"`
+	// Marks are the moments of the violations that have one (the first
+	// few), for the report's timeline.
+	Marks []time.Time `json:"marks,omitempty"`
 }
 
 func newResult(name string) Result { return Result{Name: name, Passed: true} }
@@ -34,6 +50,14 @@ func (r *Result) violate(format string, args ...any) {
 	r.Violations++
 	if len(r.Details) < maxDetails {
 		r.Details = append(r.Details, fmt.Sprintf(format, args...))
+	}
+}
+
+// violateAt records a violation that happened at t.
+func (r *Result) violateAt(t time.Time, format string, args ...any) {
+	r.violate(format, args...)
+	if len(r.Marks) < maxDetails {
+		r.Marks = append(r.Marks, t)
 	}
 }
 

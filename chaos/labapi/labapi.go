@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"sync"
@@ -102,6 +103,9 @@ type Lab struct {
 	sampleMu sync.Mutex
 	mu       sync.Mutex
 	nodes    map[string]*history.NodeHistory
+	since    map[string]time.Time // node -> connected_since last seen
+	gateway  []history.GatewaySample
+	http     *http.Client
 }
 
 var _ chaos.Lab = (*Lab)(nil)
@@ -132,15 +136,18 @@ func New(cfg Config) (*Lab, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 100 * time.Millisecond
 	}
-	return &Lab{cfg: cfg, cp: edgelabv1.NewControlPlaneServiceClient(cfg.Conn), nodes: map[string]*history.NodeHistory{}}, nil
+	return &Lab{cfg: cfg, cp: edgelabv1.NewControlPlaneServiceClient(cfg.Conn), nodes: map[string]*history.NodeHistory{},
+		since: map[string]time.Time{}, http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}, nil
 }
 
-// Run records every node's applied revisions by polling ListNodes until ctx ends.
+// Run records every node's applied revisions and sessions by polling
+// ListNodes, and the gateway's edge health and retries, until ctx ends.
 func (l *Lab) Run(ctx context.Context) error {
 	t := time.NewTicker(l.cfg.PollInterval)
 	defer t.Stop()
 	for {
 		_, _ = l.sample(ctx)
+		l.sampleGateway(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -165,6 +172,11 @@ func (l *Lab) sample(ctx context.Context) ([]*edgelabv1.Node, error) {
 		if h == nil {
 			h = &history.NodeHistory{Node: n.GetId(), Region: n.GetRegion(), Pop: n.GetPop()}
 			l.nodes[n.GetId()] = h
+		}
+		if cs := n.GetConnectedSince().AsTime(); n.GetConnected() && n.GetConnectedSince() != nil && !cs.Equal(l.since[n.GetId()]) {
+			// A new session: what the node said it had when it (re)connected.
+			l.since[n.GetId()] = cs
+			h.Sessions = append(h.Sessions, history.Session{Since: cs, Revision: n.GetAppliedRevision(), Observed: now})
 		}
 		if rev := n.GetAppliedRevision(); rev > 0 && (len(h.Applied) == 0 || h.Applied[len(h.Applied)-1].Revision != rev) {
 			h.Applied = append(h.Applied, history.Applied{Revision: rev, Time: now})
@@ -260,6 +272,7 @@ func (l *Lab) Nodes(ctx context.Context) ([]history.NodeHistory, error) {
 	for id, h := range l.nodes {
 		c := *h
 		c.Applied = append([]history.Applied(nil), h.Applied...)
+		c.Sessions = append([]history.Session(nil), h.Sessions...)
 		c.Live = live[id]
 		out = append(out, c)
 	}

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/edgelab/edgelab/chaos/history"
+	"github.com/edgelab/edgelab/origin"
 )
 
 // Defaults applied by New for zero Config fields.
@@ -59,8 +61,14 @@ type Config struct {
 	Paths []string
 	// ViewerRegions are sent as X-Viewer-Region in rotation; empty sends none.
 	ViewerRegions []string
-	// Method is the HTTP method; default GET.
-	Method string
+	// Method is the HTTP method; default GET. Methods, when set, replaces
+	// it with a rotation (e.g. GET, GET, POST): request i uses
+	// Methods[i % len(Methods)].
+	Method  string
+	Methods []string
+	// IDPrefix starts every request's unique id (sent as
+	// X-Edgelab-Chaos-Id, recorded in history.Request.ID); default "r".
+	IDPrefix string
 	// Concurrency bounds requests in flight; default DefaultConcurrency.
 	Concurrency int
 	// Timeout bounds one request; default DefaultTimeout.
@@ -117,6 +125,17 @@ func New(cfg Config) (*Generator, error) {
 	if cfg.Method == "" {
 		cfg.Method = DefaultMethod
 	}
+	if len(cfg.Methods) == 0 {
+		cfg.Methods = []string{cfg.Method}
+	}
+	for _, m := range cfg.Methods {
+		if !allowedMethods[m] {
+			return nil, fmt.Errorf("load: method %q: want GET, HEAD, POST, PUT or DELETE", m)
+		}
+	}
+	if cfg.IDPrefix == "" {
+		cfg.IDPrefix = "r"
+	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
 	}
@@ -140,6 +159,10 @@ func New(cfg Config) (*Generator, error) {
 		},
 	}
 	return g, nil
+}
+
+var allowedMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodDelete: true,
 }
 
 func isLoopback(host string) bool {
@@ -194,7 +217,7 @@ loop:
 // do sends request number i and records it.
 func (g *Generator) do(ctx context.Context, i int) history.Request {
 	path := g.cfg.Paths[i%len(g.cfg.Paths)]
-	rec := history.Request{Method: g.cfg.Method, Path: path}
+	rec := history.Request{Method: g.cfg.Methods[i%len(g.cfg.Methods)], Path: path, ID: g.cfg.IDPrefix + "-" + strconv.Itoa(i)}
 	if n := len(g.cfg.ViewerRegions); n > 0 {
 		rec.ViewerRegion = g.cfg.ViewerRegions[(i/len(g.cfg.Paths))%n]
 	}
@@ -202,7 +225,11 @@ func (g *Generator) do(ctx context.Context, i int) history.Request {
 	u.Path = strings.TrimSuffix(g.base.Path, "/") + path
 	u.RawPath = ""
 	rec.Start = g.cfg.Now()
-	req, err := http.NewRequestWithContext(ctx, g.cfg.Method, u.String(), nil)
+	var body io.Reader
+	if rec.Method == http.MethodPost || rec.Method == http.MethodPut {
+		body = strings.NewReader(rec.ID) // small and replayable: a retry could resend it
+	}
+	req, err := http.NewRequestWithContext(ctx, rec.Method, u.String(), body)
 	if err != nil {
 		rec.Err = fmt.Sprintf("building request: %v", err)
 		rec.End = g.cfg.Now()
@@ -213,6 +240,10 @@ func (g *Generator) do(ctx context.Context, i int) history.Request {
 	}
 	if rec.ViewerRegion != "" {
 		req.Header.Set(history.HeaderViewerRegion, rec.ViewerRegion)
+	}
+	req.Header.Set(history.HeaderChaosID, rec.ID)
+	if body != nil {
+		req.Header.Set("Content-Type", origin.IDContentType)
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {

@@ -54,6 +54,8 @@ func TestNewRefuses(t *testing.T) {
 		{"relative path", func(c *Config) { c.Paths = []string{"api"} }},
 		{"scheme-relative path", func(c *Config) { c.Paths = []string{"//evil.example/x"} }},
 		{"CRLF in path", func(c *Config) { c.Paths = []string{"/a\r\nHost: x"} }},
+		{"unknown method", func(c *Config) { c.Methods = []string{"GET", "CONNECT"} }},
+		{"method with a space", func(c *Config) { c.Methods = []string{"GET /x HTTP/1.1\r\n"} }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,5 +208,44 @@ func TestRunCanceled(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("canceled run did not return")
+	}
+}
+
+func TestMethodsAndUniqueIDs(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]string{} // id -> method + body
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 64)
+		n, _ := r.Body.Read(b)
+		mu.Lock()
+		got[r.Header.Get(history.HeaderChaosID)] = r.Method + " " + string(b[:n])
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	g, err := New(Config{URL: srv.URL, Rate: 1000, MaxRequests: 6, Duration: 5 * time.Second,
+		Methods: []string{"GET", "POST", "PUT"}, IDPrefix: "run7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := g.Run(context.Background())
+	if err != nil || len(recs) != 6 {
+		t.Fatalf("Run: %d records, %v", len(recs), err)
+	}
+	ids := map[string]bool{}
+	for _, r := range recs {
+		if ids[r.ID] || !strings.HasPrefix(r.ID, "run7-") {
+			t.Fatalf("id %q repeated or unprefixed", r.ID)
+		}
+		ids[r.ID] = true
+		want := r.Method + " "
+		if r.Method != "GET" {
+			want += r.ID // the body names the id
+		}
+		if got[r.ID] != want {
+			t.Errorf("server saw %q for %s, want %q", got[r.ID], r.ID, want)
+		}
+	}
+	if got["run7-1"][:4] != "POST" || got["run7-2"][:3] != "PUT" {
+		t.Fatalf("rotation wrong: %v", got)
 	}
 }

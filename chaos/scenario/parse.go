@@ -34,6 +34,8 @@ var (
 
 var events = map[string]bool{"viewer-request": true, "origin-request": true, "origin-response": true, "viewer-response": true}
 
+var loadMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true}
+
 var directions = map[string]bool{"": true, "both": true, "to-node": true, "to-controlplane": true}
 
 // ParseFile reads and parses a scenario file.
@@ -161,6 +163,11 @@ func (l *Load) validate(v *validator) {
 			v.add(fmt.Sprintf("load.viewerRegions[%d]", i), "%q: not a region name", truncate(r))
 		}
 	}
+	for i, m := range l.Methods {
+		if !loadMethods[m] {
+			v.add(fmt.Sprintf("load.methods[%d]", i), "%q: want GET, HEAD, POST, PUT or DELETE", truncate(m))
+		}
+	}
 	if strings.ContainsAny(l.Host, " /\r\n") {
 		v.add("load.host", "%q: not a host name", truncate(l.Host))
 	}
@@ -190,7 +197,7 @@ func (s *Step) validate(v *validator, field string, names map[string]bool) {
 		v.add(field, "durations too long: at, timeout, duration and latency at most %s, every at most 1h", MaxOffset)
 	}
 	switch s.Action {
-	case ActionFault, ActionKill, ActionStop, ActionStart, ActionPause, ActionPartition:
+	case ActionFault, ActionKill, ActionStop, ActionStart, ActionPause, ActionPartition, ActionKillAfterAck:
 		if s.Action == ActionFault {
 			if !faultKinds[s.Kind] {
 				v.add(field, "kind %q: want one of %s", truncate(s.Kind), strings.Join(sortedKeys(faultKinds), ", "))
@@ -211,8 +218,8 @@ func (s *Step) validate(v *validator, field string, names map[string]bool) {
 		if !idRE.MatchString(s.Function) {
 			v.add(field, "function %q: required, a function name", truncate(s.Function))
 		}
-		if strings.TrimSpace(s.Source) == "" || len(s.Source) > MaxSource {
-			v.add(field, "source: required, Go source of at most %d bytes", MaxSource)
+		if (strings.TrimSpace(s.Source) == "" && !s.Broken) || len(s.Source) > MaxSource {
+			v.add(field, "source: required (optional for broken), Go source of at most %d bytes", MaxSource)
 		}
 		if s.Count == 0 {
 			s.Count = 1
@@ -236,10 +243,26 @@ func (s *Step) validate(v *validator, field string, names map[string]bool) {
 		if !events[s.Event] {
 			v.add(field, "event %q: want viewer-request, origin-request, origin-response or viewer-response", truncate(s.Event))
 		}
-		if !s.LatestVersion() {
+		if !s.LatestVersion() && !s.GoodVersion() {
 			if _, ok := s.VersionNumber(); !ok {
-				v.add(field, "version %q: want latest or a positive number", truncate(s.Version))
+				v.add(field, "version %q: want latest, good or a positive number", truncate(s.Version))
 			}
+		}
+	case ActionInvalidate:
+		if !idRE.MatchString(s.Distribution) {
+			v.add(field, "distribution %q: required, a distribution id", truncate(s.Distribution))
+		}
+		if len(s.Paths) == 0 || len(s.Paths) > 100 {
+			v.add(field, "paths: want 1..100 path patterns")
+		}
+		for i, p := range s.Paths {
+			if !strings.HasPrefix(p, "/") || len(p) > 1024 || strings.ContainsAny(p, " \r\n") {
+				v.add(field, "paths[%d] %q: want a path pattern starting with /", i, truncate(p))
+			}
+		}
+	case ActionNemesis:
+		if s.Duration <= 0 || s.Duration.D() > MaxLoad {
+			v.add(field, "duration %s: want 0 < duration <= %s", s.Duration, MaxLoad)
 		}
 	case ActionWait:
 		switch s.For {
@@ -253,7 +276,7 @@ func (s *Step) validate(v *validator, field string, names map[string]bool) {
 			v.add(field, "for %q: want deployed, converged or nothing", truncate(s.For))
 		}
 	default:
-		v.add(field, "action %q: want fault, heal, publish, apply, wait, kill, stop, start, restart, pause, unpause or partition", truncate(string(s.Action)))
+		v.add(field, "action %q: want fault, heal, publish, apply, invalidate, wait, kill, kill-after-ack, stop, start, restart, pause, unpause, partition or nemesis", truncate(string(s.Action)))
 	}
 }
 
@@ -299,13 +322,25 @@ func (s *Step) validateFault(v *validator, field string) {
 
 func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 	switch inv.Name {
-	case "no-lost-requests", "monotonic-versions", "mixed-versions", "single-version":
+	case "no-lost-requests", "monotonic-versions", "mixed-versions", "single-version",
+		"fresh-after-invalidation", "failover-bound", "at-most-once", "nacked-never-served":
 		if !hasLoad {
 			v.add(field, "needs load: it is checked on the requests the load sends")
 		}
 	}
 	switch inv.Name {
-	case "no-lost-requests", "monotonic-versions", "durable-acks":
+	case "no-lost-requests", "monotonic-versions", "durable-acks",
+		"fresh-after-invalidation", "ack-implies-durable", "at-most-once", "nacked-never-served":
+	case "failover-bound":
+		if inv.Within < 0 || inv.MaxRetries < 0 {
+			v.add(field, "within and maxRetries must not be negative")
+		}
+		if inv.Within == 0 {
+			inv.Within = Duration(DefaultFailoverWithin)
+		}
+		if inv.MaxRetries == 0 {
+			inv.MaxRetries = DefaultMaxRetries
+		}
 	case "converge":
 		if inv.Within < 0 {
 			v.add(field, "within must not be negative")
@@ -328,7 +363,7 @@ func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 			v.add(field, "after must not be negative")
 		}
 	default:
-		v.add(field, "unknown invariant: want no-lost-requests, converge, monotonic-versions, durable-acks, mixed-versions or single-version")
+		v.add(field, "unknown invariant: want no-lost-requests, converge, monotonic-versions, durable-acks, mixed-versions, single-version, fresh-after-invalidation, ack-implies-durable, failover-bound, at-most-once or nacked-never-served")
 	}
 }
 

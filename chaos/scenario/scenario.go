@@ -43,6 +43,13 @@ const (
 	ActionPause     Action = "pause"
 	ActionUnpause   Action = "unpause"
 	ActionPartition Action = "partition"
+	// ActionInvalidate invalidates Paths of Distribution.
+	ActionInvalidate Action = "invalidate"
+	// ActionKillAfterAck waits until the target node acknowledged the
+	// latest revision, then kills it at once (durability of an ACK).
+	ActionKillAfterAck Action = "kill-after-ack"
+	// ActionNemesis runs a seeded random schedule (Seed, Duration) in place.
+	ActionNemesis Action = "nemesis"
 )
 
 // Fault kinds: the ChaosService kinds (proto/edgelab/v1/chaos.proto) plus
@@ -130,6 +137,10 @@ type Load struct {
 	ViewerRegions []string `json:"viewerRegions,omitempty"`
 	// Host is the distribution domain sent as Host; "" keeps the gateway's.
 	Host string `json:"host,omitempty"`
+	// Methods are the HTTP methods in rotation (GET, HEAD, POST, PUT,
+	// DELETE); default [GET]. Every request carries a unique id the sample
+	// origin records, so POST and PUT can be checked by at-most-once.
+	Methods []string `json:"methods,omitempty"`
 }
 
 // Step is one timed action. Which fields apply depends on Action; see
@@ -159,10 +170,19 @@ type Step struct {
 	Source   string   `json:"source,omitempty"`
 	Count    int      `json:"count,omitempty"`
 	Every    Duration `json:"every,omitempty"`
+	// Broken (action publish) publishes a version that passes the control
+	// plane's checks and fails when a node loads it: the nodes must NACK it
+	// and keep serving the previous version.
+	Broken bool `json:"broken,omitempty"`
+	// Paths (action invalidate) are the CloudFront path patterns to invalidate.
+	Paths []string `json:"paths,omitempty"`
+	// Seed (action nemesis) seeds the random schedule; Duration is its length.
+	Seed int64 `json:"seed,omitempty"`
 	// Distribution, Behavior, Event, Function, Version (action apply): set
 	// the Event association of Distribution's behavior whose path is Behavior
 	// (default "default") to Function at Version ("latest" = the newest
-	// version this run published; or a number).
+	// version this run published; "good" = the newest that is not broken;
+	// or a number).
 	Distribution string `json:"distribution,omitempty"`
 	Behavior     string `json:"behavior,omitempty"`
 	Event        string `json:"event,omitempty"`
@@ -190,7 +210,17 @@ type Invariant struct {
 	// After (single-version) is an offset from the load start, or 0 to mean
 	// "after convergence".
 	After Duration `json:"after,omitempty"`
+	// MaxRetries (failover-bound) bounds the gateway's retries over one
+	// outage; default DefaultMaxRetries. Within (failover-bound) is how long
+	// a dead edge may stay in rotation; default DefaultFailoverWithin.
+	MaxRetries int64 `json:"maxRetries,omitempty"`
 }
+
+// Failover-bound defaults.
+const (
+	DefaultFailoverWithin = 5 * time.Second
+	DefaultMaxRetries     = 25
+)
 
 // Expect is a step's expected outcome.
 type Expect string
@@ -246,19 +276,28 @@ func (s Step) FaultKind() string {
 		return s.Kind
 	case ActionKill, ActionStop, ActionStart, ActionPause, ActionPartition:
 		return string(s.Action)
+	case ActionKillAfterAck:
+		return string(ActionKill)
 	}
 	return ""
 }
 
 // LatestVersion reports whether an apply step associates the latest version;
-// otherwise VersionNumber is the number.
+// otherwise GoodVersion or VersionNumber says which.
 func (s Step) LatestVersion() bool { return s.Version == "" || s.Version == "latest" }
+
+// GoodVersion reports whether an apply step associates the newest version
+// this run published that is not broken.
+func (s Step) GoodVersion() bool { return s.Version == "good" }
 
 // End returns the offset of the last step's start.
 func (sc *Scenario) End() time.Duration {
 	var end time.Duration
 	for _, s := range sc.Steps {
 		end = max(end, s.At.D()+time.Duration(max(s.Count-1, 0))*s.Every.D())
+		if s.Action == ActionNemesis {
+			end = max(end, s.At.D()+s.Duration.D())
+		}
 	}
 	return end
 }
