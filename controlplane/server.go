@@ -87,22 +87,9 @@ func New(cfg Config) (_ *Server, err error) {
 			s.Close()
 		}
 	}()
-	endpoints := cfg.EtcdEndpoints
-	if len(endpoints) == 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		s.embedded, err = embedded.Start(ctx, cfg.EtcdDataDir)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		endpoints = s.embedded.Endpoints()
+	if err := s.connectEtcd(cfg); err != nil {
+		return nil, err
 	}
-	s.etcd, err = clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 10 * time.Second, Logger: nil})
-	if err != nil {
-		return nil, fmt.Errorf("connecting to etcd %v: %w", endpoints, err)
-	}
-	s.store = store.New(s.etcd, s.keys)
-
 	s.lis, err = net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.ListenAddr, err)
@@ -113,36 +100,15 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	s.log = cfg.Logger.With("cp", s.id)
 
-	if cfg.MetricsAddr != "" {
-		s.metricsLis, err = net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			return nil, fmt.Errorf("listening on %s for metrics: %w", cfg.MetricsAddr, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
-		dash, err := s.dashboardHandler()
-		if err != nil {
-			return nil, fmt.Errorf("building the dashboard: %w", err)
-		}
-		mux.Handle("/", dash)
-		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := s.listenMetrics(cfg); err != nil {
+		return nil, err
 	}
 	s.metrics = newServerMetrics(s.registry)
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	s.runner = cfg.Runner
-	if s.runner == nil {
-		s.manager, err = sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: s.log, IdleTimeout: time.Minute, MemoryCgroup: cfg.MemoryCgroup})
-		if err != nil {
-			return nil, fmt.Errorf("starting the sandbox manager: %w", err)
-		}
-		s.runner = s.manager
+	if err := s.startRunner(cfg); err != nil {
+		return nil, err
 	}
-	s.checker = cfg.Checker
-	if s.checker == nil {
-		s.checker = CheckerFunc(s.runnerCheck)
-	}
-
 	s.chaos, err = NewChaos(ChaosConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, Logger: s.log.With("part", "chaos"), Origins: cfg.OriginAdmin})
 	if err != nil {
 		return nil, fmt.Errorf("starting chaos service: %w", err)
@@ -161,6 +127,66 @@ func New(cfg Config) (_ *Server, err error) {
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	return s, nil
+}
+
+// connectEtcd starts the embedded etcd when no endpoints are configured,
+// and connects the client and the store.
+func (s *Server) connectEtcd(cfg Config) (err error) {
+	endpoints := cfg.EtcdEndpoints
+	if len(endpoints) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		s.embedded, err = embedded.Start(ctx, cfg.EtcdDataDir)
+		cancel()
+		if err != nil {
+			return err
+		}
+		endpoints = s.embedded.Endpoints()
+	}
+	s.etcd, err = clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 10 * time.Second, Logger: nil})
+	if err != nil {
+		return fmt.Errorf("connecting to etcd %v: %w", endpoints, err)
+	}
+	s.store = store.New(s.etcd, s.keys)
+	return nil
+}
+
+// listenMetrics binds the metrics and dashboard listener, when configured.
+func (s *Server) listenMetrics(cfg Config) error {
+	if cfg.MetricsAddr == "" {
+		return nil
+	}
+	var err error
+	s.metricsLis, err = net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("listening on %s for metrics: %w", cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	dash, err := s.dashboardHandler()
+	if err != nil {
+		return fmt.Errorf("building the dashboard: %w", err)
+	}
+	mux.Handle("/", dash)
+	s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// startRunner takes the configured function runner and checker, or starts
+// a sandbox manager and checks with it.
+func (s *Server) startRunner(cfg Config) (err error) {
+	s.runner = cfg.Runner
+	if s.runner == nil {
+		s.manager, err = sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: s.log, IdleTimeout: time.Minute, MemoryCgroup: cfg.MemoryCgroup})
+		if err != nil {
+			return fmt.Errorf("starting the sandbox manager: %w", err)
+		}
+		s.runner = s.manager
+	}
+	s.checker = cfg.Checker
+	if s.checker == nil {
+		s.checker = CheckerFunc(s.runnerCheck)
+	}
+	return nil
 }
 
 // Addr is the gRPC listen address (useful with port 0).
