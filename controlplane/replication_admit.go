@@ -5,6 +5,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/edgelab/edgelab/desired"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -33,21 +34,21 @@ func (h *hub) snapshotSizeWith(d *edgelabv1.Distribution) int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	size := int64(proto.Size(d))
-	refs := map[string]bool{}
-	for _, k := range distRefs(d) {
+	refs := map[desired.Key]bool{}
+	for _, k := range desired.Refs(d) {
 		refs[k] = true
 	}
-	for id, other := range h.dists {
+	for id, other := range h.state.State().Distributions() {
 		if id == d.GetId() {
 			continue
 		}
 		size += int64(proto.Size(other))
-		for _, k := range distRefs(other) {
+		for _, k := range desired.Refs(other) {
 			refs[k] = true
 		}
 	}
 	for k := range refs {
-		if v, ok := h.versions[k]; ok {
+		if v := h.state.Stored(k); v != nil {
 			size += int64(proto.Size(v))
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/desired"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/store"
 )
@@ -23,7 +24,8 @@ import (
 // maxSnapshotInvalidations bounds the invalidations a snapshot carries.
 const maxSnapshotInvalidations = 256
 
-// hub keeps the desired state in memory, follows it with one etcd watch and
+// hub keeps the desired state in memory (a desired.Builder: the one key
+// scheme and builder the nodes share), follows it with one etcd watch and
 // turns every state revision into a Delta kept in a bounded history. Every
 // stream of a Replicator reads from the same hub, so a change is decoded once
 // however many nodes are attached.
@@ -39,19 +41,17 @@ type hub struct {
 	now      func() time.Time
 	limit    int
 
-	mu       sync.Mutex
-	ready    bool
-	readyCh  chan struct{} // closed once the first load is done
-	rev      int64         // revision of the state below
-	revTime  time.Time     // when rev was observed
-	dists    map[string]*edgelabv1.Distribution
-	versions map[string]*edgelabv1.FunctionVersion // versionKey -> version
-	refs     map[string]int                        // versionKey -> distributions referencing it
-	invs     map[string]*edgelabv1.Invalidation    // etcd key -> invalidation
-	history  []*edgelabv1.Delta                    // ascending by Revision
-	times    map[int64]time.Time                   // revision -> observed, for history entries
-	notify   chan struct{}                         // closed and replaced on every change
-	snap     *edgelabv1.Snapshot                   // cached snapshot of rev, nil when stale
+	mu      sync.Mutex
+	ready   bool
+	readyCh chan struct{}                      // closed once the first load is done
+	rev     int64                              // revision of the state below
+	revTime time.Time                          // when rev was observed
+	state   *desired.Builder                   // distributions, stored versions, the desired state
+	invs    map[string]*edgelabv1.Invalidation // etcd key -> invalidation
+	history []*edgelabv1.Delta                 // ascending by Revision
+	times   map[int64]time.Time                // revision -> observed, for history entries
+	notify  chan struct{}                      // closed and replaced on every change
+	snap    *edgelabv1.Snapshot                // cached snapshot of rev, nil when stale
 }
 
 func newHub(kv clientv3.KV, w clientv3.Watcher, keys store.Keys, serverID string, log *slog.Logger, now func() time.Time, limit int) *hub {
@@ -62,23 +62,6 @@ func newHub(kv clientv3.KV, w clientv3.Watcher, keys store.Keys, serverID string
 	}
 }
 
-func versionKey(name string, version int64) string { return fmt.Sprintf("%s/%d", name, version) }
-
-func distRefs(d *edgelabv1.Distribution) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, b := range d.GetBehaviors() {
-		for _, a := range b.GetFunctions() {
-			k := versionKey(a.GetFunction(), a.GetVersion())
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	return out
-}
-
 // load replaces the in-memory state with a fresh read of etcd and clears the
 // history (streams whose position it no longer covers get a snapshot).
 func (h *hub) load(ctx context.Context) error {
@@ -86,23 +69,17 @@ func (h *hub) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading desired state: %w", err)
 	}
-	dists := map[string]*edgelabv1.Distribution{}
-	versions := map[string]*edgelabv1.FunctionVersion{}
+	b := desired.NewBuilder()
 	invs := map[string]*edgelabv1.Invalidation{}
 	for _, kv := range resp.Kvs {
-		h.decodeInto(kv, dists, versions, invs)
+		h.decodeInto(kv, b, invs)
 	}
-	refs := map[string]int{}
-	for _, d := range dists {
-		for _, k := range distRefs(d) {
-			refs[k]++
-		}
-	}
+	b.Commit(resp.Header.Revision) // the load is a snapshot, not a delta
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.rev = resp.Header.Revision
 	h.revTime = h.now()
-	h.dists, h.versions, h.refs, h.invs = dists, versions, refs, invs
+	h.state, h.invs = b, invs
 	h.history = nil
 	h.times = map[int64]time.Time{}
 	h.snap = nil
@@ -115,7 +92,7 @@ func (h *hub) load(ctx context.Context) error {
 }
 
 // decodeInto decodes one state key into the maps; undecodable values are logged and skipped.
-func (h *hub) decodeInto(kv *mvccpb.KeyValue, dists map[string]*edgelabv1.Distribution, versions map[string]*edgelabv1.FunctionVersion, invs map[string]*edgelabv1.Invalidation) {
+func (h *hub) decodeInto(kv *mvccpb.KeyValue, b *desired.Builder, invs map[string]*edgelabv1.Invalidation) {
 	key := string(kv.Key)
 	switch {
 	case strings.HasPrefix(key, h.keys.Distributions()):
@@ -124,7 +101,7 @@ func (h *hub) decodeInto(kv *mvccpb.KeyValue, dists map[string]*edgelabv1.Distri
 			h.log.Error("skipping undecodable distribution", "key", key, "err", err)
 			return
 		}
-		dists[strings.TrimPrefix(key, h.keys.Distributions())] = d
+		b.PutDistribution(d)
 	case strings.HasPrefix(key, h.keys.Versions()):
 		name, ver, ok := h.keys.ParseVersionKey(key)
 		fv := &edgelabv1.FunctionVersion{}
@@ -136,7 +113,8 @@ func (h *hub) decodeInto(kv *mvccpb.KeyValue, dists map[string]*edgelabv1.Distri
 			h.log.Error("skipping undecodable function version", "key", key, "err", err)
 			return
 		}
-		versions[versionKey(name, ver)] = fv
+		fv.Name, fv.Version = name, ver // keyed as etcd names it
+		b.PutVersion(fv)
 	case strings.HasPrefix(key, h.keys.Invalidations()):
 		inv := &edgelabv1.Invalidation{}
 		if err := proto.Unmarshal(kv.Value, inv); err != nil {
@@ -223,21 +201,6 @@ func (h *hub) follow(ctx context.Context) error {
 	return errors.New("watch channel closed")
 }
 
-// desiredLocked reports whether a version is part of the desired state.
-func (h *hub) desiredLocked(k string) bool {
-	_, ok := h.versions[k]
-	return ok && h.refs[k] > 0
-}
-
-// revisionChanges collects what one revision's events change.
-type revisionChanges struct {
-	// before is whether each touched version was desired before the revision.
-	before map[string]bool
-	// rewritten marks versions whose record was written in the revision.
-	rewritten   map[string]bool
-	dists, invs []*edgelabv1.Change
-}
-
 // apply folds one revision's events into the state and records its Delta.
 func (h *hub) apply(rev int64, events []*clientv3.Event) {
 	h.mu.Lock()
@@ -245,118 +208,74 @@ func (h *hub) apply(rev int64, events []*clientv3.Event) {
 	if rev <= h.rev {
 		return // already covered by a reload
 	}
-	rc := &revisionChanges{before: map[string]bool{}, rewritten: map[string]bool{}}
+	var invs []*edgelabv1.Change
 	for _, ev := range events {
 		key := string(ev.Kv.Key)
 		switch {
 		case strings.HasPrefix(key, h.keys.Distributions()):
-			h.applyDistributionLocked(rc, ev, strings.TrimPrefix(key, h.keys.Distributions()))
+			h.applyDistributionLocked(ev, strings.TrimPrefix(key, h.keys.Distributions()))
 		case strings.HasPrefix(key, h.keys.Versions()):
-			h.applyVersionLocked(rc, ev)
+			h.applyVersionLocked(ev)
 		case strings.HasPrefix(key, h.keys.Invalidations()):
-			h.applyInvalidationLocked(rc, ev, rev)
-		}
-	}
-	changes := append(append(h.functionChangesLocked(rc), rc.dists...), rc.invs...)
-	h.recordLocked(rev, changes)
-}
-
-// touchLocked remembers whether version k was desired before the revision.
-func (h *hub) touchLocked(rc *revisionChanges, k string) {
-	if _, ok := rc.before[k]; !ok {
-		rc.before[k] = h.desiredLocked(k)
-	}
-}
-
-func (h *hub) applyDistributionLocked(rc *revisionChanges, ev *clientv3.Event, id string) {
-	if old, ok := h.dists[id]; ok {
-		for _, k := range distRefs(old) {
-			h.touchLocked(rc, k)
-			h.refs[k]--
-			if h.refs[k] <= 0 {
-				delete(h.refs, k)
+			if ch := h.applyInvalidationLocked(ev, rev); ch != nil {
+				invs = append(invs, ch)
 			}
 		}
-		delete(h.dists, id)
 	}
-	deleted := &edgelabv1.Change{Change: &edgelabv1.Change_DeleteDistribution{DeleteDistribution: id}}
+	d := h.state.Commit(rev)
+	h.recordLocked(rev, append(d.Changes, invs...))
+}
+
+func (h *hub) applyDistributionLocked(ev *clientv3.Event, id string) {
 	if ev.Type == clientv3.EventTypeDelete {
-		rc.dists = append(rc.dists, deleted)
+		h.state.DeleteDistribution(id)
 		return
 	}
 	d := &edgelabv1.Distribution{}
 	if err := proto.Unmarshal(ev.Kv.Value, d); err != nil {
 		h.log.Error("skipping undecodable distribution", "key", string(ev.Kv.Key), "err", err)
-		rc.dists = append(rc.dists, deleted)
+		h.state.DeleteDistribution(id)
 		return
 	}
-	for _, k := range distRefs(d) {
-		h.touchLocked(rc, k)
-		h.refs[k]++
-	}
-	h.dists[id] = d
-	rc.dists = append(rc.dists, &edgelabv1.Change{Change: &edgelabv1.Change_PutDistribution{PutDistribution: d}})
+	h.state.PutDistribution(d)
 }
 
-func (h *hub) applyVersionLocked(rc *revisionChanges, ev *clientv3.Event) {
+func (h *hub) applyVersionLocked(ev *clientv3.Event) {
 	name, ver, ok := h.keys.ParseVersionKey(string(ev.Kv.Key))
 	if !ok {
 		return
 	}
-	k := versionKey(name, ver)
-	h.touchLocked(rc, k)
 	if ev.Type == clientv3.EventTypeDelete {
-		delete(h.versions, k)
+		h.state.DeleteVersion(desired.Key{Name: name, Version: ver})
 		return
 	}
 	fv := &edgelabv1.FunctionVersion{}
 	if err := proto.Unmarshal(ev.Kv.Value, fv); err != nil {
 		h.log.Error("skipping undecodable function version", "key", string(ev.Kv.Key), "err", err)
-		delete(h.versions, k)
+		h.state.DeleteVersion(desired.Key{Name: name, Version: ver})
 		return
 	}
-	h.versions[k] = fv
-	rc.rewritten[k] = true
+	fv.Name, fv.Version = name, ver // keyed as etcd names it
+	h.state.PutVersion(fv)
 }
 
-func (h *hub) applyInvalidationLocked(rc *revisionChanges, ev *clientv3.Event, rev int64) {
+// applyInvalidationLocked records an invalidation and returns its change (nil for none).
+func (h *hub) applyInvalidationLocked(ev *clientv3.Event, rev int64) *edgelabv1.Change {
 	key := string(ev.Kv.Key)
 	if ev.Type == clientv3.EventTypeDelete {
 		delete(h.invs, key)
-		return
+		return nil
 	}
 	inv := &edgelabv1.Invalidation{}
 	if err := proto.Unmarshal(ev.Kv.Value, inv); err != nil {
 		h.log.Error("skipping undecodable invalidation", "key", key, "err", err)
-		return
+		return nil
 	}
 	if inv.Revision == 0 {
 		inv.Revision = rev
 	}
 	h.invs[key] = inv
-	rc.invs = append(rc.invs, &edgelabv1.Change{Change: &edgelabv1.Change_Invalidation{Invalidation: inv}})
-}
-
-// functionChangesLocked turns the touched versions into puts (newly desired
-// or rewritten while desired) and deletes (no longer desired), sorted by key.
-func (h *hub) functionChangesLocked(rc *revisionChanges) []*edgelabv1.Change {
-	keys := make([]string, 0, len(rc.before))
-	for k := range rc.before {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var out []*edgelabv1.Change
-	for _, k := range keys {
-		was, is := rc.before[k], h.desiredLocked(k)
-		switch {
-		case is && (!was || rc.rewritten[k]):
-			out = append(out, &edgelabv1.Change{Change: &edgelabv1.Change_PutFunction{PutFunction: h.versions[k]}})
-		case was && !is:
-			name, ver := splitVersionKey(k)
-			out = append(out, &edgelabv1.Change{Change: &edgelabv1.Change_DeleteFunction{DeleteFunction: &edgelabv1.FunctionRef{Name: name, Version: ver}}})
-		}
-	}
-	return out
+	return &edgelabv1.Change{Change: &edgelabv1.Change_Invalidation{Invalidation: inv}}
 }
 
 // recordLocked appends the revision's Delta to the bounded history and wakes the streams.
@@ -373,13 +292,6 @@ func (h *hub) recordLocked(rev int64, changes []*edgelabv1.Change) {
 	}
 	h.rev, h.revTime, h.snap = rev, now, nil
 	h.wakeLocked()
-}
-
-func splitVersionKey(k string) (string, int64) {
-	i := strings.LastIndexByte(k, '/')
-	var v int64
-	_, _ = fmt.Sscan(k[i+1:], &v)
-	return k[:i], v
 }
 
 // waitReady blocks until the first load or ctx end.
@@ -439,25 +351,8 @@ func (h *hub) snapshot() *edgelabv1.Snapshot {
 	if h.snap != nil {
 		return h.snap
 	}
-	s := &edgelabv1.Snapshot{Revision: h.rev, Created: timestamppb.New(h.now()), ServerId: h.serverID}
-	ids := make([]string, 0, len(h.dists))
-	for id := range h.dists {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		s.Distributions = append(s.Distributions, h.dists[id])
-	}
-	fks := make([]string, 0, len(h.refs))
-	for k := range h.refs {
-		if h.desiredLocked(k) {
-			fks = append(fks, k)
-		}
-	}
-	sort.Strings(fks)
-	for _, k := range fks {
-		s.Functions = append(s.Functions, h.versions[k])
-	}
+	s := h.state.Snapshot()
+	s.Created, s.ServerId = timestamppb.New(h.now()), h.serverID
 	invs := make([]*edgelabv1.Invalidation, 0, len(h.invs))
 	for _, inv := range h.invs {
 		invs = append(invs, inv)

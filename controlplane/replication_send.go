@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/edgelab/edgelab/desired"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -81,9 +82,9 @@ func coalesce(deltas []*edgelabv1.Delta) *edgelabv1.Delta {
 			case *edgelabv1.Change_DeleteDistribution:
 				dists[x.DeleteDistribution] = ch
 			case *edgelabv1.Change_PutFunction:
-				fns[versionKey(x.PutFunction.GetName(), x.PutFunction.GetVersion())] = ch
+				fns[desired.KeyOf(x.PutFunction).String()] = ch
 			case *edgelabv1.Change_DeleteFunction:
-				fns[versionKey(x.DeleteFunction.GetName(), x.DeleteFunction.GetVersion())] = ch
+				fns[desired.RefKey(x.DeleteFunction).String()] = ch
 			case *edgelabv1.Change_Invalidation:
 				invs = append(invs, ch)
 			}

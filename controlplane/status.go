@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/desired"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -64,10 +65,10 @@ func (r *Replicator) GetStatus(ctx context.Context, req *edgelabv1.GetStatusRequ
 	if req.DistributionId != "" && len(dists) == 0 {
 		return nil, status.Errorf(codes.NotFound, "distribution %q not found", req.DistributionId)
 	}
-	versionRev := map[string]int64{}
+	versionRev := map[desired.Key]int64{}
 	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
 		if name, v, ok := k.ParseVersionKey(string(kv.Key)); ok {
-			versionRev[versionKey(name, v)] = kv.ModRevision
+			versionRev[desired.Key{Name: name, Version: v}] = kv.ModRevision
 		}
 	}
 	invRev := map[string]int64{}
@@ -102,7 +103,7 @@ func (r *Replicator) GetStatus(ctx context.Context, req *edgelabv1.GetStatusRequ
 		}
 		id := strings.TrimPrefix(string(kv.Key), k.Distributions())
 		changeRev := kv.ModRevision
-		for _, ref := range distRefs(d) {
+		for _, ref := range desired.Refs(d) {
 			changeRev = max(changeRev, versionRev[ref])
 		}
 		changeRev = max(changeRev, invRev[id])
