@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/edgelab/edgelab/chaos"
 	"github.com/edgelab/edgelab/chaos/history"
@@ -102,7 +103,8 @@ func (l *Lab) gatewayRetries(ctx context.Context, url string) (int64, error) {
 		return 0, err
 	}
 	defer body.Close()
-	fams, err := new(expfmt.TextParser).TextToMetricFamilies(io.LimitReader(body, maxAdminBody))
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(io.LimitReader(body, maxAdminBody))
 	if err != nil {
 		return 0, fmt.Errorf("gateway metrics: %w", err)
 	}
