@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/edgelab/edgelab/controlplane/replication/pacing"
+	"github.com/edgelab/edgelab/internal/recvloop"
 	"github.com/edgelab/edgelab/internal/rng"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -41,7 +43,10 @@ func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) er
 	}
 	s := r.newNodeStream(ctx, stream, hello)
 	defer s.detach()
-	in, recvErr := receive(ctx, stream)
+	// The receiver ends once this handler returns (gRPC then fails its
+	// Recv), so it is counted but not waited for: waiting would deadlock.
+	var wg sync.WaitGroup
+	in, recvErr := recvloop.Start(ctx, &wg, 64, stream.Recv)
 	return s.run(ctx, in, recvErr)
 }
 
@@ -75,27 +80,6 @@ func (r *Replicator) handshake(ctx context.Context, stream edgelabv1.Replication
 
 func errPartitioned(node string) error {
 	return status.Errorf(codes.Unavailable, "node %s is partitioned from the control plane (chaos fault)", node)
-}
-
-// receive runs the stream's receiving goroutine until the stream or ctx ends.
-func receive(ctx context.Context, stream edgelabv1.ReplicationService_StreamServer) (<-chan *edgelabv1.StreamRequest, <-chan error) {
-	in := make(chan *edgelabv1.StreamRequest, 64)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case in <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return in, recvErr
 }
 
 // nodeStream is the control-plane end of one node's stream. It belongs to

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgelab/edgelab/desired"
 	"github.com/edgelab/edgelab/edgenode/statelog"
+	"github.com/edgelab/edgelab/internal/recvloop"
 	"github.com/edgelab/edgelab/internal/rng"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -416,7 +417,7 @@ func (c *Client) session(ctx context.Context, endpoint string) (progressed bool,
 	}
 	// One receiver goroutine; this goroutine is the only sender.
 	var wg sync.WaitGroup
-	in, recvErr := receive(sctx, stream, &wg)
+	in, recvErr := recvloop.Start(sctx, &wg, 16, stream.Recv)
 	defer wg.Wait()
 	defer cancel()
 	send := func(m *edgelabv1.StreamRequest) error {
@@ -482,30 +483,6 @@ func (c *Client) open(ctx context.Context, conn *grpc.ClientConn, endpoint strin
 		return nil, fmt.Errorf("sending hello to %s: %w", endpoint, err)
 	}
 	return stream, nil
-}
-
-// receive runs the stream's receiver goroutine (counted in wg) until the
-// stream or ctx ends.
-func receive(ctx context.Context, stream edgelabv1.ReplicationService_StreamClient, wg *sync.WaitGroup) (<-chan *edgelabv1.StreamResponse, <-chan error) {
-	in := make(chan *edgelabv1.StreamResponse, 16)
-	recvErr := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case in <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return in, recvErr
 }
 
 // reassemble passes whole messages through and collects Chunks until an
