@@ -46,16 +46,19 @@ func SelectBehavior(d *edgelabv1.Distribution, path string) *edgelabv1.Behavior 
 	return nil
 }
 
+// InvalidationPattern is the behavior-style pattern an invalidation path
+// stands for: CloudFront lets users write invalidation paths without the
+// leading '/' ("images/*" is "/images/*"). Match it with Match.
+func InvalidationPattern(path string) string {
+	if len(path) > 0 && path[0] != '/' && path[0] != '*' && path != DefaultPath {
+		return "/" + path
+	}
+	return path
+}
+
 // MatchInvalidation reports whether a cached object's path is covered by an
-// invalidation path. Invalidation paths follow Match, except that CloudFront
-// lets users write them without the leading '/' ("images/*" is
-// "/images/*"), and "*" or "/*" covers every path.
+// invalidation path ("*" and "/*" cover every path). Callers matching many
+// paths against one invalidation take InvalidationPattern once instead.
 func MatchInvalidation(pattern, path string) bool {
-	if pattern == "*" || pattern == "/*" {
-		return true
-	}
-	if len(pattern) > 0 && pattern[0] != '/' && pattern[0] != '*' && pattern != DefaultPath {
-		pattern = "/" + pattern
-	}
-	return Match(pattern, path)
+	return Match(InvalidationPattern(pattern), path)
 }

@@ -99,6 +99,10 @@ func (c *Cache) Remove(key string) {
 // Invalidate removes every entry of distribution dist whose path matches one of
 // the CloudFront path patterns, and returns how many it removed.
 func (c *Cache) Invalidate(dist string, patterns []string) int {
+	norm := make([]string, len(patterns))
+	for i, p := range patterns {
+		norm[i] = distribution.InvalidationPattern(p)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
@@ -107,8 +111,8 @@ func (c *Cache) Invalidate(dist string, patterns []string) int {
 		if !ok || e.Distribution != dist {
 			continue
 		}
-		for _, p := range patterns {
-			if distribution.MatchInvalidation(p, e.Path) {
+		for _, p := range norm {
+			if distribution.Match(p, e.Path) {
 				c.lru.Remove(k)
 				n++
 				break
