@@ -45,8 +45,8 @@ func accessPolicy() access.Policy {
 		edgelabv1.AccessService_EnrollNode_FullMethodName:  operate,
 		edgelabv1.AccessService_RemoveNode_FullMethodName:  operate,
 
-		healthpb.Health_Check_FullMethodName: {Role: access.Anyone},
-		healthpb.Health_Watch_FullMethodName: {Role: access.Anyone},
+		healthpb.Health_Check_FullMethodName:                             {Role: access.Anyone},
+		healthpb.Health_Watch_FullMethodName:                             {Role: access.Anyone},
 		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      read,
 		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": read,
 	}

@@ -13,7 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-		"strings"
+	"strings"
 	"text/tabwriter"
 	"time"
 
