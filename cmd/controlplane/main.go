@@ -67,9 +67,6 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
-	if err := loadTrust(&cfg, pkiDir, tokenFile); err != nil {
-		return cfg, err
-	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -99,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 		}
 		cfg.Topology = topo
 	}
-	return cfg, nil
+	return cfg, loadTrust(&cfg, pkiDir, tokenFile)
 }
 
 // loadTrust reads the replica's certificate, the CA and the admin token.

@@ -34,8 +34,8 @@ import (
 
 	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/edgenode"
-	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/edgenode/replica"
+	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
