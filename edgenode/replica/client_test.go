@@ -30,7 +30,7 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{"no id", Config{Endpoints: []string{"x"}, Applier: noop}, "NodeID"},
 		{"no endpoints", Config{NodeID: "n", Applier: noop}, "endpoint"},
-		{"no applier", Config{NodeID: "n", Endpoints: []string{"x"}}, "Applier"},
+		{"no applier", Config{NodeID: "n", Endpoints: []string{"x"}, DialOptions: plaintext()}, "Applier"},
 		{"no transport credentials", Config{NodeID: "n", Endpoints: []string{"x"}, Applier: noop}, "DialOptions"},
 	}
 	for _, tc := range tests {
