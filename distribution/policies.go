@@ -27,13 +27,13 @@ const (
 
 // cachePolicyFile is a named cache policy in the file.
 type cachePolicyFile struct {
-	Name         string   `json:"name"`
+	Name         string          `json:"name"`
 	MinTTL       json.RawMessage `json:"minTTL,omitempty"`
 	DefaultTTL   json.RawMessage `json:"defaultTTL,omitempty"`
 	MaxTTL       json.RawMessage `json:"maxTTL,omitempty"`
-	QueryStrings []string `json:"queryStrings,omitempty"`
-	Headers      []string `json:"headers,omitempty"`
-	Cookies      []string `json:"cookies,omitempty"`
+	QueryStrings []string        `json:"queryStrings,omitempty"`
+	Headers      []string        `json:"headers,omitempty"`
+	Cookies      []string        `json:"cookies,omitempty"`
 }
 
 // originRequestPolicyFile is a named origin request policy in the file;
