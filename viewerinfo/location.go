@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"sort"
 
 	"sigs.k8s.io/yaml"
@@ -117,6 +118,19 @@ func decodeStrict(js []byte, v any) error {
 		return errors.New("trailing data")
 	}
 	return nil
+}
+
+// Load reads and parses a location file.
+func Load(path string) (*DB, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading viewer location file: %w", err)
+	}
+	db, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return db, nil
 }
 
 // Lookup returns the location of the longest range holding ip; ok is false
