@@ -51,6 +51,8 @@ type file struct {
 	OriginRequestPolicies []originRequestPolicyFile `json:"originRequestPolicies,omitempty"`
 	GeoRestriction        *geoFile                  `json:"geoRestriction,omitempty"`
 	CustomErrorResponses  []errorResponseFile       `json:"customErrorResponses,omitempty"`
+
+	ResponseHeadersPolicies []responseHeadersPolicyFile `json:"responseHeadersPolicies,omitempty"`
 }
 
 type originFile struct {
@@ -77,6 +79,8 @@ type behaviorFile struct {
 	// CachePolicy and OriginRequestPolicy name a policy (policies.go).
 	CachePolicy         string `json:"cachePolicy,omitempty"`
 	OriginRequestPolicy string `json:"originRequestPolicy,omitempty"`
+	// ResponseHeadersPolicy names a policy (respheaderspolicy.go).
+	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
 }
 
 type cacheFile struct {
@@ -155,7 +159,7 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 	for i, b := range f.Behaviors {
 		path := fmt.Sprintf("behaviors[%d]", i)
 		pb := &edgelabv1.Behavior{Path: b.Path, Origin: b.Origin, AllowedMethods: b.AllowedMethods,
-			CachePolicy: b.CachePolicy, OriginRequestPolicy: b.OriginRequestPolicy}
+			CachePolicy: b.CachePolicy, OriginRequestPolicy: b.OriginRequestPolicy, ResponseHeadersPolicy: b.ResponseHeadersPolicy}
 		c := b.Cache
 		if c == nil {
 			c = &cacheFile{}
@@ -290,7 +294,7 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 	}
 	for _, b := range d.GetBehaviors() {
 		bf := behaviorFile{Path: b.GetPath(), Origin: b.GetOrigin(), AllowedMethods: b.GetAllowedMethods(),
-			CachePolicy: b.GetCachePolicy(), OriginRequestPolicy: b.GetOriginRequestPolicy()}
+			CachePolicy: b.GetCachePolicy(), OriginRequestPolicy: b.GetOriginRequestPolicy(), ResponseHeadersPolicy: b.GetResponseHeadersPolicy()}
 		if c := b.GetCache(); c.GetSet() {
 			bf.Cache = &cacheFile{
 				MinTTL:       durationJSON(c.GetMinTtl().AsDuration()),

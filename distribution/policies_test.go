@@ -134,3 +134,46 @@ func TestPolicyAndFeatureErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestResponseHeadersPolicies(t *testing.T) {
+	in := base + `  - {path: "/a/*", origin: web, responseHeadersPolicy: SecurityHeadersPolicy}
+  - {path: default, origin: web, responseHeadersPolicy: mine}
+responseHeadersPolicies:
+  - name: mine
+    cors: {allowOrigins: ["https://app.example"], allowMethods: [GET, POST], allowHeaders: [X-Token], maxAgeSeconds: 600, allowCredentials: true}
+    securityHeaders: [{name: Strict-Transport-Security, value: "max-age=63072000; includeSubDomains", override: true}]
+    customHeaders: [{name: X-Served-By, value: edgelab}]
+    removeHeaders: [Server]
+    serverTiming: true
+`
+	d, err := distribution.Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := distribution.ResponseHeadersPolicyFor(d, d.GetBehaviors()[0]); len(p.GetSecurityHeaders()) != 5 {
+		t.Errorf("managed SecurityHeadersPolicy resolved to %v", p)
+	}
+	if p := distribution.ResponseHeadersPolicyFor(d, d.GetBehaviors()[1]); p.GetCors().GetMaxAgeSeconds() != 600 || !p.GetServerTiming() {
+		t.Errorf("named policy resolved to %v", p)
+	}
+	out, err := distribution.ToFile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2, err := distribution.Parse(out); err != nil || !proto.Equal(d, d2) {
+		t.Errorf("round trip: %v\n%s", err, out)
+	}
+	def := "  - {path: default, origin: web}\n"
+	for _, tc := range []struct{ in, want string }{
+		{base + "  - {path: default, origin: web, responseHeadersPolicy: SimpleCors}\n", `behaviors[0].responseHeadersPolicy: unknown response headers policy "SimpleCors"`},
+		{base + def + "responseHeadersPolicies: [{name: a, securityHeaders: [{name: X-Powered-By, value: x}]}]\n", "responseHeadersPolicies[0].securityHeaders[0].name: \"X-Powered-By\" is not a security header"},
+		{base + def + "responseHeadersPolicies: [{name: a, customHeaders: [{name: \"bad name\", value: x}]}]\n", "responseHeadersPolicies[0].customHeaders[0].name"},
+		{base + def + "responseHeadersPolicies: [{name: a, cors: {allowOrigins: [\"*\"], allowCredentials: true}}]\n", "responseHeadersPolicies[0].cors.allowCredentials"},
+		{base + def + "responseHeadersPolicies: [{name: a, cors: {allowOrigins: [example.com]}}]\n", "responseHeadersPolicies[0].cors.allowOrigins[0]"},
+		{base + def + "responseHeadersPolicies: [{name: SimpleCORS}]\n", "is the name of a managed policy"},
+	} {
+		if _, err := distribution.Parse([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse: %v\nwant an error with %q", err, tc.want)
+		}
+	}
+}

@@ -238,3 +238,46 @@ behaviors:
 		t.Errorf("500 without a custom error response: origin asked %d times, want 1 (10 s default)", got)
 	}
 }
+
+func TestResponseHeadersPolicy(t *testing.T) {
+	o := newPolicyOrigin(t)
+	n := startNode(t, newFakeRunner(), nil)
+	applyFile(t, n, o.URL, `
+responseHeadersPolicies:
+  - name: app
+    cors: {allowOrigins: ["https://app.example"], allowMethods: [GET, POST], allowHeaders: [X-Token], maxAgeSeconds: 600}
+    securityHeaders: [{name: X-Frame-Options, value: DENY, override: true}]
+    customHeaders: [{name: Cache-Control, value: no-cache}, {name: X-Served-By, value: edgelab}]
+    removeHeaders: [Content-Type]
+    serverTiming: true
+behaviors:
+  - {path: "/sec/*", origin: web, responseHeadersPolicy: SecurityHeadersPolicy}
+  - {path: default, origin: web, responseHeadersPolicy: app}
+`)
+	for _, tc := range []struct {
+		name, method, path string
+		hdr                map[string]string
+		want               map[string]string // "" = absent
+	}{
+		{"custom, security, removed, timing; the origin's own header kept without override", "GET", "/a", map[string]string{"Origin": "https://app.example"},
+			map[string]string{"X-Frame-Options": "DENY", "X-Served-By": "edgelab", "Cache-Control": "max-age=60", "Content-Type": "",
+				"Server-Timing": `cdn-cache-miss, cdn-pop;desc="IAD"`, "Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": ""}},
+		{"a hit gets the same headers", "GET", "/a", nil,
+			map[string]string{"X-Served-By": "edgelab", "Server-Timing": `cdn-cache-hit, cdn-pop;desc="IAD"`, "Access-Control-Allow-Origin": ""}},
+		{"an origin the policy does not allow", "GET", "/a", map[string]string{"Origin": "https://evil.example"},
+			map[string]string{"Access-Control-Allow-Origin": ""}},
+		{"preflight", "OPTIONS", "/a", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+			map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": "GET, POST",
+				"Access-Control-Allow-Headers": "X-Token", "Access-Control-Max-Age": "600"}},
+		{"managed SecurityHeadersPolicy", "GET", "/sec/a", nil,
+			map[string]string{"Strict-Transport-Security": "max-age=31536000", "X-Content-Type-Options": "nosniff",
+				"X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "strict-origin-when-cross-origin", "X-Xss-Protection": "1; mode=block"}},
+	} {
+		r := do(t, n, tc.method, tc.path, tc.hdr, "")
+		for k, v := range tc.want {
+			if got := r.header.Get(k); got != v {
+				t.Errorf("%s: %s = %q, want %q", tc.name, k, got, v)
+			}
+		}
+	}
+}

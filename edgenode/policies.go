@@ -14,6 +14,7 @@ import (
 // policy ask of the request stages: the values forwarded to the origin
 // (nil: every one) and the CloudFront headers to add.
 func (b *behavior) compilePolicies(pd *edgelabv1.Distribution, pb *edgelabv1.Behavior) {
+	b.respPolicy = distribution.ResponseHeadersPolicyFor(pd, pb)
 	cp := distribution.CachePolicyFor(pd, pb)
 	orp := distribution.OriginRequestPolicyFor(pd, pb)
 	named := slices.Clone(cp.GetHeaders())

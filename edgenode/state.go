@@ -61,8 +61,9 @@ type behavior struct {
 	triggers  map[edge.EventType]*trigger
 	// forward narrows what goes to the origin (nil: everything);
 	// cfHeaders are the CloudFront-* headers to add (policies.go).
-	forward   *forwardPolicy
-	cfHeaders []string
+	forward    *forwardPolicy
+	cfHeaders  []string
+	respPolicy *edgelabv1.ResponseHeadersPolicy // nil: none (respheaderspolicy.go)
 }
 
 type trigger struct {

@@ -91,7 +91,7 @@ func (t *txn) serve(ctx context.Context) *reply {
 		return rep
 	}
 	if rep := t.geoRestrict(); rep != nil {
-		return t.customError(ctx, rep)
+		return t.responsePolicy(t.customError(ctx, rep))
 	}
 	if rep := t.readBody(); rep != nil {
 		return rep
@@ -100,5 +100,5 @@ func (t *txn) serve(ctx context.Context) *reply {
 		return rep
 	}
 	t.addCloudFrontHeaders()
-	return t.customError(ctx, t.viewerResponse(ctx, t.lookup(ctx)))
+	return t.responsePolicy(t.customError(ctx, t.viewerResponse(ctx, t.lookup(ctx))))
 }

@@ -250,6 +250,254 @@ func (x *CustomErrorResponse) GetErrorCachingMinTtl() *durationpb.Duration {
 	return nil
 }
 
+// ResponseHeadersPolicy adds and removes headers in responses to viewers
+// (CloudFront's ResponseHeadersPolicyConfig). A behavior references one by
+// name: one of Distribution.response_headers_policies or a managed policy.
+type ResponseHeadersPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Unset: no CORS headers.
+	Cors *CorsConfig `protobuf:"bytes,2,opt,name=cors,proto3" json:"cors,omitempty"`
+	// Strict-Transport-Security, X-Frame-Options, Content-Security-Policy,
+	// X-Content-Type-Options, Referrer-Policy, X-XSS-Protection.
+	SecurityHeaders []*ResponseHeader `protobuf:"bytes,3,rep,name=security_headers,json=securityHeaders,proto3" json:"security_headers,omitempty"`
+	CustomHeaders   []*ResponseHeader `protobuf:"bytes,4,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty"`
+	RemoveHeaders   []string          `protobuf:"bytes,5,rep,name=remove_headers,json=removeHeaders,proto3" json:"remove_headers,omitempty"`
+	// Adds a Server-Timing header with the edge's cache result and PoP.
+	ServerTiming  bool `protobuf:"varint,6,opt,name=server_timing,json=serverTiming,proto3" json:"server_timing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseHeadersPolicy) Reset() {
+	*x = ResponseHeadersPolicy{}
+	mi := &file_edgelab_v1_policies_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseHeadersPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseHeadersPolicy) ProtoMessage() {}
+
+func (x *ResponseHeadersPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_policies_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseHeadersPolicy.ProtoReflect.Descriptor instead.
+func (*ResponseHeadersPolicy) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_policies_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ResponseHeadersPolicy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResponseHeadersPolicy) GetCors() *CorsConfig {
+	if x != nil {
+		return x.Cors
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPolicy) GetSecurityHeaders() []*ResponseHeader {
+	if x != nil {
+		return x.SecurityHeaders
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPolicy) GetCustomHeaders() []*ResponseHeader {
+	if x != nil {
+		return x.CustomHeaders
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPolicy) GetRemoveHeaders() []string {
+	if x != nil {
+		return x.RemoveHeaders
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPolicy) GetServerTiming() bool {
+	if x != nil {
+		return x.ServerTiming
+	}
+	return false
+}
+
+// ResponseHeader is one header a response headers policy sets.
+type ResponseHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Replace the header when the response already has it.
+	Override      bool `protobuf:"varint,3,opt,name=override,proto3" json:"override,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseHeader) Reset() {
+	*x = ResponseHeader{}
+	mi := &file_edgelab_v1_policies_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseHeader) ProtoMessage() {}
+
+func (x *ResponseHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_policies_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseHeader.ProtoReflect.Descriptor instead.
+func (*ResponseHeader) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_policies_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ResponseHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResponseHeader) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *ResponseHeader) GetOverride() bool {
+	if x != nil {
+		return x.Override
+	}
+	return false
+}
+
+// CorsConfig is the CORS part of a response headers policy.
+type CorsConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "*" or origins such as https://example.com.
+	AllowOrigins     []string `protobuf:"bytes,1,rep,name=allow_origins,json=allowOrigins,proto3" json:"allow_origins,omitempty"`
+	AllowMethods     []string `protobuf:"bytes,2,rep,name=allow_methods,json=allowMethods,proto3" json:"allow_methods,omitempty"`
+	AllowHeaders     []string `protobuf:"bytes,3,rep,name=allow_headers,json=allowHeaders,proto3" json:"allow_headers,omitempty"`
+	ExposeHeaders    []string `protobuf:"bytes,4,rep,name=expose_headers,json=exposeHeaders,proto3" json:"expose_headers,omitempty"`
+	AllowCredentials bool     `protobuf:"varint,5,opt,name=allow_credentials,json=allowCredentials,proto3" json:"allow_credentials,omitempty"`
+	MaxAgeSeconds    int32    `protobuf:"varint,6,opt,name=max_age_seconds,json=maxAgeSeconds,proto3" json:"max_age_seconds,omitempty"`
+	// Replace CORS headers the origin sent.
+	OriginOverride bool `protobuf:"varint,7,opt,name=origin_override,json=originOverride,proto3" json:"origin_override,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CorsConfig) Reset() {
+	*x = CorsConfig{}
+	mi := &file_edgelab_v1_policies_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CorsConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CorsConfig) ProtoMessage() {}
+
+func (x *CorsConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_policies_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CorsConfig.ProtoReflect.Descriptor instead.
+func (*CorsConfig) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_policies_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CorsConfig) GetAllowOrigins() []string {
+	if x != nil {
+		return x.AllowOrigins
+	}
+	return nil
+}
+
+func (x *CorsConfig) GetAllowMethods() []string {
+	if x != nil {
+		return x.AllowMethods
+	}
+	return nil
+}
+
+func (x *CorsConfig) GetAllowHeaders() []string {
+	if x != nil {
+		return x.AllowHeaders
+	}
+	return nil
+}
+
+func (x *CorsConfig) GetExposeHeaders() []string {
+	if x != nil {
+		return x.ExposeHeaders
+	}
+	return nil
+}
+
+func (x *CorsConfig) GetAllowCredentials() bool {
+	if x != nil {
+		return x.AllowCredentials
+	}
+	return false
+}
+
+func (x *CorsConfig) GetMaxAgeSeconds() int32 {
+	if x != nil {
+		return x.MaxAgeSeconds
+	}
+	return 0
+}
+
+func (x *CorsConfig) GetOriginOverride() bool {
+	if x != nil {
+		return x.OriginOverride
+	}
+	return false
+}
+
 var File_edgelab_v1_policies_proto protoreflect.FileDescriptor
 
 const file_edgelab_v1_policies_proto_rawDesc = "" +
@@ -272,7 +520,27 @@ const file_edgelab_v1_policies_proto_rawDesc = "" +
 	"error_code\x18\x01 \x01(\x05R\terrorCode\x12,\n" +
 	"\x12response_page_path\x18\x02 \x01(\tR\x10responsePagePath\x12#\n" +
 	"\rresponse_code\x18\x03 \x01(\x05R\fresponseCode\x12L\n" +
-	"\x15error_caching_min_ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x12errorCachingMinTtlB7Z5github.com/edgelab/edgelab/proto/edgelab/v1;edgelabv1b\x06proto3"
+	"\x15error_caching_min_ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x12errorCachingMinTtl\"\xad\x02\n" +
+	"\x15ResponseHeadersPolicy\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
+	"\x04cors\x18\x02 \x01(\v2\x16.edgelab.v1.CorsConfigR\x04cors\x12E\n" +
+	"\x10security_headers\x18\x03 \x03(\v2\x1a.edgelab.v1.ResponseHeaderR\x0fsecurityHeaders\x12A\n" +
+	"\x0ecustom_headers\x18\x04 \x03(\v2\x1a.edgelab.v1.ResponseHeaderR\rcustomHeaders\x12%\n" +
+	"\x0eremove_headers\x18\x05 \x03(\tR\rremoveHeaders\x12#\n" +
+	"\rserver_timing\x18\x06 \x01(\bR\fserverTiming\"V\n" +
+	"\x0eResponseHeader\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12\x1a\n" +
+	"\boverride\x18\x03 \x01(\bR\boverride\"\xa0\x02\n" +
+	"\n" +
+	"CorsConfig\x12#\n" +
+	"\rallow_origins\x18\x01 \x03(\tR\fallowOrigins\x12#\n" +
+	"\rallow_methods\x18\x02 \x03(\tR\fallowMethods\x12#\n" +
+	"\rallow_headers\x18\x03 \x03(\tR\fallowHeaders\x12%\n" +
+	"\x0eexpose_headers\x18\x04 \x03(\tR\rexposeHeaders\x12+\n" +
+	"\x11allow_credentials\x18\x05 \x01(\bR\x10allowCredentials\x12&\n" +
+	"\x0fmax_age_seconds\x18\x06 \x01(\x05R\rmaxAgeSeconds\x12'\n" +
+	"\x0forigin_override\x18\a \x01(\bR\x0eoriginOverrideB7Z5github.com/edgelab/edgelab/proto/edgelab/v1;edgelabv1b\x06proto3"
 
 var (
 	file_edgelab_v1_policies_proto_rawDescOnce sync.Once
@@ -286,20 +554,26 @@ func file_edgelab_v1_policies_proto_rawDescGZIP() []byte {
 	return file_edgelab_v1_policies_proto_rawDescData
 }
 
-var file_edgelab_v1_policies_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_edgelab_v1_policies_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_edgelab_v1_policies_proto_goTypes = []any{
-	(*OriginRequestPolicy)(nil), // 0: edgelab.v1.OriginRequestPolicy
-	(*GeoRestriction)(nil),      // 1: edgelab.v1.GeoRestriction
-	(*CustomErrorResponse)(nil), // 2: edgelab.v1.CustomErrorResponse
-	(*durationpb.Duration)(nil), // 3: google.protobuf.Duration
+	(*OriginRequestPolicy)(nil),   // 0: edgelab.v1.OriginRequestPolicy
+	(*GeoRestriction)(nil),        // 1: edgelab.v1.GeoRestriction
+	(*CustomErrorResponse)(nil),   // 2: edgelab.v1.CustomErrorResponse
+	(*ResponseHeadersPolicy)(nil), // 3: edgelab.v1.ResponseHeadersPolicy
+	(*ResponseHeader)(nil),        // 4: edgelab.v1.ResponseHeader
+	(*CorsConfig)(nil),            // 5: edgelab.v1.CorsConfig
+	(*durationpb.Duration)(nil),   // 6: google.protobuf.Duration
 }
 var file_edgelab_v1_policies_proto_depIdxs = []int32{
-	3, // 0: edgelab.v1.CustomErrorResponse.error_caching_min_ttl:type_name -> google.protobuf.Duration
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	6, // 0: edgelab.v1.CustomErrorResponse.error_caching_min_ttl:type_name -> google.protobuf.Duration
+	5, // 1: edgelab.v1.ResponseHeadersPolicy.cors:type_name -> edgelab.v1.CorsConfig
+	4, // 2: edgelab.v1.ResponseHeadersPolicy.security_headers:type_name -> edgelab.v1.ResponseHeader
+	4, // 3: edgelab.v1.ResponseHeadersPolicy.custom_headers:type_name -> edgelab.v1.ResponseHeader
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_policies_proto_init() }
@@ -313,7 +587,7 @@ func file_edgelab_v1_policies_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgelab_v1_policies_proto_rawDesc), len(file_edgelab_v1_policies_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

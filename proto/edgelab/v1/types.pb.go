@@ -466,8 +466,10 @@ type Distribution struct {
 	GeoRestriction *GeoRestriction `protobuf:"bytes,22,opt,name=geo_restriction,json=geoRestriction,proto3" json:"geo_restriction,omitempty"`
 	// At most one per error code.
 	CustomErrorResponses []*CustomErrorResponse `protobuf:"bytes,23,rep,name=custom_error_responses,json=customErrorResponses,proto3" json:"custom_error_responses,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Named response headers policies behaviors reference.
+	ResponseHeadersPolicies []*ResponseHeadersPolicy `protobuf:"bytes,24,rep,name=response_headers_policies,json=responseHeadersPolicies,proto3" json:"response_headers_policies,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *Distribution) Reset() {
@@ -573,6 +575,13 @@ func (x *Distribution) GetGeoRestriction() *GeoRestriction {
 func (x *Distribution) GetCustomErrorResponses() []*CustomErrorResponse {
 	if x != nil {
 		return x.CustomErrorResponses
+	}
+	return nil
+}
+
+func (x *Distribution) GetResponseHeadersPolicies() []*ResponseHeadersPolicy {
+	if x != nil {
+		return x.ResponseHeadersPolicies
 	}
 	return nil
 }
@@ -739,8 +748,10 @@ type Behavior struct {
 	CachePolicy string `protobuf:"bytes,20,opt,name=cache_policy,json=cachePolicy,proto3" json:"cache_policy,omitempty"`
 	// A named or managed origin request policy ("" = every viewer value is forwarded).
 	OriginRequestPolicy string `protobuf:"bytes,21,opt,name=origin_request_policy,json=originRequestPolicy,proto3" json:"origin_request_policy,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// A named or managed response headers policy ("" = none).
+	ResponseHeadersPolicy string `protobuf:"bytes,22,opt,name=response_headers_policy,json=responseHeadersPolicy,proto3" json:"response_headers_policy,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Behavior) Reset() {
@@ -818,6 +829,13 @@ func (x *Behavior) GetCachePolicy() string {
 func (x *Behavior) GetOriginRequestPolicy() string {
 	if x != nil {
 		return x.OriginRequestPolicy
+	}
+	return ""
+}
+
+func (x *Behavior) GetResponseHeadersPolicy() string {
+	if x != nil {
+		return x.ResponseHeadersPolicy
 	}
 	return ""
 }
@@ -1576,7 +1594,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xdd\x04\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xbc\x05\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1588,7 +1606,8 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x0ecache_policies\x18\x14 \x03(\v2\x17.edgelab.v1.CachePolicyR\rcachePolicies\x12W\n" +
 	"\x17origin_request_policies\x18\x15 \x03(\v2\x1f.edgelab.v1.OriginRequestPolicyR\x15originRequestPolicies\x12C\n" +
 	"\x0fgeo_restriction\x18\x16 \x01(\v2\x1a.edgelab.v1.GeoRestrictionR\x0egeoRestriction\x12U\n" +
-	"\x16custom_error_responses\x18\x17 \x03(\v2\x1f.edgelab.v1.CustomErrorResponseR\x14customErrorResponses\"\xbc\x02\n" +
+	"\x16custom_error_responses\x18\x17 \x03(\v2\x1f.edgelab.v1.CustomErrorResponseR\x14customErrorResponses\x12]\n" +
+	"\x19response_headers_policies\x18\x18 \x03(\v2!.edgelab.v1.ResponseHeadersPolicyR\x17responseHeadersPolicies\"\xbc\x02\n" +
 	"\x06Origin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
@@ -1602,7 +1621,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aprimary\x18\x02 \x01(\tR\aprimary\x12\x1c\n" +
 	"\tsecondary\x18\x03 \x01(\tR\tsecondary\x12'\n" +
-	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\x9c\x02\n" +
+	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\xd4\x02\n" +
 	"\bBehavior\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\tR\x06origin\x12-\n" +
@@ -1610,7 +1629,8 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tfunctions\x18\x04 \x03(\v2\x17.edgelab.v1.AssociationR\tfunctions\x12'\n" +
 	"\x0fallowed_methods\x18\x05 \x03(\tR\x0eallowedMethods\x12!\n" +
 	"\fcache_policy\x18\x14 \x01(\tR\vcachePolicy\x122\n" +
-	"\x15origin_request_policy\x18\x15 \x01(\tR\x13originRequestPolicy\"\xb0\x02\n" +
+	"\x15origin_request_policy\x18\x15 \x01(\tR\x13originRequestPolicy\x126\n" +
+	"\x17response_headers_policy\x18\x16 \x01(\tR\x15responseHeadersPolicy\"\xb0\x02\n" +
 	"\vCachePolicy\x122\n" +
 	"\amin_ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06minTtl\x12:\n" +
 	"\vdefault_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
@@ -1718,6 +1738,7 @@ var file_edgelab_v1_types_proto_goTypes = []any{
 	(*OriginRequestPolicy)(nil),   // 22: edgelab.v1.OriginRequestPolicy
 	(*GeoRestriction)(nil),        // 23: edgelab.v1.GeoRestriction
 	(*CustomErrorResponse)(nil),   // 24: edgelab.v1.CustomErrorResponse
+	(*ResponseHeadersPolicy)(nil), // 25: edgelab.v1.ResponseHeadersPolicy
 }
 var file_edgelab_v1_types_proto_depIdxs = []int32{
 	20, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
@@ -1738,27 +1759,28 @@ var file_edgelab_v1_types_proto_depIdxs = []int32{
 	22, // 15: edgelab.v1.Distribution.origin_request_policies:type_name -> edgelab.v1.OriginRequestPolicy
 	23, // 16: edgelab.v1.Distribution.geo_restriction:type_name -> edgelab.v1.GeoRestriction
 	24, // 17: edgelab.v1.Distribution.custom_error_responses:type_name -> edgelab.v1.CustomErrorResponse
-	20, // 18: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
-	20, // 19: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
-	19, // 20: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
-	10, // 21: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
-	11, // 22: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
-	20, // 23: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
-	20, // 24: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
-	20, // 25: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
-	0,  // 26: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
-	21, // 27: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
-	14, // 28: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
-	15, // 29: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
-	16, // 30: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
-	14, // 31: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
-	14, // 32: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
-	21, // 33: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	25, // 18: edgelab.v1.Distribution.response_headers_policies:type_name -> edgelab.v1.ResponseHeadersPolicy
+	20, // 19: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
+	20, // 20: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
+	19, // 21: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
+	10, // 22: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
+	11, // 23: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
+	20, // 24: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
+	20, // 25: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
+	20, // 26: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
+	0,  // 27: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
+	21, // 28: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
+	14, // 29: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
+	15, // 30: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
+	16, // 31: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
+	14, // 32: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
+	14, // 33: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
+	21, // 34: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_types_proto_init() }
