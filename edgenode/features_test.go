@@ -182,6 +182,7 @@ func TestGeoRestriction(t *testing.T) {
 		{"geoRestriction: {restrictionType: allowlist, countries: [US]}", "US", 200},
 		{"geoRestriction: {restrictionType: allowlist, countries: [US]}", "", 200}, // node region us-east-1
 		{"geoRestriction: {restrictionType: none}", "JP", 200},
+		{"geoRestriction: {restrictionType: denylist, countries: [US]}", "<script>", 403}, // a bad override is ignored: the region's US
 	} {
 		applyFile(t, n, o.URL, tc.file+"\nbehaviors: [{path: default, origin: web}]\n")
 		hdr := map[string]string{}

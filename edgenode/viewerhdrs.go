@@ -28,9 +28,10 @@ func (t *txn) viewer() *viewerinfo.Viewer {
 	if ip.IsValid() {
 		v.Address = netip.AddrPortFrom(ip, uint16(in.remotePort)).String()
 	}
+	override := strings.ToUpper(in.countryOverride)
 	switch loc, ok := t.n.cfg.ViewerLocations.Lookup(ip); {
-	case in.countryOverride != "":
-		v.Location = viewerinfo.Location{Country: strings.ToUpper(in.countryOverride)}
+	case viewerinfo.ValidCountry(override): // anything else is ignored
+		v.Location = viewerinfo.Location{Country: override}
 	case ok:
 		v.Location = loc
 	default:

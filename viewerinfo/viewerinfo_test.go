@@ -99,3 +99,17 @@ func TestViewerHeaders(t *testing.T) {
 		t.Error("ValidCountry")
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("ranges: [{cidr: 10.0.0.0/8, country: US}]"))
+	f.Add([]byte(`{"ranges": [{"cidr": "::/0", "country": "JP", "city": "Tokyo"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		db, err := viewerinfo.Parse(data)
+		if err != nil {
+			return
+		}
+		if loc, ok := db.Lookup(netip.MustParseAddr("10.1.2.3")); ok && !viewerinfo.ValidCountry(loc.Country) {
+			t.Fatalf("Lookup returned an invalid country %q", loc.Country)
+		}
+	})
+}
