@@ -46,6 +46,13 @@ type file struct {
 	Origins      []originFile   `json:"origins"`
 	OriginGroups []groupFile    `json:"originGroups,omitempty"`
 	Behaviors    []behaviorFile `json:"behaviors"`
+
+	CachePolicies         []cachePolicyFile         `json:"cachePolicies,omitempty"`
+	OriginRequestPolicies []originRequestPolicyFile `json:"originRequestPolicies,omitempty"`
+	GeoRestriction        *geoFile                  `json:"geoRestriction,omitempty"`
+	CustomErrorResponses  []errorResponseFile       `json:"customErrorResponses,omitempty"`
+
+	ResponseHeadersPolicies []responseHeadersPolicyFile `json:"responseHeadersPolicies,omitempty"`
 }
 
 type originFile struct {
@@ -69,6 +76,11 @@ type behaviorFile struct {
 	Cache          *cacheFile           `json:"cache,omitempty"`
 	Functions      map[string]assocFile `json:"functions,omitempty"`
 	AllowedMethods []string             `json:"allowedMethods,omitempty"`
+	// CachePolicy and OriginRequestPolicy name a policy (policies.go).
+	CachePolicy         string `json:"cachePolicy,omitempty"`
+	OriginRequestPolicy string `json:"originRequestPolicy,omitempty"`
+	// ResponseHeadersPolicy names a policy (respheaderspolicy.go).
+	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
 }
 
 type cacheFile struct {
@@ -146,22 +158,17 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 	}
 	for i, b := range f.Behaviors {
 		path := fmt.Sprintf("behaviors[%d]", i)
-		pb := &edgelabv1.Behavior{Path: b.Path, Origin: b.Origin, AllowedMethods: b.AllowedMethods}
+		pb := &edgelabv1.Behavior{Path: b.Path, Origin: b.Origin, AllowedMethods: b.AllowedMethods,
+			CachePolicy: b.CachePolicy, OriginRequestPolicy: b.OriginRequestPolicy, ResponseHeadersPolicy: b.ResponseHeadersPolicy}
 		c := b.Cache
 		if c == nil {
 			c = &cacheFile{}
 		}
-		cp := &edgelabv1.CachePolicy{Set: b.Cache != nil, QueryStrings: c.QueryStrings, Headers: c.Headers, Cookies: c.Cookies}
-		var err error
-		if cp.MinTtl, err = durationField(c.MinTTL, path+".cache.minTTL", DefaultMinTTL); err != nil {
+		cp, err := cacheToProto(c, path+".cache")
+		if err != nil {
 			return nil, err
 		}
-		if cp.DefaultTtl, err = durationField(c.DefaultTTL, path+".cache.defaultTTL", DefaultDefaultTTL); err != nil {
-			return nil, err
-		}
-		if cp.MaxTtl, err = durationField(c.MaxTTL, path+".cache.maxTTL", DefaultMaxTTL); err != nil {
-			return nil, err
-		}
+		cp.Set = b.Cache != nil
 		pb.Cache = cp
 		names := make([]string, 0, len(b.Functions))
 		for name := range b.Functions {
@@ -183,7 +190,29 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 		}
 		d.Behaviors = append(d.Behaviors, pb)
 	}
+	if err := f.policiesToProto(d); err != nil {
+		return nil, err
+	}
+	if err := f.featuresToProto(d); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// cacheToProto converts cache settings at path; an omitted TTL is CloudFront's default.
+func cacheToProto(c *cacheFile, path string) (*edgelabv1.CachePolicy, error) {
+	cp := &edgelabv1.CachePolicy{QueryStrings: c.QueryStrings, Headers: c.Headers, Cookies: c.Cookies}
+	var err error
+	if cp.MinTtl, err = durationField(c.MinTTL, path+".minTTL", DefaultMinTTL); err != nil {
+		return nil, err
+	}
+	if cp.DefaultTtl, err = durationField(c.DefaultTTL, path+".defaultTTL", DefaultDefaultTTL); err != nil {
+		return nil, err
+	}
+	if cp.MaxTtl, err = durationField(c.MaxTTL, path+".maxTTL", DefaultMaxTTL); err != nil {
+		return nil, err
+	}
+	return cp, nil
 }
 
 func eventOrder(name string) int {
@@ -264,7 +293,8 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 		f.OriginGroups = append(f.OriginGroups, groupFile{ID: g.GetId(), Primary: g.GetPrimary(), Secondary: g.GetSecondary(), FailoverStatus: g.GetFailoverStatus()})
 	}
 	for _, b := range d.GetBehaviors() {
-		bf := behaviorFile{Path: b.GetPath(), Origin: b.GetOrigin(), AllowedMethods: b.GetAllowedMethods()}
+		bf := behaviorFile{Path: b.GetPath(), Origin: b.GetOrigin(), AllowedMethods: b.GetAllowedMethods(),
+			CachePolicy: b.GetCachePolicy(), OriginRequestPolicy: b.GetOriginRequestPolicy(), ResponseHeadersPolicy: b.GetResponseHeadersPolicy()}
 		if c := b.GetCache(); c.GetSet() {
 			bf.Cache = &cacheFile{
 				MinTTL:       durationJSON(c.GetMinTtl().AsDuration()),
@@ -282,6 +312,8 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 		}
 		f.Behaviors = append(f.Behaviors, bf)
 	}
+	policiesToFile(d, &f)
+	featuresToFile(d, &f)
 	js, err := json.Marshal(f)
 	if err != nil {
 		return nil, fmt.Errorf("encoding distribution %s: %w", d.GetId(), err)

@@ -65,6 +65,8 @@ func Validate(d *edgelabv1.Distribution) error {
 	validateDomains(&p, d.GetDomains())
 	targets := validateOrigins(&p, d)
 	validateBehaviors(&p, d.GetBehaviors(), targets)
+	validatePolicies(&p, d)
+	validateFeatures(&p, d, targets)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}

@@ -8,6 +8,7 @@ import (
 
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // Config configures a Node. Every zero field takes the default documented on it;
@@ -35,6 +36,11 @@ type Config struct {
 	// MemoryCgroup is the default runner's sandbox.ManagerConfig.MemoryCgroup:
 	// "auto", a cgroup directory, or "" / "off" (the RSS watchdog alone).
 	MemoryCgroup string
+
+	// ViewerLocations places viewers by address for the CloudFront-Viewer-*
+	// headers and geo restriction. Nil: every viewer is placed in Region
+	// (viewerinfo.RegionLocation), unless it sends viewerinfo.OverrideHeader.
+	ViewerLocations *viewerinfo.DB
 
 	// Origin tunes the origin transport.
 	Origin OriginConfig

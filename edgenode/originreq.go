@@ -18,6 +18,7 @@ func (t *txn) originRequest(ctx context.Context, q upstreamRequest, oc *originCo
 	// A shallow copy: the headers stay shared and read-only; the fetch
 	// stage builds the outbound header set, the one copy per attempt.
 	oreq := *q.req
+	t.b.forward.apply(&oreq) // the origin request policy (forward.go)
 	oreq.Origin = &edge.Origin{ID: oc.id, URL: oc.base.String(), CustomHeaders: http.Header{}}
 	tr := t.b.triggers[edge.OriginRequest]
 	if tr == nil {

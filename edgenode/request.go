@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // inbound is a viewer request parsed once, by either front end
@@ -37,6 +38,13 @@ type inbound struct {
 	// remoteIP is the viewer's address from the fasthttp front end, turned
 	// into ClientIP only when a function or the origin needs it.
 	remoteIP net.IP
+	// remotePort, httpVersion ("1.1") and tls describe the viewer's
+	// connection, for the CloudFront-Viewer-* headers (viewer.go in
+	// package viewerinfo); countryOverride is viewerinfo.OverrideHeader.
+	remotePort      int
+	httpVersion     string
+	tls             bool
+	countryOverride string
 	// hostHeader is the Host header's value slice, for exposeHost.
 	hostHeader []string
 	// scratch is the fasthttp front end's copy buffer, kept across the
@@ -91,6 +99,9 @@ func (s *headerSet) add(key, val string) {
 	}
 	s.v.headerBytes += len(key) + len(val) + 4
 	if sandbox.IsDisallowedHeader(key) {
+		if key == viewerinfo.OverrideHeader {
+			s.v.countryOverride = val
+		}
 		return
 	}
 	h := s.v.req.Header

@@ -46,6 +46,10 @@ type dist struct {
 	domain    string // first domain, for edge.Info
 	behaviors []*behavior
 	origins   map[string]*originTarget
+	// geo is the allow or deny list (nil: none); errorResponses the
+	// custom error responses by status (policies.go).
+	geo            *edgelabv1.GeoRestriction
+	errorResponses map[int]*errorResponse
 }
 
 type behavior struct {
@@ -55,6 +59,11 @@ type behavior struct {
 	keyPolicy cache.KeyPolicy
 	methods   map[string]bool // nil = all
 	triggers  map[edge.EventType]*trigger
+	// forward narrows what goes to the origin (nil: everything);
+	// cfHeaders are the CloudFront-* headers to add (policies.go).
+	forward    *forwardPolicy
+	cfHeaders  []string
+	respPolicy *edgelabv1.ResponseHeadersPolicy // nil: none (respheaderspolicy.go)
 }
 
 type trigger struct {
@@ -204,6 +213,7 @@ func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
 	if len(pd.GetBehaviors()) == 0 {
 		return nil, fmt.Errorf("no cache behaviors")
 	}
+	d.compileFeatures(pd)
 	for i, pb := range pd.GetBehaviors() {
 		b, err := compileBehavior(pb, d, ds)
 		if err != nil {
@@ -221,7 +231,8 @@ func compileBehavior(pb *edgelabv1.Behavior, d *dist, ds *desired.State) (*behav
 		return nil, fmt.Errorf("unknown origin %q", pb.GetOrigin())
 	}
 	b.target = t
-	if cp := pb.GetCache(); cp != nil {
+	b.compilePolicies(d.src, pb)
+	if cp := distribution.CachePolicyFor(d.src, pb); cp != nil {
 		if cp.GetSet() || cp.GetDefaultTtl() != nil || cp.GetMaxTtl() != nil || cp.GetMinTtl() != nil {
 			b.ttl.MinTTL = cp.GetMinTtl().AsDuration()
 			if cp.GetDefaultTtl() != nil {

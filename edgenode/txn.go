@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // txn is one viewer request on its way through the stages, and only that
@@ -40,6 +41,11 @@ type txn struct {
 	fns []string
 	// hit holds a cache hit's reply, so a hit allocates none.
 	hit reply
+	// vi is what is known of the viewer, once asked (viewerhdrs.go).
+	vi *viewerinfo.Viewer
+	// errorPage is set on the inner transaction that fetches a custom
+	// error response's page (errorresponse.go).
+	errorPage bool
 }
 
 // txnPool recycles transactions for one front end.
@@ -84,11 +90,15 @@ func (t *txn) serve(ctx context.Context) *reply {
 	if rep := t.route(); rep != nil {
 		return rep
 	}
+	if rep := t.geoRestrict(); rep != nil {
+		return t.responsePolicy(t.customError(ctx, rep))
+	}
 	if rep := t.readBody(); rep != nil {
 		return rep
 	}
 	if rep := t.viewerRequest(ctx); rep != nil {
 		return rep
 	}
-	return t.viewerResponse(ctx, t.lookup(ctx))
+	t.addCloudFrontHeaders()
+	return t.responsePolicy(t.customError(ctx, t.viewerResponse(ctx, t.lookup(ctx))))
 }

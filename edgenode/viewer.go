@@ -214,6 +214,13 @@ func (v *inbound) parseFast(ctx *fasthttp.RequestCtx) error {
 		v.host = host
 	}
 	v.remoteIP = ctx.RemoteIP()
+	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		v.remotePort = a.Port
+	}
+	v.httpVersion, v.tls = "1.0", ctx.IsTLS()
+	if rh.IsHTTP11() {
+		v.httpVersion = "1.1"
+	}
 	switch cl := rh.ContentLength(); {
 	case cl > 0 || cl == -1: // -1: chunked
 		v.contentLength = int64(cl)

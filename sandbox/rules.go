@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // Result rules (reference section 4 and 6): what a function may change and
@@ -29,7 +30,9 @@ var disallowedPrefixes = []string{"X-Accel-", "X-Amz-Cf-", "X-Amzn-", "X-Edge-",
 
 // readOnly lists the read-only headers per event type.
 var readOnly = map[edge.EventType][]string{
-	edge.ViewerRequest: {"Cdn-Loop", "Content-Length", "Host", "Transfer-Encoding", "Via"},
+	// CloudFront adds its CloudFront-* viewer headers after viewer-request;
+	// a function there may not set them.
+	edge.ViewerRequest: append([]string{"Cdn-Loop", "Content-Length", "Host", "Transfer-Encoding", "Via"}, viewerinfo.Headers()...),
 	edge.OriginRequest: {"Accept-Encoding", "Cdn-Loop", "Content-Length", "If-Modified-Since",
 		"If-None-Match", "If-Range", "If-Unmodified-Since", "Transfer-Encoding", "Via"},
 	edge.OriginResponse: {"Transfer-Encoding", "Via"},

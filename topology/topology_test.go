@@ -218,3 +218,22 @@ func FuzzParse(f *testing.F) {
 		_ = top.Nearest(top.Home(), top.Regions())
 	})
 }
+
+func TestViewerLocationsRelativeToTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "topo.yaml")
+	data := []byte("home: us-east-1\nregions: [{name: us-east-1, pops: [IAD]}]\nviewerLocations: viewers.yaml\n")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topo.ViewerLocations(), filepath.Join(dir, "viewers.yaml"); got != want {
+		t.Errorf("ViewerLocations() = %q, want %q", got, want)
+	}
+	if Default().ViewerLocations() != "" {
+		t.Error("the default topology names a viewer location file")
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"github.com/edgelab/edgelab/edgenode/replica"
 	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // listFlag is a repeatable string flag.
@@ -55,6 +56,8 @@ type options struct {
 	workerCPUs int
 	// pprof serves net/http/pprof on the metrics listener.
 	pprof bool
+	// viewerLocations is the viewer location file ("": none).
+	viewerLocations string
 }
 
 func main() {
@@ -96,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.process.Build, "build", "edgenode", "build string reported to the control plane")
 	fs.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
+	fs.StringVar(&o.viewerLocations, "viewer-locations", "", "viewer location file: IP ranges to countries, for CloudFront-Viewer-* headers and geo restriction (empty: viewers are placed in --region)")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve /debug/pprof/ on the metrics listener (needs --metrics-listen)")
 	fs.StringVar(&cfg.MemoryCgroup, "memory-cgroup", "auto", "where the kernel enforces each function worker's memory limit: 'auto' (a memory cgroup per worker under this process's own cgroup, when it may create cgroups there; else the RSS watchdog alone, said at startup), a cgroup directory (v1 memory hierarchy, or v2 with the memory controller delegated), or 'off' (the RSS watchdog alone)")
 	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
@@ -152,6 +156,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	o.process.Node.Logger = logger
+	if o.viewerLocations != "" {
+		if o.process.Node.ViewerLocations, err = viewerinfo.Load(o.viewerLocations); err != nil {
+			return err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.process.Node.Registerer = reg

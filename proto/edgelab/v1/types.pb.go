@@ -455,11 +455,21 @@ type Distribution struct {
 	Origins      []*Origin              `protobuf:"bytes,3,rep,name=origins,proto3" json:"origins,omitempty"`
 	OriginGroups []*OriginGroup         `protobuf:"bytes,4,rep,name=origin_groups,json=originGroups,proto3" json:"origin_groups,omitempty"`
 	// Ordered; first match wins; the last one has path "default".
-	Behaviors     []*Behavior            `protobuf:"bytes,5,rep,name=behaviors,proto3" json:"behaviors,omitempty"`
-	Comment       string                 `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
-	Updated       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated,proto3" json:"updated,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Behaviors []*Behavior            `protobuf:"bytes,5,rep,name=behaviors,proto3" json:"behaviors,omitempty"`
+	Comment   string                 `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	Updated   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated,proto3" json:"updated,omitempty"`
+	// Named cache policies behaviors reference (CachePolicy.name set).
+	CachePolicies []*CachePolicy `protobuf:"bytes,20,rep,name=cache_policies,json=cachePolicies,proto3" json:"cache_policies,omitempty"`
+	// Named origin request policies behaviors reference.
+	OriginRequestPolicies []*OriginRequestPolicy `protobuf:"bytes,21,rep,name=origin_request_policies,json=originRequestPolicies,proto3" json:"origin_request_policies,omitempty"`
+	// Unset: no restriction.
+	GeoRestriction *GeoRestriction `protobuf:"bytes,22,opt,name=geo_restriction,json=geoRestriction,proto3" json:"geo_restriction,omitempty"`
+	// At most one per error code.
+	CustomErrorResponses []*CustomErrorResponse `protobuf:"bytes,23,rep,name=custom_error_responses,json=customErrorResponses,proto3" json:"custom_error_responses,omitempty"`
+	// Named response headers policies behaviors reference.
+	ResponseHeadersPolicies []*ResponseHeadersPolicy `protobuf:"bytes,24,rep,name=response_headers_policies,json=responseHeadersPolicies,proto3" json:"response_headers_policies,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *Distribution) Reset() {
@@ -537,6 +547,41 @@ func (x *Distribution) GetComment() string {
 func (x *Distribution) GetUpdated() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Updated
+	}
+	return nil
+}
+
+func (x *Distribution) GetCachePolicies() []*CachePolicy {
+	if x != nil {
+		return x.CachePolicies
+	}
+	return nil
+}
+
+func (x *Distribution) GetOriginRequestPolicies() []*OriginRequestPolicy {
+	if x != nil {
+		return x.OriginRequestPolicies
+	}
+	return nil
+}
+
+func (x *Distribution) GetGeoRestriction() *GeoRestriction {
+	if x != nil {
+		return x.GeoRestriction
+	}
+	return nil
+}
+
+func (x *Distribution) GetCustomErrorResponses() []*CustomErrorResponse {
+	if x != nil {
+		return x.CustomErrorResponses
+	}
+	return nil
+}
+
+func (x *Distribution) GetResponseHeadersPolicies() []*ResponseHeadersPolicy {
+	if x != nil {
+		return x.ResponseHeadersPolicies
 	}
 	return nil
 }
@@ -699,8 +744,14 @@ type Behavior struct {
 	Functions []*Association `protobuf:"bytes,4,rep,name=functions,proto3" json:"functions,omitempty"`
 	// Methods allowed; empty means all.
 	AllowedMethods []string `protobuf:"bytes,5,rep,name=allowed_methods,json=allowedMethods,proto3" json:"allowed_methods,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// A named or managed cache policy ("" = the inline cache settings).
+	CachePolicy string `protobuf:"bytes,20,opt,name=cache_policy,json=cachePolicy,proto3" json:"cache_policy,omitempty"`
+	// A named or managed origin request policy ("" = every viewer value is forwarded).
+	OriginRequestPolicy string `protobuf:"bytes,21,opt,name=origin_request_policy,json=originRequestPolicy,proto3" json:"origin_request_policy,omitempty"`
+	// A named or managed response headers policy ("" = none).
+	ResponseHeadersPolicy string `protobuf:"bytes,22,opt,name=response_headers_policy,json=responseHeadersPolicy,proto3" json:"response_headers_policy,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Behavior) Reset() {
@@ -768,6 +819,27 @@ func (x *Behavior) GetAllowedMethods() []string {
 	return nil
 }
 
+func (x *Behavior) GetCachePolicy() string {
+	if x != nil {
+		return x.CachePolicy
+	}
+	return ""
+}
+
+func (x *Behavior) GetOriginRequestPolicy() string {
+	if x != nil {
+		return x.OriginRequestPolicy
+	}
+	return ""
+}
+
+func (x *Behavior) GetResponseHeadersPolicy() string {
+	if x != nil {
+		return x.ResponseHeadersPolicy
+	}
+	return ""
+}
+
 // CachePolicy sets TTLs and the cache key.
 type CachePolicy struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -778,7 +850,9 @@ type CachePolicy struct {
 	Headers      []string               `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty"`
 	Cookies      []string               `protobuf:"bytes,6,rep,name=cookies,proto3" json:"cookies,omitempty"`
 	// True when the fields above were set explicitly; false means CloudFront defaults.
-	Set           bool `protobuf:"varint,7,opt,name=set,proto3" json:"set,omitempty"`
+	Set bool `protobuf:"varint,7,opt,name=set,proto3" json:"set,omitempty"`
+	// The policy's name when it is one of Distribution.cache_policies.
+	Name          string `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,6 +934,13 @@ func (x *CachePolicy) GetSet() bool {
 		return x.Set
 	}
 	return false
+}
+
+func (x *CachePolicy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 // Association binds a numbered function version to an event type.
@@ -1485,7 +1566,7 @@ var File_edgelab_v1_types_proto protoreflect.FileDescriptor
 const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"\x16edgelab/v1/types.proto\x12\n" +
-	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\":\n" +
+	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19edgelab/v1/policies.proto\":\n" +
 	"\n" +
 	"SourceFile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1513,7 +1594,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xa8\x02\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xbc\x05\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1521,7 +1602,12 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\rorigin_groups\x18\x04 \x03(\v2\x17.edgelab.v1.OriginGroupR\foriginGroups\x122\n" +
 	"\tbehaviors\x18\x05 \x03(\v2\x14.edgelab.v1.BehaviorR\tbehaviors\x12\x18\n" +
 	"\acomment\x18\x06 \x01(\tR\acomment\x124\n" +
-	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\"\xbc\x02\n" +
+	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12>\n" +
+	"\x0ecache_policies\x18\x14 \x03(\v2\x17.edgelab.v1.CachePolicyR\rcachePolicies\x12W\n" +
+	"\x17origin_request_policies\x18\x15 \x03(\v2\x1f.edgelab.v1.OriginRequestPolicyR\x15originRequestPolicies\x12C\n" +
+	"\x0fgeo_restriction\x18\x16 \x01(\v2\x1a.edgelab.v1.GeoRestrictionR\x0egeoRestriction\x12U\n" +
+	"\x16custom_error_responses\x18\x17 \x03(\v2\x1f.edgelab.v1.CustomErrorResponseR\x14customErrorResponses\x12]\n" +
+	"\x19response_headers_policies\x18\x18 \x03(\v2!.edgelab.v1.ResponseHeadersPolicyR\x17responseHeadersPolicies\"\xbc\x02\n" +
 	"\x06Origin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
@@ -1535,13 +1621,16 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aprimary\x18\x02 \x01(\tR\aprimary\x12\x1c\n" +
 	"\tsecondary\x18\x03 \x01(\tR\tsecondary\x12'\n" +
-	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\xc5\x01\n" +
+	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\xd4\x02\n" +
 	"\bBehavior\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\tR\x06origin\x12-\n" +
 	"\x05cache\x18\x03 \x01(\v2\x17.edgelab.v1.CachePolicyR\x05cache\x125\n" +
 	"\tfunctions\x18\x04 \x03(\v2\x17.edgelab.v1.AssociationR\tfunctions\x12'\n" +
-	"\x0fallowed_methods\x18\x05 \x03(\tR\x0eallowedMethods\"\x9c\x02\n" +
+	"\x0fallowed_methods\x18\x05 \x03(\tR\x0eallowedMethods\x12!\n" +
+	"\fcache_policy\x18\x14 \x01(\tR\vcachePolicy\x122\n" +
+	"\x15origin_request_policy\x18\x15 \x01(\tR\x13originRequestPolicy\x126\n" +
+	"\x17response_headers_policy\x18\x16 \x01(\tR\x15responseHeadersPolicy\"\xb0\x02\n" +
 	"\vCachePolicy\x122\n" +
 	"\amin_ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06minTtl\x12:\n" +
 	"\vdefault_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
@@ -1550,7 +1639,8 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\rquery_strings\x18\x04 \x03(\tR\fqueryStrings\x12\x18\n" +
 	"\aheaders\x18\x05 \x03(\tR\aheaders\x12\x18\n" +
 	"\acookies\x18\x06 \x03(\tR\acookies\x12\x10\n" +
-	"\x03set\x18\a \x01(\bR\x03set\"\x9c\x01\n" +
+	"\x03set\x18\a \x01(\bR\x03set\x12\x12\n" +
+	"\x04name\x18\b \x01(\tR\x04name\"\x9c\x01\n" +
 	"\vAssociation\x124\n" +
 	"\n" +
 	"event_type\x18\x01 \x01(\x0e2\x15.edgelab.v1.EventTypeR\teventType\x12\x1a\n" +
@@ -1645,6 +1735,10 @@ var file_edgelab_v1_types_proto_goTypes = []any{
 	nil,                           // 19: edgelab.v1.Origin.CustomHeadersEntry
 	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*OriginRequestPolicy)(nil),   // 22: edgelab.v1.OriginRequestPolicy
+	(*GeoRestriction)(nil),        // 23: edgelab.v1.GeoRestriction
+	(*CustomErrorResponse)(nil),   // 24: edgelab.v1.CustomErrorResponse
+	(*ResponseHeadersPolicy)(nil), // 25: edgelab.v1.ResponseHeadersPolicy
 }
 var file_edgelab_v1_types_proto_depIdxs = []int32{
 	20, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
@@ -1661,27 +1755,32 @@ var file_edgelab_v1_types_proto_depIdxs = []int32{
 	8,  // 11: edgelab.v1.Distribution.origin_groups:type_name -> edgelab.v1.OriginGroup
 	9,  // 12: edgelab.v1.Distribution.behaviors:type_name -> edgelab.v1.Behavior
 	21, // 13: edgelab.v1.Distribution.updated:type_name -> google.protobuf.Timestamp
-	20, // 14: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
-	20, // 15: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
-	19, // 16: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
-	10, // 17: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
-	11, // 18: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
-	20, // 19: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
-	20, // 20: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
-	20, // 21: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
-	0,  // 22: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
-	21, // 23: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
-	14, // 24: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
-	15, // 25: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
-	16, // 26: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
-	14, // 27: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
-	14, // 28: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
-	21, // 29: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	10, // 14: edgelab.v1.Distribution.cache_policies:type_name -> edgelab.v1.CachePolicy
+	22, // 15: edgelab.v1.Distribution.origin_request_policies:type_name -> edgelab.v1.OriginRequestPolicy
+	23, // 16: edgelab.v1.Distribution.geo_restriction:type_name -> edgelab.v1.GeoRestriction
+	24, // 17: edgelab.v1.Distribution.custom_error_responses:type_name -> edgelab.v1.CustomErrorResponse
+	25, // 18: edgelab.v1.Distribution.response_headers_policies:type_name -> edgelab.v1.ResponseHeadersPolicy
+	20, // 19: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
+	20, // 20: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
+	19, // 21: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
+	10, // 22: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
+	11, // 23: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
+	20, // 24: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
+	20, // 25: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
+	20, // 26: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
+	0,  // 27: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
+	21, // 28: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
+	14, // 29: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
+	15, // 30: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
+	16, // 31: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
+	14, // 32: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
+	14, // 33: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
+	21, // 34: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_types_proto_init() }
@@ -1689,6 +1788,7 @@ func file_edgelab_v1_types_proto_init() {
 	if File_edgelab_v1_types_proto != nil {
 		return
 	}
+	file_edgelab_v1_policies_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
