@@ -31,9 +31,13 @@ type inbound struct {
 	// CloudFront bounds (494 above MaxHeaderBytes).
 	headerBytes int
 	// body is the request body (nil: none); contentLength its declared
-	// length (-1: chunked).
+	// length (-1: chunked). vbody is the fasthttp front end's framing and
+	// size check on a chunked body (nil: none), read through body.
 	body          io.Reader
 	contentLength int64
+	vbody         *viewerBody
+	// transferEncoding is set when the viewer sent Transfer-Encoding.
+	transferEncoding bool
 	// remoteIP is the viewer's address from the fasthttp front end, turned
 	// into ClientIP only when a function or the origin needs it.
 	remoteIP net.IP
@@ -87,6 +91,7 @@ func (s *headerSet) add(key, val string) {
 		}
 		return
 	case "Transfer-Encoding":
+		s.v.transferEncoding = true
 		return
 	}
 	s.v.headerBytes += len(key) + len(val) + 4
