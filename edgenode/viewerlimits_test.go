@@ -20,7 +20,7 @@ import (
 
 // countedViewerNode is a node whose origin counts the requests it saw in
 // full (their body read to the end without error).
-func countedViewerNode(t *testing.T, mod func(*Config)) (*Node, *atomic.Int64) {
+func countedViewerNode(t testing.TB, mod func(*Config)) (*Node, *atomic.Int64) {
 	t.Helper()
 	var complete atomic.Int64
 	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
