@@ -335,7 +335,6 @@ func FuzzMatch(f *testing.F) {
 	})
 }
 
-
 func TestMatchInvalidation(t *testing.T) {
 	tests := []struct {
 		pattern, path string
