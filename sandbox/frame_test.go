@@ -69,7 +69,6 @@ func TestFrameReadHostile(t *testing.T) {
 	}
 }
 
-
 func TestParseStatusBytes(t *testing.T) {
 	tests := []struct {
 		in   string

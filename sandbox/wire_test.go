@@ -302,7 +302,6 @@ func TestWireDecodeHostile(t *testing.T) {
 	}
 }
 
-
 func TestWireLogTimestamp(t *testing.T) {
 	ts := time.Date(2024, 2, 3, 4, 5, 6, 7, time.UTC)
 	b, err := (&resultMsg{logs: []LogLine{{Time: ts, Message: "m"}}}).appendFrame(nil, 1)
