@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 )
 
 // A viewer request's framing is checked by the fasthttp front end before
@@ -56,28 +57,32 @@ func malformedBody(err error) *refusal {
 
 // viewerBody reads a chunked viewer body, refusing it (a *refusal error)
 // once its framing breaks or it grows past limit. The refusal is kept,
-// so the stage that fails because of it answers with it (fault).
+// so the stage that fails because of it answers with it (bodyFault). Read
+// is called by one goroutine at a time (the origin transport's writer,
+// which may outlive the round trip); err may be read concurrently.
 type viewerBody struct {
 	r     io.Reader
 	limit int64
 	read  int64
-	err   *refusal
+	err   atomic.Pointer[refusal]
 }
 
 func (b *viewerBody) Read(p []byte) (int, error) {
-	if b.err != nil {
-		return 0, b.err
+	if r := b.err.Load(); r != nil {
+		return 0, r
 	}
 	n, err := b.r.Read(p)
 	b.read += int64(n)
+	var r *refusal
 	switch {
 	case b.read > b.limit:
-		b.err = errBodyTooLarge
+		r = errBodyTooLarge
 	case err != nil && !errors.Is(err, io.EOF):
-		b.err = malformedBody(err)
+		r = malformedBody(err)
 	}
-	if b.err != nil {
-		return n, b.err
+	if r != nil {
+		b.err.Store(r)
+		return n, r
 	}
 	return n, err
 }
@@ -102,5 +107,5 @@ func (v *inbound) bodyFault() *refusal {
 	if v.vbody == nil {
 		return nil
 	}
-	return v.vbody.err
+	return v.vbody.err.Load()
 }
