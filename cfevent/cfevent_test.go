@@ -185,30 +185,3 @@ func TestMarshalResult(t *testing.T) {
 		t.Error("Marshal accepted a bad origin URL")
 	}
 }
-
-func FuzzParse(f *testing.F) {
-	for _, name := range []string{"viewer-request.json", "origin-request.json", "origin-request-body.json", "origin-response.json", "viewer-response.json"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte(`{"Records":[{"cf":{"config":{},"request":{}}}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := Parse(data)
-		if err != nil {
-			return
-		}
-		if ev.Request == nil {
-			t.Fatal("Parse succeeded without a request")
-		}
-		b, err := Marshal(ev)
-		if err != nil {
-			return // e.g. an origin URL the JSON built but url.Parse refuses
-		}
-		if _, err := Parse(b); err != nil {
-			t.Fatalf("re-parse of Marshal output failed: %v\n%s", err, b)
-		}
-	})
-}

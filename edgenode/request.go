@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/viewerinfo"
@@ -32,9 +34,13 @@ type inbound struct {
 	// CloudFront bounds (494 above MaxHeaderBytes).
 	headerBytes int
 	// body is the request body (nil: none); contentLength its declared
-	// length (-1: chunked).
+	// length (-1: chunked). vbody is the fasthttp front end's framing and
+	// size check on a chunked body (nil: none), read through body.
 	body          io.Reader
 	contentLength int64
+	vbody         *viewerBody
+	// transferEncoding is set when the viewer sent Transfer-Encoding.
+	transferEncoding bool
 	// remoteIP is the viewer's address from the fasthttp front end, turned
 	// into ClientIP only when a function or the origin needs it.
 	remoteIP net.IP
@@ -95,6 +101,7 @@ func (s *headerSet) add(key, val string) {
 		}
 		return
 	case "Transfer-Encoding":
+		s.v.transferEncoding = true
 		return
 	}
 	s.v.headerBytes += len(key) + len(val) + 4
@@ -118,7 +125,8 @@ var errObsFold = errors.New("malformed header: obsolete line folding")
 
 // parseRawHeaders adds a raw header block (as the viewer sent it, one
 // "Name: value" per line) to s with canonical keys, keeping every value of
-// a repeated header in order, like net/textproto. Names and values are
+// a repeated header in order, like net/textproto. A name that is not an
+// HTTP token or a value with control bytes is an error. Names and values are
 // slices of block: no allocation per header.
 func parseRawHeaders(block string, s *headerSet) error {
 	for len(block) > 0 {
@@ -135,7 +143,16 @@ func parseRawHeaders(block string, s *headerSet) error {
 		if colon <= 0 {
 			return fmt.Errorf("malformed header line %q", truncate(line, 40))
 		}
-		s.add(http.CanonicalHeaderKey(line[:colon]), trimOWS(line[colon+1:]))
+		name, val := line[:colon], trimOWS(line[colon+1:])
+		// What the origin transport would refuse to send is refused here,
+		// as the viewer's error (400), not the origin's (502).
+		if !httpguts.ValidHeaderFieldName(name) {
+			return fmt.Errorf("malformed header name %q", truncate(name, 40))
+		}
+		if !httpguts.ValidHeaderFieldValue(val) {
+			return fmt.Errorf("malformed value of header %q", truncate(name, 40))
+		}
+		s.add(http.CanonicalHeaderKey(name), val)
 	}
 	return nil
 }

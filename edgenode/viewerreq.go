@@ -3,6 +3,7 @@ package edgenode
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 
@@ -22,6 +23,9 @@ func (t *txn) readBody() *reply {
 	limit := int64(max(cfg.Profile.Viewer.MaxBodyBytes, cfg.Profile.Origin.MaxBodyBytes))
 	limit = min(limit, cfg.MaxRequestBodyBytes)
 	prefix, err := io.ReadAll(io.LimitReader(in.body, limit+1))
+	if r := (*refusal)(nil); errors.As(err, &r) {
+		return r.reply(t.rid) // broken framing, or over MaxBodyBytes
+	}
 	if err != nil {
 		return errorReply(http.StatusBadRequest, xError, "Bad request body.", t.rid)
 	}

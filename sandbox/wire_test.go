@@ -302,44 +302,6 @@ func TestWireDecodeHostile(t *testing.T) {
 	}
 }
 
-func FuzzDecodeFrame(f *testing.F) {
-	for _, b := range hostileFrames() {
-		f.Add(b)
-	}
-	for _, r := range wireRequests() {
-		b, _ := (&invokeMsg{event: edge.ViewerRequest, req: r, resp: wireResponses()["typical"]}).appendFrame(nil, 3)
-		f.Add(b)
-		b, _ = (&resultMsg{req: r, logs: []LogLine{{Message: "m"}}}).appendFrame(nil, 4)
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fr, err := decodeFrame(b)
-		if err != nil {
-			return
-		}
-		// What decodes re-encodes and decodes to the same thing.
-		var again []byte
-		switch {
-		case fr.invoke != nil:
-			again, err = fr.invoke.appendFrame(nil, fr.id)
-		case fr.result != nil:
-			again, err = fr.result.appendFrame(nil, fr.id)
-		default:
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr2, err := decodeFrame(again)
-		if err != nil {
-			t.Fatalf("re-encoding does not decode: %v", err)
-		}
-		if !reflect.DeepEqual(fr, fr2) {
-			t.Fatalf("not stable:\n%+v\n%+v", fr, fr2)
-		}
-	})
-}
-
 func TestWireLogTimestamp(t *testing.T) {
 	ts := time.Date(2024, 2, 3, 4, 5, 6, 7, time.UTC)
 	b, err := (&resultMsg{logs: []LogLine{{Time: ts, Message: "m"}}}).appendFrame(nil, 1)

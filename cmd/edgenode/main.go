@@ -102,6 +102,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.viewerLocations, "viewer-locations", "", "viewer location file: IP ranges to countries, for CloudFront-Viewer-* headers and geo restriction (empty: viewers are placed in --region)")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve /debug/pprof/ on the metrics listener (needs --metrics-listen)")
 	fs.StringVar(&cfg.MemoryCgroup, "memory-cgroup", "auto", "where the kernel enforces each function worker's memory limit: 'auto' (a memory cgroup per worker under this process's own cgroup, when it may create cgroups there; else the RSS watchdog alone, said at startup), a cgroup directory (v1 memory hierarchy, or v2 with the memory controller delegated), or 'off' (the RSS watchdog alone)")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "header-timeout", 0, "time a viewer has to send its request line and headers, else 408 (0: 10s)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "idle viewer keep-alive connections are closed after this (0: 120s)")
+	fs.IntVar(&cfg.MaxHeaderCount, "max-header-count", 0, "viewer requests with more header lines get 431 (0: 100)")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 0, "viewer request bodies larger than this get 413 (0: 20 GiB, CloudFront's)")
 	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
 	pkiDir := fs.String("pki-dir", "", "directory with ca.crt and this node's <id>.crt/<id>.key (`edgectl node enroll` or `edgelab certs`); required with --control-plane unless --insecure")
 	insecure := fs.Bool("insecure", false, "dial the control plane in plaintext, unauthenticated (a lab started with --insecure)")
@@ -127,6 +131,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--cache-mb must be positive, got %d", cacheMB)
 	}
 	cfg.CacheBytes = cacheMB << 20
+	if err := checkListenerLimits(cfg); err != nil {
+		return o, err
+	}
 	cfg.Profile = sandbox.DefaultProfile()
 	if viewerTimeout > 0 {
 		cfg.Profile.Viewer.Timeout = viewerTimeout
@@ -225,4 +232,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return nil
 	}
 	return err
+}
+
+// checkListenerLimits refuses negative viewer listener limits (zero takes
+// the default), naming the flag.
+func checkListenerLimits(cfg *edgenode.Config) error {
+	switch {
+	case cfg.ReadHeaderTimeout < 0:
+		return fmt.Errorf("--header-timeout must not be negative, got %v", cfg.ReadHeaderTimeout)
+	case cfg.IdleTimeout < 0:
+		return fmt.Errorf("--idle-timeout must not be negative, got %v", cfg.IdleTimeout)
+	case cfg.MaxHeaderCount < 0:
+		return fmt.Errorf("--max-header-count must not be negative, got %d", cfg.MaxHeaderCount)
+	case cfg.MaxBodyBytes < 0:
+		return fmt.Errorf("--max-body-bytes must not be negative, got %d", cfg.MaxBodyBytes)
+	}
+	return nil
 }
