@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/egress"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -75,7 +76,7 @@ func runWorker(addr string, opts workerOptions) int {
 	defer stopBeat()
 	w := &workerServer{
 		out:     newFrameWriter(conn),
-		client:  &http.Client{},
+		clients: &egress.Clients{},
 		runners: newRunnerPool(),
 		opts:    opts,
 	}
@@ -157,8 +158,9 @@ func dialHost(addr string) (net.Conn, error) {
 // on its own goroutine (the host bounds how many are in flight).
 type workerServer struct {
 	out    *frameWriter
-	client *http.Client
-	opts   workerOptions
+	// clients perform the handlers' fetches, one per egress policy.
+	clients *egress.Clients
+	opts    workerOptions
 	// runners run the invocations (see dispatch); never closed: they live
 	// as long as the process.
 	runners *runnerPool
@@ -372,7 +374,7 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 	// The handler runs on this goroutine; on timeout, reply is called
 	// from the timer's goroutine while this one may stay blocked.
 	p.run(context.Background(), e, info, inv.req, inv.resp, timeout,
-		inv.fault.wrap(w.fetch),
+		inv.fault.wrap(w.fetcher(inv.egress)),
 		func(r callResult) {
 			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
 			release(tok)
@@ -384,6 +386,14 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 		})
 }
 
-func (w *workerServer) fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
-	return w.client.Do(req.WithContext(ctx))
+// fetcher returns the fetch of an invocation whose egress policy is
+// encoded as policy.
+func (w *workerServer) fetcher(policy string) FetchFunc {
+	return func(ctx context.Context, req *http.Request) (*http.Response, error) {
+		c, err := w.clients.ForEncoded(policy)
+		if err != nil {
+			return nil, err
+		}
+		return c.Do(req.WithContext(ctx))
+	}
 }
