@@ -35,10 +35,10 @@ func TestCheck(t *testing.T) {
 		host, addr string
 		ok         bool
 	}{
-		{"127.0.0.1", "127.0.0.1:9001", true},      // an allowed origin on loopback
-		{"127.0.0.1", "127.0.0.1:2379", false},     // etcd's client port next to it
-		{"localhost", "127.0.0.1:9001", true},      // an IP rule matches the dialled address
-		{"evil.test", "127.0.0.1:2379", false},     // a name resolving to loopback (rebinding)
+		{"127.0.0.1", "127.0.0.1:9001", true},  // an allowed origin on loopback
+		{"127.0.0.1", "127.0.0.1:2379", false}, // etcd's client port next to it
+		{"localhost", "127.0.0.1:9001", true},  // an IP rule matches the dialled address
+		{"evil.test", "127.0.0.1:2379", false}, // a name resolving to loopback (rebinding)
 		{"169.254.169.254", "169.254.169.254:80", false},
 		{"[fe80::1]", "[fe80::1]:80", false},
 		{"10.0.0.1", "10.0.0.1:80", false},

@@ -158,7 +158,9 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 	fetch := r.cfg.Fetch
 	if fetch == nil {
 		c := r.clients.For(inv.Egress)
-		fetch = func(ctx context.Context, req *http.Request) (*http.Response, error) { return c.Do(req.WithContext(ctx)) }
+		fetch = func(ctx context.Context, req *http.Request) (*http.Response, error) {
+			return c.Do(req.WithContext(ctx))
+		}
 	}
 	if r.cfg.FetchFault != nil {
 		fetch = r.cfg.FetchFault(inv).wrap(fetch)

@@ -157,7 +157,7 @@ func dialHost(addr string) (net.Conn, error) {
 // workerServer serves one host connection: a Load, then invocations, each
 // on its own goroutine (the host bounds how many are in flight).
 type workerServer struct {
-	out    *frameWriter
+	out *frameWriter
 	// clients perform the handlers' fetches, one per egress policy.
 	clients *egress.Clients
 	opts    workerOptions
