@@ -65,6 +65,7 @@ func Validate(d *edgelabv1.Distribution) error {
 	validateDomains(&p, d.GetDomains())
 	targets := validateOrigins(&p, d)
 	validateBehaviors(&p, d.GetBehaviors(), targets)
+	validateEgress(&p, d.GetEgress())
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}

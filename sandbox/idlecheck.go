@@ -12,14 +12,17 @@ import (
 // checks refuse every way the exposed symbols offer to schedule work for
 // later (go statements, time.AfterFunc, context.AfterFunc, tickers), and
 // the host verifies it at run time with an idle check: a worker with no
-// call in flight for a whole idleCPUWindow that used more than
-// idleCPULimit of CPU in it is running something nobody asked for, and is
-// killed (ErrRanAfterReturn) and recycled. An idle worker's own work (its
-// sysmon heartbeat, a garbage collection after a large invocation) stays
-// far below the limit.
+// call in flight that used more than idleCPULimit of CPU in each of
+// idleStreak consecutive idleCPUWindows is running something nobody
+// asked for, and is killed (ErrRanAfterReturn) and recycled. An idle
+// worker's own work stays below that: its sysmon heartbeat is far below
+// the limit, and a garbage collection after a large invocation is one
+// burst, not a streak; a handler spinning on a CPU shared with other
+// processes still gets more than a tenth of it.
 const (
-	idleCPUWindow = 250 * time.Millisecond
-	idleCPULimit  = 100 * time.Millisecond
+	idleCPUWindow = 200 * time.Millisecond
+	idleCPULimit  = 20 * time.Millisecond
+	idleStreak    = 3
 )
 
 // clockTicks is the unit of /proc/<pid>/stat's CPU times (USER_HZ, 100
@@ -34,6 +37,7 @@ type idleCheck struct {
 	wasIdle bool
 	calls   uint64
 	cpu     time.Duration
+	streak  int // consecutive idle windows over idleCPULimit
 	buf     [1024]byte
 }
 
@@ -52,9 +56,9 @@ func (c *idleCheck) close() {
 }
 
 // observe takes one look: idle says no call is in flight now, calls is
-// the count of calls ever sent. It returns an error when the worker was
-// idle since the previous look (no call started in between) and used
-// more than idleCPULimit of CPU meanwhile.
+// the count of calls ever sent. It returns an error when, for idleStreak
+// looks in a row, the worker was idle since the previous look (no call
+// started in between) and used more than idleCPULimit of CPU meanwhile.
 func (c *idleCheck) observe(idle bool, calls uint64) error {
 	if c.f == nil {
 		return nil
@@ -68,10 +72,14 @@ func (c *idleCheck) observe(idle bool, calls uint64) error {
 		return nil
 	}
 	used := cpu - c.cpu
-	lingering := idle && c.wasIdle && calls == c.calls && used > idleCPULimit
+	if idle && c.wasIdle && calls == c.calls && used > idleCPULimit {
+		c.streak++
+	} else {
+		c.streak = 0
+	}
 	c.wasIdle, c.calls, c.cpu = idle, calls, cpu
-	if lingering {
-		return fmt.Errorf("it used %s of CPU in %s with no invocation in flight", used, idleCPUWindow)
+	if c.streak >= idleStreak {
+		return fmt.Errorf("it used %s of CPU in the last %s, with no invocation in flight for %s", used, idleCPUWindow, idleStreak*idleCPUWindow)
 	}
 	return nil
 }
