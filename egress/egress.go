@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/edgelab/edgelab/edge"
 )
@@ -110,9 +111,15 @@ func (r Rule) matches(host string, ip netip.Addr, port uint16) bool {
 // Policy is where one distribution's functions may connect. The zero
 // Policy allows public addresses only. Safe for concurrent use (read-only
 // once built).
+//
+// A Policy must not be changed once it is in use: its encoding is
+// computed once.
 type Policy struct {
 	// Allow lists the host:port pairs allowed whatever their address range.
 	Allow []Rule
+
+	encOnce sync.Once
+	enc     string
 }
 
 // Check returns nil when a request to host may connect to addr, else an
@@ -162,11 +169,14 @@ func (p *Policy) Encode() string {
 	if p == nil {
 		return ""
 	}
-	parts := make([]string, len(p.Allow))
-	for i, r := range p.Allow {
-		parts[i] = r.String()
-	}
-	return strings.Join(parts, ",")
+	p.encOnce.Do(func() {
+		parts := make([]string, len(p.Allow))
+		for i, r := range p.Allow {
+			parts[i] = r.String()
+		}
+		p.enc = strings.Join(parts, ",")
+	})
+	return p.enc
 }
 
 // Decode reads what Encode wrote.
