@@ -5,13 +5,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
 	"github.com/edgelab/edgelab/controlplane"
+	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
@@ -42,12 +46,29 @@ behaviors:
 
 func startCP(t *testing.T) string {
 	t.Helper()
-	s, err := controlplane.New(controlplane.Config{
-		ListenAddr:  "127.0.0.1:0",
-		EtcdDataDir: t.TempDir(),
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Checker:     controlplane.CheckerFunc(func(context.Context, sandbox.Code) error { return nil }),
-	})
+	return serveCP(t, controlplane.Config{Checker: controlplane.CheckerFunc(func(context.Context, sandbox.Code) error { return nil })})
+}
+
+// serveCP runs a control plane with TLS from a fresh lab CA and an admin
+// token, and points edgectl at them through $EDGELAB_CA and
+// $EDGELAB_TOKEN (as lab.json or `edgectl login` would).
+func serveCP(t *testing.T, cfg controlplane.Config) string {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := pki.LoadOrCreateCA(filepath.Join(dir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := pki.NewSource(ca, pki.Leaf{Identity: pki.Identity{Kind: pki.KindControlPlane, Name: "cp-test"}, Lifetime: time.Hour,
+		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	token := access.NewToken()
+	cfg.ListenAddr, cfg.EtcdDataDir = "127.0.0.1:0", filepath.Join(dir, "etcd")
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.TLS, cfg.CA, cfg.AdminToken = pki.APIServerTLS(ca.Pool(), src), ca, token
+	t.Setenv(ctl.CAEnv, filepath.Join(dir, "pki", pki.CACertFile))
+	t.Setenv(ctl.TokenEnv, token)
+	t.Setenv(ctl.ConfigEnv, filepath.Join(dir, "no-config.json"))
+	s, err := controlplane.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,5 +170,39 @@ func TestParseRef(t *testing.T) {
 		if (err == nil) != tc.ok || n != tc.name || v != tc.v {
 			t.Errorf("ParseRef(%q) = %q, %d, %v", tc.in, n, v, err)
 		}
+	}
+}
+
+func TestEdgectlWithoutATokenIsRefused(t *testing.T) {
+	ep := startCP(t)
+	t.Setenv(ctl.TokenEnv, "")
+	_, errOut, code := run(t, ep, "function", "list")
+	if code == 0 || !strings.Contains(errOut, "no credentials") {
+		t.Fatalf("edgectl without a token: exit %d, %q", code, errOut)
+	}
+	t.Setenv(ctl.TokenEnv, "edgelab_not-a-real-token")
+	if _, errOut, code = run(t, ep, "function", "list"); code == 0 || !strings.Contains(errOut, "unknown or was revoked") {
+		t.Fatalf("edgectl with a forged token: exit %d, %q", code, errOut)
+	}
+}
+
+func TestEdgectlTokenRolesAndAudit(t *testing.T) {
+	ep := startCP(t)
+	out, errOut, code := run(t, ep, "token", "create", "reader", "--role", "viewer")
+	if code != 0 {
+		t.Fatalf("token create: %s", errOut)
+	}
+	admin := os.Getenv(ctl.TokenEnv)
+	t.Setenv(ctl.TokenEnv, strings.TrimSpace(out))
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "auth.go"), []byte(authSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code = run(t, ep, "function", "create", "auth", "--source", dir); code == 0 || !strings.Contains(errOut, "needs role publisher") {
+		t.Fatalf("a viewer created a function: exit %d, %q", code, errOut)
+	}
+	t.Setenv(ctl.TokenEnv, admin)
+	if out, errOut, code = run(t, ep, "audit"); code != 0 || !strings.Contains(out, "CreateToken") || !strings.Contains(out, "reader") {
+		t.Fatalf("audit: exit %d, %q %q", code, out, errOut)
 	}
 }
