@@ -53,6 +53,7 @@ type file struct {
 	CustomErrorResponses  []errorResponseFile       `json:"customErrorResponses,omitempty"`
 
 	ResponseHeadersPolicies []responseHeadersPolicyFile `json:"responseHeadersPolicies,omitempty"`
+	Egress                  *egressFile                 `json:"egress,omitempty"`
 }
 
 type originFile struct {
@@ -131,7 +132,7 @@ func cleanDecodeError(err error) string {
 }
 
 func (f *file) toProto() (*edgelabv1.Distribution, error) {
-	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains}
+	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, Egress: f.Egress.toProto()}
 	for i, o := range f.Origins {
 		po := &edgelabv1.Origin{Id: o.ID, Url: o.URL, CustomHeaders: o.CustomHeaders}
 		var err error
@@ -278,7 +279,7 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 	if d == nil {
 		return nil, errors.New("no distribution")
 	}
-	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains()}
+	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), Egress: egressToFile(d.GetEgress())}
 	for _, o := range d.GetOrigins() {
 		of := originFile{ID: o.GetId(), URL: o.GetUrl(), CustomHeaders: o.GetCustomHeaders()}
 		if o.ConnectTimeout != nil {

@@ -67,6 +67,7 @@ func Validate(d *edgelabv1.Distribution) error {
 	validateBehaviors(&p, d.GetBehaviors(), targets)
 	validatePolicies(&p, d)
 	validateFeatures(&p, d, targets)
+	validateEgress(&p, d.GetEgress())
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/edgelab/edgelab/distribution"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/edgenode/cache"
+	"github.com/edgelab/edgelab/egress"
 	"github.com/edgelab/edgelab/eventtype"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
@@ -50,6 +51,9 @@ type dist struct {
 	// custom error responses by status (policies.go).
 	geo            *edgelabv1.GeoRestriction
 	errorResponses map[int]*errorResponse
+	// egress is where the distribution's functions may fetch: its origins
+	// and egress rules (distribution.EgressPolicy).
+	egress *egress.Policy
 }
 
 type behavior struct {
@@ -168,7 +172,7 @@ func (st *state) unrouteDist(d *dist) {
 }
 
 func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
-	d := &dist{src: pd, id: pd.GetId(), origins: map[string]*originTarget{}}
+	d := &dist{src: pd, id: pd.GetId(), origins: map[string]*originTarget{}, egress: distribution.EgressPolicy(pd)}
 	if d.id == "" {
 		return nil, fmt.Errorf("empty id")
 	}

@@ -14,6 +14,12 @@
 //	GET  /_admin/receipts                        the requests received with X-Edgelab-Chaos-Id (ReceiptLog)
 //	DELETE /_admin/receipts                      forget them
 //
+// The /_admin/ routes are behind internal/adminauth: a cross-site request
+// (Sec-Fetch-Site or Origin naming another site) gets 403, a POST or PUT
+// that is not application/json 415, and when a token is configured
+// (Config.AdminToken; the origin binary's --admin-token-file or
+// EDGELAB_ADMIN_TOKEN) a request without "Authorization: Bearer TOKEN" 401.
+//
 // Every content response also carries X-Origin-Time, when it was produced:
 // a cached copy keeps it, so the chaos freshness check can tell when the
 // object behind a Hit was fetched. A request carrying X-Edgelab-Chaos-Id (or a

@@ -142,6 +142,8 @@ const (
 	infoNode               = "node"
 	infoFunctionName       = "function_name"
 	infoFunctionVersion    = "function_version"
+	// infoEgress carries the invocation's egress policy (egress.Policy.Encode).
+	infoEgress = "egress"
 )
 
 func infoToProto(i edge.Info) map[string]string {

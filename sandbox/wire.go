@@ -82,6 +82,9 @@ type invokeMsg struct {
 	timeout time.Duration
 	info    edge.Info // EventType and Deadline are not carried
 	fault   FetchFault
+	// egress is the invocation's egress.Policy, encoded ("" = the zero
+	// policy); the worker's fetches are checked against it.
+	egress string
 }
 
 // resultMsg is a WorkerInvokeResult.
@@ -161,6 +164,7 @@ func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 	if m.fault.Status != 0 {
 		b = appendInfo(b, infoFaultStatus, strconv.Itoa(m.fault.Status))
 	}
+	b = appendInfo(b, infoEgress, m.egress)
 	return endMsg(b, at), nil
 }
 
@@ -430,6 +434,8 @@ func (d *decoder) decodeInvoke(b []byte) (*invokeMsg, error) {
 				ferr = val
 			case infoFaultStatus:
 				status = val
+			case infoEgress:
+				m.egress = val
 			}
 		}
 		return err

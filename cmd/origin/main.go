@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/edgelab/edgelab/internal/adminauth"
 	"github.com/edgelab/edgelab/origin"
 )
 
@@ -24,7 +25,13 @@ func run() error {
 	var cfg origin.Config
 	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:9001", "listen address")
 	flag.StringVar(&cfg.ID, "id", "origin", "origin id (X-Origin-Id)")
+	tokenFile := flag.String("admin-token-file", "", "file holding the bearer token /_admin/ requests must carry (default: $"+adminauth.EnvToken+"; neither: no token)")
 	flag.Parse()
+	tok, err := adminauth.LoadToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	cfg.AdminToken = tok
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	s, err := origin.New(cfg)
 	if err != nil {

@@ -24,6 +24,7 @@ func init() {
 		"DefaultFetchTimeout":  reflect.ValueOf(edge.DefaultFetchTimeout),
 		"ES256Key":             reflect.ValueOf(edge.ES256Key),
 		"EncodeQuery":          reflect.ValueOf(edge.EncodeQuery),
+		"ErrEgressDenied":      reflect.ValueOf(&edge.ErrEgressDenied).Elem(),
 		"ErrTokenExpired":      reflect.ValueOf(&edge.ErrTokenExpired).Elem(),
 		"ErrTokenInvalid":      reflect.ValueOf(&edge.ErrTokenInvalid).Elem(),
 		"ErrTokenMalformed":    reflect.ValueOf(&edge.ErrTokenMalformed).Elem(),

@@ -468,8 +468,10 @@ type Distribution struct {
 	CustomErrorResponses []*CustomErrorResponse `protobuf:"bytes,23,rep,name=custom_error_responses,json=customErrorResponses,proto3" json:"custom_error_responses,omitempty"`
 	// Named response headers policies behaviors reference.
 	ResponseHeadersPolicies []*ResponseHeadersPolicy `protobuf:"bytes,24,rep,name=response_headers_policies,json=responseHeadersPolicies,proto3" json:"response_headers_policies,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Where the functions' edge.Fetch may connect besides the origins.
+	Egress        *EgressPolicy `protobuf:"bytes,25,opt,name=egress,proto3" json:"egress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Distribution) Reset() {
@@ -586,6 +588,60 @@ func (x *Distribution) GetResponseHeadersPolicies() []*ResponseHeadersPolicy {
 	return nil
 }
 
+func (x *Distribution) GetEgress() *EgressPolicy {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
+// EgressPolicy lists what a distribution's functions may fetch beyond
+// public addresses and the distribution's own origins.
+type EgressPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "host:port" rules: a DNS name, "*.suffix", an IP or a CIDR prefix.
+	Allow         []string `protobuf:"bytes,1,rep,name=allow,proto3" json:"allow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EgressPolicy) Reset() {
+	*x = EgressPolicy{}
+	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EgressPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EgressPolicy) ProtoMessage() {}
+
+func (x *EgressPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EgressPolicy.ProtoReflect.Descriptor instead.
+func (*EgressPolicy) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EgressPolicy) GetAllow() []string {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
+}
+
 // Origin is one HTTP origin server.
 type Origin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -601,7 +657,7 @@ type Origin struct {
 
 func (x *Origin) Reset() {
 	*x = Origin{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	mi := &file_edgelab_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +669,7 @@ func (x *Origin) String() string {
 func (*Origin) ProtoMessage() {}
 
 func (x *Origin) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	mi := &file_edgelab_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +682,7 @@ func (x *Origin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Origin.ProtoReflect.Descriptor instead.
 func (*Origin) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Origin) GetId() string {
@@ -677,7 +733,7 @@ type OriginGroup struct {
 
 func (x *OriginGroup) Reset() {
 	*x = OriginGroup{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[7]
+	mi := &file_edgelab_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +745,7 @@ func (x *OriginGroup) String() string {
 func (*OriginGroup) ProtoMessage() {}
 
 func (x *OriginGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[7]
+	mi := &file_edgelab_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +758,7 @@ func (x *OriginGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OriginGroup.ProtoReflect.Descriptor instead.
 func (*OriginGroup) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OriginGroup) GetId() string {
@@ -756,7 +812,7 @@ type Behavior struct {
 
 func (x *Behavior) Reset() {
 	*x = Behavior{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[8]
+	mi := &file_edgelab_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +824,7 @@ func (x *Behavior) String() string {
 func (*Behavior) ProtoMessage() {}
 
 func (x *Behavior) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[8]
+	mi := &file_edgelab_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +837,7 @@ func (x *Behavior) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Behavior.ProtoReflect.Descriptor instead.
 func (*Behavior) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Behavior) GetPath() string {
@@ -859,7 +915,7 @@ type CachePolicy struct {
 
 func (x *CachePolicy) Reset() {
 	*x = CachePolicy{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[9]
+	mi := &file_edgelab_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +927,7 @@ func (x *CachePolicy) String() string {
 func (*CachePolicy) ProtoMessage() {}
 
 func (x *CachePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[9]
+	mi := &file_edgelab_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +940,7 @@ func (x *CachePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CachePolicy.ProtoReflect.Descriptor instead.
 func (*CachePolicy) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CachePolicy) GetMinTtl() *durationpb.Duration {
@@ -956,7 +1012,7 @@ type Association struct {
 
 func (x *Association) Reset() {
 	*x = Association{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[10]
+	mi := &file_edgelab_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1024,7 @@ func (x *Association) String() string {
 func (*Association) ProtoMessage() {}
 
 func (x *Association) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[10]
+	mi := &file_edgelab_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1037,7 @@ func (x *Association) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Association.ProtoReflect.Descriptor instead.
 func (*Association) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Association) GetEventType() EventType {
@@ -1027,7 +1083,7 @@ type Invalidation struct {
 
 func (x *Invalidation) Reset() {
 	*x = Invalidation{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[11]
+	mi := &file_edgelab_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1095,7 @@ func (x *Invalidation) String() string {
 func (*Invalidation) ProtoMessage() {}
 
 func (x *Invalidation) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[11]
+	mi := &file_edgelab_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1108,7 @@ func (x *Invalidation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invalidation.ProtoReflect.Descriptor instead.
 func (*Invalidation) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Invalidation) GetId() string {
@@ -1106,7 +1162,7 @@ type HttpRequest struct {
 
 func (x *HttpRequest) Reset() {
 	*x = HttpRequest{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[12]
+	mi := &file_edgelab_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1174,7 @@ func (x *HttpRequest) String() string {
 func (*HttpRequest) ProtoMessage() {}
 
 func (x *HttpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[12]
+	mi := &file_edgelab_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1187,7 @@ func (x *HttpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpRequest.ProtoReflect.Descriptor instead.
 func (*HttpRequest) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HttpRequest) GetMethod() string {
@@ -1194,7 +1250,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[13]
+	mi := &file_edgelab_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1262,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[13]
+	mi := &file_edgelab_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1275,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Header) GetName() string {
@@ -1249,7 +1305,7 @@ type Body struct {
 
 func (x *Body) Reset() {
 	*x = Body{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[14]
+	mi := &file_edgelab_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1317,7 @@ func (x *Body) String() string {
 func (*Body) ProtoMessage() {}
 
 func (x *Body) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[14]
+	mi := &file_edgelab_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1330,7 @@ func (x *Body) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Body.ProtoReflect.Descriptor instead.
 func (*Body) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Body) GetData() []byte {
@@ -1318,7 +1374,7 @@ type RequestOrigin struct {
 
 func (x *RequestOrigin) Reset() {
 	*x = RequestOrigin{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[15]
+	mi := &file_edgelab_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1386,7 @@ func (x *RequestOrigin) String() string {
 func (*RequestOrigin) ProtoMessage() {}
 
 func (x *RequestOrigin) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[15]
+	mi := &file_edgelab_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1399,7 @@ func (x *RequestOrigin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestOrigin.ProtoReflect.Descriptor instead.
 func (*RequestOrigin) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RequestOrigin) GetId() string {
@@ -1388,7 +1444,7 @@ type HttpResponse struct {
 
 func (x *HttpResponse) Reset() {
 	*x = HttpResponse{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[16]
+	mi := &file_edgelab_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1456,7 @@ func (x *HttpResponse) String() string {
 func (*HttpResponse) ProtoMessage() {}
 
 func (x *HttpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[16]
+	mi := &file_edgelab_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1469,7 @@ func (x *HttpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpResponse.ProtoReflect.Descriptor instead.
 func (*HttpResponse) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HttpResponse) GetStatus() int32 {
@@ -1470,7 +1526,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[17]
+	mi := &file_edgelab_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1538,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[17]
+	mi := &file_edgelab_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1551,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LogLine) GetTime() *timestamppb.Timestamp {
@@ -1594,7 +1650,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xbc\x05\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xee\x05\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1607,7 +1663,10 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x17origin_request_policies\x18\x15 \x03(\v2\x1f.edgelab.v1.OriginRequestPolicyR\x15originRequestPolicies\x12C\n" +
 	"\x0fgeo_restriction\x18\x16 \x01(\v2\x1a.edgelab.v1.GeoRestrictionR\x0egeoRestriction\x12U\n" +
 	"\x16custom_error_responses\x18\x17 \x03(\v2\x1f.edgelab.v1.CustomErrorResponseR\x14customErrorResponses\x12]\n" +
-	"\x19response_headers_policies\x18\x18 \x03(\v2!.edgelab.v1.ResponseHeadersPolicyR\x17responseHeadersPolicies\"\xbc\x02\n" +
+	"\x19response_headers_policies\x18\x18 \x03(\v2!.edgelab.v1.ResponseHeadersPolicyR\x17responseHeadersPolicies\x120\n" +
+	"\x06egress\x18\x19 \x01(\v2\x18.edgelab.v1.EgressPolicyR\x06egress\"$\n" +
+	"\fEgressPolicy\x12\x14\n" +
+	"\x05allow\x18\x01 \x03(\tR\x05allow\"\xbc\x02\n" +
 	"\x06Origin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
@@ -1711,7 +1770,7 @@ func file_edgelab_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_edgelab_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_edgelab_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_edgelab_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_edgelab_v1_types_proto_goTypes = []any{
 	(EventType)(0),                // 0: edgelab.v1.EventType
 	(*SourceFile)(nil),            // 1: edgelab.v1.SourceFile
@@ -1720,67 +1779,69 @@ var file_edgelab_v1_types_proto_goTypes = []any{
 	(*FunctionVersion)(nil),       // 4: edgelab.v1.FunctionVersion
 	(*FunctionRef)(nil),           // 5: edgelab.v1.FunctionRef
 	(*Distribution)(nil),          // 6: edgelab.v1.Distribution
-	(*Origin)(nil),                // 7: edgelab.v1.Origin
-	(*OriginGroup)(nil),           // 8: edgelab.v1.OriginGroup
-	(*Behavior)(nil),              // 9: edgelab.v1.Behavior
-	(*CachePolicy)(nil),           // 10: edgelab.v1.CachePolicy
-	(*Association)(nil),           // 11: edgelab.v1.Association
-	(*Invalidation)(nil),          // 12: edgelab.v1.Invalidation
-	(*HttpRequest)(nil),           // 13: edgelab.v1.HttpRequest
-	(*Header)(nil),                // 14: edgelab.v1.Header
-	(*Body)(nil),                  // 15: edgelab.v1.Body
-	(*RequestOrigin)(nil),         // 16: edgelab.v1.RequestOrigin
-	(*HttpResponse)(nil),          // 17: edgelab.v1.HttpResponse
-	(*LogLine)(nil),               // 18: edgelab.v1.LogLine
-	nil,                           // 19: edgelab.v1.Origin.CustomHeadersEntry
-	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
-	(*OriginRequestPolicy)(nil),   // 22: edgelab.v1.OriginRequestPolicy
-	(*GeoRestriction)(nil),        // 23: edgelab.v1.GeoRestriction
-	(*CustomErrorResponse)(nil),   // 24: edgelab.v1.CustomErrorResponse
-	(*ResponseHeadersPolicy)(nil), // 25: edgelab.v1.ResponseHeadersPolicy
+	(*EgressPolicy)(nil),          // 7: edgelab.v1.EgressPolicy
+	(*Origin)(nil),                // 8: edgelab.v1.Origin
+	(*OriginGroup)(nil),           // 9: edgelab.v1.OriginGroup
+	(*Behavior)(nil),              // 10: edgelab.v1.Behavior
+	(*CachePolicy)(nil),           // 11: edgelab.v1.CachePolicy
+	(*Association)(nil),           // 12: edgelab.v1.Association
+	(*Invalidation)(nil),          // 13: edgelab.v1.Invalidation
+	(*HttpRequest)(nil),           // 14: edgelab.v1.HttpRequest
+	(*Header)(nil),                // 15: edgelab.v1.Header
+	(*Body)(nil),                  // 16: edgelab.v1.Body
+	(*RequestOrigin)(nil),         // 17: edgelab.v1.RequestOrigin
+	(*HttpResponse)(nil),          // 18: edgelab.v1.HttpResponse
+	(*LogLine)(nil),               // 19: edgelab.v1.LogLine
+	nil,                           // 20: edgelab.v1.Origin.CustomHeadersEntry
+	(*durationpb.Duration)(nil),   // 21: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*OriginRequestPolicy)(nil),   // 23: edgelab.v1.OriginRequestPolicy
+	(*GeoRestriction)(nil),        // 24: edgelab.v1.GeoRestriction
+	(*CustomErrorResponse)(nil),   // 25: edgelab.v1.CustomErrorResponse
+	(*ResponseHeadersPolicy)(nil), // 26: edgelab.v1.ResponseHeadersPolicy
 }
 var file_edgelab_v1_types_proto_depIdxs = []int32{
-	20, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
+	21, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
 	2,  // 1: edgelab.v1.Function.config:type_name -> edgelab.v1.FunctionConfig
 	1,  // 2: edgelab.v1.Function.draft:type_name -> edgelab.v1.SourceFile
 	0,  // 3: edgelab.v1.Function.entry_points:type_name -> edgelab.v1.EventType
-	21, // 4: edgelab.v1.Function.created:type_name -> google.protobuf.Timestamp
-	21, // 5: edgelab.v1.Function.updated:type_name -> google.protobuf.Timestamp
+	22, // 4: edgelab.v1.Function.created:type_name -> google.protobuf.Timestamp
+	22, // 5: edgelab.v1.Function.updated:type_name -> google.protobuf.Timestamp
 	2,  // 6: edgelab.v1.FunctionVersion.config:type_name -> edgelab.v1.FunctionConfig
 	1,  // 7: edgelab.v1.FunctionVersion.files:type_name -> edgelab.v1.SourceFile
 	0,  // 8: edgelab.v1.FunctionVersion.entry_points:type_name -> edgelab.v1.EventType
-	21, // 9: edgelab.v1.FunctionVersion.published:type_name -> google.protobuf.Timestamp
-	7,  // 10: edgelab.v1.Distribution.origins:type_name -> edgelab.v1.Origin
-	8,  // 11: edgelab.v1.Distribution.origin_groups:type_name -> edgelab.v1.OriginGroup
-	9,  // 12: edgelab.v1.Distribution.behaviors:type_name -> edgelab.v1.Behavior
-	21, // 13: edgelab.v1.Distribution.updated:type_name -> google.protobuf.Timestamp
-	10, // 14: edgelab.v1.Distribution.cache_policies:type_name -> edgelab.v1.CachePolicy
-	22, // 15: edgelab.v1.Distribution.origin_request_policies:type_name -> edgelab.v1.OriginRequestPolicy
-	23, // 16: edgelab.v1.Distribution.geo_restriction:type_name -> edgelab.v1.GeoRestriction
-	24, // 17: edgelab.v1.Distribution.custom_error_responses:type_name -> edgelab.v1.CustomErrorResponse
-	25, // 18: edgelab.v1.Distribution.response_headers_policies:type_name -> edgelab.v1.ResponseHeadersPolicy
-	20, // 19: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
-	20, // 20: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
-	19, // 21: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
-	10, // 22: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
-	11, // 23: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
-	20, // 24: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
-	20, // 25: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
-	20, // 26: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
-	0,  // 27: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
-	21, // 28: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
-	14, // 29: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
-	15, // 30: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
-	16, // 31: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
-	14, // 32: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
-	14, // 33: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
-	21, // 34: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	22, // 9: edgelab.v1.FunctionVersion.published:type_name -> google.protobuf.Timestamp
+	8,  // 10: edgelab.v1.Distribution.origins:type_name -> edgelab.v1.Origin
+	9,  // 11: edgelab.v1.Distribution.origin_groups:type_name -> edgelab.v1.OriginGroup
+	10, // 12: edgelab.v1.Distribution.behaviors:type_name -> edgelab.v1.Behavior
+	22, // 13: edgelab.v1.Distribution.updated:type_name -> google.protobuf.Timestamp
+	11, // 14: edgelab.v1.Distribution.cache_policies:type_name -> edgelab.v1.CachePolicy
+	23, // 15: edgelab.v1.Distribution.origin_request_policies:type_name -> edgelab.v1.OriginRequestPolicy
+	24, // 16: edgelab.v1.Distribution.geo_restriction:type_name -> edgelab.v1.GeoRestriction
+	25, // 17: edgelab.v1.Distribution.custom_error_responses:type_name -> edgelab.v1.CustomErrorResponse
+	26, // 18: edgelab.v1.Distribution.response_headers_policies:type_name -> edgelab.v1.ResponseHeadersPolicy
+	7,  // 19: edgelab.v1.Distribution.egress:type_name -> edgelab.v1.EgressPolicy
+	21, // 20: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
+	21, // 21: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
+	20, // 22: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
+	11, // 23: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
+	12, // 24: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
+	21, // 25: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
+	21, // 26: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
+	21, // 27: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
+	0,  // 28: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
+	22, // 29: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
+	15, // 30: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
+	16, // 31: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
+	17, // 32: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
+	15, // 33: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
+	15, // 34: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
+	22, // 35: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_types_proto_init() }
@@ -1795,7 +1856,7 @@ func file_edgelab_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgelab_v1_types_proto_rawDesc), len(file_edgelab_v1_types_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
