@@ -130,7 +130,7 @@ func runInYaegi(t *testing.T, info *sandbox.SourceInfo, files map[string][]byte)
 		inv := sandbox.Invocation{Event: e, Request: req.Clone()}
 		res := sandbox.Result{Outcome: sandbox.OutcomeContinue, Request: req}
 		if e.IsRequest() {
-			req.Origin = &edge.Origin{ID: "web", URL: "http://127.0.0.1:9001"}
+			req.Origin, _ = edge.NewCustomOrigin("http://127.0.0.1:9001")
 			inv.Request = req.Clone()
 			h, ok := v.Interface().(func(context.Context, *edge.Request) (*edge.Response, error))
 			if !ok {

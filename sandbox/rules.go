@@ -215,6 +215,11 @@ func checkRequest(inv Invocation, limits Limits, req *edge.Request, fail func(st
 	if err := checkHeaderChanges(inv.Event, orig.Header, req.Header, fail); err != nil {
 		return err
 	}
+	if inv.Event == edge.OriginRequest && orig.Origin != nil {
+		if err := CheckOrigin(req.Origin); err != nil {
+			return fail("%v", err)
+		}
+	}
 	if req.Body != nil && req.Body.Replace {
 		if orig.Body == nil {
 			return fail("the body can only be replaced when the association includes the body")
