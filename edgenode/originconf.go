@@ -9,7 +9,6 @@ import (
 
 	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
-	"github.com/edgelab/edgelab/sandbox"
 )
 
 // newOriginConf compiles one distribution origin: its id, connect timeout
@@ -18,8 +17,11 @@ import (
 // headers; or s3), which is also what the fetch reads when no function
 // changed it. The origin is shared by every request and never modified.
 func newOriginConf(o *edgelabv1.Origin) (*originConf, error) {
-	ch := http.Header{}
+	var ch http.Header
 	for k, v := range o.GetCustomHeaders() {
+		if ch == nil {
+			ch = http.Header{}
+		}
 		ch.Set(k, v)
 	}
 	var eo *edge.Origin
@@ -29,7 +31,7 @@ func newOriginConf(o *edgelabv1.Origin) (*originConf, error) {
 	} else {
 		var err error
 		if eo, err = edge.NewCustomOrigin(o.GetUrl()); err != nil {
-			return nil, fmt.Errorf("origin %q: %w", o.GetId(), err)
+			return nil, fmt.Errorf("origin %q: bad url: %w", o.GetId(), err)
 		}
 		// Timeouts the distribution leaves out stay 0: the node's defaults
 		// (Config.Origin) apply.
@@ -42,9 +44,6 @@ func newOriginConf(o *edgelabv1.Origin) (*originConf, error) {
 		}
 	}
 	eo.ID = o.GetId()
-	if err := sandbox.CheckOrigin(eo); err != nil {
-		return nil, fmt.Errorf("origin %q: %w", o.GetId(), err)
-	}
 	return &originConf{id: o.GetId(), origin: eo, connectTimeout: o.GetConnectTimeout().AsDuration()}, nil
 }
 
