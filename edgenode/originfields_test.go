@@ -1,0 +1,95 @@
+package edgenode
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/edgelab/edgelab/edge"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/sandbox"
+)
+
+// originSaw is what a test origin received.
+type originSaw struct {
+	host, path       string
+	contentLength    int64
+	transferEncoding []string
+	body             string
+	header           http.Header
+}
+
+// sawOrigin answers 200 and sends what it received on a channel.
+func sawOrigin(t *testing.T) (*countingOrigin, <-chan originSaw) {
+	t.Helper()
+	seen := make(chan originSaw, 8)
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- originSaw{host: r.Host, path: r.URL.Path, contentLength: r.ContentLength,
+			transferEncoding: r.TransferEncoding, body: string(b), header: r.Header.Clone()}
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprint(w, "ok")
+	})
+	return o, seen
+}
+
+// TestViewerBodyKeepsContentLength: a viewer body with a Content-Length
+// reaches the origin with it, not re-chunked (S3 answers 411 to a chunked
+// PUT), with and without an include-body trigger reading a prefix of it.
+func TestViewerBodyKeepsContentLength(t *testing.T) {
+	body := strings.Repeat("x", 100<<10) // beyond the front end's pre-read
+	for _, includeBody := range []bool{false, true} {
+		t.Run(fmt.Sprintf("include-body=%v", includeBody), func(t *testing.T) {
+			o, seen := sawOrigin(t)
+			n := startNode(t, newFakeRunner(), nil)
+			a := assoc(evVR, "vr")
+			a.IncludeBody = includeBody
+			if err := n.Apply(context.Background(), snapshot(1, o.URL, "", &edgelabv1.Behavior{Functions: []*edgelabv1.Association{a}}), nil); err != nil {
+				t.Fatal(err)
+			}
+			if r := do(t, n, "PUT", "/upload", nil, body); r.status != 200 {
+				t.Fatalf("PUT: %d %s", r.status, r.body)
+			}
+			got := <-seen
+			if got.contentLength != int64(len(body)) || len(got.transferEncoding) != 0 || got.body != body {
+				t.Fatalf("origin got Content-Length %d, Transfer-Encoding %v, %d body bytes; want %d, none, %d",
+					got.contentLength, got.transferEncoding, len(got.body), len(body), len(body))
+			}
+		})
+	}
+}
+
+// TestOriginRequestSwitchesToS3: an origin-request function replaces the
+// custom origin by an S3 origin (domainName, path, custom headers) and sets
+// Host, as AWS's example does; the request goes there with that Host.
+func TestOriginRequestSwitchesToS3(t *testing.T) {
+	web, _ := sawOrigin(t)
+	bucket, seen := sawOrigin(t)
+	bucketHost := strings.TrimPrefix(bucket.URL, "http://")
+	fr := newFakeRunner()
+	fr.handlers["sw"] = func(inv sandbox.Invocation) sandbox.Result {
+		if strings.HasPrefix(inv.Request.URI, "/media/") {
+			inv.Request.Origin = &edge.Origin{S3: &edge.S3Origin{DomainName: bucketHost, Region: "eu-west-1", AuthMethod: "none",
+				Path: "/media-bucket", CustomHeaders: http.Header{"X-From": {"s3-switch"}}}}
+			inv.Request.Header.Set("Host", "media-bucket.s3.eu-west-1.example")
+		}
+		return cont(inv)
+	}
+	n := startNode(t, fr, nil)
+	if err := n.Apply(context.Background(), snapshot(1, web.URL, "", &edgelabv1.Behavior{Functions: []*edgelabv1.Association{assoc(evOReq, "sw")}}), nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, n, "GET", "/media/cat.jpg", nil, ""); r.status != 200 {
+		t.Fatalf("GET: %d %s", r.status, r.body)
+	}
+	got := <-seen
+	if got.path != "/media-bucket/media/cat.jpg" || got.host != "media-bucket.s3.eu-west-1.example" || got.header.Get("X-From") != "s3-switch" {
+		t.Fatalf("S3 origin got path %q host %q X-From %q", got.path, got.host, got.header.Get("X-From"))
+	}
+	if web.hits.Load() != 0 {
+		t.Fatalf("the custom origin was asked %d times", web.hits.Load())
+	}
+}
