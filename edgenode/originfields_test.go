@@ -93,3 +93,36 @@ func TestOriginRequestSwitchesToS3(t *testing.T) {
 		t.Fatalf("the custom origin was asked %d times", web.hits.Load())
 	}
 }
+
+// TestFunctionsSeeHeaderSpelling: a header name the viewer spelt other
+// than canonically reaches functions as Request.HeaderKeys (the event
+// JSON's key); the Header map keys stay canonical.
+func TestFunctionsSeeHeaderSpelling(t *testing.T) {
+	o, _ := sawOrigin(t)
+	fr := newFakeRunner()
+	got := make(chan map[string]string, 1)
+	fr.handlers["vr"] = func(inv sandbox.Invocation) sandbox.Result {
+		got <- inv.Request.HeaderKeys
+		return generated(200, inv.Request.Header.Get("X-Api-Key"))
+	}
+	n := startNode(t, fr, nil)
+	if err := n.Apply(context.Background(), snapshot(1, o.URL, "", &edgelabv1.Behavior{Functions: []*edgelabv1.Association{assoc(evVR, "vr")}}), nil); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("GET", n.URL()+"/k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header["x-API-key"] = []string{"k1"} // sent as spelt
+	req.Header["User-Agent"] = []string{"test"}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	keys := <-got
+	if string(b) != "k1" || keys["X-Api-Key"] != "x-API-key" || len(keys) != 1 {
+		t.Fatalf("body %q, HeaderKeys %v; want k1 and only X-Api-Key -> x-API-key", b, keys)
+	}
+}

@@ -103,6 +103,18 @@ func (s *headerSet) add(key, val string) {
 	h[key] = s.vals[i : i+1 : i+1]
 }
 
+// spelt records that the viewer spelt the header key as name (edge's
+// Request.HeaderKeys), for the headers functions see.
+func (s *headerSet) spelt(key, name string) {
+	if _, shown := s.v.req.Header[key]; !shown || key == "Host" {
+		return
+	}
+	if s.v.req.HeaderKeys == nil {
+		s.v.req.HeaderKeys = map[string]string{}
+	}
+	s.v.req.HeaderKeys[key] = name
+}
+
 var errObsFold = errors.New("malformed header: obsolete line folding")
 
 // parseRawHeaders adds a raw header block (as the viewer sent it, one
@@ -124,7 +136,12 @@ func parseRawHeaders(block string, s *headerSet) error {
 		if colon <= 0 {
 			return fmt.Errorf("malformed header line %q", truncate(line, 40))
 		}
-		s.add(http.CanonicalHeaderKey(line[:colon]), trimOWS(line[colon+1:]))
+		name := line[:colon]
+		key := http.CanonicalHeaderKey(name)
+		s.add(key, trimOWS(line[colon+1:]))
+		if key != name {
+			s.spelt(key, name)
+		}
 	}
 	return nil
 }
