@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/origin"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
@@ -124,5 +125,41 @@ func TestFunctionsSeeHeaderSpelling(t *testing.T) {
 	keys := <-got
 	if string(b) != "k1" || keys["X-Api-Key"] != "x-API-key" || len(keys) != 1 {
 		t.Fatalf("body %q, HeaderKeys %v; want k1 and only X-Api-Key -> x-API-key", b, keys)
+	}
+}
+
+// TestS3OriginThroughNode: a distribution S3 origin served by the sample
+// origin's S3 mode: a GET is cached with the object's ETag and metadata,
+// and a PUT with a body reaches it with its Content-Length (S3 refuses a
+// chunked one with 411).
+func TestS3OriginThroughNode(t *testing.T) {
+	s3, err := origin.New(origin.Config{ID: "s3", S3Buckets: []string{"media"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s3.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; _ = s3.Close() })
+	n := startNode(t, newFakeRunner(), nil)
+	host := strings.TrimPrefix(s3.URL(), "http://")
+	d := &edgelabv1.Distribution{Id: "d", Domains: []string{"*"}, Origins: []*edgelabv1.Origin{{Id: "bucket",
+		S3: &edgelabv1.S3Origin{DomainName: host, Region: "eu-west-1", AuthMethod: "none", Path: "/media"}}},
+		Behaviors: []*edgelabv1.Behavior{{Path: "default", Origin: "bucket", AllowedMethods: nil}}}
+	if err := n.Apply(ctx, &edgelabv1.Snapshot{Revision: 1, Distributions: []*edgelabv1.Distribution{d}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, n, "GET", "/cats/1.jpg", nil, "")
+	if r.status != 200 || r.body != "object media/cats/1.jpg from s3\n" || r.header.Get("ETag") == "" || r.header.Get("X-Amz-Meta-Bucket") != "media" {
+		t.Fatalf("GET: %d %q %v", r.status, r.body, r.header)
+	}
+	if r := do(t, n, "GET", "/cats/1.jpg", nil, ""); xcache(r) != "Hit" {
+		t.Fatalf("second GET: %q", xcache(r))
+	}
+	if r := do(t, n, "PUT", "/up.txt", nil, strings.Repeat("y", 100<<10)); r.status != 200 {
+		t.Fatalf("PUT through the edge: %d %s", r.status, r.body)
+	}
+	if r := do(t, n, "GET", "/up.txt", nil, ""); r.status != 200 || len(r.body) != 100<<10 {
+		t.Fatalf("GET after PUT: %d, %d bytes", r.status, len(r.body))
 	}
 }

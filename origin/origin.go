@@ -31,6 +31,9 @@ type Config struct {
 	// MaxReceipts bounds the recorded request ids (GET /_admin/receipts).
 	// Default DefaultMaxReceipts.
 	MaxReceipts int
+	// S3Buckets, when set, turns on S3 mode (s3.go): the origin answers as
+	// an S3 endpoint serving these buckets instead of the content routes.
+	S3Buckets []string
 }
 
 // Fault is a runtime failure knob.
@@ -83,6 +86,7 @@ type Server struct {
 	faults map[string]Fault
 	recv   *receipts
 	once   sync.Once
+	s3     *s3Store // nil unless S3 mode
 }
 
 // New binds the listener; call Run to serve.
@@ -106,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("origin: listen %s: %w", cfg.ListenAddr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}}
+	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}, s3: newS3Store(cfg.ID, cfg.S3Buckets)}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
@@ -281,6 +285,9 @@ func hijackClose(w http.ResponseWriter) {
 // route returns the status and body for the content routes; status 0 means
 // the response was already written.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) (int, []byte) {
+	if s.s3 != nil {
+		return s.s3Route(w, r)
+	}
 	h := w.Header()
 	p := r.URL.Path
 	switch {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/edgelab/edgelab/origin"
@@ -24,7 +25,11 @@ func run() error {
 	var cfg origin.Config
 	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:9001", "listen address")
 	flag.StringVar(&cfg.ID, "id", "origin", "origin id (X-Origin-Id)")
+	buckets := flag.String("s3-buckets", "", "comma-separated bucket names: answer as an S3 endpoint serving them (S3 mode)")
 	flag.Parse()
+	if *buckets != "" {
+		cfg.S3Buckets = strings.Split(*buckets, ",")
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	s, err := origin.New(cfg)
 	if err != nil {
