@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/examples"
 	"github.com/edgelab/edgelab/origin"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
@@ -161,5 +162,46 @@ func TestS3OriginThroughNode(t *testing.T) {
 	}
 	if r := do(t, n, "GET", "/up.txt", nil, ""); r.status != 200 || len(r.body) != 100<<10 {
 		t.Fatalf("GET after PUT: %d, %d bytes", r.status, len(r.body))
+	}
+}
+
+// TestExampleS3OriginThroughNode runs examples/s3-origin in the real
+// sandbox: /media/ is served by the S3-mode origin the custom origin's
+// X-Media-Bucket header names, everything else by the custom origin.
+func TestExampleS3OriginThroughNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sandbox workers")
+	}
+	s3, err := origin.New(origin.Config{ID: "s3", S3Buckets: []string{"media"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s3.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; _ = s3.Close() })
+	web := startOrigin(t, "web")
+	srcs, err := examples.Sources("s3-origin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fv := &edgelabv1.FunctionVersion{Name: "s3origin", Version: 1, Sha256: "s3origin"}
+	for name, src := range srcs {
+		fv.Files = append(fv.Files, &edgelabv1.SourceFile{Name: name, Content: src})
+	}
+	bucket := strings.TrimPrefix(s3.URL(), "http://") + "/media" // path-style: bucket "media"
+	d := &edgelabv1.Distribution{Id: "d", Domains: []string{"*"},
+		Origins:   []*edgelabv1.Origin{{Id: "web", Url: web.URL(), CustomHeaders: map[string]string{"X-Media-Bucket": bucket}}},
+		Behaviors: []*edgelabv1.Behavior{{Path: "default", Origin: "web", Functions: []*edgelabv1.Association{assoc(evOReq, "s3origin")}}}}
+	n := startNode(t, nil, func(c *Config) { c.Profile = shortProfile() })
+	if err := n.Apply(ctx, &edgelabv1.Snapshot{Revision: 1, Distributions: []*edgelabv1.Distribution{d}, Functions: []*edgelabv1.FunctionVersion{fv}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, n, "GET", "/media/cat.jpg", nil, "")
+	if r.status != 200 || r.body != "object media/media/cat.jpg from s3\n" || r.header.Get("X-Amz-Meta-Bucket") != "media" {
+		t.Fatalf("/media/: %d %q %v", r.status, r.body, r.header)
+	}
+	if r := do(t, n, "GET", "/static/a.txt", nil, ""); r.status != 200 || !strings.Contains(r.body, "from web") {
+		t.Fatalf("/static/: %d %q", r.status, r.body)
 	}
 }

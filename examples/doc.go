@@ -15,6 +15,7 @@
 //	redirect-by-country origin-request   302 by CloudFront-Viewer-Country
 //	device-content      origin-request   URI prefix by device type headers
 //	switch-origin       origin-request   choose the origin with ?origin=
+//	s3-origin           origin-request   /media/ from an S3 origin instead of the custom one
 //	origin-error        origin-response  5xx -> friendly 200 page or 302
 //	form-body           viewer-request   read and replace a form body (include-body)
 //	security-headers    origin-response and viewer-response: HSTS, CSP, ...

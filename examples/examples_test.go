@@ -32,6 +32,7 @@ var wantEntryPoints = map[string][]edge.EventType{
 	"redirect-by-country": {edge.OriginRequest},
 	"device-content":      {edge.OriginRequest},
 	"switch-origin":       {edge.OriginRequest},
+	"s3-origin":           {edge.OriginRequest},
 	"origin-error":        {edge.OriginResponse},
 	"form-body":           {edge.ViewerRequest},
 	"security-headers":    {edge.OriginResponse, edge.ViewerResponse},
