@@ -102,4 +102,3 @@ func validateOriginExtras(p *problems, path string, o *edgelabv1.Origin) {
 		p.add(path+".url", "an S3 origin has no url of its own (got %q)", o.GetUrl())
 	}
 }
-

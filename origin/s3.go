@@ -149,4 +149,3 @@ func s3Error(h http.Header, status int, code, msg, resource string) (int, []byte
 	return status, fmt.Appendf(nil, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message><Resource>%s</Resource></Error>\n",
 		code, msg, htmlEscape(resource))
 }
-

@@ -43,7 +43,7 @@ func wireRequests() map[string]*edge.Request {
 		"s3 origin": {Method: "GET", URI: "/o", Header: http.Header{},
 			Origin: &edge.Origin{ID: "m", S3: &edge.S3Origin{DomainName: "bucket.example", Region: "us-east-1", AuthMethod: "origin-access-identity",
 				Path: "/k", CustomHeaders: http.Header{"X-A": {"1"}}}}},
-		"header keys": {Method: "GET", URI: "/k", Header: http.Header{"X-Api-Key": {"k"}}, HeaderKeys: map[string]string{"X-Api-Key": "x-API-key"}},
+		"header keys":           {Method: "GET", URI: "/k", Header: http.Header{"X-Api-Key": {"k"}}, HeaderKeys: map[string]string{"X-Api-Key": "x-API-key"}},
 		"origin without fields": {Method: "GET", URI: "/o", Header: http.Header{}, Origin: &edge.Origin{}},
 		"long header value":     {Method: "GET", URI: "/l", Header: http.Header{"X-Long": {strings.Repeat("v", 200), strings.Repeat("w", 20000)}}},
 	}
