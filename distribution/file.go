@@ -62,6 +62,10 @@ type originFile struct {
 	ConnectTimeout json.RawMessage   `json:"connectTimeout,omitempty"`
 	ReadTimeout    json.RawMessage   `json:"readTimeout,omitempty"`
 	CustomHeaders  map[string]string `json:"customHeaders,omitempty"`
+	// The S3 origin and custom-origin extras (origins3.go).
+	S3               *s3File         `json:"s3,omitempty"`
+	KeepaliveTimeout json.RawMessage `json:"keepaliveTimeout,omitempty"`
+	SSLProtocols     []string        `json:"sslProtocols,omitempty"`
 }
 
 type groupFile struct {
@@ -147,6 +151,9 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 		}
 		if len(o.ReadTimeout) == 0 {
 			po.ReadTimeout = nil
+		}
+		if err := o.extraToProto(i, po); err != nil {
+			return nil, err
 		}
 		d.Origins = append(d.Origins, po)
 	}
@@ -288,6 +295,7 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 		if o.ReadTimeout != nil {
 			of.ReadTimeout = durationJSON(o.GetReadTimeout().AsDuration())
 		}
+		of.extraFromProto(o)
 		f.Origins = append(f.Origins, of)
 	}
 	for _, g := range d.GetOriginGroups() {

@@ -121,6 +121,18 @@ func (s *headerSet) add(key, val string) {
 	h[key] = s.vals[i : i+1 : i+1]
 }
 
+// spelt records that the viewer spelt the header key as name (edge's
+// Request.HeaderKeys), for the headers functions see.
+func (s *headerSet) spelt(key, name string) {
+	if _, shown := s.v.req.Header[key]; !shown || key == "Host" {
+		return
+	}
+	if s.v.req.HeaderKeys == nil {
+		s.v.req.HeaderKeys = map[string]string{}
+	}
+	s.v.req.HeaderKeys[key] = name
+}
+
 var errObsFold = errors.New("malformed header: obsolete line folding")
 
 // parseRawHeaders adds a raw header block (as the viewer sent it, one
@@ -152,7 +164,11 @@ func parseRawHeaders(block string, s *headerSet) error {
 		if !httpguts.ValidHeaderFieldValue(val) {
 			return fmt.Errorf("malformed value of header %q", truncate(name, 40))
 		}
-		s.add(http.CanonicalHeaderKey(name), val)
+		key := http.CanonicalHeaderKey(name)
+		s.add(key, val)
+		if key != name {
+			s.spelt(key, name)
+		}
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package edgenode
 import (
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -85,11 +84,10 @@ type originTarget struct {
 }
 
 type originConf struct {
-	id             string
-	base           *url.URL
+	id string
+	// origin is request.origin as origin events show it (newOriginConf).
+	origin         *edge.Origin
 	connectTimeout time.Duration
-	readTimeout    time.Duration
-	customHeaders  map[string]string
 }
 
 // compileChanges compiles the serving state for desired state ds from cur
@@ -181,16 +179,9 @@ func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
 	}
 	confs := map[string]*originConf{}
 	for _, o := range pd.GetOrigins() {
-		u, err := url.Parse(o.GetUrl())
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("origin %q: bad url %q", o.GetId(), o.GetUrl())
-		}
-		oc := &originConf{
-			id:             o.GetId(),
-			base:           u,
-			connectTimeout: o.GetConnectTimeout().AsDuration(),
-			readTimeout:    o.GetReadTimeout().AsDuration(),
-			customHeaders:  o.GetCustomHeaders(),
+		oc, err := newOriginConf(o)
+		if err != nil {
+			return nil, err
 		}
 		confs[oc.id] = oc
 		d.origins[oc.id] = &originTarget{id: oc.id, primary: oc}

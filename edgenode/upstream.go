@@ -64,7 +64,7 @@ var _ upstream = originSide{}
 // final answer.
 func (o originSide) fetch(ctx context.Context, t *txn, q upstreamRequest) upstreamAnswer {
 	attempts := t.b.target.attempts(q.req.Method)
-	f := originFetch{method: q.req.Method, body: q.body, cacheable: q.cacheable}
+	f := originFetch{method: q.req.Method, body: q.body, cacheable: q.cacheable, viewerHost: t.in.host}
 	if q.cacheable {
 		if f.method == http.MethodHead {
 			f.method = http.MethodGet // fetch the object so GET and HEAD share it

@@ -16,7 +16,7 @@ import (
 // still to send upstream.
 func (t *txn) readBody() *reply {
 	in, cfg := &t.in, &t.n.cfg
-	t.body = in.body
+	t.body = withLength(in.body, in.contentLength)
 	if in.contentLength == 0 || in.body == nil || !(t.b.wantsBody(edge.ViewerRequest) || t.b.wantsBody(edge.OriginRequest)) {
 		return nil
 	}
@@ -30,7 +30,7 @@ func (t *txn) readBody() *reply {
 		return errorReply(http.StatusBadRequest, xError, "Bad request body.", t.rid)
 	}
 	t.bodyPrefix = prefix
-	t.body = io.MultiReader(bytes.NewReader(prefix), in.body)
+	t.body = withLength(io.MultiReader(bytes.NewReader(prefix), in.body), in.contentLength)
 	return nil
 }
 

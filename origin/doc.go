@@ -31,4 +31,8 @@
 // the longest matching prefix wins. outage closes the connection without an
 // answer; errorRate answers status (default 503) with that probability;
 // latency delays the answer; resetBody sends half the body then resets.
+//
+// With Config.S3Buckets (origin --s3-buckets) the content routes give way
+// to S3 mode (s3.go): the origin answers as an S3 endpoint for those
+// buckets, for distributions' S3 origins. The admin routes stay.
 package origin

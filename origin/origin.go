@@ -37,6 +37,9 @@ type Config struct {
 	// carry (adminauth.Protect). Empty: none, but cross-site requests and
 	// bodies that are not application/json are refused either way.
 	AdminToken string
+	// S3Buckets, when set, turns on S3 mode (s3.go): the origin answers as
+	// an S3 endpoint serving these buckets instead of the content routes.
+	S3Buckets []string
 }
 
 // Fault is a runtime failure knob.
@@ -90,6 +93,7 @@ type Server struct {
 	recv   *receipts
 	admin  http.Handler // serveAdmin behind adminauth.Protect
 	once   sync.Once
+	s3     *s3Store // nil unless S3 mode
 }
 
 // New binds the listener; call Run to serve.
@@ -113,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("origin: listen %s: %w", cfg.ListenAddr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}}
+	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}, s3: newS3Store(cfg.ID, cfg.S3Buckets)}
 	s.admin = adminauth.Protect(cfg.AdminToken, http.HandlerFunc(s.serveAdmin))
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
@@ -289,6 +293,9 @@ func hijackClose(w http.ResponseWriter) {
 // route returns the status and body for the content routes; status 0 means
 // the response was already written.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) (int, []byte) {
+	if s.s3 != nil {
+		return s.s3Route(w, r)
+	}
 	h := w.Header()
 	p := r.URL.Path
 	switch {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/viewerinfo"
 )
@@ -217,6 +219,11 @@ func checkRequest(inv Invocation, limits Limits, req *edge.Request, fail func(st
 	}
 	if err := checkHeaderChanges(inv.Event, orig.Header, req.Header, fail); err != nil {
 		return err
+	}
+	if inv.Event == edge.OriginRequest && orig.Origin != nil && !proto.Equal(OriginToProto(orig.Origin), OriginToProto(req.Origin)) {
+		if err := CheckOrigin(req.Origin); err != nil {
+			return fail("%v", err)
+		}
 	}
 	if req.Body != nil && req.Body.Replace {
 		if orig.Body == nil {
