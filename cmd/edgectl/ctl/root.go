@@ -144,7 +144,11 @@ func DialCommand(cmd *cobra.Command) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Dial(cmd.Context(), splitEndpoints(p.Endpoint), creds)
+	ctx := cmd.Context()
+	if ctx == nil { // a parent command (chaos) whose subcommand runs
+		ctx = context.Background()
+	}
+	return Dial(ctx, splitEndpoints(p.Endpoint), creds)
 }
 
 // Dial connects to the first endpoint whose health check answers SERVING.
