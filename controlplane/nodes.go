@@ -82,7 +82,7 @@ func (g *nodeRegistry) attach(ctx context.Context, h *edgelabv1.Hello) uint64 {
 	e.rec.Node = &edgelabv1.Node{
 		Id: h.NodeId, Region: h.Region, Pop: h.Pop, AppliedRevision: h.LastRevision,
 		LastSeen: now, AttachedTo: g.serverID, Connected: true, HttpUrl: h.HttpUrl,
-		ConnectedSince: now, Health: "ok",
+		ConnectedSince: now, Health: "ok", Role: nodeRole(h.Role),
 	}
 	g.markLocked(e)
 	return e.session
