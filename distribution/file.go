@@ -46,6 +46,8 @@ type file struct {
 	Origins      []originFile   `json:"origins"`
 	OriginGroups []groupFile    `json:"originGroups,omitempty"`
 	Behaviors    []behaviorFile `json:"behaviors"`
+	// OriginShield is a region whose REC every REC's misses go through.
+	OriginShield string `json:"originShield,omitempty"`
 }
 
 type originFile struct {
@@ -54,6 +56,7 @@ type originFile struct {
 	ConnectTimeout json.RawMessage   `json:"connectTimeout,omitempty"`
 	ReadTimeout    json.RawMessage   `json:"readTimeout,omitempty"`
 	CustomHeaders  map[string]string `json:"customHeaders,omitempty"`
+	Region         string            `json:"region,omitempty"`
 }
 
 type groupFile struct {
@@ -119,9 +122,9 @@ func cleanDecodeError(err error) string {
 }
 
 func (f *file) toProto() (*edgelabv1.Distribution, error) {
-	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains}
+	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, OriginShield: f.OriginShield}
 	for i, o := range f.Origins {
-		po := &edgelabv1.Origin{Id: o.ID, Url: o.URL, CustomHeaders: o.CustomHeaders}
+		po := &edgelabv1.Origin{Id: o.ID, Url: o.URL, CustomHeaders: o.CustomHeaders, Region: o.Region}
 		var err error
 		if po.ConnectTimeout, err = durationField(o.ConnectTimeout, fmt.Sprintf("origins[%d].connectTimeout", i), 0); err != nil {
 			return nil, err
@@ -249,9 +252,9 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 	if d == nil {
 		return nil, errors.New("no distribution")
 	}
-	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains()}
+	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), OriginShield: d.GetOriginShield()}
 	for _, o := range d.GetOrigins() {
-		of := originFile{ID: o.GetId(), URL: o.GetUrl(), CustomHeaders: o.GetCustomHeaders()}
+		of := originFile{ID: o.GetId(), URL: o.GetUrl(), CustomHeaders: o.GetCustomHeaders(), Region: o.GetRegion()}
 		if o.ConnectTimeout != nil {
 			of.ConnectTimeout = durationJSON(o.GetConnectTimeout().AsDuration())
 		}

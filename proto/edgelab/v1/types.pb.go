@@ -455,9 +455,12 @@ type Distribution struct {
 	Origins      []*Origin              `protobuf:"bytes,3,rep,name=origins,proto3" json:"origins,omitempty"`
 	OriginGroups []*OriginGroup         `protobuf:"bytes,4,rep,name=origin_groups,json=originGroups,proto3" json:"origin_groups,omitempty"`
 	// Ordered; first match wins; the last one has path "default".
-	Behaviors     []*Behavior            `protobuf:"bytes,5,rep,name=behaviors,proto3" json:"behaviors,omitempty"`
-	Comment       string                 `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
-	Updated       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated,proto3" json:"updated,omitempty"`
+	Behaviors []*Behavior            `protobuf:"bytes,5,rep,name=behaviors,proto3" json:"behaviors,omitempty"`
+	Comment   string                 `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	Updated   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated,proto3" json:"updated,omitempty"`
+	// Origin shield: the region whose regional edge cache every REC's misses
+	// go through before the origin (CloudFront's Origin Shield). Empty: none.
+	OriginShield  string `protobuf:"bytes,8,opt,name=origin_shield,json=originShield,proto3" json:"origin_shield,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -541,6 +544,13 @@ func (x *Distribution) GetUpdated() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Distribution) GetOriginShield() string {
+	if x != nil {
+		return x.OriginShield
+	}
+	return ""
+}
+
 // Origin is one HTTP origin server.
 type Origin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -550,8 +560,11 @@ type Origin struct {
 	ConnectTimeout *durationpb.Duration `protobuf:"bytes,3,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
 	ReadTimeout    *durationpb.Duration `protobuf:"bytes,4,opt,name=read_timeout,json=readTimeout,proto3" json:"read_timeout,omitempty"`
 	CustomHeaders  map[string]string    `protobuf:"bytes,5,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Region the origin is in (the data-plane latency model). Empty: the
+	// topology's home region.
+	Region        string `protobuf:"bytes,6,opt,name=region,proto3" json:"region,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Origin) Reset() {
@@ -617,6 +630,13 @@ func (x *Origin) GetCustomHeaders() map[string]string {
 		return x.CustomHeaders
 	}
 	return nil
+}
+
+func (x *Origin) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
 }
 
 // OriginGroup fails over from primary to secondary.
@@ -1513,7 +1533,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xa8\x02\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xcd\x02\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1521,13 +1541,15 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\rorigin_groups\x18\x04 \x03(\v2\x17.edgelab.v1.OriginGroupR\foriginGroups\x122\n" +
 	"\tbehaviors\x18\x05 \x03(\v2\x14.edgelab.v1.BehaviorR\tbehaviors\x12\x18\n" +
 	"\acomment\x18\x06 \x01(\tR\acomment\x124\n" +
-	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\"\xbc\x02\n" +
+	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12#\n" +
+	"\rorigin_shield\x18\b \x01(\tR\foriginShield\"\xd4\x02\n" +
 	"\x06Origin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
 	"\x0fconnect_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x12<\n" +
 	"\fread_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vreadTimeout\x12L\n" +
-	"\x0ecustom_headers\x18\x05 \x03(\v2%.edgelab.v1.Origin.CustomHeadersEntryR\rcustomHeaders\x1a@\n" +
+	"\x0ecustom_headers\x18\x05 \x03(\v2%.edgelab.v1.Origin.CustomHeadersEntryR\rcustomHeaders\x12\x16\n" +
+	"\x06region\x18\x06 \x01(\tR\x06region\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"~\n" +
