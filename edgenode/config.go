@@ -38,6 +38,9 @@ type Config struct {
 
 	// Origin tunes the origin transport.
 	Origin OriginConfig
+	// Tier places the node in the two tiers (PoP or REC; tier.go). Zero:
+	// a PoP whose misses go to the origin.
+	Tier TierConfig
 
 	// ReadHeaderTimeout bounds how long a viewer may take to send its request
 	// headers (slow-client protection). Default 10s.

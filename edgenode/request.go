@@ -37,6 +37,9 @@ type inbound struct {
 	// remoteIP is the viewer's address from the fasthttp front end, turned
 	// into ClientIP only when a function or the origin needs it.
 	remoteIP net.IP
+	// hop is the tier request header (hopHeader) as sent; only a REC
+	// reads it (tierRoute).
+	hop string
 	// hostHeader is the Host header's value slice, for exposeHost.
 	hostHeader []string
 	// scratch is the fasthttp front end's copy buffer, kept across the
@@ -87,6 +90,9 @@ func (s *headerSet) add(key, val string) {
 		}
 		return
 	case "Transfer-Encoding":
+		return
+	case hopHeader:
+		s.v.hop = val
 		return
 	}
 	s.v.headerBytes += len(key) + len(val) + 4

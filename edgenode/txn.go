@@ -40,6 +40,8 @@ type txn struct {
 	fns []string
 	// hit holds a cache hit's reply, so a hit allocates none.
 	hit reply
+	// hop is set at a REC: the tier request's context (tierRoute).
+	hop *hop
 }
 
 // txnPool recycles transactions for one front end.
@@ -84,8 +86,14 @@ func (t *txn) serve(ctx context.Context) *reply {
 	if rep := t.route(); rep != nil {
 		return rep
 	}
+	if rep := t.tierRoute(); rep != nil {
+		return rep
+	}
 	if rep := t.readBody(); rep != nil {
 		return rep
+	}
+	if t.hop != nil {
+		return t.lookup(ctx) // a REC: the viewer triggers ran at the PoP
 	}
 	if rep := t.viewerRequest(ctx); rep != nil {
 		return rep

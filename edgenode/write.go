@@ -39,6 +39,7 @@ func (t *txn) responseHeaders(rep *reply, sink headerSink) (status int, bodyAllo
 	sink.set("X-Edgelab-Pop", n.hdr.pop)
 	sink.set("X-Edgelab-Node", n.hdr.node)
 	sink.set1("X-Edgelab-Request-Id", t.rid)
+	t.tierHeaders(rep, sink)
 	if len(t.fns) > 0 {
 		sink.set1("X-Edgelab-Functions", strings.Join(t.fns, ", "))
 	}
