@@ -67,6 +67,7 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 	rcfg.NodeID = node.cfg.NodeID
 	rcfg.Region = node.cfg.Region
 	rcfg.PoP = node.cfg.PoP
+	rcfg.Role = node.tiers.cfg.Role
 	rcfg.HTTPURL = node.URL()
 	if cfg.PublicURL != "" {
 		rcfg.HTTPURL = cfg.PublicURL
