@@ -132,9 +132,9 @@ type Endpoints struct {
 	Dashboard     string         `json:"dashboard"`
 	Edges         []EdgeEndpoint `json:"edges"`
 	// RECs are the regional edge caches (not for viewers).
-	RECs []EdgeEndpoint `json:"recs,omitempty"`
-	Origins       []OriginInfo   `json:"origins"`
-	Profile       string         `json:"profile"`
+	RECs    []EdgeEndpoint `json:"recs,omitempty"`
+	Origins []OriginInfo   `json:"origins"`
+	Profile string         `json:"profile"`
 	// Token is a JWT the sample jwt-auth function accepts (valid one year).
 	Token string `json:"token,omitempty"`
 }
