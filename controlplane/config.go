@@ -2,12 +2,14 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgelab/edgelab/controlplane/dashboard"
+	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -73,6 +75,23 @@ type Config struct {
 	// (labelled node=<id>) for the dashboard's Traffic and Functions views.
 	// Nil means those views say that no edge metrics are configured.
 	EdgeMetrics prometheus.Gatherer
+	// TLS is the gRPC listener's TLS configuration (pki.APIServerTLS: the
+	// replica's certificate, client certificates verified when given).
+	// Required unless Insecure.
+	TLS *tls.Config
+	// Insecure serves plaintext gRPC and checks no caller: every call is
+	// allowed and a node is whoever its Hello says. Only for watching the
+	// stream in a workshop; the server logs a warning at start.
+	Insecure bool
+	// CA issues node certificates on enrolment (AccessService.EnrollNode).
+	// Nil means this replica cannot enroll nodes.
+	CA *pki.CA
+	// NodeCertLifetime is the lifetime of enrolled nodes' certificates;
+	// zero means DefaultNodeCertLifetime.
+	NodeCertLifetime time.Duration
+	// AdminToken, when set, is stored at start as the token "admin" with
+	// role admin (the token `edgelab up` prints and writes to lab.json).
+	AdminToken string
 	// DashboardReplicas lists every replica's dashboard (this one included)
 	// for the page to move to when its replica dies. Nil means this
 	// replica alone.
@@ -104,6 +123,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Profile == (sandbox.Profile{}) {
 		c.Profile = sandbox.DefaultProfile()
+	}
+	if c.NodeCertLifetime <= 0 {
+		c.NodeCertLifetime = DefaultNodeCertLifetime
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 15 * time.Second

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -29,6 +31,8 @@ type nodeEntry struct {
 	dirty      bool
 	modRev     int64     // mod revision of our last write, 0 if none
 	detachedAt time.Time // zero while attached
+	// end closes the current session's stream when a newer one takes over.
+	end context.CancelCauseFunc
 }
 
 // nodeRegistry holds node records in memory and writes them to etcd in
@@ -57,7 +61,10 @@ func newNodeRegistry(kv clientv3.KV, keys store.Keys, serverID string, log *slog
 
 // attach registers a new stream for a node and returns its session number.
 // The stored history (possibly written by another replica) is carried over.
-func (g *nodeRegistry) attach(ctx context.Context, h *edgelabv1.Hello) uint64 {
+// As in go-control-plane, the newer stream of a node wins: a stream still
+// attached for the same id is ended (end of the older session) with
+// codes.Aborted, and the node's record counts the takeover.
+func (g *nodeRegistry) attach(ctx context.Context, h *edgelabv1.Hello, end context.CancelCauseFunc) uint64 {
 	var prev *edgelabv1.NodeRecord
 	if resp, err := g.kv.Get(ctx, g.keys.Node(h.NodeId)); err == nil && len(resp.Kvs) == 1 {
 		rec := &edgelabv1.NodeRecord{}
@@ -77,12 +84,20 @@ func (g *nodeRegistry) attach(ctx context.Context, h *edgelabv1.Hello) uint64 {
 		}
 		g.nodes[h.NodeId] = e
 	}
-	e.session = g.nextSes
+	replaced := ok && e.detachedAt.IsZero() && e.end != nil
+	if replaced {
+		e.end(status.Errorf(codes.Aborted, "node %s: replaced by a newer stream of the same node", h.NodeId))
+		g.log.Warn("node opened a second stream; the newer one replaces the older", "node", h.NodeId)
+	}
+	e.session, e.end = g.nextSes, end
 	e.detachedAt = time.Time{}
 	e.rec.Node = &edgelabv1.Node{
 		Id: h.NodeId, Region: h.Region, Pop: h.Pop, AppliedRevision: h.LastRevision,
 		LastSeen: now, AttachedTo: g.serverID, Connected: true, HttpUrl: h.HttpUrl,
 		ConnectedSince: now, Health: "ok", Role: nodeRole(h.Role),
+	}
+	if replaced {
+		e.rec.Node.LastError = "an older stream of this node was replaced by this one"
 	}
 	g.markLocked(e)
 	return e.session

@@ -34,7 +34,7 @@ func BenchmarkPublishToAllAcked(b *testing.B) {
 			for i := range n {
 				c, err := replica.New(replica.Config{
 					NodeID: fmt.Sprintf("sim-%05d", i), Region: regions5[i%len(regions5)], Endpoints: []string{cp.addr},
-					Applier: noop, Logger: quietLogger(), HeartbeatInterval: 5 * time.Second, DialOptions: dial,
+					Applier: noop, Logger: quietLogger(), HeartbeatInterval: 5 * time.Second, DialOptions: append(plaintext(), dial...),
 				})
 				if err != nil {
 					b.Fatal(err)

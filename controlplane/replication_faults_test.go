@@ -211,7 +211,7 @@ func TestReplicatorForwardsNodeSideFaults(t *testing.T) {
 // startFaultNode is startNode with a fault-aware recorder as the Applier.
 func startFaultNode(t *testing.T, id, region string, endpoints []string, rec *faultRecorder) *node {
 	t.Helper()
-	c, err := replica.New(replica.Config{
+	c, err := replica.New(replica.Config{DialOptions: plaintext(),
 		NodeID: id, Region: region, PoP: "X", Endpoints: endpoints, Applier: rec,
 		Logger: quietLogger(), BackoffInitial: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		HeartbeatInterval: 200 * time.Millisecond, DeadAfter: 3 * time.Second,

@@ -86,7 +86,7 @@ func TestNodeRecoversAfterUndeliverableUpdateDeleted(t *testing.T) {
 	c, err := replica.New(replica.Config{
 		NodeID: "n1", Region: "us-east-1", Endpoints: l.addrs(), Applier: rec, Logger: quietLogger(),
 		BackoffInitial: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond,
-		DialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1 << 20))},
+		DialOptions: append(plaintext(), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<20))),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -35,13 +35,13 @@ import (
 // model, while recording acks, heartbeats and logs. One goroutine (this one)
 // sends; a helper goroutine receives and exits when the stream ends.
 func (r *Replicator) Stream(stream edgelabv1.ReplicationService_StreamServer) error {
-	ctx, cancel := context.WithCancel(stream.Context())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
 	hello, err := r.handshake(ctx, stream)
 	if err != nil {
 		return err
 	}
-	s := r.newNodeStream(ctx, stream, hello)
+	s := r.newNodeStream(ctx, cancel, stream, hello)
 	defer s.detach()
 	// The receiver ends once this handler returns (gRPC then fails its
 	// Recv), so it is counted but not waited for: waiting would deadlock.
@@ -65,6 +65,9 @@ func (r *Replicator) handshake(ctx context.Context, stream edgelabv1.Replication
 	}
 	if _, err := messageLimit(hello.MaxMessageBytes); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "hello: %v", err)
+	}
+	if err := r.checkIdentity(ctx, hello); err != nil {
+		return nil, err
 	}
 	if !r.top.HasRegion(hello.Region) {
 		r.log.Warn("node in a region the topology does not know; no delay applied", "node", hello.NodeId, "region", hello.Region)
@@ -111,7 +114,7 @@ type nodeStream struct {
 }
 
 // newNodeStream attaches the node and positions it at its Hello revision.
-func (r *Replicator) newNodeStream(ctx context.Context, stream edgelabv1.ReplicationService_StreamServer, hello *edgelabv1.Hello) *nodeStream {
+func (r *Replicator) newNodeStream(ctx context.Context, cancel context.CancelCauseFunc, stream edgelabv1.ReplicationService_StreamServer, hello *edgelabv1.Hello) *nodeStream {
 	rnd := rng.New()
 	maxMsg, _ := messageLimit(hello.MaxMessageBytes)
 	s := &nodeStream{
@@ -124,7 +127,7 @@ func (r *Replicator) newNodeStream(ctx context.Context, stream edgelabv1.Replica
 	}
 	s.needSnap = s.pos == 0 || !r.resumable(ctx, s.pos)
 	s.resumed = !s.needSnap
-	s.session = r.nodes.attach(ctx, hello)
+	s.session = r.nodes.attach(ctx, hello, cancel)
 	r.metrics.connected.Inc()
 	s.log.Info("node attached", "last_revision", hello.LastRevision)
 	return s
@@ -163,6 +166,9 @@ func (s *nodeStream) run(ctx context.Context, in <-chan *edgelabv1.StreamRequest
 		case <-ping.C:
 			err = s.ping()
 		case <-ctx.Done():
+			if cause := context.Cause(ctx); status.Code(cause) == codes.Aborted {
+				return cause // a newer stream of this node took over
+			}
 			return status.FromContextError(ctx.Err()).Err()
 		case <-s.r.closing:
 			return status.Error(codes.Unavailable, "control-plane replica shutting down")

@@ -106,6 +106,7 @@ func startReplicaReg(t testing.TB, cli *clientv3.Client, keys store.Keys, id str
 // runs it until the test ends (or stop).
 func serveReplicator(t testing.TB, cfg ReplicatorConfig) *cpReplica {
 	t.Helper()
+	cfg.TrustHello = true // a plain gRPC server: no guard, no certificates
 	r, err := NewReplicator(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +240,7 @@ func startNode(t testing.TB, id, region string, endpoints []string, dir string, 
 	if rec == nil {
 		rec = &recorder{}
 	}
-	c, err := replica.New(replica.Config{
+	c, err := replica.New(replica.Config{DialOptions: plaintext(),
 		NodeID: id, Region: region, PoP: "X", Endpoints: endpoints, StateDir: dir, Applier: rec,
 		Logger: quietLogger(), BackoffInitial: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		HeartbeatInterval: 200 * time.Millisecond, DeadAfter: 3 * time.Second,
@@ -729,4 +730,9 @@ func TestDeadNodeLeavesAfterLease(t *testing.T) {
 			t.Fatalf("status %v, want Deployed (the live node acked)", d.GetState())
 		}
 	}
+}
+
+// plaintext dials a test replicator, which serves without TLS.
+func plaintext() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 }

@@ -68,6 +68,7 @@ type Server struct {
 	embedded   *embedded.Etcd
 	manager    *sandbox.Manager // owned runner, nil when Config.Runner was given
 	metrics    *serverMetrics
+	access     *accessStore
 	checkSeq   checkSeq
 
 	closeOnce sync.Once
@@ -81,6 +82,9 @@ var _ edgelabv1.ControlPlaneServiceServer = (*Server)(nil)
 // started is stopped again.
 func New(cfg Config) (_ *Server, err error) {
 	cfg.applyDefaults()
+	if cfg.TLS == nil && !cfg.Insecure {
+		return nil, errNoTLS
+	}
 	s := &Server{cfg: cfg, keys: store.NewKeys(cfg.KeyPrefix), registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
@@ -114,13 +118,18 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("starting chaos service: %w", err)
 	}
 	s.replicator, err = NewReplicator(ReplicatorConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, ServerID: s.id,
-		Topology: cfg.Topology, Profile: cfg.DelayProfile, Logger: s.log, Registerer: s.registry, Faults: s.chaos.Faults(), MaxUpdateBytes: cfg.MaxUpdateBytes})
+		Topology: cfg.Topology, Profile: cfg.DelayProfile, Logger: s.log, Registerer: s.registry, Faults: s.chaos.Faults(),
+		MaxUpdateBytes: cfg.MaxUpdateBytes, TrustHello: cfg.Insecure})
 	if err != nil {
 		return nil, fmt.Errorf("starting replication: %w", err)
 	}
 
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.metrics.unary), grpc.MaxRecvMsgSize(64<<20))
+	if err := s.startAccess(cfg); err != nil {
+		return nil, err
+	}
+	s.grpc = grpc.NewServer(s.grpcOptions(cfg)...)
 	edgelabv1.RegisterControlPlaneServiceServer(s.grpc, s)
+	edgelabv1.RegisterAccessServiceServer(s.grpc, s.access)
 	edgelabv1.RegisterReplicationServiceServer(s.grpc, s.replicator)
 	edgelabv1.RegisterChaosServiceServer(s.grpc, s.chaos)
 	s.health = health.NewServer()

@@ -83,6 +83,9 @@ func startServer(t *testing.T, cfg controlplane.Config) (*controlplane.Server, e
 		cfg.ListenAddr = "127.0.0.1:0"
 	}
 	cfg.Logger = quiet()
+	if cfg.TLS == nil {
+		cfg.Insecure = true // these tests are about the API; access_test.go covers TLS and roles
+	}
 	s, err := controlplane.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +189,7 @@ func TestLifecycleAndRestart(t *testing.T) {
 	ctx := ctxT(t)
 	func() {
 		// First life: an embedded etcd owned by the server.
-		s, err := controlplane.New(controlplane.Config{ListenAddr: "127.0.0.1:0", EtcdDataDir: dir, Logger: quiet()})
+		s, err := controlplane.New(controlplane.Config{ListenAddr: "127.0.0.1:0", EtcdDataDir: dir, Logger: quiet(), Insecure: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,11 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/edgelab/edgelab/controlplane"
 	"github.com/edgelab/edgelab/controlplane/dashboard"
 	"github.com/edgelab/edgelab/edgenode"
+	"github.com/edgelab/edgelab/edgenode/replica"
 	"github.com/edgelab/edgelab/gateway"
 	"github.com/edgelab/edgelab/origin"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
@@ -70,6 +70,11 @@ type Config struct {
 	// Progress receives one-line progress notes for people (slow profiles).
 	// Default: discard.
 	Progress io.Writer
+	// Insecure runs every gRPC connection in plaintext with no
+	// authentication (for watching the stream in a workshop). By default
+	// the lab creates a CA and an admin token under DataDir/pki, and every
+	// component connects with mutual TLS.
+	Insecure bool
 }
 
 // DefaultBasePort gives the all-in-one its well-known ports (control plane
@@ -137,6 +142,12 @@ type Endpoints struct {
 	Profile string         `json:"profile"`
 	// Token is a JWT the sample jwt-auth function accepts (valid one year).
 	Token string `json:"token,omitempty"`
+	// AdminToken is the control planes' admin API token (edgectl reads it
+	// from here); CAFile the lab CA's certificate, relative to lab.json.
+	AdminToken string `json:"adminToken,omitempty"`
+	CAFile     string `json:"caFile,omitempty"`
+	// Insecure says the lab runs without TLS and authentication.
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // EdgeEndpoint is one edge node of the lab.
@@ -169,6 +180,7 @@ type Lab struct {
 	edges   []*edgeHandle
 	gw      *gateway.Gateway
 	token   string
+	trust   *trust
 	conn    *grpc.ClientConn
 
 	wg sync.WaitGroup
@@ -226,6 +238,9 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		}
 	}()
 	log := cfg.Logger
+	if l.trust, err = loadTrust(cfg.DataDir, cfg.Host, cfg.Insecure); err != nil {
+		return nil, err
+	}
 
 	log.Info("starting embedded etcd", "dir", filepath.Join(cfg.DataDir, "etcd"))
 	eps, stop, err := controlplane.StartEmbeddedEtcd(ctx, filepath.Join(cfg.DataDir, "etcd"))
@@ -273,7 +288,7 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 			log.Warn("fault follower stopped", "err", err)
 		}
 	}()
-	conn, err := grpc.NewClient(l.cps[0].addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(l.cps[0].addr, l.trust.adminDial()...)
 	if err != nil {
 		return nil, fmt.Errorf("lab: dialing control plane: %w", err)
 	}
@@ -300,7 +315,7 @@ func (l *Lab) startControlPlane(i int) error {
 		}
 	}
 	l.mu.Unlock()
-	srv, err := controlplane.New(controlplane.Config{
+	cpCfg := controlplane.Config{
 		ListenAddr:        addr,
 		MetricsAddr:       metrics,
 		EtcdEndpoints:     l.etcdEPs,
@@ -311,7 +326,9 @@ func (l *Lab) startControlPlane(i int) error {
 		MemoryCgroup:      l.cfg.MemoryCgroup,
 		EdgeMetrics:       edgeGatherer{l},
 		DashboardReplicas: l.dashboards,
-	})
+	}
+	l.trust.controlPlane(&cpCfg)
+	srv, err := controlplane.New(cpCfg)
 	if err != nil {
 		return fmt.Errorf("lab: control plane %s: %w", id, err)
 	}
@@ -388,6 +405,7 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),
 		Build:         "edgelab-allinone",
+		Replica:       replica.Config{DialOptions: l.trust.nodeDial(info.ID, info.Region)},
 	})
 	if err != nil {
 		return fmt.Errorf("lab: edge %s: %w", info.ID, err)
@@ -450,7 +468,7 @@ func (l *Lab) startGateway(addr string) error {
 func (l *Lab) Endpoints() Endpoints {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ep := Endpoints{Profile: l.cfg.Profile, Token: l.token}
+	ep := Endpoints{Profile: l.cfg.Profile, Token: l.token, AdminToken: l.trust.adminToken, CAFile: l.trust.caFile(), Insecure: l.trust.insecure}
 	for _, c := range l.cps {
 		ep.ControlPlanes = append(ep.ControlPlanes, c.addr)
 		if ep.Dashboard == "" && c.srv.MetricsAddr() != "" {
@@ -483,7 +501,7 @@ func (l *Lab) writeEndpoints() error {
 		return err
 	}
 	tmp := l.EndpointsFile() + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil { // it holds the admin token
 		return fmt.Errorf("lab: writing %s: %w", tmp, err)
 	}
 	return os.Rename(tmp, l.EndpointsFile())

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Kind is the role a certificate's holder plays in the lab.
@@ -115,3 +116,7 @@ func IdentityOf(cert *x509.Certificate) (Identity, error) {
 	}
 	return Identity{}, fmt.Errorf("certificate carries %d edgelab identities; exactly one is allowed", len(found))
 }
+
+// IssuedAt is when a lab certificate was issued: its NotBefore, which Issue
+// backdates by the allowed clock skew.
+func IssuedAt(cert *x509.Certificate) time.Time { return cert.NotBefore.Add(clockSkew) }

@@ -52,10 +52,20 @@ func (s *Source) Certificate() (*tls.Certificate, error) {
 // ServerTLS is a TLS 1.3 server configuration that presents src's
 // certificate and requires a client certificate signed by the pool's CA
 // (mutual TLS). The handler reads the caller with PeerIdentity.
-func ServerTLS(pool *x509.CertPool, src *Source) *tls.Config {
+func ServerTLS(pool *x509.CertPool, src CertSource) *tls.Config {
+	c := APIServerTLS(pool, src)
+	c.ClientAuth = tls.RequireAndVerifyClientCert
+	return c
+}
+
+// APIServerTLS is ServerTLS for a server that also takes callers without a
+// certificate (users with a bearer token, a node enrolling with a join
+// token): a certificate, when given, must verify against the pool, and the
+// server decides per call what an unauthenticated peer may do.
+func APIServerTLS(pool *x509.CertPool, src CertSource) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
-		ClientAuth: tls.RequireAndVerifyClientCert,
+		ClientAuth: tls.VerifyClientCertIfGiven,
 		ClientCAs:  pool,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return src.Certificate()
@@ -65,15 +75,19 @@ func ServerTLS(pool *x509.CertPool, src *Source) *tls.Config {
 
 // ClientTLS is a TLS 1.3 client configuration that presents src's
 // certificate and trusts only the pool's CA for a server named serverName.
-func ClientTLS(pool *x509.CertPool, src *Source, serverName string) *tls.Config {
-	return &tls.Config{
+// A nil src presents no certificate (a user authenticating with a token).
+func ClientTLS(pool *x509.CertPool, src CertSource, serverName string) *tls.Config {
+	c := &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		RootCAs:    pool,
 		ServerName: serverName,
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			return src.Certificate()
-		},
 	}
+	if src != nil {
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return src.Certificate()
+		}
+	}
+	return c
 }
 
 // ErrNoPeerCertificate is returned by PeerIdentity for a connection whose

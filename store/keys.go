@@ -102,3 +102,25 @@ func (k Keys) ParseVersionKey(key string) (name string, version int64, ok bool) 
 	}
 	return name, v, true
 }
+
+// Tokens is the prefix of API tokens, keyed by the hex SHA-256 of the
+// secret (the secret itself is never stored).
+func (k Keys) Tokens() string { return k.prefix + "access/tokens/" }
+
+// Token is the key of the token whose secret hashes to hash.
+func (k Keys) Token(hash string) string { return k.Tokens() + hash }
+
+// RemovedNodes is the prefix of removed nodes: a node's certificates issued
+// before its removal are refused.
+func (k Keys) RemovedNodes() string { return k.prefix + "access/removed-nodes/" }
+
+// RemovedNode is the removal record of node id.
+func (k Keys) RemovedNode(id string) string { return k.RemovedNodes() + id }
+
+// Audit is the prefix of the audit log; entries sort by time.
+func (k Keys) Audit() string { return k.prefix + "audit/" }
+
+// AuditEntry is the key of one audit entry written at unixNano by replica.
+func (k Keys) AuditEntry(unixNano int64, replica string) string {
+	return fmt.Sprintf("%s%020d-%s", k.Audit(), unixNano, replica)
+}

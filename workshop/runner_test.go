@@ -283,7 +283,7 @@ func (r *runner) checkTokenExport(raw string) error {
 func (r *runner) edgectl(ctx context.Context, args []string, out io.Writer) int {
 	var chaosCmd *cobra.Command
 	chaosCmd = chaosctl.NewCommand(func() (*grpc.ClientConn, error) {
-		return ctl.Dial(ctx, ctl.Endpoints(chaosCmd))
+		return ctl.DialCommand(chaosCmd)
 	}, out)
 	for _, a := range args {
 		if a == "--endpoint" || strings.HasPrefix(a, "--endpoint=") {

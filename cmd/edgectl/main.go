@@ -19,7 +19,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	var chaosCmd *cobra.Command
 	chaosCmd = chaosctl.NewCommand(func() (*grpc.ClientConn, error) {
-		return ctl.Dial(ctx, ctl.Endpoints(chaosCmd))
+		return ctl.DialCommand(chaosCmd)
 	}, os.Stdout)
 	code := ctl.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr, chaosCmd)
 	stop()

@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/edgelab/edgelab/edgenode"
 	"github.com/edgelab/edgelab/edgenode/replica"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
@@ -46,7 +49,7 @@ func benchApplyOneChange(b *testing.B, held int) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { node.Close() })
-	c, err := replica.New(replica.Config{NodeID: "bench", Endpoints: []string{"127.0.0.1:1"},
+	c, err := replica.New(replica.Config{DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},NodeID: "bench", Endpoints: []string{"127.0.0.1:1"},
 		StateDir: b.TempDir(), Applier: node, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/edgelab/edgelab/desired"
@@ -90,7 +89,10 @@ type Config struct {
 	// DeadAfter drops a stream on which nothing arrived for this long; default 15s
 	// (three control-plane pings).
 	DeadAfter time.Duration
-	// DialOptions are added to the gRPC dial; default insecure credentials.
+	// DialOptions are the gRPC dial's options; they must carry the
+	// transport credentials: the node's certificate and the lab CA
+	// (access.Client.DialOptions), or plaintext for an --insecure lab.
+	// Required.
 	DialOptions []grpc.DialOption
 	// MaxMessageBytes is the largest message the node receives, announced in
 	// Hello so the control plane sends larger updates in pieces; default
@@ -147,6 +149,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("replica: at least one endpoint is required")
+	}
+	if len(cfg.DialOptions) == 0 {
+		return nil, errors.New("replica: DialOptions with transport credentials are required (access.Client.DialOptions)")
 	}
 	if cfg.Applier == nil {
 		return nil, errors.New("replica: Applier is required")
@@ -404,8 +409,7 @@ func (c *Client) Run(ctx context.Context) error {
 
 // session runs one stream; progressed reports whether anything was received.
 func (c *Client) session(ctx context.Context, endpoint string) (progressed bool, err error) {
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes))}, c.cfg.DialOptions...)
+	opts := append([]grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxMessageBytes))}, c.cfg.DialOptions...)
 	conn, err := grpc.NewClient(endpoint, opts...)
 	if err != nil {
 		return false, fmt.Errorf("dialing %s: %w", endpoint, err)

@@ -5,13 +5,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
 	"github.com/edgelab/edgelab/controlplane"
+	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
@@ -42,12 +46,29 @@ behaviors:
 
 func startCP(t *testing.T) string {
 	t.Helper()
-	s, err := controlplane.New(controlplane.Config{
-		ListenAddr:  "127.0.0.1:0",
-		EtcdDataDir: t.TempDir(),
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Checker:     controlplane.CheckerFunc(func(context.Context, sandbox.Code) error { return nil }),
-	})
+	return serveCP(t, controlplane.Config{Checker: controlplane.CheckerFunc(func(context.Context, sandbox.Code) error { return nil })})
+}
+
+// serveCP runs a control plane with TLS from a fresh lab CA and an admin
+// token, and points edgectl at them through $EDGELAB_CA and
+// $EDGELAB_TOKEN (as lab.json or `edgectl login` would).
+func serveCP(t *testing.T, cfg controlplane.Config) string {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := pki.LoadOrCreateCA(filepath.Join(dir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := pki.NewSource(ca, pki.Leaf{Identity: pki.Identity{Kind: pki.KindControlPlane, Name: "cp-test"}, Lifetime: time.Hour,
+		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	token := access.NewToken()
+	cfg.ListenAddr, cfg.EtcdDataDir = "127.0.0.1:0", filepath.Join(dir, "etcd")
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.TLS, cfg.CA, cfg.AdminToken = pki.APIServerTLS(ca.Pool(), src), ca, token
+	t.Setenv(ctl.CAEnv, filepath.Join(dir, "pki", pki.CACertFile))
+	t.Setenv(ctl.TokenEnv, token)
+	t.Setenv(ctl.ConfigEnv, filepath.Join(dir, "no-config.json"))
+	s, err := controlplane.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,6 @@
 package ctl_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,23 +19,7 @@ func TestMain(m *testing.M) {
 // real sandbox workers (this test binary re-executed).
 func startRealCP(t *testing.T) string {
 	t.Helper()
-	s, err := controlplane.New(controlplane.Config{
-		ListenAddr:  "127.0.0.1:0",
-		EtcdDataDir: t.TempDir(),
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	return s.Addr()
+	return serveCP(t, controlplane.Config{})
 }
 
 const invokeSrc = `package gate

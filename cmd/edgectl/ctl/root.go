@@ -13,19 +13,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/edgelab/edgelab/access"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -86,8 +85,16 @@ ViewerResponse entry points. You create it (a draft), publish immutable
 numbered versions, and associate versions with a distribution's behaviors.
 
 The control plane address comes from --endpoint, else $EDGELAB_ENDPOINT, else
-` + DefaultEndpoint + ` (the all-in-one lab). Several comma-separated endpoints
-are tried in order.`,
+the config file written by 'edgectl login', else the lab.json that 'edgelab up'
+writes (` + DefaultLabFile + ` in the current directory), else ` + DefaultEndpoint + `.
+Several comma-separated endpoints are tried in order.
+
+Every call is authenticated: edgectl sends an API token (--token,
+$EDGELAB_TOKEN, the config file, or the lab's admin token from lab.json) over
+TLS verified with the lab CA (--ca, $EDGELAB_CA, the config file or lab.json).
+Run from the directory where 'edgelab up' runs, edgectl needs no flags. Roles:
+admin (everything), publisher (functions, distributions, invalidations),
+operator (chaos, nodes), viewer (read only).`,
 		Example: `  edgectl function create auth --source ./examples/jwt-auth
   edgectl function publish auth
   edgectl distribution apply -f examples/distributions/demo.yaml
@@ -97,42 +104,60 @@ are tried in order.`,
 	}
 	root.PersistentFlags().String("endpoint", "", "control plane gRPC address(es), comma-separated (default $"+EndpointEnv+" or "+DefaultEndpoint+")")
 	root.PersistentFlags().StringP("output", "o", "table", "output format: table or json (distribution get also: yaml)")
+	addCredentialFlags(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(functionCmd(), distributionCmd(), invalidateCmd(), invokeCmd(), statusCmd(), nodesCmd(), logsCmd(), versionCmd())
+	root.AddCommand(loginCmd(), tokenCmd(), nodeCmd(), auditCmd())
 	root.AddCommand(extra...)
 	return root
 }
 
 // Endpoints returns the endpoints the command should use: --endpoint, else
-// $EDGELAB_ENDPOINT, else DefaultEndpoint.
+// $EDGELAB_ENDPOINT, else the config file's, else the lab's (lab.json),
+// else DefaultEndpoint.
 func Endpoints(cmd *cobra.Command) []string {
-	ep, err := cmd.Flags().GetString("endpoint")
-	if err != nil || ep == "" {
-		// Commands built outside this package (chaos) read the root's flag.
-		ep, _ = cmd.Root().PersistentFlags().GetString("endpoint")
-	}
-	if ep == "" {
-		ep = os.Getenv(EndpointEnv)
-	}
-	if ep == "" {
-		ep = DefaultEndpoint
-	}
+	p, _ := ResolveProfile(cmd)
+	return splitEndpoints(p.Endpoint)
+}
+
+func splitEndpoints(ep string) []string {
 	var out []string
 	for _, e := range strings.Split(ep, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			out = append(out, e)
 		}
 	}
+	if len(out) == 0 {
+		out = []string{DefaultEndpoint}
+	}
 	return out
+}
+
+// DialCommand connects with the command's endpoints and credentials
+// (ResolveProfile). The caller closes the connection.
+func DialCommand(cmd *cobra.Command) (*grpc.ClientConn, error) {
+	p, err := ResolveProfile(cmd)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := p.AccessClient()
+	if err != nil {
+		return nil, err
+	}
+	return Dial(cmd.Context(), splitEndpoints(p.Endpoint), creds)
 }
 
 // Dial connects to the first endpoint whose health check answers SERVING.
 // The caller closes the connection.
-func Dial(ctx context.Context, endpoints []string) (*grpc.ClientConn, error) {
+func Dial(ctx context.Context, endpoints []string, creds access.Client) (*grpc.ClientConn, error) {
+	opts, err := creds.DialOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
 	var errs []error
 	for _, ep := range endpoints {
-		conn, err := grpc.NewClient(ep, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+		conn, err := grpc.NewClient(ep, opts...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ep, err))
 			continue
@@ -155,7 +180,7 @@ func Dial(ctx context.Context, endpoints []string) (*grpc.ClientConn, error) {
 // Client dials the command's endpoints and returns a ControlPlaneService
 // client and a function to close the connection.
 func Client(cmd *cobra.Command) (edgelabv1.ControlPlaneServiceClient, func(), error) {
-	conn, err := Dial(cmd.Context(), Endpoints(cmd))
+	conn, err := DialCommand(cmd)
 	if err != nil {
 		return nil, nil, err
 	}

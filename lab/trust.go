@@ -1,0 +1,123 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/edgelab/edgelab/access"
+	"github.com/edgelab/edgelab/controlplane"
+	"github.com/edgelab/edgelab/pki"
+)
+
+// Where the lab keeps its trust material, under DataDir.
+const (
+	pkiDir         = "pki"
+	adminTokenFile = "admin.token"
+)
+
+// leafLifetime is how long the lab's component certificates live; each
+// is renewed after two thirds of it, while the lab runs.
+const leafLifetime = time.Hour
+
+// trust is the lab's CA, its admin token and how its components dial:
+// every gRPC connection is mutual TLS with certificates from the CA, and
+// users call with the admin token, unless the lab runs Insecure.
+type trust struct {
+	ca         *pki.CA
+	dir        string
+	host       string
+	adminToken string
+	insecure   bool
+}
+
+// loadTrust reads or creates the lab CA and admin token under dataDir.
+func loadTrust(dataDir, host string, insecure bool) (*trust, error) {
+	t := &trust{dir: filepath.Join(dataDir, pkiDir), host: host, insecure: insecure}
+	if insecure {
+		return t, nil
+	}
+	var err error
+	if t.ca, err = pki.LoadOrCreateCA(t.dir); err != nil {
+		return nil, fmt.Errorf("lab: certificate authority: %w", err)
+	}
+	if t.adminToken, err = loadOrCreateToken(filepath.Join(t.dir, adminTokenFile)); err != nil {
+		return nil, fmt.Errorf("lab: admin token: %w", err)
+	}
+	return t, nil
+}
+
+// loadOrCreateToken keeps the admin token across restarts of the lab.
+func loadOrCreateToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	tok := access.NewToken()
+	return tok, os.WriteFile(path, []byte(tok+"\n"), 0o600)
+}
+
+// leaf is a certificate request for id, valid on the lab's host.
+func (t *trust) leaf(id pki.Identity) pki.Leaf {
+	l := pki.Leaf{Identity: id, Lifetime: leafLifetime, DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}
+	if ip := net.ParseIP(t.host); ip != nil {
+		l.IPs = append(l.IPs, ip)
+	} else if t.host != "" {
+		l.DNSNames = append(l.DNSNames, t.host)
+	}
+	return l
+}
+
+// controlPlane fills a replica's TLS, CA (for enrolment) and admin token.
+func (t *trust) controlPlane(cfg *controlplane.Config) {
+	if t.insecure {
+		cfg.Insecure = true
+		return
+	}
+	src := pki.NewSource(t.ca, t.leaf(pki.Identity{Kind: pki.KindControlPlane, Name: cfg.ID}))
+	cfg.TLS = pki.APIServerTLS(t.ca.Pool(), src)
+	cfg.CA = t.ca
+	cfg.AdminToken = t.adminToken
+}
+
+// nodeDial is how edge node id in region dials the control planes: with
+// its own certificate.
+func (t *trust) nodeDial(id, region string) []grpc.DialOption {
+	c := access.Client{Insecure: t.insecure}
+	if !t.insecure {
+		c.Pool = t.ca.Pool()
+		c.Cert = pki.NewSource(t.ca, t.leaf(pki.Identity{Kind: pki.KindNode, Region: region, Name: id}))
+	}
+	opts, _ := c.DialOptions() // a pool or Insecure is always set
+	return opts
+}
+
+// adminDial is how the lab itself (deploying the sample, following
+// faults) calls the control planes: with the admin token.
+func (t *trust) adminDial() []grpc.DialOption {
+	c := access.Client{Insecure: t.insecure, Token: t.adminToken}
+	if !t.insecure {
+		c.Pool = t.ca.Pool()
+	}
+	opts, _ := c.DialOptions()
+	return opts
+}
+
+// caFile is the CA certificate's path relative to the data dir, for
+// lab.json ("" when insecure).
+func (t *trust) caFile() string {
+	if t.insecure {
+		return ""
+	}
+	return filepath.Join(pkiDir, pki.CACertFile)
+}
