@@ -43,7 +43,7 @@ type tierNet struct {
 
 // newTierNet starts one REC per topology REC (with runner recRunner) and
 // the named PoPs (with popRunner), all applying snap.
-func newTierNet(t *testing.T, snap *edgelabv1.Snapshot, recRunner, popRunner sandbox.Runner, pops ...string) *tierNet {
+func newTierNet(t testing.TB, snap *edgelabv1.Snapshot, recRunner, popRunner sandbox.Runner, pops ...string) *tierNet {
 	t.Helper()
 	top, err := topology.Parse([]byte(tierTopology))
 	if err != nil {
