@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/accesslog"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/internal/poll"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
@@ -324,5 +326,77 @@ func TestHopRoundTrip(t *testing.T) {
 	}
 	if _, ok := parseHopAnswer("result=Hit"); ok {
 		t.Error("answer without rec accepted")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the node's writes and the test's read.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(string(s.b), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestAccessLogOneLinePerViewerRequest: the PoP logs each viewer request
+// in CloudFront's field order; the REC logs none of its tier requests.
+func TestAccessLogOneLinePerViewerRequest(t *testing.T) {
+	o := newCountingOrigin(t, okHandler("max-age=60"))
+	top, err := topology.Parse([]byte(tierTopology))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var popLog, recLog syncBuffer
+	rec := startNode(t, newFakeRunner(), func(c *Config) {
+		c.Region, c.PoP, c.Tier = "a", "ra", TierConfig{Role: RoleREC, Topology: top}
+		c.AccessLog = accesslog.NewWriter(&recLog, false)
+	})
+	pop := startNode(t, newFakeRunner(), func(c *Config) {
+		c.Region, c.PoP, c.Tier = "a", "A1", TierConfig{Topology: top, RECs: map[string]string{"ra": rec.URL()}}
+		c.AccessLog = accesslog.NewWriter(&popLog, false)
+	})
+	snap := snapshot(1, o.URL, "", &edgelabv1.Behavior{})
+	for _, n := range []*Node{rec, pop} {
+		if err := n.Apply(context.Background(), snap, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(t, pop, "GET", "/logged?q=1", map[string]string{"User-Agent": "test agent"}, "")
+	do(t, pop, "GET", "/logged?q=1", nil, "")
+	lines := popLog.lines()
+	if len(lines) != 2 {
+		t.Fatalf("PoP logged %d lines, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for i, want := range []string{"Miss", "Hit"} {
+		f := strings.Split(lines[i], "\t")
+		if len(f) != len(accesslog.Fields) {
+			t.Fatalf("line %d has %d fields, want %d", i, len(f), len(accesslog.Fields))
+		}
+		// x-edge-location, cs-method, cs-uri-stem, sc-status, cs-uri-query, x-edge-result-type.
+		if f[2] != "A1" || f[5] != "GET" || f[7] != "/logged" || f[8] != "200" || f[11] != "q=1" || f[13] != want || f[3] != "12" {
+			t.Errorf("line %d = %q", i, lines[i])
+		}
+	}
+	if f := strings.Split(lines[0], "\t"); f[10] != "test%20agent" {
+		t.Errorf("user agent field = %q", f[10])
+	}
+	if n := len(recLog.lines()); n != 0 {
+		t.Errorf("REC logged %d tier requests", n)
 	}
 }

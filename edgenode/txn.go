@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/edgelab/edgelab/edge"
 )
@@ -40,6 +41,8 @@ type txn struct {
 	fns []string
 	// hit holds a cache hit's reply, so a hit allocates none.
 	hit reply
+	// start is when the request arrived (set only with an access log).
+	start time.Time
 	// hop is set at a REC: the tier request's context (tierRoute).
 	hop *hop
 }
@@ -68,6 +71,9 @@ func (tp *txnPool) put(t *txn) {
 // (released by end), whichever front end received the request.
 func (t *txn) begin(n *Node) {
 	t.n = n
+	if n.cfg.AccessLog != nil {
+		t.start = time.Now()
+	}
 	t.rid = n.newRequestID()
 	t.st = n.acquireState()
 }

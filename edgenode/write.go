@@ -112,8 +112,10 @@ func (t *txn) writeNet(w http.ResponseWriter, method string, rep *reply) {
 		w.Header()["Content-Length"] = []string{strconv.Itoa(len(rep.body))}
 	}
 	w.WriteHeader(status)
+	sent := 0
 	if bodyAllowed && method != http.MethodHead {
-		_, _ = w.Write(rep.body)
+		sent, _ = w.Write(rep.body)
 	}
 	t.n.reqCount.inc(rep.xcache, status)
+	t.logAccess(rep, status, sent)
 }

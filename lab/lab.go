@@ -404,6 +404,7 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 		},
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),
+		AccessLogPath: l.accessLogPath(info),
 		Build:         "edgelab-allinone",
 		Replica:       replica.Config{DialOptions: l.trust.nodeDial(info.ID, info.Region)},
 	})

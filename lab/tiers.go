@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/edgelab/edgelab/edgenode"
@@ -96,3 +98,17 @@ func (l *Lab) recURLs() map[string]string {
 
 // isREC reports whether an edge of the lab is a regional edge cache.
 func (e EdgeEndpoint) isREC() bool { return e.Role == edgenode.RoleREC }
+
+// accessLogPath is where a PoP of the lab appends its CloudFront standard
+// access log: access.log in the node's directory (RECs serve no viewers).
+func (l *Lab) accessLogPath(info EdgeEndpoint) string {
+	if info.isREC() {
+		return ""
+	}
+	dir := filepath.Join(l.cfg.DataDir, "nodes", info.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		l.cfg.Logger.Warn("no access log", "node", info.ID, "err", err)
+		return ""
+	}
+	return filepath.Join(dir, "access.log")
+}

@@ -2,7 +2,14 @@ package lab
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/internal/poll"
 
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -67,6 +74,18 @@ func TestLabTwoTiers(t *testing.T) {
 	if len(body) != 512 {
 		t.Errorf("body length %d", len(body))
 	}
+	// Each PoP appends a CloudFront standard access log line per viewer request.
+	logPath := filepath.Join(l.cfg.DataDir, "nodes", "edge-ap-northeast-1-1", "access.log")
+	poll.Until(t, 10*time.Second, "NRT's access log line", func() error {
+		data, err := os.ReadFile(logPath)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(string(data), "#Version: 1.0\n#Fields: date time x-edge-location") || !strings.Contains(string(data), "\tNRT\t") || !strings.Contains(string(data), "\t/objects/512\t200\t") {
+			return fmt.Errorf("access log: %q", data)
+		}
+		return nil
+	})
 	st, err := l.Client().GetStatus(context.Background(), &edgelabv1.GetStatusRequest{DistributionId: SampleDistributionID})
 	if err != nil {
 		t.Fatal(err)

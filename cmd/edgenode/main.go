@@ -92,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.process.PublicURL, "public-url", "", "URL viewers and the gateway use to reach this node (default http://<listen>)")
 	fs.StringVar(&o.process.PublicURL, "advertise-url", "", "alias of --public-url")
 	fs.StringVar(&o.process.Build, "build", "edgenode", "build string reported to the control plane")
+	fs.StringVar(&o.process.AccessLogPath, "access-log", "", "append a CloudFront standard access log (one line per viewer request) to this file (empty: none)")
 	fs.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve /debug/pprof/ on the metrics listener (needs --metrics-listen)")
