@@ -45,3 +45,21 @@ func (c Client) DialOptions() ([]grpc.DialOption, error) {
 	}
 	return opts, nil
 }
+
+// BundleClient is a Client presenting the certificate of bundle b (a
+// component started with --pki-dir) and verifying with its CA, or a
+// plaintext one when insecure.
+func BundleClient(b pki.Bundle, insecure bool) (Client, error) {
+	if insecure {
+		return Client{Insecure: true}, nil
+	}
+	pool, err := b.Pool()
+	if err != nil {
+		return Client{}, err
+	}
+	src := b.Source()
+	if _, err := src.Certificate(); err != nil {
+		return Client{}, err
+	}
+	return Client{Pool: pool, Cert: src}, nil
+}

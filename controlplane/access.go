@@ -220,6 +220,9 @@ func (a *accessStore) EnrollNode(ctx context.Context, req *edgelabv1.EnrollNodeR
 	if err := leaf.Identity.Validate(); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	if err := a.waitPastRemoval(ctx, req.NodeId); err != nil {
+		return nil, err
+	}
 	c, err := a.ca.Issue(leaf)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "issuing: %v", err)
@@ -231,10 +234,33 @@ func (a *accessStore) EnrollNode(ctx context.Context, req *edgelabv1.EnrollNodeR
 	return &edgelabv1.EnrollNodeResponse{CertPem: certPEM, KeyPem: keyPEM, CaPem: a.ca.CertPEM(), NotAfter: timestamppb.New(c.Leaf.NotAfter)}, nil
 }
 
+// waitPastRemoval waits, when node was removed less than a second ago,
+// until the next second: certificate times have a resolution of one
+// second, and a certificate issued in the second of the removal would be
+// refused with the ones the removal meant.
+func (a *accessStore) waitPastRemoval(ctx context.Context, node string) error {
+	removed, err := a.removedAt(ctx, node)
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "%v", err)
+	}
+	wait := removed.Truncate(time.Second).Add(time.Second).Sub(a.now())
+	if removed.IsZero() || wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
 // RemoveNode refuses the node's certificates issued until now; enrolling it
 // again issues one that is accepted.
 func (a *accessStore) RemoveNode(ctx context.Context, req *edgelabv1.RemoveNodeRequest) (*edgelabv1.RemoveNodeResponse, error) {
-	if err := (pki.Identity{Kind: pki.KindControlPlane, Name: req.NodeId}).Validate(); err != nil {
+	if err := (pki.Identity{Kind: pki.KindNode, Region: "any", Name: req.NodeId}).Validate(); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "node_id: %v", err)
 	}
 	if _, err := a.kv.Put(ctx, a.keys.RemovedNode(req.NodeId), a.now().UTC().Format(time.RFC3339Nano)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,9 @@ import (
 	"github.com/edgelab/edgelab/internal/poll"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/edgelab/edgelab/chaos/chaosctl"
+	"github.com/edgelab/edgelab/chaos/labapi"
 	"github.com/edgelab/edgelab/lab"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/topology"
@@ -46,7 +47,11 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 func chaosCLI(t *testing.T, ep lab.Endpoints, args ...string) string {
 	t.Helper()
 	dial := func() (*grpc.ClientConn, error) {
-		return grpc.NewClient(ep.ControlPlanes[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+		opts, err := labapi.Endpoints{AdminToken: ep.AdminToken, CAFile: filepath.Join(filepath.Dir(ep.File), ep.CAFile)}.DialOptions()
+		if err != nil {
+			return nil, err
+		}
+		return grpc.NewClient(ep.ControlPlanes[0], opts...)
 	}
 	var out bytes.Buffer
 	cmd := chaosctl.NewCommand(dial, &out)

@@ -68,6 +68,13 @@ func (c *cpReplica) stop() {
 
 func newLab(t testing.TB, replicas int, top *topology.Topology, profile string) *lab {
 	t.Helper()
+	return newLabWith(t, replicas, top, profile, nil)
+}
+
+// newLabWith is newLab whose replicas serve with the gRPC server options
+// serverOpts returns (nil: plaintext, Hello trusted).
+func newLabWith(t testing.TB, replicas int, top *topology.Topology, profile string, serverOpts func(*lab) []grpc.ServerOption) *lab {
+	t.Helper()
 	e, err := embedded.Start(context.Background(), filepath.Join(t.TempDir(), "etcd"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,12 @@ func newLab(t testing.TB, replicas int, top *topology.Topology, profile string) 
 		l.t = tt
 	}
 	for i := range replicas {
-		l.cps = append(l.cps, startReplica(t, cli, l.keys, fmt.Sprintf("cp-%d", i), top, profile))
+		cfg := replicaConfig(cli, l.keys, fmt.Sprintf("cp-%d", i), top, profile, nil)
+		var opts []grpc.ServerOption
+		if serverOpts != nil {
+			opts = serverOpts(l)
+		}
+		l.cps = append(l.cps, serveReplicatorWith(t, cfg, opts...))
 	}
 	return l
 }
@@ -95,18 +107,29 @@ func startReplica(t testing.TB, cli *clientv3.Client, keys store.Keys, id string
 
 func startReplicaReg(t testing.TB, cli *clientv3.Client, keys store.Keys, id string, top *topology.Topology, profile string, reg prometheus.Registerer) *cpReplica {
 	t.Helper()
-	return serveReplicator(t, ReplicatorConfig{
+	return serveReplicator(t, replicaConfig(cli, keys, id, top, profile, reg))
+}
+
+func replicaConfig(cli *clientv3.Client, keys store.Keys, id string, top *topology.Topology, profile string, reg prometheus.Registerer) ReplicatorConfig {
+	return ReplicatorConfig{
 		KV: cli, Watcher: cli, Lease: cli, Keys: keys, ServerID: id, Registerer: reg,
 		Topology: top, Profile: profile, Logger: quietLogger(),
 		NodeTTL: 2 * time.Second, PingInterval: time.Second,
-	})
+	}
 }
 
 // serveReplicator builds a Replicator from cfg, serves it on 127.0.0.1:0 and
 // runs it until the test ends (or stop).
 func serveReplicator(t testing.TB, cfg ReplicatorConfig) *cpReplica {
 	t.Helper()
-	cfg.TrustHello = true // a plain gRPC server: no guard, no certificates
+	return serveReplicatorWith(t, cfg)
+}
+
+// serveReplicatorWith serves with gRPC server options; without any, the
+// server is plain (no guard, no certificates) and trusts the Hello.
+func serveReplicatorWith(t testing.TB, cfg ReplicatorConfig, opts ...grpc.ServerOption) *cpReplica {
+	t.Helper()
+	cfg.TrustHello = len(opts) == 0
 	r, err := NewReplicator(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +138,7 @@ func serveReplicator(t testing.TB, cfg ReplicatorConfig) *cpReplica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(opts...)
 	edgelabv1.RegisterReplicationServiceServer(srv, r)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cpReplica{r: r, srv: srv, addr: lis.Addr().String(), cancel: cancel, done: make(chan struct{})}

@@ -244,7 +244,7 @@ func TestComposeLabSmoke(t *testing.T) {
 	edgectl := edgectlBinary(t, ctx)
 	ectl := func(args ...string) string {
 		t.Helper()
-		return run(t, ctx, edgectl, append([]string{"--endpoint", cpEndpoint}, args...)...)
+		return run(t, ctx, edgectl, append([]string{"--insecure", "--endpoint", cpEndpoint}, args...)...)
 	}
 	// Unique per run, so the test also passes against a lab it ran on before.
 	runID := fmt.Sprintf("%d", time.Now().UnixNano())

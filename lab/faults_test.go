@@ -11,7 +11,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/edgelab/edgelab/edgenode"
@@ -61,7 +60,7 @@ func TestKillControlPlaneThroughItself(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cp1 := l.Endpoints().ControlPlanes[0]
-	conn, err := grpc.NewClient(cp1, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(cp1, l.AdminDialOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +78,7 @@ func TestKillControlPlaneThroughItself(t *testing.T) {
 		return err != nil
 	})
 	// Heal through the other replica; cp1 comes back on its address.
-	conn2, err := grpc.NewClient(l.Endpoints().ControlPlanes[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn2, err := grpc.NewClient(l.Endpoints().ControlPlanes[1], l.AdminDialOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,6 +148,8 @@ type Endpoints struct {
 	CAFile     string `json:"caFile,omitempty"`
 	// Insecure says the lab runs without TLS and authentication.
 	Insecure bool `json:"insecure,omitempty"`
+	// File is where lab.json is (not part of the file itself).
+	File string `json:"-"`
 }
 
 // EdgeEndpoint is one edge node of the lab.
@@ -469,7 +471,11 @@ func (l *Lab) startGateway(addr string) error {
 func (l *Lab) Endpoints() Endpoints {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ep := Endpoints{Profile: l.cfg.Profile, Token: l.token, AdminToken: l.trust.adminToken, CAFile: l.trust.caFile(), Insecure: l.trust.insecure}
+	ep := Endpoints{Profile: l.cfg.Profile, Token: l.token, AdminToken: l.trust.adminToken, CAFile: l.trust.caFile(), Insecure: l.trust.insecure,
+		File: l.EndpointsFile()}
+	if abs, err := filepath.Abs(ep.File); err == nil {
+		ep.File = abs
+	}
 	for _, c := range l.cps {
 		ep.ControlPlanes = append(ep.ControlPlanes, c.addr)
 		if ep.Dashboard == "" && c.srv.MetricsAddr() != "" {

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -22,16 +23,17 @@ func Tour(ep Endpoints, file string, took time.Duration) string {
 	for _, e := range ep.Edges {
 		fmt.Fprintf(&b, "  edge %-26s %-15s %s\n", e.ID, e.Region+"/"+e.PoP, e.URL)
 	}
-	fmt.Fprintf(&b, "\n  endpoints JSON  %s\n\n", file)
-	endpoint := ""
-	if len(ep.ControlPlanes) > 0 && ep.ControlPlanes[0] != "127.0.0.1:7070" {
-		endpoint = " --endpoint " + ep.ControlPlanes[0]
+	fmt.Fprintf(&b, "\n  endpoints JSON  %s\n", file)
+	if ep.Insecure {
+		b.WriteString("  security        OFF (--insecure): plaintext gRPC, no authentication\n\n")
+	} else {
+		fmt.Fprintf(&b, "  security        mutual TLS (lab CA %s); admin token in the endpoints JSON (mode 0600), read by edgectl\n\n",
+			filepath.Join(filepath.Dir(file), ep.CAFile))
 	}
 	b.WriteString("Tour (in another terminal):\n\n")
 	for _, s := range TourCommands(ep) {
 		fmt.Fprintf(&b, "  # %s\n  %s\n\n", s.What, s.Command)
 	}
-	_ = endpoint
 	b.WriteString("Ctrl-C stops the lab. Workshop: docs/workshop/README.md\n")
 	return b.String()
 }
@@ -47,6 +49,9 @@ func TourCommands(ep Endpoints) []TourStep {
 	ctl := "go run ./cmd/edgectl"
 	if len(ep.ControlPlanes) > 0 && ep.ControlPlanes[0] != "127.0.0.1:7070" {
 		ctl += " --endpoint " + ep.ControlPlanes[0]
+	}
+	if rel, err := filepath.Rel(".", ep.File); ep.File != "" && (err != nil || rel != filepath.FromSlash(".edgelab/lab.json")) {
+		ctl += " --lab " + ep.File // edgectl finds the default lab's credentials by itself
 	}
 	gw := ep.Gateway
 	return []TourStep{

@@ -121,3 +121,8 @@ func (t *trust) caFile() string {
 	}
 	return filepath.Join(pkiDir, pki.CACertFile)
 }
+
+// AdminDialOptions are the gRPC dial options of an admin client of the
+// lab's control planes (the lab CA and the admin token), for tests and
+// tools running in the same process.
+func (l *Lab) AdminDialOptions() []grpc.DialOption { return l.trust.adminDial() }

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -150,4 +152,27 @@ func EncodePEM(c *tls.Certificate) (certPEM, keyPEM []byte, err error) {
 		certPEM = append(certPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 	}
 	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+// ServerTLS is the API server configuration (APIServerTLS) of the
+// bundle's certificate, verifying client certificates with its CA.
+func (b Bundle) ServerTLS() (*tls.Config, error) {
+	pool, err := b.Pool()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := b.Source().Certificate(); err != nil {
+		return nil, err
+	}
+	return APIServerTLS(pool, b.Source()), nil
+}
+
+// LoadCA reads the CA kept in dir when its key is there too; (nil, nil)
+// when dir holds only the CA certificate (a component that verifies but
+// does not issue).
+func LoadCA(dir string) (*CA, error) {
+	if _, err := os.Stat(filepath.Join(dir, CAKeyFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return LoadOrCreateCA(dir)
 }

@@ -103,7 +103,8 @@ write_env() {
     {"id": "web", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT"},
     {"id": "web-b", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT"}
   ],
-  "profile": "$EDGELAB_PROFILE"
+  "profile": "$EDGELAB_PROFILE",
+  "insecure": true
 }
 JSON
   {
@@ -142,7 +143,7 @@ edgectl_bin() {
   fi
   echo "$bin"
 }
-edgectl() { "$(edgectl_bin)" --endpoint "127.0.0.1:${EDGELAB_CP1_PORT:-7070}" "$@"; }
+edgectl() { "$(edgectl_bin)" --insecure --endpoint "127.0.0.1:${EDGELAB_CP1_PORT:-7070}" "$@"; }
 
 # deploy_demo publishes the all-in-one's sample functions (examples/) and
 # applies the demo distribution, then waits until it is Deployed.
@@ -179,7 +180,7 @@ run_one() {
   name=$(basename "$f" .yaml)
   log "chaos $name: running (profile $EDGELAB_PROFILE)"
   t0=$(date +%s)
-  if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$(edgectl_bin)" --endpoint "127.0.0.1:$EDGELAB_CP1_PORT" chaos run "$f" \
+  if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$(edgectl_bin)" --insecure --endpoint "127.0.0.1:$EDGELAB_CP1_PORT" chaos run "$f" \
       --lab compose --lab-file "$LAB_JSON" --compose-project "$COMPOSE_PROJECT_NAME" \
       --report "build/reports/chaos-$name.json" </dev/null; then
     log "chaos $name: PASS in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
@@ -326,8 +327,8 @@ case "${1:-}" in
     t3=$(date +%s)
     log "image $((t1 - t0))s, compose up + healthy $((t2 - t1))s, demo $((t3 - t2))s (settings in $LAB_ENV)"
     g=http://127.0.0.1:$EDGELAB_GATEWAY_PORT
-    ctl=edgectl
-    if [[ "$EDGELAB_CP1_PORT" != 7070 ]]; then ctl="edgectl --endpoint 127.0.0.1:$EDGELAB_CP1_PORT"; fi
+    ctl="edgectl --insecure"
+    if [[ "$EDGELAB_CP1_PORT" != 7070 ]]; then ctl="edgectl --insecure --endpoint 127.0.0.1:$EDGELAB_CP1_PORT"; fi
     cat <<MSG
 edgelab compose lab is up (project $COMPOSE_PROJECT_NAME, image $EDGELAB_IMAGE):
 

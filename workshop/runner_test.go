@@ -285,12 +285,18 @@ func (r *runner) edgectl(ctx context.Context, args []string, out io.Writer) int 
 	chaosCmd = chaosctl.NewCommand(func() (*grpc.ClientConn, error) {
 		return ctl.DialCommand(chaosCmd)
 	}, out)
+	// The credentials come from the lab.json of the lab under test, as
+	// edgectl finds .edgelab/lab.json next to `edgelab up`.
+	var lab []string
+	if r.lab != nil {
+		lab = []string{"--lab", r.lab.EndpointsFile()}
+	}
 	for _, a := range args {
 		if a == "--endpoint" || strings.HasPrefix(a, "--endpoint=") {
-			return ctl.Execute(ctx, args, out, out, chaosCmd)
+			return ctl.Execute(ctx, append(lab, args...), out, out, chaosCmd)
 		}
 	}
-	full := append([]string{"--endpoint", r.vars["EDGELAB_ENDPOINT"]}, args...)
+	full := append(append(lab, "--endpoint", r.vars["EDGELAB_ENDPOINT"]), args...)
 	return ctl.Execute(ctx, full, out, out, chaosCmd)
 }
 

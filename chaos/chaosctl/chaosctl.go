@@ -397,7 +397,11 @@ func (f *runFlags) run(cmd *cobra.Command, dial func() (*grpc.ClientConn, error)
 func labConn(dial func() (*grpc.ClientConn, error), eps labapi.Endpoints) (grpc.ClientConnInterface, func(), error) {
 	if len(eps.ControlPlanes) > 0 {
 		// Every replica of the lab: a scenario may kill the one in use.
-		fc, err := labapi.DialFailover(eps.ControlPlanes)
+		opts, err := eps.DialOptions()
+		if err != nil {
+			return nil, nil, err
+		}
+		fc, err := labapi.DialFailover(eps.ControlPlanes, opts...)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -28,12 +27,12 @@ type FailoverConn struct {
 var _ grpc.ClientConnInterface = (*FailoverConn)(nil)
 
 // DialFailover creates clients for every address (no connection is made
-// until the first call). Close releases them.
+// until the first call). opts must carry the transport credentials
+// (Endpoints.DialOptions). Close releases them.
 func DialFailover(addrs []string, opts ...grpc.DialOption) (*FailoverConn, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("labapi: no control-plane address")
 	}
-	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
 	f := &FailoverConn{addrs: addrs}
 	for _, a := range addrs {
 		c, err := grpc.NewClient(a, opts...)

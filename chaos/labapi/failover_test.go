@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
@@ -27,7 +28,7 @@ func TestFailoverConnMovesToALiveReplica(t *testing.T) {
 	a, stopA := startHealth(t)
 	b, stopB := startHealth(t)
 	defer stopB()
-	fc, err := DialFailover([]string{a, b})
+	fc, err := DialFailover([]string{a, b}, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -27,8 +28,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/chaos"
 	"github.com/edgelab/edgelab/chaos/history"
+	"github.com/edgelab/edgelab/pki"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -55,6 +58,25 @@ type Endpoints struct {
 		URL string `json:"url"`
 	} `json:"origins"`
 	Profile string `json:"profile"`
+	// AdminToken, CAFile (relative to the file) and Insecure are how to
+	// reach the control planes, as lab.json holds them.
+	AdminToken string `json:"adminToken"`
+	CAFile     string `json:"caFile"`
+	Insecure   bool   `json:"insecure"`
+}
+
+// DialOptions are the gRPC dial options for the lab's control planes: the
+// lab CA and the admin token, or plaintext for an insecure lab.
+func (ep Endpoints) DialOptions() ([]grpc.DialOption, error) {
+	c := access.Client{Token: ep.AdminToken, Insecure: ep.Insecure}
+	if !ep.Insecure && ep.CAFile != "" {
+		pool, err := pki.LoadPool(ep.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("lab endpoints: %w", err)
+		}
+		c.Pool = pool
+	}
+	return c.DialOptions()
 }
 
 // LoadEndpoints reads an endpoints file.
@@ -69,6 +91,9 @@ func LoadEndpoints(path string) (Endpoints, error) {
 	}
 	if ep.Gateway == "" {
 		return ep, fmt.Errorf("lab endpoints %s: no gateway", path)
+	}
+	if ep.CAFile != "" && !filepath.IsAbs(ep.CAFile) {
+		ep.CAFile = filepath.Join(filepath.Dir(path), ep.CAFile)
 	}
 	return ep, nil
 }

@@ -1,7 +1,7 @@
 // Command controlplane runs one edgelab control-plane replica: the gRPC API
 // over etcd (embedded by default, or --etcd-endpoints).
 //
-//	controlplane --id cp1 --listen :7070 --metrics-listen :7080 \
+//	controlplane --id cp1 --listen :7070 --metrics-listen :7080 --pki-dir /pki \
 //	    --etcd-endpoints etcd1:2379,etcd2:2379,etcd3:2379 --topology topology.yaml
 //
 // --http-listen is an alias of --metrics-listen (the deployment manifests use it).
@@ -20,6 +20,7 @@ import (
 
 	"github.com/edgelab/edgelab/controlplane"
 	"github.com/edgelab/edgelab/controlplane/dashboard"
+	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -43,6 +44,8 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 		topologyPath string
 		edgeMetrics  string
 		peers        string
+		pkiDir       string
+		tokenFile    string
 	)
 	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -58,6 +61,9 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 	fs.StringVar(&peers, "dashboard-peers", "", "comma-separated id=URL of every replica's dashboard as a browser reaches it (cp1=http://127.0.0.1:7080/,...), for the page to move to when its replica dies (empty: this replica only)")
 	fs.StringVar(&topologyPath, "topology", "", "topology file for the replication delay model (default: the built-in topology)")
 	fs.StringVar(&cfg.DelayProfile, "profile", "", "delay profile of the topology: default, realistic, instant")
+	fs.StringVar(&pkiDir, "pki-dir", "", "directory with ca.crt and this replica's <id>.crt/<id>.key (from `edgelab certs`); with ca.key too, the replica can enroll nodes. Required unless --insecure")
+	fs.StringVar(&tokenFile, "admin-token-file", "", "file holding the admin API token to store at start (from `edgelab certs`)")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "serve plaintext gRPC with no authentication (anyone who reaches the port can change everything; for watching the stream in a workshop)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -90,7 +96,34 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 		}
 		cfg.Topology = topo
 	}
-	return cfg, nil
+	return cfg, loadTrust(&cfg, pkiDir, tokenFile)
+}
+
+// loadTrust reads the replica's certificate, the CA and the admin token.
+func loadTrust(cfg *controlplane.Config, pkiDir, tokenFile string) error {
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return fmt.Errorf("--admin-token-file: %w", err)
+		}
+		cfg.AdminToken = strings.TrimSpace(string(b))
+	}
+	switch {
+	case cfg.Insecure:
+		return nil
+	case pkiDir == "":
+		return fmt.Errorf("--pki-dir is required (create one with `edgelab certs`), or --insecure for a plaintext lab")
+	case cfg.ID == "":
+		return fmt.Errorf("--id is required with --pki-dir: it names the certificate <id>.crt")
+	}
+	var err error
+	if cfg.TLS, err = (pki.Bundle{Dir: pkiDir, Name: cfg.ID}).ServerTLS(); err != nil {
+		return fmt.Errorf("--pki-dir: %w", err)
+	}
+	if cfg.CA, err = pki.LoadCA(pkiDir); err != nil {
+		return fmt.Errorf("--pki-dir: %w", err)
+	}
+	return nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

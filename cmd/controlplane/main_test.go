@@ -21,15 +21,17 @@ func TestParseFlags(t *testing.T) {
 		profile      string
 		wantTopology bool
 	}{
-		{name: "defaults", args: nil, listen: "127.0.0.1:7070"},
+		{name: "defaults", args: []string{"--insecure"}, listen: "127.0.0.1:7070"},
+		{name: "neither certificates nor insecure", args: nil, wantErr: "--pki-dir is required"},
+		{name: "missing certificates", args: []string{"--id=cp1", "--pki-dir=/nonexistent"}, wantErr: "--pki-dir"},
 		{
 			name:   "compose and k8s flags",
-			args:   []string{"--id=cp1", "--listen=:7070", "--http-listen=:7080", "--etcd-endpoints=etcd1:2379, etcd2:2379,,etcd3:2379"},
+			args:   []string{"--insecure", "--id=cp1", "--listen=:7070", "--http-listen=:7080", "--etcd-endpoints=etcd1:2379, etcd2:2379,,etcd3:2379"},
 			listen: ":7070", metrics: ":7080", id: "cp1",
 			endpoints: []string{"etcd1:2379", "etcd2:2379", "etcd3:2379"},
 		},
-		{name: "metrics-listen", args: []string{"--metrics-listen=:9100"}, listen: "127.0.0.1:7070", metrics: ":9100"},
-		{name: "built-in topology file", args: []string{"--topology=../../deploy/topology/default.yaml", "--profile=instant"}, listen: "127.0.0.1:7070", profile: "instant", wantTopology: true},
+		{name: "metrics-listen", args: []string{"--insecure", "--metrics-listen=:9100"}, listen: "127.0.0.1:7070", metrics: ":9100"},
+		{name: "built-in topology file", args: []string{"--insecure", "--topology=../../deploy/topology/default.yaml", "--profile=instant"}, listen: "127.0.0.1:7070", profile: "instant", wantTopology: true},
 		{name: "missing topology", args: []string{"--topology=/nonexistent/topology.yaml"}, wantErr: "--topology"},
 		{name: "unknown flag", args: []string{"--bogus"}, wantErr: "bogus"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
@@ -60,7 +62,7 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestDashboardFlags(t *testing.T) {
-	cfg, err := parseFlags([]string{
+	cfg, err := parseFlags([]string{"--insecure",
 		"--edge-metrics-urls=http://edge-a:9100/metrics, ,http://edge-b:9100/metrics",
 		"--dashboard-peers=cp1=http://127.0.0.1:7080/,cp2=http://127.0.0.1:7081/",
 	}, io.Discard)
@@ -78,11 +80,11 @@ func TestDashboardFlags(t *testing.T) {
 		t.Fatalf("replicas %v", r)
 	}
 	for _, bad := range []string{"cp1", "=http://x/", "cp1=ftp://x/"} {
-		if _, err := parseFlags([]string{"--dashboard-peers=" + bad}, io.Discard); err == nil {
+		if _, err := parseFlags([]string{"--insecure", "--dashboard-peers=" + bad}, io.Discard); err == nil {
 			t.Errorf("--dashboard-peers=%s accepted", bad)
 		}
 	}
-	if cfg, err := parseFlags(nil, io.Discard); err != nil || cfg.EdgeMetrics != nil || cfg.DashboardReplicas != nil {
+	if cfg, err := parseFlags([]string{"--insecure"}, io.Discard); err != nil || cfg.EdgeMetrics != nil || cfg.DashboardReplicas != nil {
 		t.Fatalf("defaults: %v %v", err, cfg.EdgeMetrics)
 	}
 }

@@ -54,6 +54,7 @@ type upFlags struct {
 	memoryCgroup   string
 	verbose        bool
 	exitWhenReady  bool
+	insecure       bool
 }
 
 func newUp(stdout, stderr io.Writer) *cobra.Command {
@@ -69,7 +70,14 @@ functions (JWT check on /api/*, security headers, a page generated at /hello).
 It prints the endpoints and a short tour when the sample distribution is
 Deployed, and writes the endpoints as JSON to <data-dir>/lab.json for scripts.
 Ctrl-C stops everything (sandbox worker processes included). State (etcd,
-each node's last applied state) survives a restart on the same --data-dir.`,
+each node's last applied state) survives a restart on the same --data-dir.
+
+Security is on by default: the lab creates a certificate authority and an
+admin API token in <data-dir>/pki on first start (reused after), every gRPC
+connection is mutual TLS with short-lived certificates renewed while the lab
+runs, and lab.json (mode 0600) holds the admin token and the CA path, which
+edgectl run from the same directory reads by itself. --insecure turns all of
+that off.`,
 		Example: `  edgelab up
   edgelab up --profile realistic --nodes-per-region 2
   edgelab up --regions us-east-1,eu-west-1,ap-northeast-1,sa-east-1 --data-dir /tmp/lab`,
@@ -90,6 +98,7 @@ each node's last applied state) survives a restart on the same --data-dir.`,
 	fl.StringVar(&f.memoryCgroup, "memory-cgroup", "auto", "where the kernel enforces function workers' memory limits: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every component to stderr")
 	fl.BoolVar(&f.exitWhenReady, "exit-when-ready", false, "stop as soon as the lab is ready (smoke tests)")
+	fl.BoolVar(&f.insecure, "insecure", false, "plaintext gRPC and no authentication anywhere (to watch the replication stream in a workshop; anyone on this host can then change the lab)")
 	return cmd
 }
 
@@ -114,6 +123,9 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 		topo = t
 	}
 	fmt.Fprintf(stderr, "edgelab: starting (data dir %s, profile %s)...\n", f.dataDir, f.profile)
+	if f.insecure {
+		fmt.Fprintln(stderr, "edgelab: WARNING: --insecure: every gRPC connection is plaintext and unauthenticated")
+	}
 	start := time.Now()
 	l, err := lab.Start(ctx, lab.Config{
 		DataDir:        f.dataDir,
@@ -127,6 +139,7 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 		MemoryCgroup:   f.memoryCgroup,
 		Logger:         logger,
 		Progress:       stderr,
+		Insecure:       f.insecure,
 	})
 	if err != nil {
 		return err

@@ -32,8 +32,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/edgenode"
 	"github.com/edgelab/edgelab/edgenode/replica"
+	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
 )
 
@@ -99,6 +101,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&cfg.MemoryCgroup, "memory-cgroup", "auto", "where the kernel enforces each function worker's memory limit: 'auto' (a memory cgroup per worker under this process's own cgroup, when it may create cgroups there; else the RSS watchdog alone, said at startup), a cgroup directory (v1 memory hierarchy, or v2 with the memory controller delegated), or 'off' (the RSS watchdog alone)")
 	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
 	tiers := addTierFlags(fs)
+	pkiDir := fs.String("pki-dir", "", "directory with ca.crt and this node's <id>.crt/<id>.key (`edgectl node enroll` or `edgelab certs`); required with --control-plane unless --insecure")
+	insecure := fs.Bool("insecure", false, "dial the control plane in plaintext, unauthenticated (a lab started with --insecure)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -108,6 +112,18 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if endpoints != "" {
+		if *pkiDir == "" && !*insecure {
+			return o, errors.New("--pki-dir is required with --control-plane (enroll the node with `edgectl node enroll`), or --insecure for a plaintext lab")
+		}
+		c, err := access.BundleClient(pki.Bundle{Dir: *pkiDir, Name: cfg.NodeID}, *insecure)
+		if err != nil {
+			return o, fmt.Errorf("--pki-dir: %w", err)
+		}
+		if o.process.Replica.DialOptions, err = c.DialOptions(); err != nil {
+			return o, err
+		}
 	}
 	if cacheMB <= 0 {
 		return o, fmt.Errorf("--cache-mb must be positive, got %d", cacheMB)

@@ -30,7 +30,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "defaults", cacheBytes: 256 << 20},
 		{
 			name:          "compose and k8s aliases",
-			args:          []string{"--id=use1-a", "--region=us-east-1", "--pop=IAD", "--listen=:8080", "--advertise-url=http://edge-use1-a:8080", "--controlplanes=cp1:7070,cp2:7070", "--state-dir=/data/state"},
+			args:          []string{"--id=use1-a", "--region=us-east-1", "--pop=IAD", "--listen=:8080", "--advertise-url=http://edge-use1-a:8080", "--controlplanes=cp1:7070,cp2:7070", "--state-dir=/data/state", "--insecure"},
 			controlPlanes: []string{"cp1:7070", "cp2:7070"},
 			publicURL:     "http://edge-use1-a:8080",
 			stateDir:      "/data/state",
@@ -38,7 +38,7 @@ func TestParseFlags(t *testing.T) {
 		},
 		{
 			name:          "canonical names",
-			args:          []string{"--control-plane= cp1:7070 ,", "--public-url=http://e:8080", "--cache-mb=1", "--viewer-timeout=2s"},
+			args:          []string{"--insecure", "--control-plane= cp1:7070 ,", "--public-url=http://e:8080", "--cache-mb=1", "--viewer-timeout=2s"},
 			controlPlanes: []string{"cp1:7070"},
 			publicURL:     "http://e:8080",
 			cacheBytes:    1 << 20,
@@ -53,6 +53,8 @@ func TestParseFlags(t *testing.T) {
 		},
 		{name: "function without distribution", args: []string{"--function=./auth"}, wantErr: "--distribution"},
 		{name: "zero cache", args: []string{"--cache-mb=0"}, wantErr: "--cache-mb"},
+		{name: "control plane without certificates", args: []string{"--control-plane=cp1:7070"}, wantErr: "--pki-dir is required"},
+		{name: "certificates missing", args: []string{"--control-plane=cp1:7070", "--pki-dir=/nonexistent"}, wantErr: "--pki-dir"},
 		{name: "negative cache", args: []string{"--cache-mb=-5"}, wantErr: "--cache-mb"},
 		{name: "pprof without metrics listener", args: []string{"--pprof"}, wantErr: "--metrics-listen"},
 		{name: "bad duration", args: []string{"--viewer-timeout=soon"}, wantErr: "viewer-timeout"},

@@ -26,10 +26,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/gateway"
+	"github.com/edgelab/edgelab/pki"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -51,6 +52,9 @@ type options struct {
 	edgesFile      string
 	defaultRegion  string
 	controlPlanes  string
+	pkiDir         string
+	certName       string
+	insecure       bool
 	discoverEvery  time.Duration
 	healthInterval time.Duration
 	healthTimeout  time.Duration
@@ -75,6 +79,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.healthPath, "health-path", gateway.DefaultHealthPath, "edge health path (200 = healthy)")
 	fs.BoolVar(&o.addLatency, "add-latency", false, "sleep the modelled viewer->edge round trip on every request (else only with X-Edgelab-Simulate-Latency: 1)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.pkiDir, "pki-dir", "", "directory with ca.crt and the gateway's certificate (<cert-name>.crt/.key, from `edgelab certs`) for --controlplanes; required with it unless --insecure")
+	fs.StringVar(&o.certName, "cert-name", "gateway", "name of the gateway's certificate in --pki-dir")
+	fs.BoolVar(&o.insecure, "insecure", false, "reach the control planes in plaintext, unauthenticated (a lab started with --insecure)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -141,13 +148,24 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	if o.controlPlanes != "" {
+		if o.pkiDir == "" && !o.insecure {
+			return errors.New("--pki-dir is required with --controlplanes (the gateway trusts only the edges the control plane vouches for over mutual TLS), or --insecure")
+		}
+		creds, err := access.BundleClient(pki.Bundle{Dir: o.pkiDir, Name: o.certName}, o.insecure)
+		if err != nil {
+			return fmt.Errorf("--pki-dir: %w", err)
+		}
+		dialOpts, err := creds.DialOptions()
+		if err != nil {
+			return err
+		}
 		var replicas []gateway.NodeLister
 		for ep := range strings.SplitSeq(o.controlPlanes, ",") {
 			ep = strings.TrimSpace(ep)
 			if ep == "" {
 				continue
 			}
-			conn, err := grpc.NewClient(ep, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			conn, err := grpc.NewClient(ep, dialOpts...)
 			if err != nil {
 				return fmt.Errorf("--controlplanes %q: %w", ep, err)
 			}

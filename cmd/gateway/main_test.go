@@ -82,6 +82,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"bad log level", []string{"--edges", "a=us-east-1=http://a", "--log-level", "loud"}},
 		{"missing topology", []string{"--edges", "a=us-east-1=http://a", "--topology", "/nonexistent"}},
 		{"stray arg", []string{"extra"}},
+		{"control planes without certificates", []string{"--controlplanes", "127.0.0.1:1", "--listen", "127.0.0.1:0"}},
 		{"bad edge url", []string{"--edges", "a=us-east-1=ftp://a", "--listen", "127.0.0.1:0"}},
 	}
 	for _, tc := range tests {
@@ -96,7 +97,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 func TestRunStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := run(ctx, []string{"--listen", "127.0.0.1:0", "--edges", "a=us-east-1=http://127.0.0.1:1", "--controlplanes", "127.0.0.1:1"}, io.Discard); err != nil {
+	if err := run(ctx, []string{"--listen", "127.0.0.1:0", "--edges", "a=us-east-1=http://127.0.0.1:1", "--controlplanes", "127.0.0.1:1", "--insecure"}, io.Discard); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func benchApplyOneChange(b *testing.B, held int) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { node.Close() })
-	c, err := replica.New(replica.Config{DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},NodeID: "bench", Endpoints: []string{"127.0.0.1:1"},
+	c, err := replica.New(replica.Config{DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, NodeID: "bench", Endpoints: []string{"127.0.0.1:1"},
 		StateDir: b.TempDir(), Applier: node, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)

@@ -172,3 +172,37 @@ func TestParseRef(t *testing.T) {
 		}
 	}
 }
+
+func TestEdgectlWithoutATokenIsRefused(t *testing.T) {
+	ep := startCP(t)
+	t.Setenv(ctl.TokenEnv, "")
+	_, errOut, code := run(t, ep, "function", "list")
+	if code == 0 || !strings.Contains(errOut, "no credentials") {
+		t.Fatalf("edgectl without a token: exit %d, %q", code, errOut)
+	}
+	t.Setenv(ctl.TokenEnv, "edgelab_not-a-real-token")
+	if _, errOut, code = run(t, ep, "function", "list"); code == 0 || !strings.Contains(errOut, "unknown or was revoked") {
+		t.Fatalf("edgectl with a forged token: exit %d, %q", code, errOut)
+	}
+}
+
+func TestEdgectlTokenRolesAndAudit(t *testing.T) {
+	ep := startCP(t)
+	out, errOut, code := run(t, ep, "token", "create", "reader", "--role", "viewer")
+	if code != 0 {
+		t.Fatalf("token create: %s", errOut)
+	}
+	admin := os.Getenv(ctl.TokenEnv)
+	t.Setenv(ctl.TokenEnv, strings.TrimSpace(out))
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "auth.go"), []byte(authSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code = run(t, ep, "function", "create", "auth", "--source", dir); code == 0 || !strings.Contains(errOut, "needs role publisher") {
+		t.Fatalf("a viewer created a function: exit %d, %q", code, errOut)
+	}
+	t.Setenv(ctl.TokenEnv, admin)
+	if out, errOut, code = run(t, ep, "audit"); code != 0 || !strings.Contains(out, "CreateToken") || !strings.Contains(out, "reader") {
+		t.Fatalf("audit: exit %d, %q %q", code, out, errOut)
+	}
+}

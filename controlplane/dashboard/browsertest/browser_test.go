@@ -13,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/edgelab/edgelab/internal/poll"
 	"github.com/edgelab/edgelab/lab"
@@ -333,7 +332,7 @@ func testReplicaFailover(t *testing.T, ctx context.Context, l *lab.Lab, dir stri
 	dash := strings.TrimSuffix(ep.Dashboard, "/")
 	run(t, ctx, "open network on cp1", chromedp.Navigate(dash+"/network"))
 	waitLive(t, ctx)
-	conn, err := grpc.NewClient(ep.ControlPlanes[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(ep.ControlPlanes[1], l.AdminDialOptions()...)
 	if err != nil {
 		t.Fatalf("dialing cp2: %v", err)
 	}
