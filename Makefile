@@ -7,7 +7,7 @@ BUF      := $(GO) tool -modfile=tools/buf/go.mod buf
 YAEGI    := $(GO) tool -modfile=tools/go.mod yaegi
 GOFLAGS_TEST ?= -race -count=1
 
-.PHONY: all build generate check-generate lint test e2e chaos chaos-allinone mutate mutate-fast workshop bench lab lab-down images allinone memcg-v2
+.PHONY: all build generate check-generate lint test fuzz e2e chaos chaos-allinone mutate mutate-fast workshop bench lab lab-down images allinone memcg-v2
 
 all: build
 
@@ -30,6 +30,10 @@ lint:
 
 test:
 	$(GO) test $(GOFLAGS_TEST) ./...
+
+## fuzz: every parser and listener fuzz target for a few seconds (EDGELAB_FUZZTIME, default 5s each).
+fuzz:
+	scripts/fuzz.sh
 
 ## memcg-v2: the memory-cgroup tests on a real cgroup v2 kernel, in a throwaway qemu VM.
 memcg-v2:

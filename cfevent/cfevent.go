@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,30 +73,6 @@ type wireBody struct {
 	Action         string `json:"action"`
 	Encoding       string `json:"encoding"`
 	Data           string `json:"data"`
-}
-
-type wireCustomOrigin struct {
-	CustomHeaders    Headers  `json:"customHeaders"`
-	DomainName       string   `json:"domainName"`
-	KeepaliveTimeout int      `json:"keepaliveTimeout"`
-	Path             string   `json:"path"`
-	Port             int      `json:"port"`
-	Protocol         string   `json:"protocol"`
-	ReadTimeout      int      `json:"readTimeout"`
-	SSLProtocols     []string `json:"sslProtocols"`
-}
-
-type wireS3Origin struct {
-	AuthMethod    string  `json:"authMethod"`
-	CustomHeaders Headers `json:"customHeaders"`
-	DomainName    string  `json:"domainName"`
-	Path          string  `json:"path"`
-	Region        string  `json:"region"`
-}
-
-type wireOrigin struct {
-	Custom *wireCustomOrigin `json:"custom,omitempty"`
-	S3     *wireS3Origin     `json:"s3,omitempty"`
 }
 
 type wireRequest struct {
@@ -178,7 +153,15 @@ func Parse(data []byte) (*Event, error) {
 // HeaderFromCF converts CloudFront headers to an http.Header with
 // canonical keys (the entry's key, or the map name when the key is empty).
 func HeaderFromCF(hs Headers) http.Header {
+	h, _ := headerFromCF(hs)
+	return h
+}
+
+// headerFromCF is HeaderFromCF plus the keys spelt other than their
+// canonical form, by canonical name (nil: none), for edge's HeaderKeys.
+func headerFromCF(hs Headers) (http.Header, map[string]string) {
 	out := http.Header{}
+	var keys map[string]string
 	names := make([]string, 0, len(hs))
 	for n := range hs {
 		names = append(names, n)
@@ -190,21 +173,36 @@ func HeaderFromCF(hs Headers) http.Header {
 			if k == "" {
 				k = n
 			}
-			out.Add(k, h.Value)
+			ck := http.CanonicalHeaderKey(k)
+			out[ck] = append(out[ck], h.Value)
+			if h.Key != "" && h.Key != ck {
+				if keys == nil {
+					keys = map[string]string{}
+				}
+				keys[ck] = h.Key
+			}
 		}
 	}
-	return out
+	return out, keys
 }
 
 // HeaderToCF converts an http.Header to CloudFront headers: lowercase name
 // -> [{key: canonical name, value}]. A nil or empty header gives an empty map.
-func HeaderToCF(h http.Header) Headers {
+func HeaderToCF(h http.Header) Headers { return headerToCF(h, nil) }
+
+// headerToCF is HeaderToCF writing keys[canonical name] as the key where
+// it is set (the spelling the event came with).
+func headerToCF(h http.Header, keys map[string]string) Headers {
 	out := Headers{}
 	for k, vs := range h {
 		ck := http.CanonicalHeaderKey(k)
+		key := ck
+		if spelt, ok := keys[ck]; ok && strings.EqualFold(spelt, ck) {
+			key = spelt
+		}
 		lk := strings.ToLower(k)
 		for _, v := range vs {
-			out[lk] = append(out[lk], Header{Key: ck, Value: v})
+			out[lk] = append(out[lk], Header{Key: key, Value: v})
 		}
 	}
 	return out
@@ -215,9 +213,9 @@ func requestFromWire(w *wireRequest) (*edge.Request, error) {
 		Method:      w.Method,
 		URI:         w.URI,
 		QueryString: w.Querystring,
-		Header:      HeaderFromCF(w.Headers),
 		ClientIP:    w.ClientIP,
 	}
+	req.Header, req.HeaderKeys = headerFromCF(w.Headers)
 	if w.Body != nil {
 		data, err := decodeBody(w.Body.Encoding, w.Body.Data)
 		if err != nil {
@@ -254,60 +252,13 @@ func decodeBody(encoding, data string) ([]byte, error) {
 	return nil, fmt.Errorf("body encoding %q is not base64 or text", encoding)
 }
 
-func originFromWire(w *wireOrigin) (*edge.Origin, error) {
-	switch {
-	case w.Custom != nil:
-		c := w.Custom
-		proto := c.Protocol
-		if proto == "" {
-			proto = "https"
-		}
-		if proto != "http" && proto != "https" {
-			return nil, fmt.Errorf("origin protocol %q is not http or https", proto)
-		}
-		host := c.DomainName
-		if c.Port != 0 && !(proto == "http" && c.Port == 80) && !(proto == "https" && c.Port == 443) {
-			host += ":" + strconv.Itoa(c.Port)
-		}
-		return &edge.Origin{ID: c.DomainName, URL: proto + "://" + host + c.Path, CustomHeaders: HeaderFromCF(c.CustomHeaders)}, nil
-	case w.S3 != nil:
-		return &edge.Origin{ID: w.S3.DomainName, URL: "https://" + w.S3.DomainName + w.S3.Path, CustomHeaders: HeaderFromCF(w.S3.CustomHeaders)}, nil
-	}
-	return nil, errors.New("origin has neither custom nor s3")
-}
-
-func originToWire(o *edge.Origin) (*wireOrigin, error) {
-	u, err := url.Parse(o.URL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("origin URL %q is not scheme://host[:port][/path]", o.URL)
-	}
-	port := 443
-	if u.Scheme == "http" {
-		port = 80
-	}
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("origin URL %q: bad port", o.URL)
-		}
-	}
-	return &wireOrigin{Custom: &wireCustomOrigin{
-		CustomHeaders:    HeaderToCF(o.CustomHeaders),
-		DomainName:       u.Hostname(),
-		KeepaliveTimeout: 5,
-		Path:             strings.TrimSuffix(u.Path, "/"),
-		Port:             port,
-		Protocol:         u.Scheme,
-		ReadTimeout:      30,
-		SSLProtocols:     []string{"TLSv1.2"},
-	}}, nil
-}
-
 func responseFromWire(w *wireResponse) (*edge.Response, error) {
 	code, err := strconv.Atoi(string(w.Status))
 	if err != nil {
 		return nil, fmt.Errorf("status %q is not a number", string(w.Status))
 	}
-	resp := &edge.Response{Status: code, StatusDescription: w.StatusDescription, Header: HeaderFromCF(w.Headers)}
+	resp := &edge.Response{Status: code, StatusDescription: w.StatusDescription}
+	resp.Header, resp.HeaderKeys = headerFromCF(w.Headers)
 	if w.Body != nil {
 		enc := w.BodyEncoding
 		if enc == "" {
@@ -317,13 +268,14 @@ func responseFromWire(w *wireResponse) (*edge.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp.Body = b
+		resp.Body = append([]byte{}, b...) // "" is a body set to empty: no body
+
 	}
 	return resp, nil
 }
 
 func requestToWire(r *edge.Request) (*wireRequest, error) {
-	w := &wireRequest{ClientIP: r.ClientIP, Headers: HeaderToCF(r.Header), Method: r.Method, Querystring: r.QueryString, URI: r.URI}
+	w := &wireRequest{ClientIP: r.ClientIP, Headers: headerToCF(r.Header, r.HeaderKeys), Method: r.Method, Querystring: r.QueryString, URI: r.URI}
 	if r.Body != nil {
 		action := "read-only"
 		if r.Body.Replace {
@@ -342,8 +294,9 @@ func requestToWire(r *edge.Request) (*wireRequest, error) {
 }
 
 func responseToWire(r *edge.Response) *wireResponse {
-	w := &wireResponse{Status: status(strconv.Itoa(r.Status)), StatusDescription: r.StatusDescription, Headers: HeaderToCF(r.Header)}
-	if len(r.Body) > 0 {
+	w := &wireResponse{Status: status(strconv.Itoa(r.Status)), StatusDescription: r.StatusDescription, Headers: headerToCF(r.Header, r.HeaderKeys)}
+	// A set but empty body is written as "": it removes the origin's body.
+	if r.Body != nil {
 		var body string
 		if utf8.Valid(r.Body) {
 			body, w.BodyEncoding = string(r.Body), "text"

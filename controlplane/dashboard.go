@@ -1,9 +1,14 @@
 package controlplane
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 
+	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/controlplane/dashboard"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // The dashboard (package dashboard) is served on the metrics listener, next
@@ -16,6 +21,7 @@ func (s *Server) dashboardHandler() (http.Handler, error) {
 	hub, err := dashboard.NewHub(dashboard.Config{
 		Source:     dashboardSource{s: s},
 		FaultKinds: FaultKinds(),
+		Authorize:  s.dashboardAuthorize(),
 		Logger:     s.log.With("part", "dashboard"),
 	})
 	if err != nil {
@@ -23,4 +29,30 @@ func (s *Server) dashboardHandler() (http.Handler, error) {
 	}
 	s.dash = hub
 	return dashboard.Handler(hub), nil
+}
+
+// dashboardAuthorize is the role check of the dashboard's chaos actions:
+// a bearer token with the operator role (nil, allowing everyone, with
+// Insecure). The cross-origin and JSON checks are the dashboard's own.
+func (s *Server) dashboardAuthorize() func(*http.Request) error {
+	if s.cfg.Insecure {
+		return nil
+	}
+	return func(r *http.Request) error {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			return status.Error(codes.Unauthenticated, "chaos actions need an API token with the operator role (edgectl token create NAME --role operator; the lab's admin token is in lab.json)")
+		}
+		p, err := s.access.VerifyToken(r.Context(), tok)
+		if errors.Is(err, access.ErrUnknownToken) {
+			return status.Error(codes.Unauthenticated, "the token is unknown or was revoked")
+		}
+		if err != nil {
+			return status.Errorf(codes.Unavailable, "checking the token: %v", err)
+		}
+		if !p.Role.Holds(access.Operator) {
+			return access.ErrMissingRole(p, access.Operator, "chaos actions")
+		}
+		return nil
+	}
 }

@@ -76,6 +76,9 @@ func (s *Server) checkAssociations(ctx context.Context, d *edgelabv1.Distributio
 				problems = append(problems, fmt.Sprintf("%s: function %q version %d does not export %s (it exports: %s)",
 					path, a.GetFunction(), a.GetVersion(), et.EntryPoint(), strings.Join(entryPointNames(v.GetEntryPoints()), ", ")))
 			}
+			if err := sandbox.CheckEventLimits(s.cfg.Profile, et, int(v.GetConfig().GetMemoryMb()), v.GetConfig().GetTimeout().AsDuration()); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: function %q version %d: %v", path, a.GetFunction(), a.GetVersion(), err))
+			}
 			if limit := sandbox.CodeSizeLimit(et); et.IsViewer() {
 				if size := sandbox.CompressedSize(store.FileMap(v.GetFiles())); size > limit {
 					problems = append(problems, fmt.Sprintf("%s: function %q version %d is %d bytes compressed, over the %d byte limit for %s functions",

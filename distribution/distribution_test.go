@@ -335,30 +335,6 @@ func FuzzMatch(f *testing.F) {
 	})
 }
 
-func FuzzParse(f *testing.F) {
-	demo, _ := os.ReadFile("testdata/demo.yaml")
-	f.Add(demo)
-	f.Add([]byte(`{"id":"x"}`))
-	f.Add([]byte("id: [\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := distribution.Parse(data)
-		if err != nil {
-			return
-		}
-		out, err := distribution.ToFile(d)
-		if err != nil {
-			t.Fatalf("ToFile of a parsed distribution: %v", err)
-		}
-		d2, err := distribution.Parse(out)
-		if err != nil {
-			t.Fatalf("re-parse: %v\n%s", err, out)
-		}
-		if !proto.Equal(d, d2) {
-			t.Fatalf("round trip differs\n%v\n%v", d, d2)
-		}
-	})
-}
-
 func TestMatchInvalidation(t *testing.T) {
 	tests := []struct {
 		pattern, path string

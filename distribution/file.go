@@ -46,6 +46,14 @@ type file struct {
 	Origins      []originFile   `json:"origins"`
 	OriginGroups []groupFile    `json:"originGroups,omitempty"`
 	Behaviors    []behaviorFile `json:"behaviors"`
+
+	CachePolicies         []cachePolicyFile         `json:"cachePolicies,omitempty"`
+	OriginRequestPolicies []originRequestPolicyFile `json:"originRequestPolicies,omitempty"`
+	GeoRestriction        *geoFile                  `json:"geoRestriction,omitempty"`
+	CustomErrorResponses  []errorResponseFile       `json:"customErrorResponses,omitempty"`
+
+	ResponseHeadersPolicies []responseHeadersPolicyFile `json:"responseHeadersPolicies,omitempty"`
+	Egress                  *egressFile                 `json:"egress,omitempty"`
 	// OriginShield is a region whose REC every REC's misses go through.
 	OriginShield string `json:"originShield,omitempty"`
 }
@@ -56,7 +64,11 @@ type originFile struct {
 	ConnectTimeout json.RawMessage   `json:"connectTimeout,omitempty"`
 	ReadTimeout    json.RawMessage   `json:"readTimeout,omitempty"`
 	CustomHeaders  map[string]string `json:"customHeaders,omitempty"`
-	Region         string            `json:"region,omitempty"`
+	// The S3 origin and custom-origin extras (origins3.go).
+	S3               *s3File         `json:"s3,omitempty"`
+	KeepaliveTimeout json.RawMessage `json:"keepaliveTimeout,omitempty"`
+	SSLProtocols     []string        `json:"sslProtocols,omitempty"`
+	Region           string          `json:"region,omitempty"`
 }
 
 type groupFile struct {
@@ -72,6 +84,11 @@ type behaviorFile struct {
 	Cache          *cacheFile           `json:"cache,omitempty"`
 	Functions      map[string]assocFile `json:"functions,omitempty"`
 	AllowedMethods []string             `json:"allowedMethods,omitempty"`
+	// CachePolicy and OriginRequestPolicy name a policy (policies.go).
+	CachePolicy         string `json:"cachePolicy,omitempty"`
+	OriginRequestPolicy string `json:"originRequestPolicy,omitempty"`
+	// ResponseHeadersPolicy names a policy (respheaderspolicy.go).
+	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
 }
 
 type cacheFile struct {
@@ -122,7 +139,7 @@ func cleanDecodeError(err error) string {
 }
 
 func (f *file) toProto() (*edgelabv1.Distribution, error) {
-	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, OriginShield: f.OriginShield}
+	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, Egress: f.Egress.toProto(), OriginShield: f.OriginShield}
 	for i, o := range f.Origins {
 		po := &edgelabv1.Origin{Id: o.ID, Url: o.URL, CustomHeaders: o.CustomHeaders, Region: o.Region}
 		var err error
@@ -138,6 +155,9 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 		if len(o.ReadTimeout) == 0 {
 			po.ReadTimeout = nil
 		}
+		if err := o.extraToProto(i, po); err != nil {
+			return nil, err
+		}
 		d.Origins = append(d.Origins, po)
 	}
 	for _, g := range f.OriginGroups {
@@ -149,22 +169,17 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 	}
 	for i, b := range f.Behaviors {
 		path := fmt.Sprintf("behaviors[%d]", i)
-		pb := &edgelabv1.Behavior{Path: b.Path, Origin: b.Origin, AllowedMethods: b.AllowedMethods}
+		pb := &edgelabv1.Behavior{Path: b.Path, Origin: b.Origin, AllowedMethods: b.AllowedMethods,
+			CachePolicy: b.CachePolicy, OriginRequestPolicy: b.OriginRequestPolicy, ResponseHeadersPolicy: b.ResponseHeadersPolicy}
 		c := b.Cache
 		if c == nil {
 			c = &cacheFile{}
 		}
-		cp := &edgelabv1.CachePolicy{Set: b.Cache != nil, QueryStrings: c.QueryStrings, Headers: c.Headers, Cookies: c.Cookies}
-		var err error
-		if cp.MinTtl, err = durationField(c.MinTTL, path+".cache.minTTL", DefaultMinTTL); err != nil {
+		cp, err := cacheToProto(c, path+".cache")
+		if err != nil {
 			return nil, err
 		}
-		if cp.DefaultTtl, err = durationField(c.DefaultTTL, path+".cache.defaultTTL", DefaultDefaultTTL); err != nil {
-			return nil, err
-		}
-		if cp.MaxTtl, err = durationField(c.MaxTTL, path+".cache.maxTTL", DefaultMaxTTL); err != nil {
-			return nil, err
-		}
+		cp.Set = b.Cache != nil
 		pb.Cache = cp
 		names := make([]string, 0, len(b.Functions))
 		for name := range b.Functions {
@@ -186,7 +201,29 @@ func (f *file) toProto() (*edgelabv1.Distribution, error) {
 		}
 		d.Behaviors = append(d.Behaviors, pb)
 	}
+	if err := f.policiesToProto(d); err != nil {
+		return nil, err
+	}
+	if err := f.featuresToProto(d); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// cacheToProto converts cache settings at path; an omitted TTL is CloudFront's default.
+func cacheToProto(c *cacheFile, path string) (*edgelabv1.CachePolicy, error) {
+	cp := &edgelabv1.CachePolicy{QueryStrings: c.QueryStrings, Headers: c.Headers, Cookies: c.Cookies}
+	var err error
+	if cp.MinTtl, err = durationField(c.MinTTL, path+".minTTL", DefaultMinTTL); err != nil {
+		return nil, err
+	}
+	if cp.DefaultTtl, err = durationField(c.DefaultTTL, path+".defaultTTL", DefaultDefaultTTL); err != nil {
+		return nil, err
+	}
+	if cp.MaxTtl, err = durationField(c.MaxTTL, path+".maxTTL", DefaultMaxTTL); err != nil {
+		return nil, err
+	}
+	return cp, nil
 }
 
 func eventOrder(name string) int {
@@ -252,7 +289,7 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 	if d == nil {
 		return nil, errors.New("no distribution")
 	}
-	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), OriginShield: d.GetOriginShield()}
+	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), Egress: egressToFile(d.GetEgress()), OriginShield: d.GetOriginShield()}
 	for _, o := range d.GetOrigins() {
 		of := originFile{ID: o.GetId(), URL: o.GetUrl(), CustomHeaders: o.GetCustomHeaders(), Region: o.GetRegion()}
 		if o.ConnectTimeout != nil {
@@ -261,13 +298,15 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 		if o.ReadTimeout != nil {
 			of.ReadTimeout = durationJSON(o.GetReadTimeout().AsDuration())
 		}
+		of.extraFromProto(o)
 		f.Origins = append(f.Origins, of)
 	}
 	for _, g := range d.GetOriginGroups() {
 		f.OriginGroups = append(f.OriginGroups, groupFile{ID: g.GetId(), Primary: g.GetPrimary(), Secondary: g.GetSecondary(), FailoverStatus: g.GetFailoverStatus()})
 	}
 	for _, b := range d.GetBehaviors() {
-		bf := behaviorFile{Path: b.GetPath(), Origin: b.GetOrigin(), AllowedMethods: b.GetAllowedMethods()}
+		bf := behaviorFile{Path: b.GetPath(), Origin: b.GetOrigin(), AllowedMethods: b.GetAllowedMethods(),
+			CachePolicy: b.GetCachePolicy(), OriginRequestPolicy: b.GetOriginRequestPolicy(), ResponseHeadersPolicy: b.GetResponseHeadersPolicy()}
 		if c := b.GetCache(); c.GetSet() {
 			bf.Cache = &cacheFile{
 				MinTTL:       durationJSON(c.GetMinTtl().AsDuration()),
@@ -285,6 +324,8 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 		}
 		f.Behaviors = append(f.Behaviors, bf)
 	}
+	policiesToFile(d, &f)
+	featuresToFile(d, &f)
 	js, err := json.Marshal(f)
 	if err != nil {
 		return nil, fmt.Errorf("encoding distribution %s: %w", d.GetId(), err)

@@ -65,6 +65,9 @@ func Validate(d *edgelabv1.Distribution) error {
 	validateDomains(&p, d.GetDomains())
 	targets := validateOrigins(&p, d)
 	validateBehaviors(&p, d.GetBehaviors(), targets)
+	validatePolicies(&p, d)
+	validateFeatures(&p, d, targets)
+	validateEgress(&p, d.GetEgress())
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}
@@ -116,8 +119,10 @@ func validateOrigins(p *problems, d *edgelabv1.Distribution) map[string]bool {
 			p.add(path+".id", "duplicate origin id %q", o.GetId())
 		}
 		origins[o.GetId()], targets[o.GetId()] = true, true
+		validateOriginExtras(p, path, o)
 		u, err := url.Parse(o.GetUrl())
 		switch {
+		case o.GetS3() != nil: // its url is derived (validateOriginExtras)
 		case o.GetUrl() == "":
 			p.add(path+".url", "url is required")
 		case err != nil:

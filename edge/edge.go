@@ -21,7 +21,9 @@ package edge
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"time"
 )
 
 // EventType names a CloudFront trigger point.
@@ -82,6 +84,11 @@ type Request struct {
 	QueryString string
 	// Header has canonical keys; disallowed headers are not exposed.
 	Header http.Header
+	// HeaderKeys holds the names the viewer (or the event JSON's "key")
+	// spelt differently from their canonical form, by canonical name, e.g.
+	// "X-Api-Key" -> "x-API-key". It is informational: the edge sends
+	// headers by their canonical names; the event JSON writes these as key.
+	HeaderKeys map[string]string
 	// ClientIP is the viewer's address (read-only).
 	ClientIP string
 	// Body is nil unless the association sets include-body.
@@ -99,12 +106,52 @@ type Body struct {
 	Replace bool
 }
 
-// Origin is where an origin event's request will be sent.
+// Origin is where an origin event's request will be sent: a custom (HTTP)
+// origin or an S3 bucket, as CloudFront's request.origin.custom and
+// request.origin.s3. The edge sets exactly one of Custom and S3; a
+// function may change the fields, or switch the request to another origin
+// by replacing Origin (then set the Host header to the new domain name, as
+// CloudFront requires). Build one from a URL with NewCustomOrigin.
 type Origin struct {
-	// ID is the distribution's origin id.
+	// ID is the distribution's origin id ("" for an origin a function built).
 	ID string
-	// URL is the origin base URL (scheme://host[:port][/path]).
-	URL string
+	// Custom is set for a custom origin.
+	Custom *CustomOrigin
+	// S3 is set for an S3 origin.
+	S3 *S3Origin
+}
+
+// CustomOrigin is CloudFront's origin.custom.
+type CustomOrigin struct {
+	// DomainName is the origin's host name or address.
+	DomainName string
+	// Port is the origin's port (1-65535).
+	Port int
+	// Protocol is "http" or "https".
+	Protocol string
+	// Path is prefixed to the request's URI: "" or "/dir" (no trailing "/").
+	Path string
+	// SSLProtocols are the TLS versions allowed with https
+	// ("TLSv1", "TLSv1.1", "TLSv1.2"; TLSv1.3 is always allowed).
+	SSLProtocols []string
+	// ReadTimeout bounds the wait for the origin's response headers (1-60 s).
+	ReadTimeout time.Duration
+	// KeepaliveTimeout is how long an idle origin connection is kept (1-60 s).
+	KeepaliveTimeout time.Duration
+	// CustomHeaders are added to the origin request.
+	CustomHeaders http.Header
+}
+
+// S3Origin is CloudFront's origin.s3.
+type S3Origin struct {
+	// DomainName is the bucket's endpoint (host, or host:port in the lab).
+	DomainName string
+	// Region is the bucket's region.
+	Region string
+	// AuthMethod is "none" or "origin-access-identity".
+	AuthMethod string
+	// Path is prefixed to the request's URI: "" or "/dir" (no trailing "/").
+	Path string
 	// CustomHeaders are added to the origin request.
 	CustomHeaders http.Header
 }
@@ -115,8 +162,13 @@ type Response struct {
 	Status            int
 	StatusDescription string
 	Header            http.Header
-	// Body is the generated body; in origin-response it is empty (the origin
-	// body is not exposed) and a non-empty value replaces the origin body.
+	// HeaderKeys is as Request.HeaderKeys: names spelt differently from
+	// their canonical form, by canonical name.
+	HeaderKeys map[string]string
+	// Body is the generated body. In origin-response the origin's body is
+	// not exposed: Body is nil, and a function that leaves it nil keeps the
+	// origin's body; setting it replaces that body, and setting it to an
+	// empty non-nil value (SetBody("")) removes it.
 	Body []byte
 }
 
@@ -127,16 +179,13 @@ func (r *Request) Clone() *Request {
 	}
 	c := *r
 	c.Header = r.Header.Clone()
+	c.HeaderKeys = maps.Clone(r.HeaderKeys)
 	if r.Body != nil {
 		b := *r.Body
 		b.Data = append([]byte(nil), r.Body.Data...)
 		c.Body = &b
 	}
-	if r.Origin != nil {
-		o := *r.Origin
-		o.CustomHeaders = r.Origin.CustomHeaders.Clone()
-		c.Origin = &o
-	}
+	c.Origin = r.Origin.Clone()
 	return &c
 }
 
@@ -147,8 +196,9 @@ func (r *Response) Clone() *Response {
 	}
 	c := *r
 	c.Header = r.Header.Clone()
+	c.HeaderKeys = maps.Clone(r.HeaderKeys)
 	if r.Body != nil {
-		c.Body = append([]byte(nil), r.Body...)
+		c.Body = append([]byte{}, r.Body...) // an empty body stays set
 	}
 	return &c
 }

@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,11 @@ import (
 // MaxFetchBodyBytes bounds the body Fetch reads; a longer body is cut and
 // FetchResponse.Truncated set.
 const MaxFetchBodyBytes = 10 << 20
+
+// ErrEgressDenied is the error Fetch returns (wrapped: test it with
+// errors.Is) when the distribution's egress policy does not allow the
+// address the request would connect to, or a redirect leads to one.
+var ErrEgressDenied = errors.New("fetch refused by the egress policy")
 
 // DefaultFetchTimeout bounds a fetch whose context has no deadline.
 const DefaultFetchTimeout = 30 * time.Second

@@ -66,9 +66,9 @@ func (r *Response) AddHeader(name, value string) *Response {
 }
 
 // SetBody replaces the body and returns r for chaining. In origin-response
-// a non-empty body replaces the origin's body.
+// it replaces the origin's body, and SetBody("") removes it.
 func (r *Response) SetBody(body string) *Response {
-	r.Body = []byte(body)
+	r.Body = append([]byte{}, body...)
 	return r
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/edgelab/edgelab/accesslog"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // Config configures a Node. Every zero field takes the default documented on it;
@@ -37,6 +38,11 @@ type Config struct {
 	// "auto", a cgroup directory, or "" / "off" (the RSS watchdog alone).
 	MemoryCgroup string
 
+	// ViewerLocations places viewers by address for the CloudFront-Viewer-*
+	// headers and geo restriction. Nil: every viewer is placed in Region
+	// (viewerinfo.RegionLocation), unless it sends viewerinfo.OverrideHeader.
+	ViewerLocations *viewerinfo.DB
+
 	// Origin tunes the origin transport.
 	Origin OriginConfig
 	// AccessLog receives one CloudFront standard log line per viewer
@@ -46,18 +52,34 @@ type Config struct {
 	// a PoP whose misses go to the origin.
 	Tier TierConfig
 
-	// ReadHeaderTimeout bounds how long a viewer may take to send its request
-	// headers (slow-client protection). Default 10s.
+	// ReadHeaderTimeout bounds how long a viewer may take, from its
+	// connection's first byte or the end of its idle wait, to send the
+	// request line and headers (and the first 64 KiB of a chunked body):
+	// a viewer that trickles them is answered 408 and disconnected
+	// (slowloris). A new connection that sends nothing is closed after it
+	// too. Default 10s.
 	ReadHeaderTimeout time.Duration
-	// IdleTimeout closes idle viewer keep-alive connections. Default 120s.
+	// IdleTimeout closes a viewer keep-alive connection that sends no next
+	// request for this long. Default 120s.
 	IdleTimeout time.Duration
 	// MaxURIBytes: a request whose URI plus query is at least this long gets
-	// 414. Default 8192 (CloudFront).
+	// 414. Default 8192 (CloudFront's maximum URL length).
 	MaxURIBytes int
 	// MaxHeaderBytes: request headers plus query above this get 494 (what
-	// CloudFront answers; nginx uses the same code). Default 20480. Headers
-	// beyond 3x this are refused by net/http itself with 431.
+	// CloudFront answers; nginx uses the same code). Default 20480
+	// (CloudFront's maximum request length without the body). A request
+	// line and headers beyond MaxHeaderBytes+MaxURIBytes+4 KiB are refused
+	// by the front end with 431 before they are parsed.
 	MaxHeaderBytes int
+	// MaxHeaderCount: a request with more header lines than this (Host
+	// included) gets 431. Default 100 (Envoy's default; CloudFront bounds
+	// the headers' size only).
+	MaxHeaderCount int
+	// MaxBodyBytes bounds a viewer request body: a larger Content-Length
+	// gets 413 before anything goes to the origin, and a chunked body that
+	// grows past it is cut off and answered 413. Default 20 GiB
+	// (CloudFront's maximum for a POST or PUT body).
+	MaxBodyBytes int64
 	// MaxRequestBodyBytes bounds a viewer request body read when a function
 	// has include-body. Default 1 MiB; beyond it the body is streamed on.
 	MaxRequestBodyBytes int64
@@ -145,6 +167,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = 20480
+	}
+	if c.MaxHeaderCount <= 0 {
+		c.MaxHeaderCount = 100
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 20 << 30
 	}
 	if c.MaxRequestBodyBytes <= 0 {
 		c.MaxRequestBodyBytes = 1 << 20

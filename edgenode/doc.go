@@ -65,6 +65,13 @@
 // 64 KiB stream. One deviation: the Date header is the node's, not the
 // cached response's (Age still says how old the object is).
 //
+// The front end enforces the listener limits (docs/ARCHITECTURE.md,
+// "Viewer listener limits"): a header timeout (408) and an idle timeout,
+// MaxHeaderCount (431), MaxBodyBytes (413), and 400 for ambiguous framing
+// (Content-Length with Transfer-Encoding), malformed chunked bodies and
+// header names or values net/http would not send on; none of these reach
+// the origin as a complete request.
+//
 // Choices where CloudFront is ambiguous: oversized request headers get 494
 // (CloudFront's answer) up to MaxHeaderBytes+MaxURIBytes+4 KiB and 431 from
 // the front end beyond;

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/edgelab/edgelab/edge"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 )
@@ -176,6 +177,8 @@ func TestFetchFaultsThroughSandbox(t *testing.T) {
 	o := newCountingOrigin(t, okHandler(""))
 	n := startNode(t, nil, func(c *Config) { c.Profile = shortProfile() })
 	snap := snapshot(1, o.URL, "", &edgelabv1.Behavior{Functions: []*edgelabv1.Association{assoc(evVR, "fetcher")}})
+	// up is on loopback and not an origin: the egress rules must name it.
+	snap.Distributions[0].Egress = &edgelabv1.EgressPolicy{Allow: []string{strings.TrimPrefix(up.URL, "http://")}}
 	snap.Functions = []*edgelabv1.FunctionVersion{fnVersion("fetcher", fmt.Sprintf(fetcherSrc, up.URL))}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -210,5 +213,40 @@ func TestFetchFaultsThroughSandbox(t *testing.T) {
 				t.Fatalf("request took %v with a %v fetch latency", took, tt.minDelay)
 			}
 		})
+	}
+}
+
+// TestFetchEgressThroughNode: a function on the node reaches its
+// distribution's origin (on loopback, as in the lab) but not another
+// loopback port of the host, such as the embedded etcd's.
+func TestFetchEgressThroughNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sandbox workers")
+	}
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("secret")) }))
+	t.Cleanup(other.Close)
+	o := newCountingOrigin(t, okHandler(""))
+	n := startNode(t, nil, func(c *Config) { c.Profile = shortProfile() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i, tc := range []struct {
+		target string
+		status int
+		body   string
+	}{
+		{o.URL + "/objects/8", 200, "fetched 200"},
+		{other.URL + "/v3/kv/range", 502, edge.ErrEgressDenied.Error()},
+	} {
+		snap := snapshot(int64(i+1), o.URL, "", &edgelabv1.Behavior{Functions: []*edgelabv1.Association{assoc(evVR, "fetcher")}})
+		fv := fnVersion("fetcher", fmt.Sprintf(fetcherSrc, tc.target))
+		fv.Version = int64(i + 1)
+		snap.Functions = []*edgelabv1.FunctionVersion{fv}
+		snap.Distributions[0].Behaviors[0].Functions[0].Version = fv.Version
+		if err := n.Apply(ctx, snap, nil); err != nil {
+			t.Fatal(err)
+		}
+		if r := do(t, n, "GET", fmt.Sprintf("/x?%d", i), nil, ""); r.status != tc.status || !strings.Contains(r.body, tc.body) {
+			t.Fatalf("fetch %s: got %d %q, want %d with %q", tc.target, r.status, r.body, tc.status, tc.body)
+		}
 	}
 }

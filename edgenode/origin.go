@@ -2,6 +2,7 @@ package edgenode
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,34 +18,38 @@ import (
 	"github.com/edgelab/edgelab/edge"
 )
 
-// transports keeps one tuned http.Transport per (connect, read) timeout
-// pair; connections to one origin host are pooled inside it.
+// transports keeps one tuned http.Transport per transportKey (timeouts and
+// TLS floor); connections to one origin host are pooled inside it.
 type transports struct {
 	cfg OriginConfig
 	mu  sync.Mutex
-	m   map[[2]time.Duration]*http.Transport
+	m   map[transportKey]*http.Transport
 }
 
 func newTransports(cfg OriginConfig) *transports {
-	return &transports{cfg: cfg, m: map[[2]time.Duration]*http.Transport{}}
+	return &transports{cfg: cfg, m: map[transportKey]*http.Transport{}}
 }
 
-func (t *transports) get(connect, read time.Duration) *http.Transport {
-	k := [2]time.Duration{connect, read}
+func (t *transports) get(k transportKey) *http.Transport {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if tr, ok := t.m[k]; ok {
 		return tr
 	}
-	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	idle := t.cfg.IdleConnTimeout
+	if k.keepalive > 0 {
+		idle = k.keepalive
+	}
+	d := &net.Dialer{Timeout: k.connect, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
 		MaxIdleConns:          4 * t.cfg.MaxIdleConnsPerHost,
 		MaxIdleConnsPerHost:   t.cfg.MaxIdleConnsPerHost,
-		IdleConnTimeout:       t.cfg.IdleConnTimeout,
-		ResponseHeaderTimeout: read,
-		TLSHandshakeTimeout:   connect,
+		IdleConnTimeout:       idle,
+		ResponseHeaderTimeout: k.read,
+		TLSHandshakeTimeout:   k.connect,
+		TLSClientConfig:       &tls.Config{MinVersion: k.minTLS},
 		ExpectContinueTimeout: time.Second,
 		// The edge forwards no Accept-Encoding, so objects are cached once in
 		// identity encoding; no transparent decompression either.
@@ -76,43 +81,64 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Pro
 // originFetch is one request to one origin, the input of the origin
 // fetch stage.
 type originFetch struct {
-	// req is the request as origin-request left it; it is only read.
+	// req is the request as origin-request left it; it is only read. Its
+	// Origin (always set) is where it goes.
 	req  *edge.Request
 	conf *originConf
 	// method is req's, or GET for a cacheable HEAD miss.
 	method string
 	// body is the request body to send (nil: none).
 	body io.Reader
+	// viewerHost is the Host the viewer sent: a different Host header in
+	// req was set by origin-request and is the Host the origin gets.
+	viewerHost string
 	// cacheable drops the viewer's conditional headers: the cache wants
 	// the full object; revalidate holds an expired object's validators.
 	cacheable  bool
 	revalidate http.Header
 }
 
-// fetchOrigin is the origin fetch stage: it sends f to its origin (or to
-// the origin URL a function set) and reads the whole response, bounded by
-// MaxResponseBytes.
+// sizedBody is a request body of known length (the viewer's
+// Content-Length): it reaches the origin with that length, not chunked.
+type sizedBody struct {
+	io.Reader
+	n int64
+}
+
+// withLength wraps a body of declared length n (> 0) as a sizedBody; other
+// bodies (none, chunked) are returned as they are.
+func withLength(body io.Reader, n int64) io.Reader {
+	if body == nil || n <= 0 {
+		return body
+	}
+	return sizedBody{body, n}
+}
+
+// fetchOrigin is the origin fetch stage: it sends f to the origin its
+// request names (the distribution's, or the one a function set) and reads
+// the whole response, bounded by MaxResponseBytes.
 func (n *Node) fetchOrigin(ctx context.Context, f originFetch) (*originResponse, error) {
-	target, err := originURL(f)
+	o := f.req.Origin
+	target, err := originURL(o, f.req)
 	if err != nil {
 		return nil, err
 	}
-	connect, read := f.conf.connectTimeout, f.conf.readTimeout
-	if connect <= 0 {
-		connect = n.cfg.Origin.ConnectTimeout
-	}
-	if read <= 0 {
-		read = n.cfg.Origin.ReadTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, connect+2*read)
+	k := n.transportKey(f.conf, o)
+	ctx, cancel := context.WithTimeout(ctx, k.connect+2*k.read)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, f.method, target, f.body)
 	if err != nil {
 		return nil, fmt.Errorf("building origin request: %w", err)
 	}
+	if sb, ok := f.body.(sizedBody); ok {
+		hreq.ContentLength = sb.n
+	}
 	hreq.Header = n.originHeader(f)
+	if h := f.req.Header.Get("Host"); h != "" && h != f.viewerHost {
+		hreq.Host = h
+	}
 	start := time.Now()
-	resp, err := n.origins.get(connect, read).RoundTrip(hreq)
+	resp, err := n.origins.get(k).RoundTrip(hreq)
 	if err == nil {
 		var got *originResponse
 		if got, err = n.readOrigin(resp, f.method); err == nil {
@@ -124,27 +150,39 @@ func (n *Node) fetchOrigin(ctx context.Context, f originFetch) (*originResponse,
 	return nil, fmt.Errorf("origin %s: %w", f.conf.id, err)
 }
 
-// originURL is the URL f goes to: the origin's base (or the one a function
-// set) joined with the request's path and query.
-func originURL(f originFetch) (string, error) {
-	base := f.conf.base
-	if o := f.req.Origin; o != nil && o.URL != "" && o.URL != base.String() {
-		u, err := url.Parse(o.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", fmt.Errorf("origin URL %q set by function is invalid", o.URL)
-		}
-		base = u
+// transportKey is the pool a fetch to o uses: the origin's connect
+// timeout, o's read timeout and keep-alive (or the node's defaults) and
+// its TLS floor.
+func (n *Node) transportKey(oc *originConf, o *edge.Origin) transportKey {
+	k := transportKey{connect: oc.connectTimeout, read: n.cfg.Origin.ReadTimeout, minTLS: minTLS(o)}
+	if k.connect <= 0 {
+		k.connect = n.cfg.Origin.ConnectTimeout
 	}
-	target := *base
-	target.Path = strings.TrimSuffix(base.Path, "/") + f.req.URI
-	target.RawPath = ""
-	target.RawQuery = f.req.QueryString
-	return target.String(), nil
+	if c := o.Custom; c != nil {
+		if c.ReadTimeout > 0 {
+			k.read = c.ReadTimeout
+		}
+		k.keepalive = c.KeepaliveTimeout
+	}
+	return k
+}
+
+// originURL is the URL req goes to at origin o: o's base URL (protocol,
+// domain name, port, path) joined with the request's path and query.
+func originURL(o *edge.Origin, req *edge.Request) (string, error) {
+	base, err := url.Parse(o.URL())
+	if err != nil || base.Host == "" {
+		return "", fmt.Errorf("origin %q set by function is invalid", o.URL())
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/") + req.URI
+	base.RawPath = ""
+	base.RawQuery = req.QueryString
+	return base.String(), nil
 }
 
 // dropToOrigin reports whether a request header stays at the edge: hop
-// headers, the viewer's Host, Accept-Encoding (objects are cached in
-// identity encoding) and Content-Length (the transport frames the body);
+// headers, Host (the fetch sets it), Accept-Encoding (objects are cached
+// in identity encoding) and Content-Length (the fetch frames the body);
 // with cacheable, the viewer's conditional headers.
 func dropToOrigin(k string, cacheable bool) bool {
 	switch k {
@@ -159,8 +197,9 @@ var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Matc
 
 // originHeader is the header set f sends: a copy of the request's (the
 // one copy per attempt; value slices are shared and never appended to in
-// place) without what stays at the edge, plus the origin's and the
-// function's custom headers, the validators, X-Forwarded-For and Via.
+// place) without what stays at the edge, plus the origin's custom headers
+// (as the distribution set them, or a function changed them), the
+// validators, X-Forwarded-For and Via.
 func (n *Node) originHeader(f originFetch) http.Header {
 	h := make(http.Header, len(f.req.Header)+4)
 	for k, vs := range f.req.Header {
@@ -168,13 +207,8 @@ func (n *Node) originHeader(f originFetch) http.Header {
 			h[k] = vs
 		}
 	}
-	for k, v := range f.conf.customHeaders {
-		h.Set(k, v)
-	}
-	if f.req.Origin != nil {
-		for k, vs := range f.req.Origin.CustomHeaders {
-			h[http.CanonicalHeaderKey(k)] = vs
-		}
+	for k, vs := range f.req.Origin.Headers() {
+		h[http.CanonicalHeaderKey(k)] = vs
 	}
 	maps.Copy(h, f.revalidate)
 	if ip := f.req.ClientIP; ip != "" {

@@ -3,7 +3,6 @@ package edgenode
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/sandbox"
@@ -18,7 +17,10 @@ func (t *txn) originRequest(ctx context.Context, q upstreamRequest, oc *originCo
 	// A shallow copy: the headers stay shared and read-only; the fetch
 	// stage builds the outbound header set, the one copy per attempt.
 	oreq := *q.req
-	oreq.Origin = &edge.Origin{ID: oc.id, URL: oc.base.String(), CustomHeaders: http.Header{}}
+	// The origin is the shared one: runners never modify an invocation's
+	// request, and a function's changes come back as a new request.
+	oreq.Origin = oc.origin
+	t.b.forward.apply(&oreq) // the origin request policy (forward.go)
 	tr := t.b.triggers[edge.OriginRequest]
 	if tr == nil {
 		return &oreq, body, nil

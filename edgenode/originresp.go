@@ -22,7 +22,9 @@ func (t *txn) originResponse(ctx context.Context, oreq *edge.Request, got *origi
 		if out := res.Response; out != nil {
 			rep.status = out.Status
 			rep.header = restoreHidden(got.header, out.Header)
-			if len(out.Body) > 0 {
+			// A body the function left nil is the origin's; one it set
+			// replaces it, and an empty one removes it.
+			if out.Body != nil {
 				rep.body = out.Body
 			}
 		}

@@ -279,8 +279,12 @@ func TestOriginRequestSwitchesOrigin(t *testing.T) {
 			return sandbox.Result{Outcome: sandbox.OutcomeExecutionError, Err: errors.New("origin not exposed")}
 		}
 		if strings.HasPrefix(inv.Request.URI, "/gen/other") {
-			inv.Request.Origin.URL = other.URL()
-			inv.Request.Origin.CustomHeaders.Set("X-Custom", "c")
+			o, err := edge.NewCustomOrigin(other.URL())
+			if err != nil {
+				return sandbox.Result{Outcome: sandbox.OutcomeExecutionError, Err: err}
+			}
+			o.Custom.CustomHeaders = http.Header{"X-Custom": {"c"}}
+			inv.Request.Origin = o
 		}
 		return cont(inv)
 	}

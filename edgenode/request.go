@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // inbound is a viewer request parsed once, by either front end
@@ -31,15 +34,26 @@ type inbound struct {
 	// CloudFront bounds (494 above MaxHeaderBytes).
 	headerBytes int
 	// body is the request body (nil: none); contentLength its declared
-	// length (-1: chunked).
+	// length (-1: chunked). vbody is the fasthttp front end's framing and
+	// size check on a chunked body (nil: none), read through body.
 	body          io.Reader
 	contentLength int64
+	vbody         *viewerBody
+	// transferEncoding is set when the viewer sent Transfer-Encoding.
+	transferEncoding bool
 	// remoteIP is the viewer's address from the fasthttp front end, turned
 	// into ClientIP only when a function or the origin needs it.
 	remoteIP net.IP
 	// hop is the tier request header (hopHeader) as sent; only a REC
 	// reads it (tierRoute).
 	hop string
+	// remotePort, httpVersion ("1.1") and tls describe the viewer's
+	// connection, for the CloudFront-Viewer-* headers (viewer.go in
+	// package viewerinfo); countryOverride is viewerinfo.OverrideHeader.
+	remotePort      int
+	httpVersion     string
+	tls             bool
+	countryOverride string
 	// hostHeader is the Host header's value slice, for exposeHost.
 	hostHeader []string
 	// scratch is the fasthttp front end's copy buffer, kept across the
@@ -90,6 +104,7 @@ func (s *headerSet) add(key, val string) {
 		}
 		return
 	case "Transfer-Encoding":
+		s.v.transferEncoding = true
 		return
 	case hopHeader:
 		s.v.hop = val
@@ -97,6 +112,9 @@ func (s *headerSet) add(key, val string) {
 	}
 	s.v.headerBytes += len(key) + len(val) + 4
 	if sandbox.IsDisallowedHeader(key) {
+		if key == viewerinfo.OverrideHeader {
+			s.v.countryOverride = val
+		}
 		return
 	}
 	h := s.v.req.Header
@@ -109,11 +127,24 @@ func (s *headerSet) add(key, val string) {
 	h[key] = s.vals[i : i+1 : i+1]
 }
 
+// spelt records that the viewer spelt the header key as name (edge's
+// Request.HeaderKeys), for the headers functions see.
+func (s *headerSet) spelt(key, name string) {
+	if _, shown := s.v.req.Header[key]; !shown || key == "Host" {
+		return
+	}
+	if s.v.req.HeaderKeys == nil {
+		s.v.req.HeaderKeys = map[string]string{}
+	}
+	s.v.req.HeaderKeys[key] = name
+}
+
 var errObsFold = errors.New("malformed header: obsolete line folding")
 
 // parseRawHeaders adds a raw header block (as the viewer sent it, one
 // "Name: value" per line) to s with canonical keys, keeping every value of
-// a repeated header in order, like net/textproto. Names and values are
+// a repeated header in order, like net/textproto. A name that is not an
+// HTTP token or a value with control bytes is an error. Names and values are
 // slices of block: no allocation per header.
 func parseRawHeaders(block string, s *headerSet) error {
 	for len(block) > 0 {
@@ -130,7 +161,20 @@ func parseRawHeaders(block string, s *headerSet) error {
 		if colon <= 0 {
 			return fmt.Errorf("malformed header line %q", truncate(line, 40))
 		}
-		s.add(http.CanonicalHeaderKey(line[:colon]), trimOWS(line[colon+1:]))
+		name, val := line[:colon], trimOWS(line[colon+1:])
+		// What the origin transport would refuse to send is refused here,
+		// as the viewer's error (400), not the origin's (502).
+		if !httpguts.ValidHeaderFieldName(name) {
+			return fmt.Errorf("malformed header name %q", truncate(name, 40))
+		}
+		if !httpguts.ValidHeaderFieldValue(val) {
+			return fmt.Errorf("malformed value of header %q", truncate(name, 40))
+		}
+		key := http.CanonicalHeaderKey(name)
+		s.add(key, val)
+		if key != name {
+			s.spelt(key, name)
+		}
 	}
 	return nil
 }

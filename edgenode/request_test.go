@@ -90,28 +90,3 @@ func TestFromNetStripsDisallowed(t *testing.T) {
 		t.Errorf("parsed %+v host %q", v.req, v.host)
 	}
 }
-
-// FuzzParseTarget: on any target, the parse stage and url.ParseRequestURI
-// agree on failure, path, query and host.
-func FuzzParseTarget(f *testing.F) {
-	for _, s := range []string{"/", "/a?b", "/%41", "http://h/p", "*", "/\x00", "/a%zz?q"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		path, query, host, err := parseTarget(raw)
-		u, uerr := url.ParseRequestURI(raw)
-		if (err != nil) != (uerr != nil) {
-			t.Fatalf("%q: err %v, net/url %v", raw, err, uerr)
-		}
-		if err != nil {
-			return
-		}
-		want := u.Path
-		if want == "" || want[0] != '/' {
-			want = "/" + want
-		}
-		if path != want || query != u.RawQuery || host != u.Host {
-			t.Fatalf("%q: got (%q, %q, %q), want (%q, %q, %q)", raw, path, query, host, want, u.RawQuery, u.Host)
-		}
-	})
-}

@@ -1,7 +1,9 @@
 package edgenode
 
 import (
+	"fmt"
 	"net/http"
+	"net/netip"
 )
 
 // ServeHTTP runs one viewer request through the same stages as the
@@ -26,6 +28,10 @@ func (v *inbound) fromNet(r *http.Request) {
 	}
 	v.req.QueryString = r.URL.RawQuery
 	v.req.ClientIP = clientIP(r.RemoteAddr)
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		v.remotePort = int(ap.Port())
+	}
+	v.httpVersion, v.tls = fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor), r.TLS != nil
 	v.uriLen = len(r.RequestURI)
 	lines := 0
 	for _, vs := range r.Header {

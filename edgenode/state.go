@@ -3,7 +3,6 @@ package edgenode
 import (
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"github.com/edgelab/edgelab/distribution"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/edgenode/cache"
+	"github.com/edgelab/edgelab/egress"
 	"github.com/edgelab/edgelab/eventtype"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
@@ -46,6 +46,13 @@ type dist struct {
 	domain    string // first domain, for edge.Info
 	behaviors []*behavior
 	origins   map[string]*originTarget
+	// geo is the allow or deny list (nil: none); errorResponses the
+	// custom error responses by status (policies.go).
+	geo            *edgelabv1.GeoRestriction
+	errorResponses map[int]*errorResponse
+	// egress is where the distribution's functions may fetch: its origins
+	// and egress rules (distribution.EgressPolicy).
+	egress *egress.Policy
 }
 
 type behavior struct {
@@ -55,6 +62,11 @@ type behavior struct {
 	keyPolicy cache.KeyPolicy
 	methods   map[string]bool // nil = all
 	triggers  map[edge.EventType]*trigger
+	// forward narrows what goes to the origin (nil: everything);
+	// cfHeaders are the CloudFront-* headers to add (policies.go).
+	forward    *forwardPolicy
+	cfHeaders  []string
+	respPolicy *edgelabv1.ResponseHeadersPolicy // nil: none (respheaderspolicy.go)
 }
 
 type trigger struct {
@@ -72,11 +84,10 @@ type originTarget struct {
 }
 
 type originConf struct {
-	id             string
-	base           *url.URL
+	id string
+	// origin is request.origin as origin events show it (newOriginConf).
+	origin         *edge.Origin
 	connectTimeout time.Duration
-	readTimeout    time.Duration
-	customHeaders  map[string]string
 }
 
 // compileChanges compiles the serving state for desired state ds from cur
@@ -159,7 +170,7 @@ func (st *state) unrouteDist(d *dist) {
 }
 
 func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
-	d := &dist{src: pd, id: pd.GetId(), origins: map[string]*originTarget{}}
+	d := &dist{src: pd, id: pd.GetId(), origins: map[string]*originTarget{}, egress: distribution.EgressPolicy(pd)}
 	if d.id == "" {
 		return nil, fmt.Errorf("empty id")
 	}
@@ -168,16 +179,9 @@ func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
 	}
 	confs := map[string]*originConf{}
 	for _, o := range pd.GetOrigins() {
-		u, err := url.Parse(o.GetUrl())
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("origin %q: bad url %q", o.GetId(), o.GetUrl())
-		}
-		oc := &originConf{
-			id:             o.GetId(),
-			base:           u,
-			connectTimeout: o.GetConnectTimeout().AsDuration(),
-			readTimeout:    o.GetReadTimeout().AsDuration(),
-			customHeaders:  o.GetCustomHeaders(),
+		oc, err := newOriginConf(o)
+		if err != nil {
+			return nil, err
 		}
 		confs[oc.id] = oc
 		d.origins[oc.id] = &originTarget{id: oc.id, primary: oc}
@@ -204,6 +208,7 @@ func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
 	if len(pd.GetBehaviors()) == 0 {
 		return nil, fmt.Errorf("no cache behaviors")
 	}
+	d.compileFeatures(pd)
 	for i, pb := range pd.GetBehaviors() {
 		b, err := compileBehavior(pb, d, ds)
 		if err != nil {
@@ -221,7 +226,8 @@ func compileBehavior(pb *edgelabv1.Behavior, d *dist, ds *desired.State) (*behav
 		return nil, fmt.Errorf("unknown origin %q", pb.GetOrigin())
 	}
 	b.target = t
-	if cp := pb.GetCache(); cp != nil {
+	b.compilePolicies(d.src, pb)
+	if cp := distribution.CachePolicyFor(d.src, pb); cp != nil {
 		if cp.GetSet() || cp.GetDefaultTtl() != nil || cp.GetMaxTtl() != nil || cp.GetMinTtl() != nil {
 			b.ttl.MinTTL = cp.GetMinTtl().AsDuration()
 			if cp.GetDefaultTtl() != nil {

@@ -13,7 +13,7 @@ func (t *txn) store(key, path string, rep *reply) {
 		return
 	}
 	now := t.n.now()
-	ttl, ok := cache.TTL(t.b.ttl, rep.status, rep.header, now, t.n.cfg.ErrorTTL)
+	ttl, ok := cache.TTL(t.b.ttl, rep.status, rep.header, now, t.errorTTL(rep.status))
 	if !ok {
 		return
 	}

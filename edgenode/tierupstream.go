@@ -54,7 +54,7 @@ func (n *Node) fetchPeer(ctx context.Context, t *txn, q upstreamRequest, p peer)
 	connect, read := n.tiers.cfg.RECConnectTimeout, n.cfg.Origin.ReadTimeout
 	ctx, cancel := context.WithTimeout(ctx, connect+2*read+n.cfg.Origin.ConnectTimeout)
 	defer cancel()
-	resp, err := n.origins.get(connect, 2*read+n.cfg.Origin.ConnectTimeout).RoundTrip(hreq.WithContext(ctx))
+	resp, err := n.origins.get(transportKey{connect: connect, read: 2*read + n.cfg.Origin.ConnectTimeout}).RoundTrip(hreq.WithContext(ctx))
 	if err != nil {
 		return upstreamAnswer{}, fmt.Errorf("rec %s: %w", p.name, err)
 	}

@@ -34,6 +34,7 @@ func (t *txn) invoke(ctx context.Context, tr *trigger, ev edge.EventType, req *e
 		Request:  req,
 		Response: resp,
 		Info:     t.info,
+		Egress:   t.d.egress,
 	}
 	res, err := n.runner.Invoke(ctx, inv)
 	if err != nil {

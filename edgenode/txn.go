@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // txn is one viewer request on its way through the stages, and only that
@@ -45,6 +46,11 @@ type txn struct {
 	start time.Time
 	// hop is set at a REC: the tier request's context (tierRoute).
 	hop *hop
+	// vi is what is known of the viewer, once asked (viewerhdrs.go).
+	vi *viewerinfo.Viewer
+	// errorPage is set on the inner transaction that fetches a custom
+	// error response's page (errorresponse.go).
+	errorPage bool
 }
 
 // txnPool recycles transactions for one front end.
@@ -95,6 +101,11 @@ func (t *txn) serve(ctx context.Context) *reply {
 	if rep := t.tierRoute(); rep != nil {
 		return rep
 	}
+	if t.hop == nil { // the PoP restricted the viewer already
+		if rep := t.geoRestrict(); rep != nil {
+			return t.responsePolicy(t.customError(ctx, rep))
+		}
+	}
 	if rep := t.readBody(); rep != nil {
 		return rep
 	}
@@ -104,5 +115,6 @@ func (t *txn) serve(ctx context.Context) *reply {
 	if rep := t.viewerRequest(ctx); rep != nil {
 		return rep
 	}
-	return t.viewerResponse(ctx, t.lookup(ctx))
+	t.addCloudFrontHeaders()
+	return t.responsePolicy(t.customError(ctx, t.viewerResponse(ctx, t.lookup(ctx))))
 }

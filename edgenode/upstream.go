@@ -71,7 +71,7 @@ var _ upstream = originSide{}
 // final answer.
 func (o originSide) fetch(ctx context.Context, t *txn, q upstreamRequest) upstreamAnswer {
 	attempts := t.b.target.attempts(q.req.Method)
-	f := originFetch{method: q.req.Method, body: q.body, cacheable: q.cacheable}
+	f := originFetch{method: q.req.Method, body: q.body, cacheable: q.cacheable, viewerHost: t.in.host}
 	if q.cacheable {
 		if f.method == http.MethodHead {
 			f.method = http.MethodGet // fetch the object so GET and HEAD share it
@@ -111,6 +111,9 @@ func (ot *originTarget) attempts(method string) []*originConf {
 // failed with err, and logs why.
 func (t *txn) failover(last bool, oc *originConf, got *originResponse, err error) bool {
 	n := t.n
+	if t.in.bodyFault() != nil {
+		return false // the viewer's body broke: no origin gets it again
+	}
 	if err != nil {
 		n.cfg.Logger.Warn("origin failed", "node", n.cfg.NodeID, "request_id", t.rid, "origin", oc.id,
 			"timeout", isTimeout(err), "err", err, "failover", !last)
@@ -125,8 +128,13 @@ func (t *txn) failover(last bool, oc *originConf, got *originResponse, err error
 
 // originAnswer turns the last attempt into the answer: the expired copy
 // when the origin failed or answered 5xx while one is held, a
-// revalidation, a 502, or the origin's response after origin-response.
+// revalidation, a 502 (400 or 413 when the viewer's body broke or
+// outgrew its limit on the way), or the origin's response after
+// origin-response.
 func (t *txn) originAnswer(ctx context.Context, q upstreamRequest, oreq *edge.Request, got *originResponse, err error) upstreamAnswer {
+	if r := t.in.bodyFault(); r != nil {
+		return upstreamAnswer{rep: r.reply(t.rid)} // the viewer's fault, not the origin's
+	}
 	if err != nil || got == nil {
 		if q.stale != nil {
 			return upstreamAnswer{useStale: true}

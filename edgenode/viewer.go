@@ -1,6 +1,7 @@
 package edgenode
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,7 +134,9 @@ const (
 	lingerTime  = 500 * time.Millisecond
 )
 
-// parseError answers a request the front end could not parse. The answer
+// parseError answers a request the front end could not parse (400), whose
+// headers outgrew its read buffer (431) or did not arrive within
+// ReadHeaderTimeout (408). The answer
 // is written here, then the connection is half-closed and what the viewer
 // is still sending is drained for a moment (a lingering close, as
 // net/http does): closing a socket with unread data sends a reset, and the
@@ -146,6 +149,9 @@ func (v *viewerServer) parseError(ctx *fasthttp.RequestCtx, err error) {
 		status, msg = http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, msg = http.StatusRequestEntityTooLarge, "Request Entity Too Large"
+	case isTimeout(err):
+		// ReadHeaderTimeout passed before the headers were complete.
+		status, msg = http.StatusRequestTimeout, "Request Timeout"
 	}
 	v.n.reqCount.inc(xError, status)
 	ctx.Response.Reset()
@@ -179,11 +185,20 @@ func (v *viewerServer) serve(ctx *fasthttp.RequestCtx) {
 		v.txns.put(t)
 	}()
 	var rep *reply
-	if err := t.in.parseFast(ctx); err != nil {
+	var r *refusal
+	err := t.in.parseFast(ctx, &v.n.cfg)
+	switch {
+	case errors.As(err, &r):
+		rep = r.reply(t.rid)
+	case err != nil:
 		rep = errorReply(http.StatusBadRequest, xError, "Bad request. "+err.Error(), t.rid)
-		ctx.SetConnectionClose()
-	} else {
+	default:
 		rep = t.serve(v.base)
+	}
+	if err != nil || t.in.bodyFault() != nil {
+		// What follows on the connection cannot be trusted to start a
+		// request.
+		ctx.SetConnectionClose()
 	}
 	t.writeFast(ctx, rep)
 }
@@ -191,8 +206,9 @@ func (v *viewerServer) serve(ctx *fasthttp.RequestCtx) {
 // parseFast is the parse stage of the fasthttp front end: the request
 // fasthttp read, as net/http's server would see it (the raw target parsed
 // as url.ParseRequestURI does, canonical header keys, every value of a
-// repeated header), straight into v.
-func (v *inbound) parseFast(ctx *fasthttp.RequestCtx) error {
+// repeated header), straight into v; and the listener limits of cfg
+// (header count, framing, body size), whose violations are *refusal.
+func (v *inbound) parseFast(ctx *fasthttp.RequestCtx, cfg *Config) error {
 	rh := &ctx.Request.Header
 	raw, rawHeaders := rh.RequestURI(), rh.RawHeaders()
 	// One string holds the target and every header name and value.
@@ -206,7 +222,11 @@ func (v *inbound) parseFast(ctx *fasthttp.RequestCtx) error {
 	v.req.Method = internMethod(rh.Method())
 	v.req.URI, v.req.QueryString = path, query
 	v.uriLen = len(target)
-	hs := newHeaderSet(v, strings.Count(block, "\n"))
+	lines := strings.Count(block, "\n")
+	if lines > cfg.MaxHeaderCount+1 { // +1: the blank line that ends the block
+		return &refusal{status: http.StatusRequestHeaderFieldsTooLarge, reason: fmt.Sprintf("Too many request headers (more than %d).", cfg.MaxHeaderCount)}
+	}
+	hs := newHeaderSet(v, lines)
 	if err := parseRawHeaders(block, &hs); err != nil {
 		return err
 	}
@@ -214,15 +234,47 @@ func (v *inbound) parseFast(ctx *fasthttp.RequestCtx) error {
 		v.host = host
 	}
 	v.remoteIP = ctx.RemoteIP()
-	switch cl := rh.ContentLength(); {
-	case cl > 0 || cl == -1: // -1: chunked
-		v.contentLength = int64(cl)
+	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		v.remotePort = a.Port
+	}
+	v.httpVersion, v.tls = "1.0", ctx.IsTLS()
+	if ctx.Request.Header.IsHTTP11() {
+		v.httpVersion = "1.1"
+	}
+	return v.bodyFast(ctx, cfg.MaxBodyBytes)
+}
+
+// bodyFast is the body part of parseFast: ambiguous framing and oversized
+// bodies are refused, a chunked body is pre-read (viewerbody.go), and the
+// rest streams.
+func (v *inbound) bodyFast(ctx *fasthttp.RequestCtx, limit int64) error {
+	_, hasLength := v.req.Header["Content-Length"]
+	if hasLength && v.transferEncoding {
+		return errAmbiguousFraming
+	}
+	v.contentLength = 0
+	switch cl := ctx.Request.Header.ContentLength(); {
+	case cl > 0:
+		if int64(cl) > limit {
+			return errBodyTooLarge
+		}
+		v.contentLength, v.body = int64(cl), ctx.RequestBodyStream()
+	case cl == -1: // chunked
+		v.vbody = &viewerBody{r: ctx.RequestBodyStream(), limit: limit}
+		start, rest, err := v.vbody.preRead()
+		switch {
+		case err != nil:
+			return err
+		case rest == nil && len(start) > 0:
+			v.contentLength, v.body = int64(len(start)), bytes.NewReader(start)
+		case rest != nil:
+			v.contentLength, v.body = -1, rest
+		}
+	}
+	if v.body != nil {
 		// The body streams while the stages read it: lift the header
 		// deadline (the origin fetch bounds the upload instead).
 		_ = ctx.SetReadDeadline(time.Time{})
-		v.body = ctx.RequestBodyStream()
-	default:
-		v.contentLength = 0
 	}
 	return nil
 }

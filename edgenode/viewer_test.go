@@ -168,8 +168,9 @@ func TestViewerHeadersAndURI(t *testing.T) {
 	}
 }
 
-// TestViewerMalformed: requests the front end cannot parse get a 4xx and
-// the node keeps serving.
+// TestViewerMalformed: requests the front end cannot parse get a 4xx
+// (never a 502 from an origin transport refusing what was let through)
+// and the node keeps serving.
 func TestViewerMalformed(t *testing.T) {
 	url, _ := recordingOrigin(t)
 	n := viewerNode(t, url)
@@ -180,6 +181,7 @@ func TestViewerMalformed(t *testing.T) {
 		{"garbage request line", "NONSENSE\r\n\r\n", 400},
 		{"header without colon", "GET / HTTP/1.1\r\nHost: demo.test\r\nbroken header\r\n\r\n", 400},
 		{"bad content length", "POST / HTTP/1.1\r\nHost: demo.test\r\nContent-Length: abc\r\n\r\n", 400},
+		{"header name not a token", "GET / HTTP/1.1\r\nHost: demo.test\r\nX Bad: 1\r\n\r\n", 400},
 		{"huge header block", "GET / HTTP/1.1\r\nHost: demo.test\r\nX-Big: " + strings.Repeat("b", 200<<10) + "\r\n\r\n", 431},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

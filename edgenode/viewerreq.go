@@ -3,6 +3,7 @@ package edgenode
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 
@@ -15,18 +16,21 @@ import (
 // still to send upstream.
 func (t *txn) readBody() *reply {
 	in, cfg := &t.in, &t.n.cfg
-	t.body = in.body
+	t.body = withLength(in.body, in.contentLength)
 	if in.contentLength == 0 || in.body == nil || !(t.b.wantsBody(edge.ViewerRequest) || t.b.wantsBody(edge.OriginRequest)) {
 		return nil
 	}
 	limit := int64(max(cfg.Profile.Viewer.MaxBodyBytes, cfg.Profile.Origin.MaxBodyBytes))
 	limit = min(limit, cfg.MaxRequestBodyBytes)
 	prefix, err := io.ReadAll(io.LimitReader(in.body, limit+1))
+	if r := (*refusal)(nil); errors.As(err, &r) {
+		return r.reply(t.rid) // broken framing, or over MaxBodyBytes
+	}
 	if err != nil {
 		return errorReply(http.StatusBadRequest, xError, "Bad request body.", t.rid)
 	}
 	t.bodyPrefix = prefix
-	t.body = io.MultiReader(bytes.NewReader(prefix), in.body)
+	t.body = withLength(io.MultiReader(bytes.NewReader(prefix), in.body), in.contentLength)
 	return nil
 }
 

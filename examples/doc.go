@@ -15,7 +15,15 @@
 //	redirect-by-country origin-request   302 by CloudFront-Viewer-Country
 //	device-content      origin-request   URI prefix by device type headers
 //	switch-origin       origin-request   choose the origin with ?origin=
+//	s3-origin           origin-request   /media/ from an S3 origin instead of the custom one
 //	origin-error        origin-response  5xx -> friendly 200 page or 302
 //	form-body           viewer-request   read and replace a form body (include-body)
 //	security-headers    origin-response and viewer-response: HSTS, CSP, ...
+//
+// Run through a real edge node and sandbox against the sample origin, with
+// the documented behaviour asserted: jwt-auth, redirect, static-content,
+// signin-redirect, origin-error, security-headers, normalize-query,
+// query-to-header, form-body, override-header (edgenode/testdata/golden/
+// example-*.txtar) and s3-origin (edgenode TestExampleS3OriginThroughNode,
+// against the origin's S3 mode).
 package examples

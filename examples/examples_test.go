@@ -32,6 +32,7 @@ var wantEntryPoints = map[string][]edge.EventType{
 	"redirect-by-country": {edge.OriginRequest},
 	"device-content":      {edge.OriginRequest},
 	"switch-origin":       {edge.OriginRequest},
+	"s3-origin":           {edge.OriginRequest},
 	"origin-error":        {edge.OriginResponse},
 	"form-body":           {edge.ViewerRequest},
 	"security-headers":    {edge.OriginResponse, edge.ViewerResponse},
@@ -130,7 +131,7 @@ func runInYaegi(t *testing.T, info *sandbox.SourceInfo, files map[string][]byte)
 		inv := sandbox.Invocation{Event: e, Request: req.Clone()}
 		res := sandbox.Result{Outcome: sandbox.OutcomeContinue, Request: req}
 		if e.IsRequest() {
-			req.Origin = &edge.Origin{ID: "web", URL: "http://127.0.0.1:9001"}
+			req.Origin, _ = edge.NewCustomOrigin("http://127.0.0.1:9001")
 			inv.Request = req.Clone()
 			h, ok := v.Interface().(func(context.Context, *edge.Request) (*edge.Response, error))
 			if !ok {

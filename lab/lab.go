@@ -28,6 +28,7 @@ import (
 	"github.com/edgelab/edgelab/origin"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/topology"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // Config configures an all-in-one lab. Zero values mean the documented defaults.
@@ -184,6 +185,8 @@ type Lab struct {
 	token   string
 	trust   *trust
 	conn    *grpc.ClientConn
+	// viewers is the topology's viewer location file, read once (nil: none).
+	viewers *viewerinfo.DB
 
 	wg sync.WaitGroup
 
@@ -242,6 +245,11 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	log := cfg.Logger
 	if l.trust, err = loadTrust(cfg.DataDir, cfg.Host, cfg.Insecure); err != nil {
 		return nil, err
+	}
+	if f := cfg.Topology.ViewerLocations(); f != "" {
+		if l.viewers, err = viewerinfo.Load(f); err != nil {
+			return nil, fmt.Errorf("lab: topology: %w", err)
+		}
 	}
 
 	log.Info("starting embedded etcd", "dir", filepath.Join(cfg.DataDir, "etcd"))
@@ -394,15 +402,16 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 	reg := prometheus.NewRegistry()
 	proc, err := edgenode.NewProcess(edgenode.ProcessConfig{
 		Node: edgenode.Config{
-			ListenAddr:   addr,
-			NodeID:       info.ID,
-			Region:       info.Region,
-			PoP:          info.PoP,
-			CacheBytes:   l.cfg.NodeCacheBytes,
-			MemoryCgroup: l.cfg.MemoryCgroup,
-			Logger:       l.cfg.Logger.With("component", info.ID),
-			Registerer:   reg,
-			Tier:         l.tierConfig(info),
+			ListenAddr:      addr,
+			NodeID:          info.ID,
+			Region:          info.Region,
+			PoP:             info.PoP,
+			CacheBytes:      l.cfg.NodeCacheBytes,
+			ViewerLocations: l.viewers,
+			MemoryCgroup:    l.cfg.MemoryCgroup,
+			Logger:          l.cfg.Logger.With("component", info.ID),
+			Registerer:      reg,
+			Tier:            l.tierConfig(info),
 		},
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),

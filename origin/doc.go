@@ -14,6 +14,12 @@
 //	GET  /_admin/receipts                        the requests received with X-Edgelab-Chaos-Id (ReceiptLog)
 //	DELETE /_admin/receipts                      forget them
 //
+// The /_admin/ routes are behind internal/adminauth: a cross-site request
+// (Sec-Fetch-Site or Origin naming another site) gets 403, a POST or PUT
+// that is not application/json 415, and when a token is configured
+// (Config.AdminToken; the origin binary's --admin-token-file or
+// EDGELAB_ADMIN_TOKEN) a request without "Authorization: Bearer TOKEN" 401.
+//
 // Every content response also carries X-Origin-Time, when it was produced:
 // a cached copy keeps it, so the chaos freshness check can tell when the
 // object behind a Hit was fetched. A request carrying X-Edgelab-Chaos-Id (or a
@@ -25,4 +31,8 @@
 // the longest matching prefix wins. outage closes the connection without an
 // answer; errorRate answers status (default 503) with that probability;
 // latency delays the answer; resetBody sends half the body then resets.
+//
+// With Config.S3Buckets (origin --s3-buckets) the content routes give way
+// to S3 mode (s3.go): the origin answers as an S3 endpoint for those
+// buckets, for distributions' S3 origins. The admin routes stay.
 package origin

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgelab/edgelab/internal/adminauth"
 )
 
 // Config configures a Server.
@@ -31,6 +33,13 @@ type Config struct {
 	// MaxReceipts bounds the recorded request ids (GET /_admin/receipts).
 	// Default DefaultMaxReceipts.
 	MaxReceipts int
+	// AdminToken, when set, is the bearer token every /_admin/ request must
+	// carry (adminauth.Protect). Empty: none, but cross-site requests and
+	// bodies that are not application/json are refused either way.
+	AdminToken string
+	// S3Buckets, when set, turns on S3 mode (s3.go): the origin answers as
+	// an S3 endpoint serving these buckets instead of the content routes.
+	S3Buckets []string
 }
 
 // Fault is a runtime failure knob.
@@ -82,7 +91,9 @@ type Server struct {
 	mu     sync.RWMutex
 	faults map[string]Fault
 	recv   *receipts
+	admin  http.Handler // serveAdmin behind adminauth.Protect
 	once   sync.Once
+	s3     *s3Store // nil unless S3 mode
 }
 
 // New binds the listener; call Run to serve.
@@ -106,7 +117,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("origin: listen %s: %w", cfg.ListenAddr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}}
+	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}, s3: newS3Store(cfg.ID, cfg.S3Buckets)}
+	s.admin = adminauth.Protect(cfg.AdminToken, http.HandlerFunc(s.serveAdmin))
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
@@ -212,7 +224,7 @@ func (s *Server) faultFor(p string) (Fault, bool) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Origin-Id", s.cfg.ID)
 	if strings.HasPrefix(r.URL.Path, "/_admin/") {
-		s.admin(w, r)
+		s.admin.ServeHTTP(w, r)
 		return
 	}
 	now := time.Now()
@@ -281,6 +293,9 @@ func hijackClose(w http.ResponseWriter) {
 // route returns the status and body for the content routes; status 0 means
 // the response was already written.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) (int, []byte) {
+	if s.s3 != nil {
+		return s.s3Route(w, r)
+	}
 	h := w.Header()
 	p := r.URL.Path
 	switch {
@@ -378,7 +393,8 @@ type Echo struct {
 	Origin  string      `json:"origin"`
 }
 
-func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
+// serveAdmin serves the /_admin/ routes (behind s.admin's checks).
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/_admin/receipts" {
 		s.adminReceipts(w, r)
 		return

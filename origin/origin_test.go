@@ -34,6 +34,9 @@ func get(t *testing.T, method, url, body string) (*http.Response, string, error)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.Contains(url, "/_admin/") && body != "" {
+		req.Header.Set("Content-Type", "application/json") // as every admin client sends
+	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		return nil, "", err
@@ -173,5 +176,73 @@ func TestParseSize(t *testing.T) {
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
 			t.Errorf("parseSize(%q) = %d, %v", tc.in, got, err)
 		}
+	}
+}
+
+// TestAdminRefusesCrossSiteAndAnonymous: a web page cannot set faults (a
+// cross-site text/plain POST, which a browser sends without a preflight),
+// and with a token configured nothing without it gets through.
+func TestAdminRefusesCrossSiteAndAnonymous(t *testing.T) {
+	s, err := New(Config{ID: "o1", AdminToken: "s3cr3t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	send := func(method, ctype, token string, extra map[string]string) int {
+		req, err := http.NewRequest(method, s.URL()+"/_admin/faults", strings.NewReader(`{"path":"/","errorRate":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		for k, v := range extra {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	crossSite := map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.test"}
+	for _, tc := range []struct {
+		name          string
+		method, ctype string
+		token         string
+		extra         map[string]string
+		want          int
+	}{
+		{"cross-site text/plain POST with the token", "POST", "text/plain", "s3cr3t", crossSite, http.StatusForbidden},
+		{"cross-site text/plain POST", "POST", "text/plain", "", crossSite, http.StatusForbidden},
+		{"text/plain POST with the token", "POST", "text/plain", "s3cr3t", nil, http.StatusUnsupportedMediaType},
+		{"JSON POST without the token", "POST", "application/json", "", nil, http.StatusUnauthorized},
+		{"GET without the token", "GET", "", "", nil, http.StatusUnauthorized},
+		{"DELETE with a wrong token", "DELETE", "", "guess", nil, http.StatusUnauthorized},
+	} {
+		if got := send(tc.method, tc.ctype, tc.token, tc.extra); got != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if f := s.Faults(); len(f) != 0 {
+		t.Fatalf("a refused request set a fault: %+v", f)
+	}
+	if got := send("POST", "application/json", "s3cr3t", nil); got != http.StatusNoContent {
+		t.Fatalf("JSON POST with the token: status %d, want 204", got)
+	}
+	if f := s.Faults(); len(f) != 1 {
+		t.Fatalf("faults after an authorised POST: %+v", f)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/egress"
 )
 
 // Outcome classifies an invocation the way CloudFront reports it.
@@ -90,6 +91,9 @@ type Invocation struct {
 	// Info is passed to the handler (edge.InfoFrom); EventType, function name
 	// and version are filled in by the sandbox.
 	Info edge.Info
+	// Egress is where the handler's edge.Fetch calls may connect (the
+	// distribution's origins and egress rules). Nil: public addresses only.
+	Egress *egress.Policy
 }
 
 // Result is the outcome of one invocation.

@@ -1,11 +1,14 @@
 package sandbox
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/edgelab/edgelab/edge"
@@ -28,18 +31,12 @@ func RequestToProto(r *edge.Request) *edgelabv1.HttpRequest {
 		QueryString: r.QueryString,
 		Headers:     HeaderToProto(r.Header),
 		ClientIp:    r.ClientIP,
+		HeaderKeys:  maps.Clone(r.HeaderKeys),
 	}
 	if r.Body != nil {
 		out.Body = &edgelabv1.Body{Data: r.Body.Data, Truncated: r.Body.Truncated, Replace: r.Body.Replace, Present: true}
 	}
-	if r.Origin != nil {
-		out.Origin = &edgelabv1.RequestOrigin{
-			Id:            r.Origin.ID,
-			Url:           r.Origin.URL,
-			CustomHeaders: HeaderToProto(r.Origin.CustomHeaders),
-			Present:       true,
-		}
-	}
+	out.Origin = OriginToProto(r.Origin)
 	return out
 }
 
@@ -55,16 +52,12 @@ func RequestFromProto(p *edgelabv1.HttpRequest) *edge.Request {
 		QueryString: p.GetQueryString(),
 		Header:      HeaderFromProto(p.GetHeaders()),
 		ClientIP:    p.GetClientIp(),
+		HeaderKeys:  maps.Clone(p.GetHeaderKeys()),
 	}
 	if b := p.GetBody(); b != nil && (b.GetPresent() || len(b.GetData()) > 0 || b.GetTruncated() || b.GetReplace()) {
 		out.Body = &edge.Body{Data: b.GetData(), Truncated: b.GetTruncated(), Replace: b.GetReplace()}
 	}
-	if o := p.GetOrigin(); o != nil && (o.GetPresent() || o.GetId() != "" || o.GetUrl() != "") {
-		out.Origin = &edge.Origin{ID: o.GetId(), URL: o.GetUrl()}
-		if len(o.GetCustomHeaders()) > 0 {
-			out.Origin.CustomHeaders = HeaderFromProto(o.GetCustomHeaders())
-		}
-	}
+	out.Origin = OriginFromProto(p.GetOrigin())
 	return out
 }
 
@@ -79,6 +72,8 @@ func ResponseToProto(r *edge.Response) *edgelabv1.HttpResponse {
 		Headers:           HeaderToProto(r.Header),
 		Body:              r.Body,
 		Present:           true,
+		BodySet:           r.Body != nil,
+		HeaderKeys:        maps.Clone(r.HeaderKeys),
 	}
 }
 
@@ -89,15 +84,71 @@ func ResponseFromProto(p *edgelabv1.HttpResponse) *edge.Response {
 	if p == nil {
 		return nil
 	}
-	if !p.GetPresent() && p.GetStatus() == 0 && len(p.GetHeaders()) == 0 && len(p.GetBody()) == 0 && p.GetStatusDescription() == "" {
+	if !p.GetPresent() && p.GetStatus() == 0 && len(p.GetHeaders()) == 0 && len(p.GetHeaderKeys()) == 0 && len(p.GetBody()) == 0 && p.GetStatusDescription() == "" {
 		return nil
 	}
-	return &edge.Response{
+	out := &edge.Response{
 		Status:            int(p.GetStatus()),
 		StatusDescription: p.GetStatusDescription(),
 		Header:            HeaderFromProto(p.GetHeaders()),
+		HeaderKeys:        maps.Clone(p.GetHeaderKeys()),
 		Body:              p.GetBody(),
 	}
+	if p.GetBodySet() && out.Body == nil {
+		out.Body = []byte{}
+	}
+	return out
+}
+
+// OriginToProto converts a request's origin to its wire form; nil yields nil.
+func OriginToProto(o *edge.Origin) *edgelabv1.RequestOrigin {
+	if o == nil {
+		return nil
+	}
+	out := &edgelabv1.RequestOrigin{Id: o.ID, Present: true}
+	switch {
+	case o.Custom != nil:
+		c := o.Custom
+		out.DomainName, out.Port, out.Protocol, out.Path = c.DomainName, int32(c.Port), c.Protocol, c.Path
+		out.SslProtocols = slices.Clone(c.SSLProtocols)
+		out.ReadTimeout, out.KeepaliveTimeout = durationOrNil(c.ReadTimeout), durationOrNil(c.KeepaliveTimeout)
+		out.CustomHeaders = HeaderToProto(c.CustomHeaders)
+	case o.S3 != nil:
+		s := o.S3
+		out.S3, out.DomainName, out.Region, out.AuthMethod, out.Path = true, s.DomainName, s.Region, s.AuthMethod, s.Path
+		out.CustomHeaders = HeaderToProto(s.CustomHeaders)
+	}
+	return out
+}
+
+// OriginFromProto converts a wire origin to an edge.Origin: nil for nil or
+// an empty message without the present flag; Custom unless the s3 flag is
+// set, and neither when no field of either is.
+func OriginFromProto(p *edgelabv1.RequestOrigin) *edge.Origin {
+	if p == nil || !p.GetPresent() && proto.Size(p) == 0 {
+		return nil
+	}
+	out := &edge.Origin{ID: p.GetId()}
+	var ch http.Header
+	if len(p.GetCustomHeaders()) > 0 {
+		ch = HeaderFromProto(p.GetCustomHeaders())
+	}
+	switch {
+	case p.GetS3():
+		out.S3 = &edge.S3Origin{DomainName: p.GetDomainName(), Region: p.GetRegion(), AuthMethod: p.GetAuthMethod(), Path: p.GetPath(), CustomHeaders: ch}
+	case p.GetDomainName() != "" || p.GetProtocol() != "" || p.GetPort() != 0 || ch != nil:
+		out.Custom = &edge.CustomOrigin{DomainName: p.GetDomainName(), Port: int(p.GetPort()), Protocol: p.GetProtocol(), Path: p.GetPath(),
+			SSLProtocols: slices.Clone(p.GetSslProtocols()), ReadTimeout: p.GetReadTimeout().AsDuration(),
+			KeepaliveTimeout: p.GetKeepaliveTimeout().AsDuration(), CustomHeaders: ch}
+	}
+	return out
+}
+
+func durationOrNil(d time.Duration) *durationpb.Duration {
+	if d == 0 {
+		return nil
+	}
+	return durationpb.New(d)
 }
 
 // HeaderToProto converts an http.Header to wire headers, sorted by name,
@@ -144,6 +195,8 @@ const (
 	infoREC                = "rec"
 	infoFunctionName       = "function_name"
 	infoFunctionVersion    = "function_version"
+	// infoEgress carries the invocation's egress policy (egress.Policy.Encode).
+	infoEgress = "egress"
 )
 
 func infoToProto(i edge.Info) map[string]string {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/edgelab/edgelab/eventtype"
 
@@ -22,8 +23,14 @@ func TestRequestRoundTrip(t *testing.T) {
 			Method: "POST", URI: "/a/b", QueryString: "x=1&y=%20", ClientIP: "203.0.113.9",
 			Header: http.Header{"Accept": {"a", "b"}, "X-Empty": {""}},
 			Body:   &edge.Body{Data: []byte("body"), Truncated: true, Replace: true},
-			Origin: &edge.Origin{ID: "web", URL: "http://o", CustomHeaders: http.Header{"X-Origin": {"1"}}},
+			Origin: &edge.Origin{ID: "web", Custom: &edge.CustomOrigin{DomainName: "o", Port: 8443, Protocol: "https", Path: "/p",
+				SSLProtocols: []string{"TLSv1.1", "TLSv1.2"}, ReadTimeout: 4 * time.Second, KeepaliveTimeout: 7 * time.Second,
+				CustomHeaders: http.Header{"X-Origin": {"1"}}}},
+			HeaderKeys: map[string]string{"Accept": "ACCEPT"},
 		}},
+		{"s3 origin", &edge.Request{Method: "GET", URI: "/", Header: http.Header{},
+			Origin: &edge.Origin{ID: "media", S3: &edge.S3Origin{DomainName: "127.0.0.1:9003", Region: "eu-west-1", AuthMethod: "none",
+				Path: "/media", CustomHeaders: http.Header{"X-S3": {"1"}}}}}},
 		{"empty body and origin", &edge.Request{Method: "GET", URI: "/", Header: http.Header{},
 			Body: &edge.Body{}, Origin: &edge.Origin{}}},
 	}

@@ -565,12 +565,22 @@ func (r *invocationRuntime) Log(_ context.Context, line string) {
 	}
 }
 
+// Fetch performs the handler's request; a refusal by the egress policy
+// is also logged with the function's lines (they ship to its region's
+// log store).
 func (r *invocationRuntime) Fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
-	if r.fetch != nil {
-		return r.fetch(ctx, req)
+	if r.fetch == nil {
+		return nil, errNoFetch
 	}
-	return http.DefaultClient.Do(req.WithContext(ctx))
+	resp, err := r.fetch(ctx, req)
+	if errors.Is(err, edge.ErrEgressDenied) {
+		r.Log(ctx, "edge.Fetch "+req.Method+" "+req.URL.Redacted()+" refused: "+err.Error())
+	}
+	return resp, err
 }
+
+// errNoFetch: an invocation without a fetcher (not reached: every runner sets one).
+var errNoFetch = errors.New("outbound fetches are not available here")
 
 func (r *invocationRuntime) take() []LogLine {
 	r.mu.Lock()

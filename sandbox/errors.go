@@ -27,4 +27,8 @@ var (
 	ErrUnresponsive = errors.New("sandbox worker unresponsive")
 	// ErrConcurrency: the function's concurrency limit is reached.
 	ErrConcurrency = errors.New("function concurrency limit exceeded")
+	// ErrRanAfterReturn: the worker kept using CPU while no invocation was
+	// in flight (handler code still running after its invocation
+	// returned); it was killed and is recycled.
+	ErrRanAfterReturn = errors.New("handler code ran after its invocation returned")
 )

@@ -98,7 +98,7 @@ func (f FetchFault) wrap(fetch FetchFunc) FetchFunc {
 			}, nil
 		}
 		if fetch == nil {
-			return http.DefaultClient.Do(req.WithContext(ctx))
+			return nil, errNoFetch
 		}
 		return fetch(ctx, req)
 	}

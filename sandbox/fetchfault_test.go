@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgelab/edgelab/egress"
 )
 
 const fetchSrc = hdr + `
@@ -28,6 +30,11 @@ func TestFetchFault(t *testing.T) {
 		w.Write([]byte("upstream"))
 	}))
 	defer srv.Close()
+	rule, err := egress.ParseRule(strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowSrv := &egress.Policy{Allow: []egress.Rule{rule}} // the test server is on loopback
 
 	tests := []struct {
 		name    string
@@ -59,6 +66,7 @@ func TestFetchFault(t *testing.T) {
 				current = tt.fault
 				inv := viewerReq("fetch", "/")
 				inv.Request.Header.Set("X-Target", srv.URL)
+				inv.Egress = allowSrv
 				res, err := r.Invoke(context.Background(), inv)
 				if err != nil {
 					t.Fatal(err)

@@ -21,7 +21,8 @@ import (
 // times over); a larger length prefix is treated as a corrupt stream.
 const maxFrameBytes = 64 << 20
 
-// errFrameTooLarge: a frame to send is over maxFrameBytes.
+// errFrameTooLarge: a frame to send, or a received length prefix, is over
+// maxFrameBytes.
 var errFrameTooLarge = errors.New("frame too large")
 
 // frameReader reads length-prefixed edgelabv1.WorkerFrame messages
@@ -126,7 +127,7 @@ func (fr *frameReader) next() ([]byte, error) {
 		if have := fr.end - fr.start; have >= 4 {
 			n := int(binary.BigEndian.Uint32(fr.buf[fr.start:]))
 			if n > maxFrameBytes {
-				return nil, fmt.Errorf("frame of %d bytes exceeds the %d-byte limit", n, maxFrameBytes)
+				return nil, fmt.Errorf("frame of %d bytes exceeds the %d-byte limit: %w", n, maxFrameBytes, errFrameTooLarge)
 			}
 			if have >= 4+n {
 				b := fr.buf[fr.start+4 : fr.start+4+n]

@@ -69,19 +69,6 @@ func TestFrameReadHostile(t *testing.T) {
 	}
 }
 
-func FuzzFrameRead(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 2, 8, 1})
-	f.Add([]byte{0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r := newFrameReader(bytes.NewReader(b))
-		for range 4 {
-			if _, err := r.read(); err != nil {
-				return
-			}
-		}
-	})
-}
-
 func TestParseStatusBytes(t *testing.T) {
 	tests := []struct {
 		in   string

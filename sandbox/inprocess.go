@@ -3,10 +3,13 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/edgelab/edgelab/egress"
 )
 
 // InProcessConfig configures an InProcess runner.
@@ -15,7 +18,8 @@ type InProcessConfig struct {
 	Profile Profile
 	// Interpreters bounds the interpreters per version. Zero: 4.
 	Interpreters int
-	// Fetch performs handlers' outbound requests. Nil: a plain http.Client.
+	// Fetch performs handlers' outbound requests. Nil: a client that
+	// enforces the invocation's egress policy (Invocation.Egress).
 	Fetch FetchFunc
 	// FetchFault is as ManagerConfig.FetchFault. Nil: none.
 	FetchFault func(inv Invocation) FetchFault
@@ -34,6 +38,7 @@ type InProcess struct {
 	mu      sync.Mutex
 	fns     map[fnKey]*inprocFn
 	closed  bool
+	clients egress.Clients
 }
 
 var (
@@ -151,6 +156,12 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 	cold = cold || !p.used
 	info := inv.handlerInfo()
 	fetch := r.cfg.Fetch
+	if fetch == nil {
+		c := r.clients.For(inv.Egress)
+		fetch = func(ctx context.Context, req *http.Request) (*http.Response, error) {
+			return c.Do(req.WithContext(ctx))
+		}
+	}
 	if r.cfg.FetchFault != nil {
 		fetch = r.cfg.FetchFault(inv).wrap(fetch)
 	}

@@ -539,7 +539,8 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 // roundTrip sends inv to w with remaining time to run and returns the
 // worker's result, or nil and the execution error when there is none.
 func (m *Manager) roundTrip(ctx context.Context, f *function, w *worker, inv Invocation, remaining time.Duration, cold bool) (*resultMsg, Result) {
-	msg := &invokeMsg{event: inv.Event, req: inv.Request, resp: inv.Response, timeout: remaining, info: inv.handlerInfo()}
+	msg := &invokeMsg{event: inv.Event, req: inv.Request, resp: inv.Response, timeout: remaining, info: inv.handlerInfo(),
+		egress: inv.Egress.Encode()}
 	if m.cfg.FetchFault != nil {
 		msg.fault = m.cfg.FetchFault(inv)
 	}

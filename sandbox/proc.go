@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,6 +65,10 @@ type proc struct {
 	cgroup  *memcg.Group // nil: the watchdog alone limits memory
 	started time.Time
 	wg      sync.WaitGroup
+
+	// calls counts the calls ever sent, so the idle check sees a call
+	// that started and ended between two of its looks.
+	calls atomic.Uint64
 
 	mu       sync.Mutex
 	pending  map[uint64]chan *frame
@@ -211,37 +216,56 @@ func (p *proc) deathReason() error {
 	return fmt.Errorf("%w: %s: %s", ErrWorkerCrashed, p.cfg.name, msg)
 }
 
-// watchdog kills the worker when its RSS goes over the memory limit.
+// watchdog kills the worker when its RSS goes over the memory limit, or
+// when it keeps using CPU while no call is in flight (see idleCheck).
 func (p *proc) watchdog() {
 	defer p.wg.Done()
-	if p.cfg.memoryMB <= 0 || p.cfg.pollInterval <= 0 {
-		<-p.dead
-		return
+	var rr *anonRSS
+	if p.cfg.memoryMB > 0 && p.cfg.pollInterval > 0 {
+		var err error
+		if rr, err = openAnonRSS(p.pid()); err != nil {
+			<-p.dead // exited before the first look; waitExit will notice
+			return
+		}
+		defer rr.close()
 	}
-	rr, err := openAnonRSS(p.pid())
-	if err != nil {
-		<-p.dead // exited before the first look; waitExit will notice
-		return
+	idle := newIdleCheck(p.pid())
+	defer idle.close()
+	var mem <-chan time.Time
+	if rr != nil {
+		t := time.NewTicker(p.cfg.pollInterval)
+		defer t.Stop()
+		mem = t.C
 	}
-	defer rr.close()
-	t := time.NewTicker(p.cfg.pollInterval)
-	defer t.Stop()
+	cpu := time.NewTicker(idleCPUWindow)
+	defer cpu.Stop()
 	limit := int64(p.cfg.memoryMB) << 20
 	for {
 		select {
 		case <-p.dead:
 			return
-		case <-t.C:
-		}
-		rss, err := rr.read()
-		if err != nil {
-			continue // exiting; waitExit will notice
-		}
-		if rss > limit {
-			p.kill(fmt.Errorf("%w: %s: worker memory (anonymous RSS) %d MB over the %d MB limit; worker killed",
-				ErrMemoryLimit, p.cfg.name, rss>>20, p.cfg.memoryMB))
+		case <-cpu.C:
+			if err := idle.observe(p.isIdle(), p.calls.Load()); err != nil {
+				p.kill(fmt.Errorf("%w: %s: %w; worker killed", ErrRanAfterReturn, p.cfg.name, err))
+			}
+		case <-mem:
+			rss, err := rr.read()
+			if err != nil {
+				continue // exiting; waitExit will notice
+			}
+			if rss > limit {
+				p.kill(fmt.Errorf("%w: %s: worker memory (anonymous RSS) %d MB over the %d MB limit; worker killed",
+					ErrMemoryLimit, p.cfg.name, rss>>20, p.cfg.memoryMB))
+			}
 		}
 	}
+}
+
+// isIdle reports whether no call is in flight to the worker.
+func (p *proc) isIdle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pending) == 0
 }
 
 // errRoutineStop marks the stops that are part of normal operation (the
@@ -306,6 +330,7 @@ func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (
 	default:
 	}
 	p.nextID++
+	p.calls.Add(1)
 	id := p.nextID
 	p.pending[id] = ch
 	others := len(p.pending) > 1

@@ -6,7 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // Result rules (reference section 4 and 6): what a function may change and
@@ -29,7 +32,9 @@ var disallowedPrefixes = []string{"X-Accel-", "X-Amz-Cf-", "X-Amzn-", "X-Edge-",
 
 // readOnly lists the read-only headers per event type.
 var readOnly = map[edge.EventType][]string{
-	edge.ViewerRequest: {"Cdn-Loop", "Content-Length", "Host", "Transfer-Encoding", "Via"},
+	// CloudFront adds its CloudFront-* viewer headers after viewer-request;
+	// a function there may not set them.
+	edge.ViewerRequest: append([]string{"Cdn-Loop", "Content-Length", "Host", "Transfer-Encoding", "Via"}, viewerinfo.Headers()...),
 	edge.OriginRequest: {"Accept-Encoding", "Cdn-Loop", "Content-Length", "If-Modified-Since",
 		"If-None-Match", "If-Range", "If-Unmodified-Since", "Transfer-Encoding", "Via"},
 	edge.OriginResponse: {"Transfer-Encoding", "Via"},
@@ -214,6 +219,11 @@ func checkRequest(inv Invocation, limits Limits, req *edge.Request, fail func(st
 	}
 	if err := checkHeaderChanges(inv.Event, orig.Header, req.Header, fail); err != nil {
 		return err
+	}
+	if inv.Event == edge.OriginRequest && orig.Origin != nil && !proto.Equal(OriginToProto(orig.Origin), OriginToProto(req.Origin)) {
+		if err := CheckOrigin(req.Origin); err != nil {
+			return fail("%v", err)
+		}
 	}
 	if req.Body != nil && req.Body.Replace {
 		if orig.Body == nil {

@@ -695,14 +695,27 @@ func isPtrSel(e ast.Expr, pkg, name string) bool {
 	return ok && isSel(s.X, pkg, name)
 }
 
-// deferredWork names the standard library functions that run a callback
-// later, on a goroutine of their own: handler code that would keep running
-// after the invocation returned (and after its deadline and its memory
-// accounting), so they are refused like go statements.
-var deferredWork = map[string]map[string]bool{
-	"time":    {"AfterFunc": true},
-	"context": {"AfterFunc": true},
+// deferredWork names the standard library functions that schedule work
+// for later, each with why: a callback run on a goroutine of its own
+// (handler code that would keep running after the invocation returned,
+// past its deadline and its memory accounting), or a ticker that keeps
+// firing in the worker once the handler is gone. They are refused like go
+// statements. Nothing else among the exposed symbols starts a goroutine
+// running handler code (sync, runtime and net/http's client are not
+// exposed); the host's idle check (idlecheck.go) catches what slips by.
+var deferredWork = map[string]map[string]string{
+	"time": {
+		"AfterFunc": afterReturn,
+		"Tick":      tickerReason,
+		"NewTicker": tickerReason,
+	},
+	"context": {"AfterFunc": afterReturn},
 }
+
+const (
+	afterReturn  = "it runs code after the handler has returned; do the work before returning"
+	tickerReason = "a ticker keeps firing after the handler has returned; wait with time.After or time.NewTimer"
+)
 
 // checkDeferredWork refuses a reference (a call or a method value) to a
 // function that schedules handler code for later.
@@ -715,7 +728,7 @@ func (v *validator) checkDeferredWork(n *ast.SelectorExpr, imports fileImports, 
 		return
 	}
 	p := imports[x.Name]
-	if deferredWork[p][n.Sel.Name] {
-		v.addAt(n.Pos(), "%s.%s is not allowed in edge functions: it runs code after the handler has returned; do the work before returning", p, n.Sel.Name)
+	if why, ok := deferredWork[p][n.Sel.Name]; ok {
+		v.addAt(n.Pos(), "%s.%s is not allowed in edge functions: %s", p, n.Sel.Name, why)
 	}
 }

@@ -180,6 +180,21 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 	return nil, nil
 }
 `), "auth.go:10:10: context.AfterFunc is not allowed in edge functions: it runs code after the handler has returned; do the work before returning"},
+		{"time.NewTicker", vrImports("\t\"time\"\n", `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	t := time.NewTicker(time.Millisecond)
+	_ = t
+	return nil, nil
+}
+`), "auth.go:11:7: time.NewTicker is not allowed in edge functions: a ticker keeps firing after the handler has returned; wait with time.After or time.NewTimer"},
+		{"time.Tick", vrImports("\t\"time\"\n", `
+func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
+	for range time.Tick(time.Millisecond) {
+		break
+	}
+	return nil, nil
+}
+`), "auth.go:11:12: time.Tick is not allowed in edge functions: a ticker keeps firing after the handler has returned; wait with time.After or time.NewTimer"},
 		{"range over int literal", vr(`
 func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, error) {
 	for i := range 10 { _ = i }

@@ -46,12 +46,15 @@ const (
 	fReqClient  = 5
 	fReqBody    = 6
 	fReqOrigin  = 7
+	fReqKeys    = 8
 
 	fRespStatus  = 1
 	fRespDesc    = 2
 	fRespHeaders = 3
 	fRespBody    = 4
 	fRespPresent = 5
+	fRespBodySet = 6
+	fRespKeys    = 7
 
 	fResRequest  = 1
 	fResResponse = 2
@@ -82,6 +85,9 @@ type invokeMsg struct {
 	timeout time.Duration
 	info    edge.Info // EventType and Deadline are not carried
 	fault   FetchFault
+	// egress is the invocation's egress.Policy, encoded ("" = the zero
+	// policy); the worker's fetches are checked against it.
+	egress string
 }
 
 // resultMsg is a WorkerInvokeResult.
@@ -161,6 +167,7 @@ func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 	if m.fault.Status != 0 {
 		b = appendInfo(b, infoFaultStatus, strconv.Itoa(m.fault.Status))
 	}
+	b = appendInfo(b, infoEgress, m.egress)
 	return endMsg(b, at), nil
 }
 
@@ -203,11 +210,83 @@ func appendRequest(b []byte, r *edge.Request) []byte {
 	}
 	if r.Origin != nil {
 		at := beginMsg(&b, fReqOrigin)
-		b = appendString(b, 1, r.Origin.ID)
-		b = appendString(b, 2, r.Origin.URL)
-		b = appendHeader(b, 3, r.Origin.CustomHeaders)
-		b = appendBool(b, 4, true)
+		b = appendOrigin(b, r.Origin)
 		b = endMsg(b, at)
+	}
+	return appendKeys(b, fReqKeys, r.HeaderKeys)
+}
+
+// appendKeys writes a header_keys map.
+func appendKeys(b []byte, num protowire.Number, keys map[string]string) []byte {
+	for k, v := range keys {
+		at := beginMsg(&b, num)
+		b = appendString(b, 1, k)
+		b = appendString(b, 2, v)
+		b = endMsg(b, at)
+	}
+	return b
+}
+
+// decodeKey adds one header_keys entry to *m.
+func (d *decoder) decodeKey(m *map[string]string, raw []byte) error {
+	k, v, err := d.decodeMapEntry(raw)
+	if err != nil {
+		return err
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[k] = v
+	return nil
+}
+
+// Field numbers of RequestOrigin.
+const (
+	fOriginID        = 1
+	fOriginHeaders   = 3
+	fOriginPresent   = 4
+	fOriginS3        = 5
+	fOriginDomain    = 6
+	fOriginPort      = 7
+	fOriginProtocol  = 8
+	fOriginPath      = 9
+	fOriginSSL       = 10
+	fOriginRead      = 11
+	fOriginKeepalive = 12
+	fOriginRegion    = 13
+	fOriginAuth      = 14
+)
+
+// appendOrigin writes a RequestOrigin's fields (OriginToProto's mapping).
+func appendOrigin(b []byte, o *edge.Origin) []byte {
+	b = appendString(b, fOriginID, o.ID)
+	b = appendBool(b, fOriginPresent, true)
+	switch {
+	case o.Custom != nil:
+		c := o.Custom
+		b = appendHeader(b, fOriginHeaders, c.CustomHeaders)
+		b = appendString(b, fOriginDomain, c.DomainName)
+		b = appendUint(b, fOriginPort, uint64(int64(int32(c.Port))))
+		b = appendString(b, fOriginProtocol, c.Protocol)
+		b = appendString(b, fOriginPath, c.Path)
+		for _, p := range c.SSLProtocols {
+			b = protowire.AppendTag(b, fOriginSSL, protowire.BytesType)
+			b = protowire.AppendString(b, p)
+		}
+		if c.ReadTimeout != 0 {
+			b = appendDuration(b, fOriginRead, c.ReadTimeout)
+		}
+		if c.KeepaliveTimeout != 0 {
+			b = appendDuration(b, fOriginKeepalive, c.KeepaliveTimeout)
+		}
+	case o.S3 != nil:
+		s := o.S3
+		b = appendHeader(b, fOriginHeaders, s.CustomHeaders)
+		b = appendBool(b, fOriginS3, true)
+		b = appendString(b, fOriginDomain, s.DomainName)
+		b = appendString(b, fOriginPath, s.Path)
+		b = appendString(b, fOriginRegion, s.Region)
+		b = appendString(b, fOriginAuth, s.AuthMethod)
 	}
 	return b
 }
@@ -219,6 +298,8 @@ func appendResponse(b []byte, r *edge.Response) []byte {
 	b = appendString(b, fRespDesc, r.StatusDescription)
 	b = appendHeader(b, fRespHeaders, r.Header)
 	b = appendBytes(b, fRespBody, r.Body)
+	b = appendBool(b, fRespBodySet, r.Body != nil)
+	b = appendKeys(b, fRespKeys, r.HeaderKeys)
 	return appendBool(b, fRespPresent, true)
 }
 
@@ -430,6 +511,8 @@ func (d *decoder) decodeInvoke(b []byte) (*invokeMsg, error) {
 				ferr = val
 			case infoFaultStatus:
 				status = val
+			case infoEgress:
+				m.egress = val
 			}
 		}
 		return err
@@ -516,6 +599,8 @@ func (d *decoder) decodeRequest(b []byte) (*edge.Request, error) {
 			o, err := d.decodeOrigin(raw)
 			r.Origin = o
 			return err
+		case fReqKeys:
+			return d.decodeKey(&r.HeaderKeys, raw)
 		}
 		return nil
 	})
@@ -528,34 +613,82 @@ func (d *decoder) decodeRequest(b []byte) (*edge.Request, error) {
 	return r, nil
 }
 
+// decodeOrigin mirrors OriginFromProto.
 func (d *decoder) decodeOrigin(b []byte) (*edge.Origin, error) {
-	o := &edge.Origin{}
-	var present bool
-	var custom http.Header
+	var (
+		p       edgelabv1.RequestOrigin // scalars only; headers go to ch
+		ch      http.Header
+		read    time.Duration
+		keep    time.Duration
+		setTime bool
+	)
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
+		var err error
 		switch {
-		case num == 1 && typ == protowire.BytesType:
-			o.ID = d.str(raw)
-		case num == 2 && typ == protowire.BytesType:
-			o.URL = d.str(raw)
-		case num == 3 && typ == protowire.BytesType:
-			if custom == nil {
-				custom = http.Header{}
+		case typ == protowire.VarintType:
+			switch num {
+			case fOriginPresent:
+				p.Present = v != 0
+			case fOriginS3:
+				p.S3 = v != 0
+			case fOriginPort:
+				p.Port = int32(v)
 			}
-			return d.decodeHeaderInto(custom, raw)
-		case num == 4 && typ == protowire.VarintType:
-			present = v != 0
+		case typ != protowire.BytesType:
+		case num == fOriginHeaders:
+			if ch == nil {
+				ch = http.Header{}
+			}
+			err = d.decodeHeaderInto(ch, raw)
+		case num == fOriginRead:
+			read, err = decodeDuration(raw)
+			setTime = true
+		case num == fOriginKeepalive:
+			keep, err = decodeDuration(raw)
+			setTime = true
+		case num == fOriginSSL:
+			p.SslProtocols = append(p.SslProtocols, d.str(raw))
+		default:
+			d.originString(&p, num, raw)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !present && o.ID == "" && o.URL == "" {
+	if !p.Present && proto.Size(&p) == 0 && ch == nil && !setTime {
 		return nil, nil
 	}
-	o.CustomHeaders = custom
+	p.Present = true
+	o := OriginFromProto(&p)
+	switch {
+	case o.S3 != nil:
+		o.S3.CustomHeaders = ch
+	case o.Custom != nil || ch != nil || setTime:
+		if o.Custom == nil {
+			o.Custom = &edge.CustomOrigin{}
+		}
+		o.Custom.CustomHeaders, o.Custom.ReadTimeout, o.Custom.KeepaliveTimeout = ch, read, keep
+	}
 	return o, nil
+}
+
+// originString sets one string field of a RequestOrigin.
+func (d *decoder) originString(p *edgelabv1.RequestOrigin, num protowire.Number, raw []byte) {
+	switch num {
+	case fOriginID:
+		p.Id = d.str(raw)
+	case fOriginDomain:
+		p.DomainName = d.str(raw)
+	case fOriginProtocol:
+		p.Protocol = d.str(raw)
+	case fOriginPath:
+		p.Path = d.str(raw)
+	case fOriginRegion:
+		p.Region = d.str(raw)
+	case fOriginAuth:
+		p.AuthMethod = d.str(raw)
+	}
 }
 
 // decodeResponse mirrors ResponseFromProto: nil for a response without the
@@ -564,7 +697,7 @@ func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
 	n := countField(b, fRespHeaders)
 	d.growVals(n)
 	r := &edge.Response{Header: make(http.Header, n)}
-	var present, anyHeader bool
+	var present, anyHeader, bodySet bool
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		switch {
 		case num == fRespStatus && typ == protowire.VarintType:
@@ -578,6 +711,11 @@ func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
 			r.Body = append([]byte{}, raw...)
 		case num == fRespPresent && typ == protowire.VarintType:
 			present = v != 0
+		case num == fRespBodySet && typ == protowire.VarintType:
+			bodySet = v != 0
+		case num == fRespKeys && typ == protowire.BytesType:
+			anyHeader = true
+			return d.decodeKey(&r.HeaderKeys, raw)
 		}
 		return nil
 	})
@@ -586,6 +724,9 @@ func (d *decoder) decodeResponse(b []byte) (*edge.Response, error) {
 	}
 	if !present && r.Status == 0 && !anyHeader && len(r.Body) == 0 && r.StatusDescription == "" {
 		return nil, nil
+	}
+	if bodySet && r.Body == nil {
+		r.Body = []byte{}
 	}
 	return r, nil
 }

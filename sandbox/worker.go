@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/egress"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -47,11 +48,19 @@ func MaybeRunWorker() {
 	if addr == "" {
 		return
 	}
-	os.Exit(runWorker(addr))
+	os.Exit(runWorker(addr, workerOptions{}))
+}
+
+// workerOptions are the knobs of a worker process that only tests set.
+type workerOptions struct {
+	// unchecked skips the static checks at load, so a test can hand the
+	// worker code that the control plane would refuse (what the runtime
+	// checks are for).
+	unchecked bool
 }
 
 // runWorker is the worker process body; it returns the exit code.
-func runWorker(addr string) int {
+func runWorker(addr string, opts workerOptions) int {
 	stackMB := defaultMaxStackMB
 	if v, err := strconv.Atoi(os.Getenv(EnvWorkerMaxStackMB)); err == nil && v > 0 {
 		stackMB = v
@@ -67,8 +76,9 @@ func runWorker(addr string) int {
 	defer stopBeat()
 	w := &workerServer{
 		out:     newFrameWriter(conn),
-		client:  &http.Client{},
+		clients: &egress.Clients{},
 		runners: newRunnerPool(),
+		opts:    opts,
 	}
 	if err := w.serve(newFrameReader(conn)); err != nil {
 		fmt.Fprintf(os.Stderr, "edgelab sandbox worker: %v\n", err)
@@ -147,8 +157,10 @@ func dialHost(addr string) (net.Conn, error) {
 // workerServer serves one host connection: a Load, then invocations, each
 // on its own goroutine (the host bounds how many are in flight).
 type workerServer struct {
-	out    *frameWriter
-	client *http.Client
+	out *frameWriter
+	// clients perform the handlers' fetches, one per egress policy.
+	clients *egress.Clients
+	opts    workerOptions
 	// runners run the invocations (see dispatch); never closed: they live
 	// as long as the process.
 	runners *runnerPool
@@ -237,7 +249,10 @@ func (w *workerServer) load(l *edgelabv1.WorkerLoad) *edgelabv1.WorkerLoadResult
 	}
 	// The static checks run again here (defence in depth: the worker may be
 	// handed code that skipped the control plane, e.g. by edgectl invoke).
-	_, err := ValidateSource(files)
+	var err error
+	if !w.opts.unchecked {
+		_, err = ValidateSource(files)
+	}
 	var p *program
 	if err == nil {
 		p, err = compile(files)
@@ -359,7 +374,7 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 	// The handler runs on this goroutine; on timeout, reply is called
 	// from the timer's goroutine while this one may stay blocked.
 	p.run(context.Background(), e, info, inv.req, inv.resp, timeout,
-		inv.fault.wrap(w.fetch),
+		inv.fault.wrap(w.fetcher(inv.egress)),
 		func(r callResult) {
 			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
 			release(tok)
@@ -371,6 +386,14 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 		})
 }
 
-func (w *workerServer) fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
-	return w.client.Do(req.WithContext(ctx))
+// fetcher returns the fetch of an invocation whose egress policy is
+// encoded as policy.
+func (w *workerServer) fetcher(policy string) FetchFunc {
+	return func(ctx context.Context, req *http.Request) (*http.Response, error) {
+		c, err := w.clients.ForEncoded(policy)
+		if err != nil {
+			return nil, err
+		}
+		return c.Do(req.WithContext(ctx))
+	}
 }

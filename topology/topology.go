@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -99,6 +100,8 @@ type file struct {
 	Latency  map[string]map[string]float64 `json:"latency"`
 	Profiles map[string]Profile            `json:"profiles"`
 	RECs     []REC                         `json:"recs,omitempty"`
+	// ViewerLocations names a viewer location file (package viewerinfo).
+	ViewerLocations string `json:"viewerLocations,omitempty"`
 }
 
 // Topology is a parsed, validated topology file. Immutable; safe for concurrent use.
@@ -110,6 +113,8 @@ type Topology struct {
 	latency  [][]time.Duration // [from][to], symmetric
 	profiles map[string]Profile
 	tiers    tiers
+	// viewerLocations is the viewer location file ("": none).
+	viewerLocations string
 }
 
 // Load reads and parses a topology file.
@@ -122,8 +127,16 @@ func Load(path string) (*Topology, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if t.viewerLocations != "" && !filepath.IsAbs(t.viewerLocations) {
+		t.viewerLocations = filepath.Join(filepath.Dir(path), t.viewerLocations)
+	}
 	return t, nil
 }
+
+// ViewerLocations is the viewer location file the topology names (IP
+// ranges to countries, read by viewerinfo.Load), relative to the topology
+// file's directory when Load read it; "" when it names none.
+func (t *Topology) ViewerLocations() string { return t.viewerLocations }
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
@@ -149,10 +162,11 @@ func Parse(data []byte) (*Topology, error) {
 		return nil, invalid("no regions")
 	}
 	t := &Topology{
-		home:     f.Home,
-		index:    make(map[string]int, len(f.Regions)),
-		popIndex: make(map[string]string),
-		profiles: make(map[string]Profile, len(f.Profiles)),
+		viewerLocations: f.ViewerLocations,
+		home:            f.Home,
+		index:           make(map[string]int, len(f.Regions)),
+		popIndex:        make(map[string]string),
+		profiles:        make(map[string]Profile, len(f.Profiles)),
 	}
 	for i, r := range f.Regions {
 		if r.Name == "" {

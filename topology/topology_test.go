@@ -189,32 +189,21 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	f.Add(DefaultYAML())
-	f.Add([]byte("home: a\nregions: [{name: a}]\n"))
-	f.Add([]byte("home: a\nregions: [{name: a}, {name: b}]\nlatency: {a: {b: 1e308}}\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		top, err := Parse(data)
-		if err != nil {
-			return
-		}
-		rnd := rand.New(rand.NewPCG(1, 1))
-		for _, a := range top.Regions() {
-			for _, b := range top.Regions() {
-				if top.Latency(a, b) != top.Latency(b, a) || top.Latency(a, b) < 0 {
-					t.Fatalf("bad latency %s %s", a, b)
-				}
-			}
-			for _, name := range top.ProfileNames() {
-				p, err := top.Profile(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d := p.Delay(a, top.Home(), top, rnd); d < 0 {
-					t.Fatalf("negative delay %v", d)
-				}
-			}
-		}
-		_ = top.Nearest(top.Home(), top.Regions())
-	})
+func TestViewerLocationsRelativeToTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "topo.yaml")
+	data := []byte("home: us-east-1\nregions: [{name: us-east-1, pops: [IAD]}]\nviewerLocations: viewers.yaml\n")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topo.ViewerLocations(), filepath.Join(dir, "viewers.yaml"); got != want {
+		t.Errorf("ViewerLocations() = %q, want %q", got, want)
+	}
+	if Default().ViewerLocations() != "" {
+		t.Error("the default topology names a viewer location file")
+	}
 }

@@ -38,7 +38,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUp(stdout, stderr))
+	root.AddCommand(newUp(stdout, stderr), newCerts(stdout))
 	return root
 }
 

@@ -37,6 +37,7 @@ import (
 	"github.com/edgelab/edgelab/edgenode/replica"
 	"github.com/edgelab/edgelab/pki"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/viewerinfo"
 )
 
 // listFlag is a repeatable string flag.
@@ -55,6 +56,8 @@ type options struct {
 	workerCPUs int
 	// pprof serves net/http/pprof on the metrics listener.
 	pprof bool
+	// viewerLocations is the viewer location file ("": none).
+	viewerLocations string
 }
 
 func main() {
@@ -97,8 +100,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.process.AccessLogPath, "access-log", "", "append a CloudFront standard access log (one line per viewer request) to this file (empty: none)")
 	fs.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
+	fs.StringVar(&o.viewerLocations, "viewer-locations", "", "viewer location file: IP ranges to countries, for CloudFront-Viewer-* headers and geo restriction (empty: viewers are placed in --region)")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve /debug/pprof/ on the metrics listener (needs --metrics-listen)")
 	fs.StringVar(&cfg.MemoryCgroup, "memory-cgroup", "auto", "where the kernel enforces each function worker's memory limit: 'auto' (a memory cgroup per worker under this process's own cgroup, when it may create cgroups there; else the RSS watchdog alone, said at startup), a cgroup directory (v1 memory hierarchy, or v2 with the memory controller delegated), or 'off' (the RSS watchdog alone)")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "header-timeout", 0, "time a viewer has to send its request line and headers, else 408 (0: 10s)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "idle viewer keep-alive connections are closed after this (0: 120s)")
+	fs.IntVar(&cfg.MaxHeaderCount, "max-header-count", 0, "viewer requests with more header lines get 431 (0: 100)")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 0, "viewer request bodies larger than this get 413 (0: 20 GiB, CloudFront's)")
 	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
 	tiers := addTierFlags(fs)
 	pkiDir := fs.String("pki-dir", "", "directory with ca.crt and this node's <id>.crt/<id>.key (`edgectl node enroll` or `edgelab certs`); required with --control-plane unless --insecure")
@@ -129,6 +137,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--cache-mb must be positive, got %d", cacheMB)
 	}
 	cfg.CacheBytes = cacheMB << 20
+	if err := checkListenerLimits(cfg); err != nil {
+		return o, err
+	}
 	cfg.Profile = sandbox.DefaultProfile()
 	if viewerTimeout > 0 {
 		cfg.Profile.Viewer.Timeout = viewerTimeout
@@ -158,6 +169,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	o.process.Node.Logger = logger
+	if o.viewerLocations != "" {
+		if o.process.Node.ViewerLocations, err = viewerinfo.Load(o.viewerLocations); err != nil {
+			return err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.process.Node.Registerer = reg
@@ -222,4 +238,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return nil
 	}
 	return err
+}
+
+// checkListenerLimits refuses negative viewer listener limits (zero takes
+// the default), naming the flag.
+func checkListenerLimits(cfg *edgenode.Config) error {
+	switch {
+	case cfg.ReadHeaderTimeout < 0:
+		return fmt.Errorf("--header-timeout must not be negative, got %v", cfg.ReadHeaderTimeout)
+	case cfg.IdleTimeout < 0:
+		return fmt.Errorf("--idle-timeout must not be negative, got %v", cfg.IdleTimeout)
+	case cfg.MaxHeaderCount < 0:
+		return fmt.Errorf("--max-header-count must not be negative, got %d", cfg.MaxHeaderCount)
+	case cfg.MaxBodyBytes < 0:
+		return fmt.Errorf("--max-body-bytes must not be negative, got %d", cfg.MaxBodyBytes)
+	}
+	return nil
 }

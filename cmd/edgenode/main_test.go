@@ -26,6 +26,8 @@ func TestParseFlags(t *testing.T) {
 		cacheBytes    int64
 		viewerTimeout time.Duration
 		dists, fns    []string
+		// limits: header timeout, idle timeout, header count, body bytes.
+		limits [4]int64
 	}{
 		{name: "defaults", cacheBytes: 256 << 20},
 		{
@@ -51,6 +53,16 @@ func TestParseFlags(t *testing.T) {
 			dists:      []string{"a.yaml", "b.yaml"},
 			fns:        []string{"auth:1=./auth"},
 		},
+		{
+			name:       "viewer listener limits",
+			args:       []string{"--header-timeout=3s", "--idle-timeout=1m", "--max-header-count=50", "--max-body-bytes=1048576"},
+			cacheBytes: 256 << 20,
+			limits:     [4]int64{int64(3 * time.Second), int64(time.Minute), 50, 1 << 20},
+		},
+		{name: "negative header timeout", args: []string{"--header-timeout=-1s"}, wantErr: "--header-timeout"},
+		{name: "negative idle timeout", args: []string{"--idle-timeout=-1s"}, wantErr: "--idle-timeout"},
+		{name: "negative header count", args: []string{"--max-header-count=-1"}, wantErr: "--max-header-count"},
+		{name: "negative body limit", args: []string{"--max-body-bytes=-1"}, wantErr: "--max-body-bytes"},
 		{name: "function without distribution", args: []string{"--function=./auth"}, wantErr: "--distribution"},
 		{name: "zero cache", args: []string{"--cache-mb=0"}, wantErr: "--cache-mb"},
 		{name: "control plane without certificates", args: []string{"--control-plane=cp1:7070"}, wantErr: "--pki-dir is required"},
@@ -88,6 +100,10 @@ func TestParseFlags(t *testing.T) {
 			}
 			if p.Node.Profile.Viewer.Timeout <= 0 {
 				t.Errorf("viewer timeout not defaulted: %v", p.Node.Profile.Viewer.Timeout)
+			}
+			n := p.Node
+			if got := [4]int64{int64(n.ReadHeaderTimeout), int64(n.IdleTimeout), int64(n.MaxHeaderCount), n.MaxBodyBytes}; got != tc.limits {
+				t.Errorf("listener limits = %v, want %v", got, tc.limits)
 			}
 			if !slices.Equal(o.dists, tc.dists) || !slices.Equal(o.fns, tc.fns) {
 				t.Errorf("files = %q %q, want %q %q", o.dists, o.fns, tc.dists, tc.fns)

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/edgelab/edgelab/internal/adminauth"
 	"github.com/edgelab/edgelab/origin"
 )
 
@@ -24,7 +26,17 @@ func run() error {
 	var cfg origin.Config
 	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:9001", "listen address")
 	flag.StringVar(&cfg.ID, "id", "origin", "origin id (X-Origin-Id)")
+	tokenFile := flag.String("admin-token-file", "", "file holding the bearer token /_admin/ requests must carry (default: $"+adminauth.EnvToken+"; neither: no token)")
+	buckets := flag.String("s3-buckets", "", "comma-separated bucket names: answer as an S3 endpoint serving them (S3 mode)")
 	flag.Parse()
+	tok, err := adminauth.LoadToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	cfg.AdminToken = tok
+	if *buckets != "" {
+		cfg.S3Buckets = strings.Split(*buckets, ",")
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	s, err := origin.New(cfg)
 	if err != nil {

@@ -235,6 +235,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (h *Hub) serveInject(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(w, r) {
+		return
+	}
 	var q InjectRequest
 	if !decode(w, r, &q) {
 		return
@@ -260,6 +263,9 @@ type HealRequest struct {
 }
 
 func (h *Hub) serveHeal(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(w, r) {
+		return
+	}
 	var q HealRequest
 	if !decode(w, r, &q) {
 		return
@@ -281,6 +287,18 @@ func (h *Hub) serveHeal(w http.ResponseWriter, r *http.Request) {
 }
 
 // httpCode maps a Source error (a gRPC status) to an HTTP status.
+// authorized runs Config.Authorize and answers 401/403 when it refuses.
+func (h *Hub) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if h.cfg.Authorize == nil {
+		return true
+	}
+	if err := h.cfg.Authorize(r); err != nil {
+		writeError(w, httpCode(err), errors.New(status.Convert(err).Message()))
+		return false
+	}
+	return true
+}
+
 func httpCode(err error) int {
 	switch status.Code(err) {
 	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -33,6 +34,11 @@ type Config struct {
 	LogLines int
 	// FaultKinds are the fault kinds the Chaos view offers.
 	FaultKinds []string
+	// Authorize checks the caller of a state-changing action (inject,
+	// heal) and returns a gRPC status error (Unauthenticated,
+	// PermissionDenied) to refuse it. Nil allows every caller (a lab run
+	// with --insecure).
+	Authorize func(r *http.Request) error
 	// Logger receives the Hub's warnings. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

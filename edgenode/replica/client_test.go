@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/edgelab/edgelab/desired"
@@ -28,7 +30,8 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{"no id", Config{Endpoints: []string{"x"}, Applier: noop}, "NodeID"},
 		{"no endpoints", Config{NodeID: "n", Applier: noop}, "endpoint"},
-		{"no applier", Config{NodeID: "n", Endpoints: []string{"x"}}, "Applier"},
+		{"no applier", Config{NodeID: "n", Endpoints: []string{"x"}, DialOptions: plaintext()}, "Applier"},
+		{"no transport credentials", Config{NodeID: "n", Endpoints: []string{"x"}, Applier: noop}, "DialOptions"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,7 +79,7 @@ func TestStateRoundTripAndCorruption(t *testing.T) {
 				if _, err := LoadState(dir); err == nil {
 					t.Fatal("corrupt state accepted")
 				}
-				c, err := New(Config{NodeID: "n", Endpoints: []string{"127.0.0.1:1"}, Applier: noop, StateDir: dir,
+				c, err := New(Config{DialOptions: plaintext(), NodeID: "n", Endpoints: []string{"127.0.0.1:1"}, Applier: noop, StateDir: dir,
 					Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 				if err != nil {
 					t.Fatalf("New must ignore a corrupt state: %v", err)
@@ -105,7 +108,7 @@ func TestDeltaChain(t *testing.T) {
 		applied = append(applied, s.Revision)
 		return nil
 	})
-	c, err := New(Config{NodeID: "n", Endpoints: []string{"x"}, Applier: app, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := New(Config{DialOptions: plaintext(), NodeID: "n", Endpoints: []string{"x"}, Applier: app, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +167,7 @@ func TestDeltaChain(t *testing.T) {
 // NACKed (and not counted applied); the next one that persists is acked.
 func TestAcksOnlyWhatIsOnDisk(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	c, err := New(Config{NodeID: "n", Endpoints: []string{"x"}, Applier: noop, StateDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := New(Config{DialOptions: plaintext(), NodeID: "n", Endpoints: []string{"x"}, Applier: noop, StateDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +217,7 @@ func TestUpgradeKeepsLegacyState(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, statelog.LegacyFileName), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Config{NodeID: "n", Endpoints: []string{"x"}, Applier: noop, StateDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := New(Config{DialOptions: plaintext(), NodeID: "n", Endpoints: []string{"x"}, Applier: noop, StateDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +257,7 @@ func (r *changeRecorder) ApplyChanges(_ context.Context, _ *desired.State, c des
 // delta changed; after a NACK, the next revision carries the NACKed changes too.
 func TestChangeApplierGetsChangesSinceLastSuccess(t *testing.T) {
 	rec := &changeRecorder{ApplierFunc: noop}
-	c, err := New(Config{NodeID: "n", Endpoints: []string{"x"}, Applier: rec, StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := New(Config{DialOptions: plaintext(), NodeID: "n", Endpoints: []string{"x"}, Applier: rec, StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,4 +284,9 @@ func TestChangeApplierGetsChangesSinceLastSuccess(t *testing.T) {
 	if s, err := LoadState(c.cfg.StateDir); err != nil || s.Revision != 4 || len(s.Functions) != 3 {
 		t.Fatalf("on disk: %v, %v", s, err)
 	}
+}
+
+// plaintext dials the tests' in-process servers, which serve without TLS.
+func plaintext() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 }

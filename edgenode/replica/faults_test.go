@@ -36,7 +36,7 @@ func TestFaultUpdates(t *testing.T) {
 		{"unknown kinds are passed on", faultUpdate(&edgelabv1.Fault{Id: "x", Kind: "from-the-future"}), []string{"x"}},
 	}
 	app := &faultApplier{ApplierFunc: noop}
-	c, err := New(Config{NodeID: "n", Endpoints: []string{"x"}, Applier: app, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := New(Config{DialOptions: plaintext(), NodeID: "n", Endpoints: []string{"x"}, Applier: app, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestFaultUpdates(t *testing.T) {
 }
 
 func TestFaultUpdateWithoutFaultApplier(t *testing.T) {
-	c, err := New(Config{NodeID: "n", Endpoints: []string{"x"}, Applier: noop, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := New(Config{DialOptions: plaintext(), NodeID: "n", Endpoints: []string{"x"}, Applier: noop, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,11 @@ func OriginRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 	if !ok || req.Origin == nil {
 		return nil, nil
 	}
-	req.Origin.ID = "origin-" + choice
-	req.Origin.URL = target
+	o, err := edge.NewCustomOrigin(target)
+	if err != nil {
+		return nil, err
+	}
+	req.Origin = o
 	req.Header.Set("Host", strings.TrimPrefix(target, "http://"))
 	edge.Logf(ctx, "switch-origin: %s -> %s", req.URI, target)
 	return nil, nil

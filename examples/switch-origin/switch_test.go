@@ -18,12 +18,12 @@ func TestOriginRequest(t *testing.T) {
 		ctx, _ := edgetest.Context(t, edge.Info{EventType: edge.OriginRequest})
 		req := edgetest.NewRequest("GET", tt.uri)
 		req.Header.Set("Host", "default.test")
-		req.Origin = &edge.Origin{ID: "web", URL: "http://default.test"}
+		req.Origin, _ = edge.NewCustomOrigin("http://default.test")
 		if resp, err := OriginRequest(ctx, req); resp != nil || err != nil {
 			t.Fatalf("OriginRequest = %v, %v", resp, err)
 		}
-		if req.Origin.URL != tt.wantURL || req.Header.Get("Host") != tt.wantHost {
-			t.Errorf("%s: origin %q host %q, want %q %q", tt.uri, req.Origin.URL, req.Header.Get("Host"), tt.wantURL, tt.wantHost)
+		if req.Origin.URL() != tt.wantURL || req.Header.Get("Host") != tt.wantHost {
+			t.Errorf("%s: origin %q host %q, want %q %q", tt.uri, req.Origin.URL(), req.Header.Get("Host"), tt.wantURL, tt.wantHost)
 		}
 	}
 }

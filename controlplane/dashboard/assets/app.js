@@ -408,9 +408,22 @@ function renderFunctions(d) {
 $('log-region').addEventListener('change', render);
 $('log-function').addEventListener('change', render);
 
-async function post(path, body) {
-  const r = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+// Chaos actions need an API token with the operator role; the page asks
+// for one when the control plane says so and keeps it for this tab only.
+const tokenKey = 'edgelab-token';
+async function post(path, body, asked) {
+  const headers = { 'Content-Type': 'application/json' };
+  const token = sessionStorage.getItem(tokenKey);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const r = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
   const out = await r.json().catch(() => ({ error: r.statusText }));
+  if ((r.status === 401 || r.status === 403) && !asked) {
+    const t = window.prompt(`${out.error}\n\nAPI token with the operator role:`);
+    if (t) {
+      sessionStorage.setItem(tokenKey, t.trim());
+      return post(path, body, true);
+    }
+  }
   if (!r.ok) throw new Error(out.error || r.statusText);
   return out;
 }

@@ -273,6 +273,16 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 			return nil
 		})
+		// A chaos action without a token is refused (401); the page then
+		// asks for one, which a user pastes: here it is stored directly.
+		code, err := eval[float64](ctx, `(() => { const x = new XMLHttpRequest(); x.open('POST', '/api/chaos/inject', false);
+			x.setRequestHeader('Content-Type', 'application/json'); x.send('{}'); return x.status; })()`)
+		if err != nil || code != 401 {
+			t.Fatalf("inject without a token: HTTP %v (%v), want 401", code, err)
+		}
+		if _, err := eval[bool](ctx, fmt.Sprintf(`(sessionStorage.setItem('edgelab-token', %q), true)`, ep.AdminToken)); err != nil {
+			t.Fatalf("storing the token: %v", err)
+		}
 		// The selects are filled by the page; pick the options as a user
 		// would, then press Inject.
 		if _, err := eval[bool](ctx, fmt.Sprintf(`(() => {

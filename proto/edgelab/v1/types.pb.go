@@ -458,6 +458,18 @@ type Distribution struct {
 	Behaviors []*Behavior            `protobuf:"bytes,5,rep,name=behaviors,proto3" json:"behaviors,omitempty"`
 	Comment   string                 `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
 	Updated   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated,proto3" json:"updated,omitempty"`
+	// Named cache policies behaviors reference (CachePolicy.name set).
+	CachePolicies []*CachePolicy `protobuf:"bytes,20,rep,name=cache_policies,json=cachePolicies,proto3" json:"cache_policies,omitempty"`
+	// Named origin request policies behaviors reference.
+	OriginRequestPolicies []*OriginRequestPolicy `protobuf:"bytes,21,rep,name=origin_request_policies,json=originRequestPolicies,proto3" json:"origin_request_policies,omitempty"`
+	// Unset: no restriction.
+	GeoRestriction *GeoRestriction `protobuf:"bytes,22,opt,name=geo_restriction,json=geoRestriction,proto3" json:"geo_restriction,omitempty"`
+	// At most one per error code.
+	CustomErrorResponses []*CustomErrorResponse `protobuf:"bytes,23,rep,name=custom_error_responses,json=customErrorResponses,proto3" json:"custom_error_responses,omitempty"`
+	// Named response headers policies behaviors reference.
+	ResponseHeadersPolicies []*ResponseHeadersPolicy `protobuf:"bytes,24,rep,name=response_headers_policies,json=responseHeadersPolicies,proto3" json:"response_headers_policies,omitempty"`
+	// Where the functions' edge.Fetch may connect besides the origins.
+	Egress *EgressPolicy `protobuf:"bytes,25,opt,name=egress,proto3" json:"egress,omitempty"`
 	// Origin shield: the region whose regional edge cache every REC's misses
 	// go through before the origin (CloudFront's Origin Shield). Empty: none.
 	OriginShield  string `protobuf:"bytes,8,opt,name=origin_shield,json=originShield,proto3" json:"origin_shield,omitempty"`
@@ -544,11 +556,100 @@ func (x *Distribution) GetUpdated() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Distribution) GetCachePolicies() []*CachePolicy {
+	if x != nil {
+		return x.CachePolicies
+	}
+	return nil
+}
+
+func (x *Distribution) GetOriginRequestPolicies() []*OriginRequestPolicy {
+	if x != nil {
+		return x.OriginRequestPolicies
+	}
+	return nil
+}
+
+func (x *Distribution) GetGeoRestriction() *GeoRestriction {
+	if x != nil {
+		return x.GeoRestriction
+	}
+	return nil
+}
+
+func (x *Distribution) GetCustomErrorResponses() []*CustomErrorResponse {
+	if x != nil {
+		return x.CustomErrorResponses
+	}
+	return nil
+}
+
+func (x *Distribution) GetResponseHeadersPolicies() []*ResponseHeadersPolicy {
+	if x != nil {
+		return x.ResponseHeadersPolicies
+	}
+	return nil
+}
+
+func (x *Distribution) GetEgress() *EgressPolicy {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
 func (x *Distribution) GetOriginShield() string {
 	if x != nil {
 		return x.OriginShield
 	}
 	return ""
+}
+
+// EgressPolicy lists what a distribution's functions may fetch beyond
+// public addresses and the distribution's own origins.
+type EgressPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "host:port" rules: a DNS name, "*.suffix", an IP or a CIDR prefix.
+	Allow         []string `protobuf:"bytes,1,rep,name=allow,proto3" json:"allow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EgressPolicy) Reset() {
+	*x = EgressPolicy{}
+	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EgressPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EgressPolicy) ProtoMessage() {}
+
+func (x *EgressPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EgressPolicy.ProtoReflect.Descriptor instead.
+func (*EgressPolicy) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EgressPolicy) GetAllow() []string {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
 }
 
 // Origin is one HTTP origin server.
@@ -560,16 +661,22 @@ type Origin struct {
 	ConnectTimeout *durationpb.Duration `protobuf:"bytes,3,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
 	ReadTimeout    *durationpb.Duration `protobuf:"bytes,4,opt,name=read_timeout,json=readTimeout,proto3" json:"read_timeout,omitempty"`
 	CustomHeaders  map[string]string    `protobuf:"bytes,5,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Set for an S3 origin (url is then derived from it: http://domain_name/path).
+	S3 *S3Origin `protobuf:"bytes,6,opt,name=s3,proto3" json:"s3,omitempty"`
+	// Custom origins: idle keep-alive of origin connections (0: node default).
+	KeepaliveTimeout *durationpb.Duration `protobuf:"bytes,7,opt,name=keepalive_timeout,json=keepaliveTimeout,proto3" json:"keepalive_timeout,omitempty"`
+	// Custom origins over HTTPS: the TLS versions allowed ("TLSv1.2", ...); empty: TLSv1.2 and up.
+	SslProtocols []string `protobuf:"bytes,8,rep,name=ssl_protocols,json=sslProtocols,proto3" json:"ssl_protocols,omitempty"`
 	// Region the origin is in (the data-plane latency model). Empty: the
 	// topology's home region.
-	Region        string `protobuf:"bytes,6,opt,name=region,proto3" json:"region,omitempty"`
+	Region        string `protobuf:"bytes,9,opt,name=region,proto3" json:"region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Origin) Reset() {
 	*x = Origin{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	mi := &file_edgelab_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +688,7 @@ func (x *Origin) String() string {
 func (*Origin) ProtoMessage() {}
 
 func (x *Origin) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[6]
+	mi := &file_edgelab_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +701,7 @@ func (x *Origin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Origin.ProtoReflect.Descriptor instead.
 func (*Origin) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Origin) GetId() string {
@@ -632,9 +739,102 @@ func (x *Origin) GetCustomHeaders() map[string]string {
 	return nil
 }
 
+func (x *Origin) GetS3() *S3Origin {
+	if x != nil {
+		return x.S3
+	}
+	return nil
+}
+
+func (x *Origin) GetKeepaliveTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.KeepaliveTimeout
+	}
+	return nil
+}
+
+func (x *Origin) GetSslProtocols() []string {
+	if x != nil {
+		return x.SslProtocols
+	}
+	return nil
+}
+
 func (x *Origin) GetRegion() string {
 	if x != nil {
 		return x.Region
+	}
+	return ""
+}
+
+// S3Origin is an S3 bucket origin, as CloudFront's origin.s3 describes it.
+type S3Origin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host[:port] of the bucket endpoint.
+	DomainName string `protobuf:"bytes,1,opt,name=domain_name,json=domainName,proto3" json:"domain_name,omitempty"`
+	Region     string `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	// "none" or "origin-access-identity".
+	AuthMethod string `protobuf:"bytes,3,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
+	// Origin path: a prefix added to every key ("" or starting with "/").
+	Path          string `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *S3Origin) Reset() {
+	*x = S3Origin{}
+	mi := &file_edgelab_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *S3Origin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*S3Origin) ProtoMessage() {}
+
+func (x *S3Origin) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use S3Origin.ProtoReflect.Descriptor instead.
+func (*S3Origin) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *S3Origin) GetDomainName() string {
+	if x != nil {
+		return x.DomainName
+	}
+	return ""
+}
+
+func (x *S3Origin) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *S3Origin) GetAuthMethod() string {
+	if x != nil {
+		return x.AuthMethod
+	}
+	return ""
+}
+
+func (x *S3Origin) GetPath() string {
+	if x != nil {
+		return x.Path
 	}
 	return ""
 }
@@ -652,7 +852,7 @@ type OriginGroup struct {
 
 func (x *OriginGroup) Reset() {
 	*x = OriginGroup{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[7]
+	mi := &file_edgelab_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +864,7 @@ func (x *OriginGroup) String() string {
 func (*OriginGroup) ProtoMessage() {}
 
 func (x *OriginGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[7]
+	mi := &file_edgelab_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +877,7 @@ func (x *OriginGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OriginGroup.ProtoReflect.Descriptor instead.
 func (*OriginGroup) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OriginGroup) GetId() string {
@@ -719,13 +919,19 @@ type Behavior struct {
 	Functions []*Association `protobuf:"bytes,4,rep,name=functions,proto3" json:"functions,omitempty"`
 	// Methods allowed; empty means all.
 	AllowedMethods []string `protobuf:"bytes,5,rep,name=allowed_methods,json=allowedMethods,proto3" json:"allowed_methods,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// A named or managed cache policy ("" = the inline cache settings).
+	CachePolicy string `protobuf:"bytes,20,opt,name=cache_policy,json=cachePolicy,proto3" json:"cache_policy,omitempty"`
+	// A named or managed origin request policy ("" = every viewer value is forwarded).
+	OriginRequestPolicy string `protobuf:"bytes,21,opt,name=origin_request_policy,json=originRequestPolicy,proto3" json:"origin_request_policy,omitempty"`
+	// A named or managed response headers policy ("" = none).
+	ResponseHeadersPolicy string `protobuf:"bytes,22,opt,name=response_headers_policy,json=responseHeadersPolicy,proto3" json:"response_headers_policy,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Behavior) Reset() {
 	*x = Behavior{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[8]
+	mi := &file_edgelab_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +943,7 @@ func (x *Behavior) String() string {
 func (*Behavior) ProtoMessage() {}
 
 func (x *Behavior) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[8]
+	mi := &file_edgelab_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +956,7 @@ func (x *Behavior) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Behavior.ProtoReflect.Descriptor instead.
 func (*Behavior) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Behavior) GetPath() string {
@@ -788,6 +994,27 @@ func (x *Behavior) GetAllowedMethods() []string {
 	return nil
 }
 
+func (x *Behavior) GetCachePolicy() string {
+	if x != nil {
+		return x.CachePolicy
+	}
+	return ""
+}
+
+func (x *Behavior) GetOriginRequestPolicy() string {
+	if x != nil {
+		return x.OriginRequestPolicy
+	}
+	return ""
+}
+
+func (x *Behavior) GetResponseHeadersPolicy() string {
+	if x != nil {
+		return x.ResponseHeadersPolicy
+	}
+	return ""
+}
+
 // CachePolicy sets TTLs and the cache key.
 type CachePolicy struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -798,14 +1025,16 @@ type CachePolicy struct {
 	Headers      []string               `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty"`
 	Cookies      []string               `protobuf:"bytes,6,rep,name=cookies,proto3" json:"cookies,omitempty"`
 	// True when the fields above were set explicitly; false means CloudFront defaults.
-	Set           bool `protobuf:"varint,7,opt,name=set,proto3" json:"set,omitempty"`
+	Set bool `protobuf:"varint,7,opt,name=set,proto3" json:"set,omitempty"`
+	// The policy's name when it is one of Distribution.cache_policies.
+	Name          string `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CachePolicy) Reset() {
 	*x = CachePolicy{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[9]
+	mi := &file_edgelab_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +1046,7 @@ func (x *CachePolicy) String() string {
 func (*CachePolicy) ProtoMessage() {}
 
 func (x *CachePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[9]
+	mi := &file_edgelab_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +1059,7 @@ func (x *CachePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CachePolicy.ProtoReflect.Descriptor instead.
 func (*CachePolicy) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CachePolicy) GetMinTtl() *durationpb.Duration {
@@ -882,6 +1111,13 @@ func (x *CachePolicy) GetSet() bool {
 	return false
 }
 
+func (x *CachePolicy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // Association binds a numbered function version to an event type.
 type Association struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -895,7 +1131,7 @@ type Association struct {
 
 func (x *Association) Reset() {
 	*x = Association{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[10]
+	mi := &file_edgelab_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1143,7 @@ func (x *Association) String() string {
 func (*Association) ProtoMessage() {}
 
 func (x *Association) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[10]
+	mi := &file_edgelab_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1156,7 @@ func (x *Association) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Association.ProtoReflect.Descriptor instead.
 func (*Association) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Association) GetEventType() EventType {
@@ -966,7 +1202,7 @@ type Invalidation struct {
 
 func (x *Invalidation) Reset() {
 	*x = Invalidation{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[11]
+	mi := &file_edgelab_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1214,7 @@ func (x *Invalidation) String() string {
 func (*Invalidation) ProtoMessage() {}
 
 func (x *Invalidation) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[11]
+	mi := &file_edgelab_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1227,7 @@ func (x *Invalidation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invalidation.ProtoReflect.Descriptor instead.
 func (*Invalidation) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Invalidation) GetId() string {
@@ -1031,21 +1267,23 @@ func (x *Invalidation) GetRevision() int64 {
 
 // Request is the edge.Request on the wire.
 type HttpRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Uri           string                 `protobuf:"bytes,2,opt,name=uri,proto3" json:"uri,omitempty"`
-	QueryString   string                 `protobuf:"bytes,3,opt,name=query_string,json=queryString,proto3" json:"query_string,omitempty"`
-	Headers       []*Header              `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
-	ClientIp      string                 `protobuf:"bytes,5,opt,name=client_ip,json=clientIp,proto3" json:"client_ip,omitempty"`
-	Body          *Body                  `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
-	Origin        *RequestOrigin         `protobuf:"bytes,7,opt,name=origin,proto3" json:"origin,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Method      string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Uri         string                 `protobuf:"bytes,2,opt,name=uri,proto3" json:"uri,omitempty"`
+	QueryString string                 `protobuf:"bytes,3,opt,name=query_string,json=queryString,proto3" json:"query_string,omitempty"`
+	Headers     []*Header              `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	ClientIp    string                 `protobuf:"bytes,5,opt,name=client_ip,json=clientIp,proto3" json:"client_ip,omitempty"`
+	Body        *Body                  `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	Origin      *RequestOrigin         `protobuf:"bytes,7,opt,name=origin,proto3" json:"origin,omitempty"`
+	// Header names as the viewer spelt them, by canonical name (only those that differ).
+	HeaderKeys    map[string]string `protobuf:"bytes,8,rep,name=header_keys,json=headerKeys,proto3" json:"header_keys,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HttpRequest) Reset() {
 	*x = HttpRequest{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[12]
+	mi := &file_edgelab_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1295,7 @@ func (x *HttpRequest) String() string {
 func (*HttpRequest) ProtoMessage() {}
 
 func (x *HttpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[12]
+	mi := &file_edgelab_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1308,7 @@ func (x *HttpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpRequest.ProtoReflect.Descriptor instead.
 func (*HttpRequest) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HttpRequest) GetMethod() string {
@@ -1122,6 +1360,13 @@ func (x *HttpRequest) GetOrigin() *RequestOrigin {
 	return nil
 }
 
+func (x *HttpRequest) GetHeaderKeys() map[string]string {
+	if x != nil {
+		return x.HeaderKeys
+	}
+	return nil
+}
+
 // Header is one header field; repeated names keep their order.
 type Header struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1133,7 +1378,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[13]
+	mi := &file_edgelab_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1390,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[13]
+	mi := &file_edgelab_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1403,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Header) GetName() string {
@@ -1188,7 +1433,7 @@ type Body struct {
 
 func (x *Body) Reset() {
 	*x = Body{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[14]
+	mi := &file_edgelab_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1445,7 @@ func (x *Body) String() string {
 func (*Body) ProtoMessage() {}
 
 func (x *Body) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[14]
+	mi := &file_edgelab_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1458,7 @@ func (x *Body) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Body.ProtoReflect.Descriptor instead.
 func (*Body) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Body) GetData() []byte {
@@ -1248,16 +1493,26 @@ func (x *Body) GetPresent() bool {
 type RequestOrigin struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
 	CustomHeaders []*Header              `protobuf:"bytes,3,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty"`
 	Present       bool                   `protobuf:"varint,4,opt,name=present,proto3" json:"present,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// s3 marks origin.s3; otherwise the fields are origin.custom's.
+	S3               bool                 `protobuf:"varint,5,opt,name=s3,proto3" json:"s3,omitempty"`
+	DomainName       string               `protobuf:"bytes,6,opt,name=domain_name,json=domainName,proto3" json:"domain_name,omitempty"`
+	Port             int32                `protobuf:"varint,7,opt,name=port,proto3" json:"port,omitempty"`
+	Protocol         string               `protobuf:"bytes,8,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	Path             string               `protobuf:"bytes,9,opt,name=path,proto3" json:"path,omitempty"`
+	SslProtocols     []string             `protobuf:"bytes,10,rep,name=ssl_protocols,json=sslProtocols,proto3" json:"ssl_protocols,omitempty"`
+	ReadTimeout      *durationpb.Duration `protobuf:"bytes,11,opt,name=read_timeout,json=readTimeout,proto3" json:"read_timeout,omitempty"`
+	KeepaliveTimeout *durationpb.Duration `protobuf:"bytes,12,opt,name=keepalive_timeout,json=keepaliveTimeout,proto3" json:"keepalive_timeout,omitempty"`
+	Region           string               `protobuf:"bytes,13,opt,name=region,proto3" json:"region,omitempty"`
+	AuthMethod       string               `protobuf:"bytes,14,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RequestOrigin) Reset() {
 	*x = RequestOrigin{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[15]
+	mi := &file_edgelab_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1524,7 @@ func (x *RequestOrigin) String() string {
 func (*RequestOrigin) ProtoMessage() {}
 
 func (x *RequestOrigin) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[15]
+	mi := &file_edgelab_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,19 +1537,12 @@ func (x *RequestOrigin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestOrigin.ProtoReflect.Descriptor instead.
 func (*RequestOrigin) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RequestOrigin) GetId() string {
 	if x != nil {
 		return x.Id
-	}
-	return ""
-}
-
-func (x *RequestOrigin) GetUrl() string {
-	if x != nil {
-		return x.Url
 	}
 	return ""
 }
@@ -1313,6 +1561,76 @@ func (x *RequestOrigin) GetPresent() bool {
 	return false
 }
 
+func (x *RequestOrigin) GetS3() bool {
+	if x != nil {
+		return x.S3
+	}
+	return false
+}
+
+func (x *RequestOrigin) GetDomainName() string {
+	if x != nil {
+		return x.DomainName
+	}
+	return ""
+}
+
+func (x *RequestOrigin) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *RequestOrigin) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *RequestOrigin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *RequestOrigin) GetSslProtocols() []string {
+	if x != nil {
+		return x.SslProtocols
+	}
+	return nil
+}
+
+func (x *RequestOrigin) GetReadTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ReadTimeout
+	}
+	return nil
+}
+
+func (x *RequestOrigin) GetKeepaliveTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.KeepaliveTimeout
+	}
+	return nil
+}
+
+func (x *RequestOrigin) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *RequestOrigin) GetAuthMethod() string {
+	if x != nil {
+		return x.AuthMethod
+	}
+	return ""
+}
+
 // HttpResponse is the edge.Response on the wire.
 type HttpResponse struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -1321,13 +1639,17 @@ type HttpResponse struct {
 	Headers           []*Header              `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
 	Body              []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
 	Present           bool                   `protobuf:"varint,5,opt,name=present,proto3" json:"present,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// body_set: body was set, so an empty body means "no body" rather than "unchanged".
+	BodySet bool `protobuf:"varint,6,opt,name=body_set,json=bodySet,proto3" json:"body_set,omitempty"`
+	// Header names as spelt, by canonical name (only those that differ).
+	HeaderKeys    map[string]string `protobuf:"bytes,7,rep,name=header_keys,json=headerKeys,proto3" json:"header_keys,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HttpResponse) Reset() {
 	*x = HttpResponse{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[16]
+	mi := &file_edgelab_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1661,7 @@ func (x *HttpResponse) String() string {
 func (*HttpResponse) ProtoMessage() {}
 
 func (x *HttpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[16]
+	mi := &file_edgelab_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1674,7 @@ func (x *HttpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpResponse.ProtoReflect.Descriptor instead.
 func (*HttpResponse) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *HttpResponse) GetStatus() int32 {
@@ -1390,6 +1712,20 @@ func (x *HttpResponse) GetPresent() bool {
 	return false
 }
 
+func (x *HttpResponse) GetBodySet() bool {
+	if x != nil {
+		return x.BodySet
+	}
+	return false
+}
+
+func (x *HttpResponse) GetHeaderKeys() map[string]string {
+	if x != nil {
+		return x.HeaderKeys
+	}
+	return nil
+}
+
 // LogLine is one function log line.
 type LogLine struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -1409,7 +1745,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_edgelab_v1_types_proto_msgTypes[17]
+	mi := &file_edgelab_v1_types_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +1757,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_edgelab_v1_types_proto_msgTypes[17]
+	mi := &file_edgelab_v1_types_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +1770,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_edgelab_v1_types_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LogLine) GetTime() *timestamppb.Timestamp {
@@ -1505,7 +1841,7 @@ var File_edgelab_v1_types_proto protoreflect.FileDescriptor
 const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"\x16edgelab/v1/types.proto\x12\n" +
-	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\":\n" +
+	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19edgelab/v1/policies.proto\":\n" +
 	"\n" +
 	"SourceFile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1533,7 +1869,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xcd\x02\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\x93\x06\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1541,29 +1877,50 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\rorigin_groups\x18\x04 \x03(\v2\x17.edgelab.v1.OriginGroupR\foriginGroups\x122\n" +
 	"\tbehaviors\x18\x05 \x03(\v2\x14.edgelab.v1.BehaviorR\tbehaviors\x12\x18\n" +
 	"\acomment\x18\x06 \x01(\tR\acomment\x124\n" +
-	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12#\n" +
-	"\rorigin_shield\x18\b \x01(\tR\foriginShield\"\xd4\x02\n" +
+	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12>\n" +
+	"\x0ecache_policies\x18\x14 \x03(\v2\x17.edgelab.v1.CachePolicyR\rcachePolicies\x12W\n" +
+	"\x17origin_request_policies\x18\x15 \x03(\v2\x1f.edgelab.v1.OriginRequestPolicyR\x15originRequestPolicies\x12C\n" +
+	"\x0fgeo_restriction\x18\x16 \x01(\v2\x1a.edgelab.v1.GeoRestrictionR\x0egeoRestriction\x12U\n" +
+	"\x16custom_error_responses\x18\x17 \x03(\v2\x1f.edgelab.v1.CustomErrorResponseR\x14customErrorResponses\x12]\n" +
+	"\x19response_headers_policies\x18\x18 \x03(\v2!.edgelab.v1.ResponseHeadersPolicyR\x17responseHeadersPolicies\x120\n" +
+	"\x06egress\x18\x19 \x01(\v2\x18.edgelab.v1.EgressPolicyR\x06egress\x12#\n" +
+	"\rorigin_shield\x18\b \x01(\tR\foriginShield\"$\n" +
+	"\fEgressPolicy\x12\x14\n" +
+	"\x05allow\x18\x01 \x03(\tR\x05allow\"\xe7\x03\n" +
 	"\x06Origin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
 	"\x0fconnect_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x12<\n" +
 	"\fread_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vreadTimeout\x12L\n" +
-	"\x0ecustom_headers\x18\x05 \x03(\v2%.edgelab.v1.Origin.CustomHeadersEntryR\rcustomHeaders\x12\x16\n" +
-	"\x06region\x18\x06 \x01(\tR\x06region\x1a@\n" +
+	"\x0ecustom_headers\x18\x05 \x03(\v2%.edgelab.v1.Origin.CustomHeadersEntryR\rcustomHeaders\x12$\n" +
+	"\x02s3\x18\x06 \x01(\v2\x14.edgelab.v1.S3OriginR\x02s3\x12F\n" +
+	"\x11keepalive_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x10keepaliveTimeout\x12#\n" +
+	"\rssl_protocols\x18\b \x03(\tR\fsslProtocols\x12\x16\n" +
+	"\x06region\x18\t \x01(\tR\x06region\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"~\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
+	"\bS3Origin\x12\x1f\n" +
+	"\vdomain_name\x18\x01 \x01(\tR\n" +
+	"domainName\x12\x16\n" +
+	"\x06region\x18\x02 \x01(\tR\x06region\x12\x1f\n" +
+	"\vauth_method\x18\x03 \x01(\tR\n" +
+	"authMethod\x12\x12\n" +
+	"\x04path\x18\x04 \x01(\tR\x04path\"~\n" +
 	"\vOriginGroup\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aprimary\x18\x02 \x01(\tR\aprimary\x12\x1c\n" +
 	"\tsecondary\x18\x03 \x01(\tR\tsecondary\x12'\n" +
-	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\xc5\x01\n" +
+	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\xd4\x02\n" +
 	"\bBehavior\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\tR\x06origin\x12-\n" +
 	"\x05cache\x18\x03 \x01(\v2\x17.edgelab.v1.CachePolicyR\x05cache\x125\n" +
 	"\tfunctions\x18\x04 \x03(\v2\x17.edgelab.v1.AssociationR\tfunctions\x12'\n" +
-	"\x0fallowed_methods\x18\x05 \x03(\tR\x0eallowedMethods\"\x9c\x02\n" +
+	"\x0fallowed_methods\x18\x05 \x03(\tR\x0eallowedMethods\x12!\n" +
+	"\fcache_policy\x18\x14 \x01(\tR\vcachePolicy\x122\n" +
+	"\x15origin_request_policy\x18\x15 \x01(\tR\x13originRequestPolicy\x126\n" +
+	"\x17response_headers_policy\x18\x16 \x01(\tR\x15responseHeadersPolicy\"\xb0\x02\n" +
 	"\vCachePolicy\x122\n" +
 	"\amin_ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06minTtl\x12:\n" +
 	"\vdefault_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
@@ -1572,7 +1929,8 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\rquery_strings\x18\x04 \x03(\tR\fqueryStrings\x12\x18\n" +
 	"\aheaders\x18\x05 \x03(\tR\aheaders\x12\x18\n" +
 	"\acookies\x18\x06 \x03(\tR\acookies\x12\x10\n" +
-	"\x03set\x18\a \x01(\bR\x03set\"\x9c\x01\n" +
+	"\x03set\x18\a \x01(\bR\x03set\x12\x12\n" +
+	"\x04name\x18\b \x01(\tR\x04name\"\x9c\x01\n" +
 	"\vAssociation\x124\n" +
 	"\n" +
 	"event_type\x18\x01 \x01(\x0e2\x15.edgelab.v1.EventTypeR\teventType\x12\x1a\n" +
@@ -1584,7 +1942,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x0fdistribution_id\x18\x02 \x01(\tR\x0edistributionId\x12\x14\n" +
 	"\x05paths\x18\x03 \x03(\tR\x05paths\x124\n" +
 	"\acreated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x1a\n" +
-	"\brevision\x18\x05 \x01(\x03R\brevision\"\xfe\x01\n" +
+	"\brevision\x18\x05 \x01(\x03R\brevision\"\x87\x03\n" +
 	"\vHttpRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x10\n" +
 	"\x03uri\x18\x02 \x01(\tR\x03uri\x12!\n" +
@@ -1592,7 +1950,12 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\aheaders\x18\x04 \x03(\v2\x12.edgelab.v1.HeaderR\aheaders\x12\x1b\n" +
 	"\tclient_ip\x18\x05 \x01(\tR\bclientIp\x12$\n" +
 	"\x04body\x18\x06 \x01(\v2\x10.edgelab.v1.BodyR\x04body\x121\n" +
-	"\x06origin\x18\a \x01(\v2\x19.edgelab.v1.RequestOriginR\x06origin\"4\n" +
+	"\x06origin\x18\a \x01(\v2\x19.edgelab.v1.RequestOriginR\x06origin\x12H\n" +
+	"\vheader_keys\x18\b \x03(\v2'.edgelab.v1.HttpRequest.HeaderKeysEntryR\n" +
+	"headerKeys\x1a=\n" +
+	"\x0fHeaderKeysEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\tR\x06values\"l\n" +
@@ -1600,18 +1963,36 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x1c\n" +
 	"\ttruncated\x18\x02 \x01(\bR\ttruncated\x12\x18\n" +
 	"\areplace\x18\x03 \x01(\bR\areplace\x12\x18\n" +
-	"\apresent\x18\x04 \x01(\bR\apresent\"\x86\x01\n" +
+	"\apresent\x18\x04 \x01(\bR\apresent\"\xd8\x03\n" +
 	"\rRequestOrigin\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\x129\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\x0ecustom_headers\x18\x03 \x03(\v2\x12.edgelab.v1.HeaderR\rcustomHeaders\x12\x18\n" +
-	"\apresent\x18\x04 \x01(\bR\apresent\"\xb1\x01\n" +
+	"\apresent\x18\x04 \x01(\bR\apresent\x12\x0e\n" +
+	"\x02s3\x18\x05 \x01(\bR\x02s3\x12\x1f\n" +
+	"\vdomain_name\x18\x06 \x01(\tR\n" +
+	"domainName\x12\x12\n" +
+	"\x04port\x18\a \x01(\x05R\x04port\x12\x1a\n" +
+	"\bprotocol\x18\b \x01(\tR\bprotocol\x12\x12\n" +
+	"\x04path\x18\t \x01(\tR\x04path\x12#\n" +
+	"\rssl_protocols\x18\n" +
+	" \x03(\tR\fsslProtocols\x12<\n" +
+	"\fread_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\vreadTimeout\x12F\n" +
+	"\x11keepalive_timeout\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10keepaliveTimeout\x12\x16\n" +
+	"\x06region\x18\r \x01(\tR\x06region\x12\x1f\n" +
+	"\vauth_method\x18\x0e \x01(\tR\n" +
+	"authMethodJ\x04\b\x02\x10\x03R\x03url\"\xd6\x02\n" +
 	"\fHttpResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12-\n" +
 	"\x12status_description\x18\x02 \x01(\tR\x11statusDescription\x12,\n" +
 	"\aheaders\x18\x03 \x03(\v2\x12.edgelab.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12\x18\n" +
-	"\apresent\x18\x05 \x01(\bR\apresent\"\x91\x02\n" +
+	"\apresent\x18\x05 \x01(\bR\apresent\x12\x19\n" +
+	"\bbody_set\x18\x06 \x01(\bR\abodySet\x12I\n" +
+	"\vheader_keys\x18\a \x03(\v2(.edgelab.v1.HttpResponse.HeaderKeysEntryR\n" +
+	"headerKeys\x1a=\n" +
+	"\x0fHeaderKeysEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x91\x02\n" +
 	"\aLogLine\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
@@ -1643,7 +2024,7 @@ func file_edgelab_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_edgelab_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_edgelab_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_edgelab_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_edgelab_v1_types_proto_goTypes = []any{
 	(EventType)(0),                // 0: edgelab.v1.EventType
 	(*SourceFile)(nil),            // 1: edgelab.v1.SourceFile
@@ -1652,58 +2033,78 @@ var file_edgelab_v1_types_proto_goTypes = []any{
 	(*FunctionVersion)(nil),       // 4: edgelab.v1.FunctionVersion
 	(*FunctionRef)(nil),           // 5: edgelab.v1.FunctionRef
 	(*Distribution)(nil),          // 6: edgelab.v1.Distribution
-	(*Origin)(nil),                // 7: edgelab.v1.Origin
-	(*OriginGroup)(nil),           // 8: edgelab.v1.OriginGroup
-	(*Behavior)(nil),              // 9: edgelab.v1.Behavior
-	(*CachePolicy)(nil),           // 10: edgelab.v1.CachePolicy
-	(*Association)(nil),           // 11: edgelab.v1.Association
-	(*Invalidation)(nil),          // 12: edgelab.v1.Invalidation
-	(*HttpRequest)(nil),           // 13: edgelab.v1.HttpRequest
-	(*Header)(nil),                // 14: edgelab.v1.Header
-	(*Body)(nil),                  // 15: edgelab.v1.Body
-	(*RequestOrigin)(nil),         // 16: edgelab.v1.RequestOrigin
-	(*HttpResponse)(nil),          // 17: edgelab.v1.HttpResponse
-	(*LogLine)(nil),               // 18: edgelab.v1.LogLine
-	nil,                           // 19: edgelab.v1.Origin.CustomHeadersEntry
-	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*EgressPolicy)(nil),          // 7: edgelab.v1.EgressPolicy
+	(*Origin)(nil),                // 8: edgelab.v1.Origin
+	(*S3Origin)(nil),              // 9: edgelab.v1.S3Origin
+	(*OriginGroup)(nil),           // 10: edgelab.v1.OriginGroup
+	(*Behavior)(nil),              // 11: edgelab.v1.Behavior
+	(*CachePolicy)(nil),           // 12: edgelab.v1.CachePolicy
+	(*Association)(nil),           // 13: edgelab.v1.Association
+	(*Invalidation)(nil),          // 14: edgelab.v1.Invalidation
+	(*HttpRequest)(nil),           // 15: edgelab.v1.HttpRequest
+	(*Header)(nil),                // 16: edgelab.v1.Header
+	(*Body)(nil),                  // 17: edgelab.v1.Body
+	(*RequestOrigin)(nil),         // 18: edgelab.v1.RequestOrigin
+	(*HttpResponse)(nil),          // 19: edgelab.v1.HttpResponse
+	(*LogLine)(nil),               // 20: edgelab.v1.LogLine
+	nil,                           // 21: edgelab.v1.Origin.CustomHeadersEntry
+	nil,                           // 22: edgelab.v1.HttpRequest.HeaderKeysEntry
+	nil,                           // 23: edgelab.v1.HttpResponse.HeaderKeysEntry
+	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*OriginRequestPolicy)(nil),   // 26: edgelab.v1.OriginRequestPolicy
+	(*GeoRestriction)(nil),        // 27: edgelab.v1.GeoRestriction
+	(*CustomErrorResponse)(nil),   // 28: edgelab.v1.CustomErrorResponse
+	(*ResponseHeadersPolicy)(nil), // 29: edgelab.v1.ResponseHeadersPolicy
 }
 var file_edgelab_v1_types_proto_depIdxs = []int32{
-	20, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
+	24, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
 	2,  // 1: edgelab.v1.Function.config:type_name -> edgelab.v1.FunctionConfig
 	1,  // 2: edgelab.v1.Function.draft:type_name -> edgelab.v1.SourceFile
 	0,  // 3: edgelab.v1.Function.entry_points:type_name -> edgelab.v1.EventType
-	21, // 4: edgelab.v1.Function.created:type_name -> google.protobuf.Timestamp
-	21, // 5: edgelab.v1.Function.updated:type_name -> google.protobuf.Timestamp
+	25, // 4: edgelab.v1.Function.created:type_name -> google.protobuf.Timestamp
+	25, // 5: edgelab.v1.Function.updated:type_name -> google.protobuf.Timestamp
 	2,  // 6: edgelab.v1.FunctionVersion.config:type_name -> edgelab.v1.FunctionConfig
 	1,  // 7: edgelab.v1.FunctionVersion.files:type_name -> edgelab.v1.SourceFile
 	0,  // 8: edgelab.v1.FunctionVersion.entry_points:type_name -> edgelab.v1.EventType
-	21, // 9: edgelab.v1.FunctionVersion.published:type_name -> google.protobuf.Timestamp
-	7,  // 10: edgelab.v1.Distribution.origins:type_name -> edgelab.v1.Origin
-	8,  // 11: edgelab.v1.Distribution.origin_groups:type_name -> edgelab.v1.OriginGroup
-	9,  // 12: edgelab.v1.Distribution.behaviors:type_name -> edgelab.v1.Behavior
-	21, // 13: edgelab.v1.Distribution.updated:type_name -> google.protobuf.Timestamp
-	20, // 14: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
-	20, // 15: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
-	19, // 16: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
-	10, // 17: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
-	11, // 18: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
-	20, // 19: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
-	20, // 20: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
-	20, // 21: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
-	0,  // 22: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
-	21, // 23: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
-	14, // 24: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
-	15, // 25: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
-	16, // 26: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
-	14, // 27: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
-	14, // 28: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
-	21, // 29: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	25, // 9: edgelab.v1.FunctionVersion.published:type_name -> google.protobuf.Timestamp
+	8,  // 10: edgelab.v1.Distribution.origins:type_name -> edgelab.v1.Origin
+	10, // 11: edgelab.v1.Distribution.origin_groups:type_name -> edgelab.v1.OriginGroup
+	11, // 12: edgelab.v1.Distribution.behaviors:type_name -> edgelab.v1.Behavior
+	25, // 13: edgelab.v1.Distribution.updated:type_name -> google.protobuf.Timestamp
+	12, // 14: edgelab.v1.Distribution.cache_policies:type_name -> edgelab.v1.CachePolicy
+	26, // 15: edgelab.v1.Distribution.origin_request_policies:type_name -> edgelab.v1.OriginRequestPolicy
+	27, // 16: edgelab.v1.Distribution.geo_restriction:type_name -> edgelab.v1.GeoRestriction
+	28, // 17: edgelab.v1.Distribution.custom_error_responses:type_name -> edgelab.v1.CustomErrorResponse
+	29, // 18: edgelab.v1.Distribution.response_headers_policies:type_name -> edgelab.v1.ResponseHeadersPolicy
+	7,  // 19: edgelab.v1.Distribution.egress:type_name -> edgelab.v1.EgressPolicy
+	24, // 20: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
+	24, // 21: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
+	21, // 22: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
+	9,  // 23: edgelab.v1.Origin.s3:type_name -> edgelab.v1.S3Origin
+	24, // 24: edgelab.v1.Origin.keepalive_timeout:type_name -> google.protobuf.Duration
+	12, // 25: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
+	13, // 26: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
+	24, // 27: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
+	24, // 28: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
+	24, // 29: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
+	0,  // 30: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
+	25, // 31: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
+	16, // 32: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
+	17, // 33: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
+	18, // 34: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
+	22, // 35: edgelab.v1.HttpRequest.header_keys:type_name -> edgelab.v1.HttpRequest.HeaderKeysEntry
+	16, // 36: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
+	24, // 37: edgelab.v1.RequestOrigin.read_timeout:type_name -> google.protobuf.Duration
+	24, // 38: edgelab.v1.RequestOrigin.keepalive_timeout:type_name -> google.protobuf.Duration
+	16, // 39: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
+	23, // 40: edgelab.v1.HttpResponse.header_keys:type_name -> edgelab.v1.HttpResponse.HeaderKeysEntry
+	25, // 41: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_types_proto_init() }
@@ -1711,13 +2112,14 @@ func file_edgelab_v1_types_proto_init() {
 	if File_edgelab_v1_types_proto != nil {
 		return
 	}
+	file_edgelab_v1_policies_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgelab_v1_types_proto_rawDesc), len(file_edgelab_v1_types_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
