@@ -667,8 +667,8 @@ type Origin struct {
 	KeepaliveTimeout *durationpb.Duration `protobuf:"bytes,7,opt,name=keepalive_timeout,json=keepaliveTimeout,proto3" json:"keepalive_timeout,omitempty"`
 	// Custom origins over HTTPS: the TLS versions allowed ("TLSv1.2", ...); empty: TLSv1.2 and up.
 	SslProtocols []string `protobuf:"bytes,8,rep,name=ssl_protocols,json=sslProtocols,proto3" json:"ssl_protocols,omitempty"`
-	// Region the origin is in (the data-plane latency model). Empty: the
-	// topology's home region.
+	// Region the origin is in (a topology region, checked at apply).
+	// Empty: the topology's home region.
 	Region        string `protobuf:"bytes,9,opt,name=region,proto3" json:"region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
