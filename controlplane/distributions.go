@@ -33,6 +33,9 @@ func (s *Server) ApplyDistribution(ctx context.Context, req *edgelabv1.ApplyDist
 	if err := distribution.Validate(d); err != nil {
 		return nil, toStatus(err)
 	}
+	if err := checkTiers(d, s.topology()); err != nil {
+		return nil, toStatus(err)
+	}
 	if err := s.checkAssociations(ctx, d); err != nil {
 		return nil, toStatus(err)
 	}

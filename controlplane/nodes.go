@@ -94,7 +94,7 @@ func (g *nodeRegistry) attach(ctx context.Context, h *edgelabv1.Hello, end conte
 	e.rec.Node = &edgelabv1.Node{
 		Id: h.NodeId, Region: h.Region, Pop: h.Pop, AppliedRevision: h.LastRevision,
 		LastSeen: now, AttachedTo: g.serverID, Connected: true, HttpUrl: h.HttpUrl,
-		ConnectedSince: now, Health: "ok",
+		ConnectedSince: now, Health: "ok", Role: nodeRole(h.Role),
 	}
 	if replaced {
 		e.rec.Node.LastError = "an older stream of this node was replaced by this one"

@@ -153,17 +153,18 @@ func (r *Replicator) distStatus(id string, rev int64, d *edgelabv1.Distribution,
 	if !changed.IsZero() {
 		ds.Changed = timestamppb.New(changed)
 	}
-	regions := map[string]*regionAgg{}
+	regions := map[regionTier]*regionAgg{}
 	anyFailed, allAcked := false, true
 	for _, rec := range recs {
 		ns := nodeChangeStatus(rec, rev)
 		anyFailed = anyFailed || ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_FAILED
 		allAcked = allAcked && ns.State == edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED
 		ds.Nodes = append(ds.Nodes, ns)
-		ra := regions[ns.Region]
+		k := regionTier{ns.Region, ns.Role}
+		ra := regions[k]
 		if ra == nil {
-			ra = &regionAgg{st: &edgelabv1.RegionStatus{Region: ns.Region}, first: -1}
-			regions[ns.Region] = ra
+			ra = &regionAgg{st: &edgelabv1.RegionStatus{Region: ns.Region, Role: ns.Role}, first: -1}
+			regions[k] = ra
 		}
 		ra.add(ns, changed)
 	}
@@ -183,7 +184,7 @@ func (r *Replicator) distStatus(id string, rev int64, d *edgelabv1.Distribution,
 // record at or after the change tells when it was sent and acked.
 func nodeChangeStatus(rec *edgelabv1.NodeRecord, rev int64) *edgelabv1.NodeChangeStatus {
 	n := rec.Node
-	ns := &edgelabv1.NodeChangeStatus{NodeId: n.Id, Region: n.Region, Pop: n.Pop, AckedRevision: n.AppliedRevision}
+	ns := &edgelabv1.NodeChangeStatus{NodeId: n.Id, Region: n.Region, Pop: n.Pop, AckedRevision: n.AppliedRevision, Role: nodeRole(n.Role)}
 	for _, a := range rec.History {
 		if a.Revision < rev {
 			continue
@@ -228,18 +229,34 @@ func (ra *regionAgg) add(ns *edgelabv1.NodeChangeStatus, changed time.Time) {
 	}
 }
 
-// regionStatuses finishes the regions, nearest the home region first.
-func (r *Replicator) regionStatuses(regions map[string]*regionAgg) []*edgelabv1.RegionStatus {
-	names := make([]string, 0, len(regions))
+// regionTier keys a status row: one per region and tier.
+type regionTier struct{ region, role string }
+
+// nodeRole is a node's tier as status rows name it ("" from a node that
+// predates tiers is a PoP).
+func nodeRole(role string) string {
+	if role == "" {
+		return "pop"
+	}
+	return role
+}
+
+// regionStatuses finishes the rows per region and tier, nearest the home
+// region first, PoPs before RECs within a region.
+func (r *Replicator) regionStatuses(regions map[regionTier]*regionAgg) []*edgelabv1.RegionStatus {
+	names := make([]regionTier, 0, len(regions))
 	for name := range regions {
 		names = append(names, name)
 	}
 	sort.Slice(names, func(i, j int) bool {
-		li, lj := r.top.Latency(r.top.Home(), names[i]), r.top.Latency(r.top.Home(), names[j])
+		li, lj := r.top.Latency(r.top.Home(), names[i].region), r.top.Latency(r.top.Home(), names[j].region)
 		if li != lj {
 			return li < lj
 		}
-		return names[i] < names[j]
+		if names[i].region != names[j].region {
+			return names[i].region < names[j].region
+		}
+		return names[i].role < names[j].role
 	})
 	var out []*edgelabv1.RegionStatus
 	for _, name := range names {

@@ -54,6 +54,8 @@ type file struct {
 
 	ResponseHeadersPolicies []responseHeadersPolicyFile `json:"responseHeadersPolicies,omitempty"`
 	Egress                  *egressFile                 `json:"egress,omitempty"`
+	// OriginShield is a region whose REC every REC's misses go through.
+	OriginShield string `json:"originShield,omitempty"`
 }
 
 type originFile struct {
@@ -66,6 +68,7 @@ type originFile struct {
 	S3               *s3File         `json:"s3,omitempty"`
 	KeepaliveTimeout json.RawMessage `json:"keepaliveTimeout,omitempty"`
 	SSLProtocols     []string        `json:"sslProtocols,omitempty"`
+	Region           string          `json:"region,omitempty"`
 }
 
 type groupFile struct {
@@ -136,9 +139,9 @@ func cleanDecodeError(err error) string {
 }
 
 func (f *file) toProto() (*edgelabv1.Distribution, error) {
-	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, Egress: f.Egress.toProto()}
+	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, Egress: f.Egress.toProto(), OriginShield: f.OriginShield}
 	for i, o := range f.Origins {
-		po := &edgelabv1.Origin{Id: o.ID, Url: o.URL, CustomHeaders: o.CustomHeaders}
+		po := &edgelabv1.Origin{Id: o.ID, Url: o.URL, CustomHeaders: o.CustomHeaders, Region: o.Region}
 		var err error
 		if po.ConnectTimeout, err = durationField(o.ConnectTimeout, fmt.Sprintf("origins[%d].connectTimeout", i), 0); err != nil {
 			return nil, err
@@ -286,9 +289,9 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 	if d == nil {
 		return nil, errors.New("no distribution")
 	}
-	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), Egress: egressToFile(d.GetEgress())}
+	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), Egress: egressToFile(d.GetEgress()), OriginShield: d.GetOriginShield()}
 	for _, o := range d.GetOrigins() {
-		of := originFile{ID: o.GetId(), URL: o.GetUrl(), CustomHeaders: o.GetCustomHeaders()}
+		of := originFile{ID: o.GetId(), URL: o.GetUrl(), CustomHeaders: o.GetCustomHeaders(), Region: o.GetRegion()}
 		if o.ConnectTimeout != nil {
 			of.ConnectTimeout = durationJSON(o.GetConnectTimeout().AsDuration())
 		}

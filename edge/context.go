@@ -17,8 +17,16 @@ type Info struct {
 	Region             string
 	PoP                string
 	Node               string
-	FunctionName       string
-	FunctionVersion    int64
+	// Tier is where the function runs: "pop" (an edge location: the
+	// viewer triggers) or "rec" (a regional edge cache: the origin
+	// triggers, at whichever tier goes to the origin). Empty outside a node.
+	Tier string
+	// REC names the regional edge cache running the function (Tier
+	// "rec"; Region is then the REC's region and PoP the edge location
+	// the request came through). Empty at a PoP.
+	REC             string
+	FunctionName    string
+	FunctionVersion int64
 	// Deadline is when the invocation times out (zero: no deadline known).
 	Deadline time.Time
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgelab/edgelab/accesslog"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/viewerinfo"
@@ -44,6 +45,12 @@ type Config struct {
 
 	// Origin tunes the origin transport.
 	Origin OriginConfig
+	// AccessLog receives one CloudFront standard log line per viewer
+	// request (package accesslog). Nil: no access log.
+	AccessLog *accesslog.Writer
+	// Tier places the node in the two tiers (PoP or REC; tier.go). Zero:
+	// a PoP whose misses go to the origin.
+	Tier TierConfig
 
 	// ReadHeaderTimeout bounds how long a viewer may take, from its
 	// connection's first byte or the end of its idle wait, to send the

@@ -34,6 +34,8 @@ func (t *txn) miss(ctx context.Context, m missSpec) *reply {
 		return t.refresh(m.key, m.stale, a.notModified)
 	case a.cacheable:
 		t.store(m.key, t.req.URI, a.rep)
+	default:
+		a.rep.noStore = true
 	}
 	return a.rep
 }

@@ -37,6 +37,8 @@ type Node struct {
 	origins *transports
 	// faults holds the chaos faults the node acts on (faults.go); nil = none.
 	faults atomic.Pointer[faultState]
+	// tiers is the node's place in the two tiers (tier.go).
+	tiers *tiers
 
 	applyMu   sync.Mutex
 	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
@@ -107,6 +109,7 @@ func New(cfg Config) (*Node, error) {
 	n.invMetrics = &invocationMetrics{m: m}
 	n.hdr = newStaticHeaders(cfg.NodeID, cfg.PoP)
 	n.origins = newTransports(cfg.Origin)
+	n.tiers = newTiers(cfg)
 	var rb [6]byte
 	_, _ = rand.Read(rb[:])
 	n.ridPrefix = base64.RawURLEncoding.EncodeToString(rb[:])

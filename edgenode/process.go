@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/edgelab/edgelab/accesslog"
 	"github.com/edgelab/edgelab/edgenode/replica"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
@@ -29,6 +31,9 @@ type ProcessConfig struct {
 	// PublicURL is where viewers and the gateway reach the node, reported to
 	// the control plane (ListNodes). "" means the node's own http://listen-address.
 	PublicURL string
+	// AccessLogPath, when set, is the file the node appends its
+	// CloudFront standard access log to (Node.AccessLog).
+	AccessLogPath string
 	// Replica overrides replication client settings (backoff, heartbeat,
 	// dial options); its identity, endpoints, state dir and applier are
 	// filled from the fields above.
@@ -41,6 +46,9 @@ type ProcessConfig struct {
 type Process struct {
 	node *Node
 	rep  *replica.Client
+	// accessLog is the access log file the process opened (nil: none).
+	accessLog     io.Closer
+	accessLogOnce sync.Once
 }
 
 // NewProcess builds the node (binding its listener) and the replication
@@ -50,6 +58,13 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 	var rep *replica.Client
 	var repMu sync.Mutex
 	ncfg := cfg.Node
+	if cfg.AccessLogPath != "" {
+		w, closer, err := accesslog.OpenFile(cfg.AccessLogPath)
+		if err != nil {
+			return nil, fmt.Errorf("edgenode: %w", err)
+		}
+		ncfg.AccessLog, p.accessLog = w, closer
+	}
 	ncfg.LogSink = func(lines []*edgelabv1.LogLine) {
 		repMu.Lock()
 		r := rep
@@ -60,6 +75,9 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 	}
 	node, err := New(ncfg)
 	if err != nil {
+		if p.accessLog != nil {
+			p.accessLog.Close()
+		}
 		return nil, err
 	}
 	p.node = node
@@ -67,6 +85,7 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 	rcfg.NodeID = node.cfg.NodeID
 	rcfg.Region = node.cfg.Region
 	rcfg.PoP = node.cfg.PoP
+	rcfg.Role = node.tiers.cfg.Role
 	rcfg.HTTPURL = node.URL()
 	if cfg.PublicURL != "" {
 		rcfg.HTTPURL = cfg.PublicURL
@@ -86,19 +105,19 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 				st, err = nil, nil // a new node: nothing persisted yet
 			}
 			if err != nil {
-				node.Close()
+				p.Close()
 				return nil, fmt.Errorf("edgenode: loading state from %s: %w", rcfg.StateDir, err)
 			}
 			if st != nil {
 				if err := node.Apply(context.Background(), st, nil); err != nil {
-					node.Close()
+					p.Close()
 					return nil, fmt.Errorf("edgenode: applying persisted state: %w", err)
 				}
 			}
 		} else {
 			r, err := replica.New(rcfg)
 			if err != nil {
-				node.Close()
+				p.Close()
 				return nil, fmt.Errorf("edgenode: replication client: %w", err)
 			}
 			repMu.Lock()
@@ -138,5 +157,9 @@ func (p *Process) Run(ctx context.Context) error {
 // Close stops the node (and its sandbox workers). Cancel Run's context to
 // stop replication; Close is safe to call more than once.
 func (p *Process) Close() error {
-	return p.node.Close() // Node.Close is idempotent and safe for concurrent use
+	err := p.node.Close() // Node.Close is idempotent and safe for concurrent use
+	if p.accessLog != nil {
+		p.accessLogOnce.Do(func() { err = errors.Join(err, p.accessLog.Close()) })
+	}
+	return err
 }

@@ -28,6 +28,11 @@ type reply struct {
 	stale bool
 	// generated is set for viewer-request generated responses (viewer-response skipped).
 	generated bool
+	// noStore is set on a miss's answer that was not stored (an edge or
+	// function error), so a REC tells the asking tier not to store it.
+	noStore bool
+	// rec is what the REC that answered a miss said (nil: none did).
+	rec *hopAnswer
 }
 
 // missOrError is the X-Cache result for a status: Error for >= 400 (fresh

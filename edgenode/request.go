@@ -44,6 +44,9 @@ type inbound struct {
 	// remoteIP is the viewer's address from the fasthttp front end, turned
 	// into ClientIP only when a function or the origin needs it.
 	remoteIP net.IP
+	// hop is the tier request header (hopHeader) as sent; only a REC
+	// reads it (tierRoute).
+	hop string
 	// remotePort, httpVersion ("1.1") and tls describe the viewer's
 	// connection, for the CloudFront-Viewer-* headers (viewer.go in
 	// package viewerinfo); countryOverride is viewerinfo.OverrideHeader.
@@ -102,6 +105,9 @@ func (s *headerSet) add(key, val string) {
 		return
 	case "Transfer-Encoding":
 		s.v.transferEncoding = true
+		return
+	case hopHeader:
+		s.v.hop = val
 		return
 	}
 	s.v.headerBytes += len(key) + len(val) + 4

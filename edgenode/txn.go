@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/viewerinfo"
@@ -41,6 +42,10 @@ type txn struct {
 	fns []string
 	// hit holds a cache hit's reply, so a hit allocates none.
 	hit reply
+	// start is when the request arrived (set only with an access log).
+	start time.Time
+	// hop is set at a REC: the tier request's context (tierRoute).
+	hop *hop
 	// vi is what is known of the viewer, once asked (viewerhdrs.go).
 	vi *viewerinfo.Viewer
 	// errorPage is set on the inner transaction that fetches a custom
@@ -72,6 +77,9 @@ func (tp *txnPool) put(t *txn) {
 // (released by end), whichever front end received the request.
 func (t *txn) begin(n *Node) {
 	t.n = n
+	if n.cfg.AccessLog != nil {
+		t.start = time.Now()
+	}
 	t.rid = n.newRequestID()
 	t.st = n.acquireState()
 }
@@ -90,11 +98,19 @@ func (t *txn) serve(ctx context.Context) *reply {
 	if rep := t.route(); rep != nil {
 		return rep
 	}
-	if rep := t.geoRestrict(); rep != nil {
-		return t.responsePolicy(t.customError(ctx, rep))
+	if rep := t.tierRoute(); rep != nil {
+		return rep
+	}
+	if t.hop == nil { // the PoP restricted the viewer already
+		if rep := t.geoRestrict(); rep != nil {
+			return t.responsePolicy(t.customError(ctx, rep))
+		}
 	}
 	if rep := t.readBody(); rep != nil {
 		return rep
+	}
+	if t.hop != nil {
+		return t.lookup(ctx) // a REC: the viewer triggers ran at the PoP
 	}
 	if rep := t.viewerRequest(ctx); rep != nil {
 		return rep

@@ -50,8 +50,15 @@ type upstreamAnswer struct {
 	notModified http.Header
 }
 
-// upstream is the tier the node's misses go to.
-func (n *Node) upstream() upstream { return originSide{n} }
+// upstream is the tier the node's misses go to: with a topology of RECs
+// the second tier (recSide, which falls back on the origin side), else
+// the origin side.
+func (n *Node) upstream() upstream {
+	if n.tiers.cfg.Topology != nil {
+		return recSide{n}
+	}
+	return originSide{n}
+}
 
 // originSide is the upstream that talks to the origins themselves.
 type originSide struct{ n *Node }

@@ -313,4 +313,5 @@ func (t *txn) writeFast(ctx *fasthttp.RequestCtx, rep *reply) {
 		ctx.Response.SkipBody = true
 	}
 	t.n.reqCount.inc(rep.xcache, status)
+	t.logAccess(rep, status, len(ctx.Response.Body()))
 }

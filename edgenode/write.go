@@ -39,6 +39,7 @@ func (t *txn) responseHeaders(rep *reply, sink headerSink) (status int, bodyAllo
 	sink.set("X-Edgelab-Pop", n.hdr.pop)
 	sink.set("X-Edgelab-Node", n.hdr.node)
 	sink.set1("X-Edgelab-Request-Id", t.rid)
+	t.tierHeaders(rep, sink)
 	if len(t.fns) > 0 {
 		sink.set1("X-Edgelab-Functions", strings.Join(t.fns, ", "))
 	}
@@ -111,8 +112,10 @@ func (t *txn) writeNet(w http.ResponseWriter, method string, rep *reply) {
 		w.Header()["Content-Length"] = []string{strconv.Itoa(len(rep.body))}
 	}
 	w.WriteHeader(status)
+	sent := 0
 	if bodyAllowed && method != http.MethodHead {
-		_, _ = w.Write(rep.body)
+		sent, _ = w.Write(rep.body)
 	}
 	t.n.reqCount.inc(rep.xcache, status)
+	t.logAccess(rep, status, sent)
 }

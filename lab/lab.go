@@ -65,6 +65,9 @@ type Config struct {
 	// control plane's ("auto", a cgroup directory, or "" / "off": the RSS
 	// watchdog alone).
 	MemoryCgroup string
+	// OneTier leaves out the regional edge caches: PoPs go to the origin
+	// themselves. Default false: both tiers (lab/tiers.go).
+	OneTier bool
 	// Progress receives one-line progress notes for people (slow profiles).
 	// Default: discard.
 	Progress io.Writer
@@ -134,8 +137,10 @@ type Endpoints struct {
 	Gateway       string         `json:"gateway"`
 	Dashboard     string         `json:"dashboard"`
 	Edges         []EdgeEndpoint `json:"edges"`
-	Origins       []OriginInfo   `json:"origins"`
-	Profile       string         `json:"profile"`
+	// RECs are the regional edge caches (not for viewers).
+	RECs    []EdgeEndpoint `json:"recs,omitempty"`
+	Origins []OriginInfo   `json:"origins"`
+	Profile string         `json:"profile"`
 	// Token is a JWT the sample jwt-auth function accepts (valid one year).
 	Token string `json:"token,omitempty"`
 	// AdminToken is the control planes' admin API token (edgectl reads it
@@ -154,6 +159,8 @@ type EdgeEndpoint struct {
 	Region string `json:"region"`
 	PoP    string `json:"pop"`
 	URL    string `json:"url"`
+	// Role is "rec" for a regional edge cache (PoP is then its name).
+	Role string `json:"role,omitempty"`
 }
 
 // OriginInfo is one sample origin.
@@ -261,6 +268,9 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		if err := l.startOrigin(id, cfg.addr(1931+i)); err != nil {
 			return nil, err
 		}
+	}
+	if err := l.startRECs(); err != nil {
+		return nil, err
 	}
 	n := 0
 	for _, region := range cfg.Regions {
@@ -401,9 +411,11 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 			MemoryCgroup:    l.cfg.MemoryCgroup,
 			Logger:          l.cfg.Logger.With("component", info.ID),
 			Registerer:      reg,
+			Tier:            l.tierConfig(info),
 		},
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),
+		AccessLogPath: l.accessLogPath(info),
 		Build:         "edgelab-allinone",
 		Replica:       replica.Config{DialOptions: l.trust.nodeDial(info.ID, info.Region)},
 	})
@@ -441,6 +453,9 @@ func (l *Lab) startGateway(addr string) error {
 	l.mu.Lock()
 	var edges []gateway.Edge
 	for _, e := range l.edges {
+		if e.info.isREC() {
+			continue
+		}
 		edges = append(edges, gateway.Edge{ID: e.info.ID, Region: e.info.Region, PoP: e.info.PoP, URL: e.info.URL})
 	}
 	l.mu.Unlock()
@@ -480,6 +495,10 @@ func (l *Lab) Endpoints() Endpoints {
 		ep.Gateway = "http://" + l.gw.Addr().String()
 	}
 	for _, e := range l.edges {
+		if e.info.isREC() {
+			ep.RECs = append(ep.RECs, e.info)
+			continue
+		}
 		ep.Edges = append(ep.Edges, e.info)
 	}
 	sort.Slice(ep.Edges, func(i, j int) bool { return ep.Edges[i].ID < ep.Edges[j].ID })

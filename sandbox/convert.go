@@ -191,6 +191,8 @@ const (
 	infoRegion             = "region"
 	infoPoP                = "pop"
 	infoNode               = "node"
+	infoTier               = "tier"
+	infoREC                = "rec"
 	infoFunctionName       = "function_name"
 	infoFunctionVersion    = "function_version"
 	// infoEgress carries the invocation's egress policy (egress.Policy.Encode).
@@ -210,6 +212,8 @@ func infoToProto(i edge.Info) map[string]string {
 	put(infoRegion, i.Region)
 	put(infoPoP, i.PoP)
 	put(infoNode, i.Node)
+	put(infoTier, i.Tier)
+	put(infoREC, i.REC)
 	put(infoFunctionName, i.FunctionName)
 	if i.FunctionVersion != 0 {
 		m[infoFunctionVersion] = strconv.FormatInt(i.FunctionVersion, 10)
@@ -226,6 +230,8 @@ func infoFromProto(m map[string]string, e edge.EventType) edge.Info {
 		Region:             m[infoRegion],
 		PoP:                m[infoPoP],
 		Node:               m[infoNode],
+		Tier:               m[infoTier],
+		REC:                m[infoREC],
 		FunctionName:       m[infoFunctionName],
 		FunctionVersion:    parseInt64(m[infoFunctionVersion]),
 	}

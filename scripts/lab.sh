@@ -94,6 +94,11 @@ write_env() {
     {"id": "sae1-a", "region": "sa-east-1", "pop": "GRU", "url": "http://edge-sae1-a:8080"},
     {"id": "apse2-a", "region": "ap-southeast-2", "pop": "SYD", "url": "http://edge-apse2-a:8080"}
   ],
+  "recs": [
+    {"id": "rec-use1", "region": "us-east-1", "pop": "us-east-1", "url": "http://edge-rec-use1:8080", "role": "rec"},
+    {"id": "rec-euc1", "region": "eu-central-1", "pop": "eu-central-1", "url": "http://edge-rec-euc1:8080", "role": "rec"},
+    {"id": "rec-apne1", "region": "ap-northeast-1", "pop": "ap-northeast-1", "url": "http://edge-rec-apne1:8080", "role": "rec"}
+  ],
   "origins": [
     {"id": "web", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT"},
     {"id": "web-b", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT"}

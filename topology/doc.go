@@ -17,5 +17,17 @@
 //
 //	latency(home -> r) x scale + uniform jitter in [0, jitter) + stage delay of r
 //
+// The second tier: recs lists the regional edge caches (RECs), each in one
+// region; a region's PoPs miss to the REC it names in rec (default: the
+// REC located in the region; none: the PoPs go to the origin). A REC may
+// name a shield region, whose REC its misses go through first:
+//
+//	regions: [{name: us-east-1, pops: [IAD]}, {name: sa-east-1, pops: [GRU], rec: us-east-1}]
+//	recs: [{name: us-east-1}, {name: eu-central-1, shield: us-east-1}]
+//
+// A PoP whose REC does not answer tries the next REC nearest its region
+// (RECsByPreference). Unknown RECs, shield regions without a REC and
+// shield cycles are Parse errors naming the field.
+//
 // A Topology is immutable after Parse and safe for concurrent use.
 package topology

@@ -70,6 +70,10 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 type Region struct {
 	Name string   `json:"name"`
 	PoPs []string `json:"pops"`
+	// REC names the regional edge cache the region's PoPs miss to. Empty:
+	// the REC located in the region, if there is one, else none (the
+	// PoPs go to the origin themselves).
+	REC string `json:"rec,omitempty"`
 }
 
 // Stage is one wave of a staged rollout: the named regions receive updates
@@ -95,6 +99,7 @@ type file struct {
 	Regions  []Region                      `json:"regions"`
 	Latency  map[string]map[string]float64 `json:"latency"`
 	Profiles map[string]Profile            `json:"profiles"`
+	RECs     []REC                         `json:"recs,omitempty"`
 	// ViewerLocations names a viewer location file (package viewerinfo).
 	ViewerLocations string `json:"viewerLocations,omitempty"`
 }
@@ -107,6 +112,7 @@ type Topology struct {
 	popIndex map[string]string // PoP -> region
 	latency  [][]time.Duration // [from][to], symmetric
 	profiles map[string]Profile
+	tiers    tiers
 	// viewerLocations is the viewer location file ("": none).
 	viewerLocations string
 }
@@ -179,7 +185,7 @@ func Parse(data []byte) (*Topology, error) {
 			}
 			t.popIndex[p] = r.Name
 		}
-		t.regions = append(t.regions, Region{Name: r.Name, PoPs: slices.Clone(r.PoPs)})
+		t.regions = append(t.regions, Region{Name: r.Name, PoPs: slices.Clone(r.PoPs), REC: r.REC})
 	}
 	if _, ok := t.index[f.Home]; !ok {
 		return nil, invalid("home %q is not a region", f.Home)
@@ -256,6 +262,9 @@ func Parse(data []byte) (*Topology, error) {
 		}
 		p.Stages = slices.Clone(p.Stages)
 		t.profiles[name] = p
+	}
+	if err := t.parseTiers(f.RECs); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

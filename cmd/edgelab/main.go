@@ -48,6 +48,7 @@ type upFlags struct {
 	profile        string
 	regions        []string
 	nodesPerRegion int
+	oneTier        bool
 	controlPlanes  int
 	basePort       int
 	memoryCgroup   string
@@ -91,6 +92,7 @@ that off.`,
 	fl.StringVar(&f.profile, "profile", "default", "propagation profile from the topology (default, realistic, instant)")
 	fl.StringSliceVar(&f.regions, "regions", nil, "regions that get edge nodes (default: every region of the topology)")
 	fl.IntVar(&f.nodesPerRegion, "nodes-per-region", 1, "edge nodes per region")
+	fl.BoolVar(&f.oneTier, "one-tier", false, "leave out the regional edge caches: PoPs go to the origin themselves")
 	fl.IntVar(&f.controlPlanes, "control-planes", 2, "control-plane replicas")
 	fl.IntVar(&f.basePort, "base-port", lab.DefaultBasePort, "first port (control plane); 0 picks free ports")
 	fl.StringVar(&f.memoryCgroup, "memory-cgroup", "auto", "where the kernel enforces function workers' memory limits: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
@@ -131,6 +133,7 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 		Profile:        f.profile,
 		Regions:        f.regions,
 		NodesPerRegion: f.nodesPerRegion,
+		OneTier:        f.oneTier,
 		ControlPlanes:  f.controlPlanes,
 		BasePort:       f.basePort,
 		MemoryCgroup:   f.memoryCgroup,

@@ -97,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.process.PublicURL, "public-url", "", "URL viewers and the gateway use to reach this node (default http://<listen>)")
 	fs.StringVar(&o.process.PublicURL, "advertise-url", "", "alias of --public-url")
 	fs.StringVar(&o.process.Build, "build", "edgenode", "build string reported to the control plane")
+	fs.StringVar(&o.process.AccessLogPath, "access-log", "", "append a CloudFront standard access log (one line per viewer request) to this file (empty: none)")
 	fs.Var(&dists, "distribution", "distribution file to serve without a control plane (repeatable)")
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
 	fs.StringVar(&o.viewerLocations, "viewer-locations", "", "viewer location file: IP ranges to countries, for CloudFront-Viewer-* headers and geo restriction (empty: viewers are placed in --region)")
@@ -107,9 +108,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&cfg.MaxHeaderCount, "max-header-count", 0, "viewer requests with more header lines get 431 (0: 100)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 0, "viewer request bodies larger than this get 413 (0: 20 GiB, CloudFront's)")
 	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
+	tiers := addTierFlags(fs)
 	pkiDir := fs.String("pki-dir", "", "directory with ca.crt and this node's <id>.crt/<id>.key (`edgectl node enroll` or `edgelab certs`); required with --control-plane unless --insecure")
 	insecure := fs.Bool("insecure", false, "dial the control plane in plaintext, unauthenticated (a lab started with --insecure)")
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	var err error
+	if cfg.Tier, err = tiers.config(); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {

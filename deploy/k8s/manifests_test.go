@@ -296,7 +296,7 @@ func TestServicesSelectPodsAndPorts(t *testing.T) {
 func TestArgsNameExistingServices(t *testing.T) {
 	m := load(t)
 	hostPort := regexp.MustCompile(`(?:https?://)?([a-z0-9$()._-]+):(\d+)`)
-	flags := []string{"--edges=", "--controlplanes=", "--etcd-endpoints=", "--initial-cluster=", "--advertise-client-urls=", "--initial-advertise-peer-urls="}
+	flags := []string{"--edges=", "--controlplanes=", "--rec=", "--etcd-endpoints=", "--initial-cluster=", "--advertise-client-urls=", "--initial-advertise-peer-urls="}
 	checked := 0
 	for _, w := range m.workloads {
 		for _, c := range w.template.Spec.Containers {

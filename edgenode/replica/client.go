@@ -68,6 +68,8 @@ type Config struct {
 	NodeID, Region, PoP string
 	// HTTPURL is where viewers reach the node (reported to the control plane).
 	HTTPURL string
+	// Role is the node's tier, "pop" or "rec" (Hello.role). Default "pop".
+	Role string
 	// Build is a free-form version string reported in Hello.
 	Build string
 	// Endpoints are control-plane replicas (host:port); tried in order, round robin. Required.
@@ -482,7 +484,7 @@ func (c *Client) open(ctx context.Context, conn *grpc.ClientConn, endpoint strin
 	}
 	c.awaitingSnap = false
 	hello := &edgelabv1.Hello{NodeId: c.cfg.NodeID, Region: c.cfg.Region, Pop: c.cfg.PoP,
-		LastRevision: c.desiredRev, HttpUrl: c.cfg.HTTPURL, Build: c.cfg.Build, MaxMessageBytes: int64(c.cfg.MaxMessageBytes)}
+		LastRevision: c.desiredRev, HttpUrl: c.cfg.HTTPURL, Build: c.cfg.Build, MaxMessageBytes: int64(c.cfg.MaxMessageBytes), Role: c.cfg.Role}
 	if err := stream.Send(&edgelabv1.StreamRequest{Msg: &edgelabv1.StreamRequest_Hello{Hello: hello}}); err != nil {
 		return nil, fmt.Errorf("sending hello to %s: %w", endpoint, err)
 	}

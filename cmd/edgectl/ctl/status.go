@@ -111,17 +111,17 @@ func printStatus(w io.Writer, cmd *cobra.Command, st *edgelabv1.GetStatusRespons
 		}
 		fmt.Fprintf(w, "%s  %s  revision %d  changed %s\n", d.GetDistributionId(), distribution.StateName(d.GetState()), d.GetRevision(), fmtTime(d.GetChanged()))
 		t := NewTable(w)
-		fmt.Fprintln(t, "  REGION\tNODES\tACKED\tFIRST ACK\tLAST ACK\tSTATE")
+		fmt.Fprintln(t, "  REGION\tTIER\tNODES\tACKED\tFIRST ACK\tLAST ACK\tSTATE")
 		for _, r := range d.GetRegions() {
-			fmt.Fprintf(t, "  %s\t%d\t%d\t%s\t%s\t%s\n", r.GetRegion(), r.GetNodes(), r.GetAcked(),
+			fmt.Fprintf(t, "  %s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.GetRegion(), tierName(r.GetRole()), r.GetNodes(), r.GetAcked(),
 				fmtDur(r.GetFirstAck().AsDuration(), r.GetFirstAck() != nil), fmtDur(r.GetLastAck().AsDuration(), r.GetLastAck() != nil), distribution.StateName(r.GetState()))
 		}
 		t.Flush()
 		if nodes {
 			t := NewTable(w)
-			fmt.Fprintln(t, "  NODE\tREGION\tPOP\tACKED REV\tSENT\tACKED\tSTATE\tERROR")
+			fmt.Fprintln(t, "  NODE\tREGION\tTIER\tPOP\tACKED REV\tSENT\tACKED\tSTATE\tERROR")
 			for _, n := range d.GetNodes() {
-				fmt.Fprintf(t, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", n.GetNodeId(), n.GetRegion(), n.GetPop(), n.GetAckedRevision(),
+				fmt.Fprintf(t, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", n.GetNodeId(), n.GetRegion(), tierName(n.GetRole()), n.GetPop(), n.GetAckedRevision(),
 					fmtTime(n.GetSent()), fmtTime(n.GetAcked()), distribution.StateName(n.GetState()), oneLine(n.GetError()))
 			}
 			t.Flush()
@@ -155,13 +155,13 @@ replica its replication stream is on.`,
 				return PrintJSON(w, resp)
 			}
 			t := NewTable(w)
-			fmt.Fprintln(t, "ID\tREGION\tPOP\tREVISION\tATTACHED\tCONNECTED\tLAST SEEN\tHEALTH\tURL")
+			fmt.Fprintln(t, "ID\tREGION\tTIER\tPOP\tREVISION\tATTACHED\tCONNECTED\tLAST SEEN\tHEALTH\tURL")
 			for _, n := range resp.GetNodes() {
 				health := n.GetHealth()
 				if health == "" {
 					health = "-"
 				}
-				fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%v\t%s\t%s\t%s\n", n.GetId(), n.GetRegion(), n.GetPop(), n.GetAppliedRevision(),
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\t%v\t%s\t%s\t%s\n", n.GetId(), n.GetRegion(), tierName(n.GetRole()), n.GetPop(), n.GetAppliedRevision(),
 					n.GetAttachedTo(), n.GetConnected(), fmtAgo(n.GetLastSeen()), health, n.GetHttpUrl())
 			}
 			return t.Flush()
@@ -261,4 +261,13 @@ func oneLine(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// tierName is a node's tier as the tables show it: "pop" or "rec" ("-"
+// unknown).
+func tierName(role string) string {
+	if role == "" {
+		return "-"
+	}
+	return role
 }

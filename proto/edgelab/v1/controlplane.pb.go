@@ -1341,6 +1341,8 @@ type NodeChangeStatus struct {
 	Acked         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=acked,proto3" json:"acked,omitempty"`
 	Error         string                 `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
 	State         DeploymentState        `protobuf:"varint,9,opt,name=state,proto3,enum=edgelab.v1.DeploymentState" json:"state,omitempty"`
+	// Tier: "pop" or "rec".
+	Role          string `protobuf:"bytes,10,opt,name=role,proto3" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1438,15 +1440,25 @@ func (x *NodeChangeStatus) GetState() DeploymentState {
 	return DeploymentState_DEPLOYMENT_STATE_UNSPECIFIED
 }
 
+func (x *NodeChangeStatus) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
 // RegionStatus summarises a region: when its first and last node acked.
 type RegionStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Region        string                 `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
-	Nodes         int32                  `protobuf:"varint,2,opt,name=nodes,proto3" json:"nodes,omitempty"`
-	Acked         int32                  `protobuf:"varint,3,opt,name=acked,proto3" json:"acked,omitempty"`
-	FirstAck      *durationpb.Duration   `protobuf:"bytes,4,opt,name=first_ack,json=firstAck,proto3" json:"first_ack,omitempty"`
-	LastAck       *durationpb.Duration   `protobuf:"bytes,5,opt,name=last_ack,json=lastAck,proto3" json:"last_ack,omitempty"`
-	State         DeploymentState        `protobuf:"varint,6,opt,name=state,proto3,enum=edgelab.v1.DeploymentState" json:"state,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Region   string                 `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
+	Nodes    int32                  `protobuf:"varint,2,opt,name=nodes,proto3" json:"nodes,omitempty"`
+	Acked    int32                  `protobuf:"varint,3,opt,name=acked,proto3" json:"acked,omitempty"`
+	FirstAck *durationpb.Duration   `protobuf:"bytes,4,opt,name=first_ack,json=firstAck,proto3" json:"first_ack,omitempty"`
+	LastAck  *durationpb.Duration   `protobuf:"bytes,5,opt,name=last_ack,json=lastAck,proto3" json:"last_ack,omitempty"`
+	State    DeploymentState        `protobuf:"varint,6,opt,name=state,proto3,enum=edgelab.v1.DeploymentState" json:"state,omitempty"`
+	// Tier of the region's nodes this row counts: "pop" or "rec" (one row
+	// per region and tier).
+	Role          string `protobuf:"bytes,7,opt,name=role,proto3" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1521,6 +1533,13 @@ func (x *RegionStatus) GetState() DeploymentState {
 		return x.State
 	}
 	return DeploymentState_DEPLOYMENT_STATE_UNSPECIFIED
+}
+
+func (x *RegionStatus) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
 }
 
 type ListNodesRequest struct {
@@ -1618,8 +1637,10 @@ type Node struct {
 	LastError      string                 `protobuf:"bytes,9,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	HttpUrl        string                 `protobuf:"bytes,10,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
 	ConnectedSince *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=connected_since,json=connectedSince,proto3" json:"connected_since,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Tier: "pop" or "rec" (from the node's Hello).
+	Role          string `protobuf:"bytes,12,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
@@ -1727,6 +1748,13 @@ func (x *Node) GetConnectedSince() *timestamppb.Timestamp {
 		return x.ConnectedSince
 	}
 	return nil
+}
+
+func (x *Node) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
 }
 
 type InvokeRequest struct {
@@ -2189,7 +2217,7 @@ const file_edgelab_v1_controlplane_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x124\n" +
 	"\achanged\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\achanged\x122\n" +
 	"\x05nodes\x18\x05 \x03(\v2\x1c.edgelab.v1.NodeChangeStatusR\x05nodes\x122\n" +
-	"\aregions\x18\x06 \x03(\v2\x18.edgelab.v1.RegionStatusR\aregions\"\xdd\x02\n" +
+	"\aregions\x18\x06 \x03(\v2\x18.edgelab.v1.RegionStatusR\aregions\"\xf1\x02\n" +
 	"\x10NodeChangeStatus\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x10\n" +
@@ -2199,17 +2227,20 @@ const file_edgelab_v1_controlplane_proto_rawDesc = "" +
 	"\aapplied\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aapplied\x120\n" +
 	"\x05acked\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05acked\x12\x14\n" +
 	"\x05error\x18\b \x01(\tR\x05error\x121\n" +
-	"\x05state\x18\t \x01(\x0e2\x1b.edgelab.v1.DeploymentStateR\x05state\"\xf3\x01\n" +
+	"\x05state\x18\t \x01(\x0e2\x1b.edgelab.v1.DeploymentStateR\x05state\x12\x12\n" +
+	"\x04role\x18\n" +
+	" \x01(\tR\x04role\"\x87\x02\n" +
 	"\fRegionStatus\x12\x16\n" +
 	"\x06region\x18\x01 \x01(\tR\x06region\x12\x14\n" +
 	"\x05nodes\x18\x02 \x01(\x05R\x05nodes\x12\x14\n" +
 	"\x05acked\x18\x03 \x01(\x05R\x05acked\x126\n" +
 	"\tfirst_ack\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bfirstAck\x124\n" +
 	"\blast_ack\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\alastAck\x121\n" +
-	"\x05state\x18\x06 \x01(\x0e2\x1b.edgelab.v1.DeploymentStateR\x05state\"\x12\n" +
+	"\x05state\x18\x06 \x01(\x0e2\x1b.edgelab.v1.DeploymentStateR\x05state\x12\x12\n" +
+	"\x04role\x18\a \x01(\tR\x04role\"\x12\n" +
 	"\x10ListNodesRequest\";\n" +
 	"\x11ListNodesResponse\x12&\n" +
-	"\x05nodes\x18\x01 \x03(\v2\x10.edgelab.v1.NodeR\x05nodes\"\xfa\x02\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x10.edgelab.v1.NodeR\x05nodes\"\x8e\x03\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x10\n" +
@@ -2224,7 +2255,8 @@ const file_edgelab_v1_controlplane_proto_rawDesc = "" +
 	"last_error\x18\t \x01(\tR\tlastError\x12\x19\n" +
 	"\bhttp_url\x18\n" +
 	" \x01(\tR\ahttpUrl\x12C\n" +
-	"\x0fconnected_since\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0econnectedSince\"\x82\x02\n" +
+	"\x0fconnected_since\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0econnectedSince\x12\x12\n" +
+	"\x04role\x18\f \x01(\tR\x04role\"\x82\x02\n" +
 	"\rInvokeRequest\x123\n" +
 	"\bfunction\x18\x01 \x01(\v2\x17.edgelab.v1.FunctionRefR\bfunction\x124\n" +
 	"\n" +

@@ -152,8 +152,12 @@ type Hello struct {
 	// plane never sends a message above it and splits a larger Snapshot or
 	// Delta into Chunks. 0 means the gRPC default, 4 MiB.
 	MaxMessageBytes int64 `protobuf:"varint,7,opt,name=max_message_bytes,json=maxMessageBytes,proto3" json:"max_message_bytes,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The node's tier: "pop" (an edge location viewers reach; empty means
+	// pop) or "rec" (a regional edge cache PoPs miss to; pop is then the
+	// REC's name).
+	Role          string `protobuf:"bytes,8,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -233,6 +237,13 @@ func (x *Hello) GetMaxMessageBytes() int64 {
 		return x.MaxMessageBytes
 	}
 	return 0
+}
+
+func (x *Hello) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
 }
 
 // Ack acknowledges (ok) or rejects (NACK) one revision.
@@ -1202,7 +1213,7 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\x03ack\x18\x02 \x01(\v2\x0f.edgelab.v1.AckH\x00R\x03ack\x125\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x15.edgelab.v1.HeartbeatH\x00R\theartbeat\x12*\n" +
 	"\x04logs\x18\x04 \x01(\v2\x14.edgelab.v1.LogBatchH\x00R\x04logsB\x05\n" +
-	"\x03msg\"\xcc\x01\n" +
+	"\x03msg\"\xe0\x01\n" +
 	"\x05Hello\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x10\n" +
@@ -1210,7 +1221,8 @@ const file_edgelab_v1_replication_proto_rawDesc = "" +
 	"\rlast_revision\x18\x04 \x01(\x03R\flastRevision\x12\x19\n" +
 	"\bhttp_url\x18\x05 \x01(\tR\ahttpUrl\x12\x14\n" +
 	"\x05build\x18\x06 \x01(\tR\x05build\x12*\n" +
-	"\x11max_message_bytes\x18\a \x01(\x03R\x0fmaxMessageBytes\"\xcd\x01\n" +
+	"\x11max_message_bytes\x18\a \x01(\x03R\x0fmaxMessageBytes\x12\x12\n" +
+	"\x04role\x18\b \x01(\tR\x04role\"\xcd\x01\n" +
 	"\x03Ack\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x14\n" +

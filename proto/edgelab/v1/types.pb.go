@@ -469,7 +469,10 @@ type Distribution struct {
 	// Named response headers policies behaviors reference.
 	ResponseHeadersPolicies []*ResponseHeadersPolicy `protobuf:"bytes,24,rep,name=response_headers_policies,json=responseHeadersPolicies,proto3" json:"response_headers_policies,omitempty"`
 	// Where the functions' edge.Fetch may connect besides the origins.
-	Egress        *EgressPolicy `protobuf:"bytes,25,opt,name=egress,proto3" json:"egress,omitempty"`
+	Egress *EgressPolicy `protobuf:"bytes,25,opt,name=egress,proto3" json:"egress,omitempty"`
+	// Origin shield: the region whose regional edge cache every REC's misses
+	// go through before the origin (CloudFront's Origin Shield). Empty: none.
+	OriginShield  string `protobuf:"bytes,8,opt,name=origin_shield,json=originShield,proto3" json:"origin_shield,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -595,6 +598,13 @@ func (x *Distribution) GetEgress() *EgressPolicy {
 	return nil
 }
 
+func (x *Distribution) GetOriginShield() string {
+	if x != nil {
+		return x.OriginShield
+	}
+	return ""
+}
+
 // EgressPolicy lists what a distribution's functions may fetch beyond
 // public addresses and the distribution's own origins.
 type EgressPolicy struct {
@@ -656,7 +666,10 @@ type Origin struct {
 	// Custom origins: idle keep-alive of origin connections (0: node default).
 	KeepaliveTimeout *durationpb.Duration `protobuf:"bytes,7,opt,name=keepalive_timeout,json=keepaliveTimeout,proto3" json:"keepalive_timeout,omitempty"`
 	// Custom origins over HTTPS: the TLS versions allowed ("TLSv1.2", ...); empty: TLSv1.2 and up.
-	SslProtocols  []string `protobuf:"bytes,8,rep,name=ssl_protocols,json=sslProtocols,proto3" json:"ssl_protocols,omitempty"`
+	SslProtocols []string `protobuf:"bytes,8,rep,name=ssl_protocols,json=sslProtocols,proto3" json:"ssl_protocols,omitempty"`
+	// Region the origin is in (a topology region, checked at apply).
+	// Empty: the topology's home region.
+	Region        string `protobuf:"bytes,9,opt,name=region,proto3" json:"region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -745,6 +758,13 @@ func (x *Origin) GetSslProtocols() []string {
 		return x.SslProtocols
 	}
 	return nil
+}
+
+func (x *Origin) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
 }
 
 // S3Origin is an S3 bucket origin, as CloudFront's origin.s3 describes it.
@@ -1849,7 +1869,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xee\x05\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\x93\x06\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1863,9 +1883,10 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x0fgeo_restriction\x18\x16 \x01(\v2\x1a.edgelab.v1.GeoRestrictionR\x0egeoRestriction\x12U\n" +
 	"\x16custom_error_responses\x18\x17 \x03(\v2\x1f.edgelab.v1.CustomErrorResponseR\x14customErrorResponses\x12]\n" +
 	"\x19response_headers_policies\x18\x18 \x03(\v2!.edgelab.v1.ResponseHeadersPolicyR\x17responseHeadersPolicies\x120\n" +
-	"\x06egress\x18\x19 \x01(\v2\x18.edgelab.v1.EgressPolicyR\x06egress\"$\n" +
+	"\x06egress\x18\x19 \x01(\v2\x18.edgelab.v1.EgressPolicyR\x06egress\x12#\n" +
+	"\rorigin_shield\x18\b \x01(\tR\foriginShield\"$\n" +
 	"\fEgressPolicy\x12\x14\n" +
-	"\x05allow\x18\x01 \x03(\tR\x05allow\"\xcf\x03\n" +
+	"\x05allow\x18\x01 \x03(\tR\x05allow\"\xe7\x03\n" +
 	"\x06Origin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
@@ -1874,7 +1895,8 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x0ecustom_headers\x18\x05 \x03(\v2%.edgelab.v1.Origin.CustomHeadersEntryR\rcustomHeaders\x12$\n" +
 	"\x02s3\x18\x06 \x01(\v2\x14.edgelab.v1.S3OriginR\x02s3\x12F\n" +
 	"\x11keepalive_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x10keepaliveTimeout\x12#\n" +
-	"\rssl_protocols\x18\b \x03(\tR\fsslProtocols\x1a@\n" +
+	"\rssl_protocols\x18\b \x03(\tR\fsslProtocols\x12\x16\n" +
+	"\x06region\x18\t \x01(\tR\x06region\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
