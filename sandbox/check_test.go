@@ -20,6 +20,9 @@ func TestCheck(t *testing.T) {
 		want    []edge.EventType
 		wantErr []string // substrings of the error
 		is      []error  // any of
+		// timeout overrides cfg.Timeout: the memory limit, not the
+		// compile deadline, must stop huge-alloc, however slow the host.
+		timeout time.Duration
 	}{
 		{name: "ok", src: hostileSrc, want: []edge.EventType{edge.ViewerRequest, edge.ViewerResponse}},
 		{name: "origin", src: hdr + `
@@ -29,7 +32,7 @@ func OriginResponse(ctx context.Context, req *edge.Request, resp *edge.Response)
 		{name: "init-loop", src: hostileSrc + "\nfunc init() { for {} }\n",
 			wantErr: []string{"init-loop", "longer than"}, is: []error{ErrCompile}},
 		{name: "huge-alloc", src: hostileSrc + "\nvar huge = []byte(strings.Repeat(\"x\", 4<<30))\n",
-			wantErr: []string{"huge-alloc"}, is: []error{ErrMemoryLimit, ErrWorkerCrashed}},
+			wantErr: []string{"huge-alloc"}, is: []error{ErrMemoryLimit, ErrWorkerCrashed}, timeout: 10 * time.Second},
 		{name: "compile-error", src: hostileSrc + "\nfunc f() int { return \"s\" }\n",
 			wantErr: []string{"compile-error", "handler.go:"}, is: []error{ErrCompile}},
 		{name: "syntax-error", src: hostileSrc + "\nfunc {\n",
@@ -44,7 +47,11 @@ func OriginResponse(ctx context.Context, req *edge.Request, resp *edge.Response)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			got, err := Check(context.Background(), cfg, code(tt.name, tt.src))
+			c := cfg
+			if tt.timeout > 0 {
+				c.Timeout = tt.timeout
+			}
+			got, err := Check(context.Background(), c, code(tt.name, tt.src))
 			t.Logf("took %s: %v", time.Since(start), err)
 			if tt.wantErr == nil {
 				if err != nil || !slices.Equal(got, tt.want) {

@@ -183,6 +183,7 @@ func TestDashboardInChromium(t *testing.T) {
 	ctx := browser(t, exe)
 	dir := screenshotDir(t)
 	ep := l.Endpoints()
+	nodes := len(ep.Edges) + len(ep.RECs) // the dashboard shows both tiers
 	dash := strings.TrimSuffix(ep.Dashboard, "/")
 	traffic(t, ep.Gateway, 60)
 
@@ -191,8 +192,8 @@ func TestDashboardInChromium(t *testing.T) {
 		waitLive(t, ctx)
 		poll.Until(t, 30*time.Second, "every node up in the Network view", func() error {
 			n, err := eval[int](ctx, `document.querySelectorAll('#network-regions .node[data-state="up"]').length`)
-			if err != nil || n != len(ep.Edges) {
-				return fmt.Errorf("%d of %d nodes up (%v)", n, len(ep.Edges), err)
+			if err != nil || n != nodes {
+				return fmt.Errorf("%d of %d nodes up (%v)", n, nodes, err)
 			}
 			return nil
 		})
@@ -204,8 +205,8 @@ func TestDashboardInChromium(t *testing.T) {
 		traffic(t, ep.Gateway, 60)
 		poll.Until(t, 30*time.Second, "traffic from every node", func() error {
 			n, err := eval[int](ctx, `document.querySelectorAll('#traffic-nodes tr[data-node]').length`)
-			if err != nil || n != len(ep.Edges) {
-				return fmt.Errorf("%d of %d node rows (%v)", n, len(ep.Edges), err)
+			if err != nil || n != nodes {
+				return fmt.Errorf("%d of %d node rows (%v)", n, nodes, err)
 			}
 			lines, err := eval[int](ctx, `document.querySelectorAll('#traffic-chart polyline').length`)
 			if err != nil || lines == 0 {
@@ -234,15 +235,15 @@ func TestDashboardInChromium(t *testing.T) {
 		sel := fmt.Sprintf(`document.querySelector('figure[data-rollout="%s@%d"]')`, lab.SampleDistributionID, rev)
 		poll.Until(t, 60*time.Second, "the new rollout acked by every node", func() error {
 			v, err := eval[string](ctx, `(f => f ? f.dataset.acked + '/' + f.dataset.nodes + ' ' + f.dataset.state : 'no chart')(`+sel+`)`)
-			want := fmt.Sprintf("%d/%d Deployed", len(ep.Edges), len(ep.Edges))
+			want := fmt.Sprintf("%d/%d Deployed", nodes, nodes)
 			if err != nil || v != want {
 				return fmt.Errorf("chart says %q, want %q (%v)", v, want, err)
 			}
 			return nil
 		})
 		marks, err := eval[int](ctx, sel+`.querySelectorAll('.mark-acked').length`)
-		if err != nil || marks != len(ep.Edges) {
-			t.Fatalf("acked marks drawn: %d, want %d (%v)", marks, len(ep.Edges), err)
+		if err != nil || marks != nodes {
+			t.Fatalf("acked marks drawn: %d, want %d (%v)", marks, nodes, err)
 		}
 		// The page follows the newest rollout and keeps the one it showed
 		// before, so the two are compared on one time scale; unticking one
