@@ -50,6 +50,9 @@ func originFromWire(w *wireOrigin) (*edge.Origin, error) {
 		if c.ReadTimeout < 0 || c.KeepaliveTimeout < 0 {
 			return nil, errors.New("origin.custom timeouts cannot be negative")
 		}
+		if len(c.SSLProtocols) == 0 {
+			c.SSLProtocols = nil // absent and [] read the same
+		}
 		port := c.Port
 		if port == 0 {
 			port = map[string]int{"http": 80, "https": 443}[c.Protocol]
