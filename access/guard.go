@@ -124,8 +124,12 @@ func (g *Guard) authorize(ctx context.Context, method string) (Principal, Rule, 
 // authenticate reads the caller: a bearer token when one is sent (it names
 // the role), else a verified client certificate.
 func (g *Guard) authenticate(ctx context.Context) (Principal, error) {
-	tok, err := bearer(ctx)
-	if cert, id, ok := peerCert(ctx); ok && err != nil {
+	md, _ := metadata.FromIncomingContext(ctx)
+	var auth string
+	if vals := md.Get("authorization"); len(vals) > 0 {
+		auth = vals[0]
+	}
+	if cert, id, ok := peerCert(ctx); ok && auth == "" {
 		p, err := g.Certs.VerifyCert(ctx, id, pki.IssuedAt(cert))
 		if err != nil {
 			return Principal{}, status.Errorf(codes.PermissionDenied, "certificate %s: %v", id, err)
@@ -133,10 +137,21 @@ func (g *Guard) authenticate(ctx context.Context) (Principal, error) {
 		p.Identity, p.Hosts = id, certHosts(cert)
 		return p, nil
 	}
-	if err != nil {
-		return Principal{}, err
+	return VerifyBearer(ctx, g.Tokens, auth)
+}
+
+// VerifyBearer checks an authorization value ("Bearer <token>", from gRPC
+// metadata or an HTTP header) with v, and returns gRPC status errors:
+// Unauthenticated for a missing, malformed, unknown or revoked token.
+func VerifyBearer(ctx context.Context, v TokenVerifier, authorization string) (Principal, error) {
+	if authorization == "" {
+		return Principal{}, status.Error(codes.Unauthenticated, "no credentials: give a token (edgectl login, $EDGELAB_TOKEN) or a client certificate")
 	}
-	p, err := g.Tokens.VerifyToken(ctx, tok)
+	tok, ok := strings.CutPrefix(authorization, "Bearer ")
+	if !ok || tok == "" {
+		return Principal{}, status.Error(codes.Unauthenticated, `the authorization header must be "Bearer <token>"`)
+	}
+	p, err := v.VerifyToken(ctx, tok)
 	if errors.Is(err, ErrUnknownToken) {
 		return Principal{}, status.Error(codes.Unauthenticated, "the token is unknown or was revoked")
 	}
@@ -169,20 +184,6 @@ func certHosts(c *x509.Certificate) []string {
 		hosts = append(hosts, ip.String())
 	}
 	return hosts
-}
-
-// bearer reads "authorization: Bearer <token>".
-func bearer(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
-	if len(vals) == 0 {
-		return "", status.Error(codes.Unauthenticated, "no credentials: give a token (edgectl login, $EDGELAB_TOKEN) or a client certificate")
-	}
-	tok, ok := strings.CutPrefix(vals[0], "Bearer ")
-	if !ok || tok == "" {
-		return "", status.Error(codes.Unauthenticated, `the authorization header must be "Bearer <token>"`)
-	}
-	return tok, nil
 }
 
 func (g *Guard) record(ctx context.Context, p Principal, method, target string, err error) {

@@ -260,7 +260,7 @@ func (a *accessStore) waitPastRemoval(ctx context.Context, node string) error {
 // RemoveNode refuses the node's certificates issued until now; enrolling it
 // again issues one that is accepted.
 func (a *accessStore) RemoveNode(ctx context.Context, req *edgelabv1.RemoveNodeRequest) (*edgelabv1.RemoveNodeResponse, error) {
-	if err := (pki.Identity{Kind: pki.KindNode, Region: "any", Name: req.NodeId}).Validate(); err != nil {
+	if err := pki.ValidName(req.NodeId); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "node_id: %v", err)
 	}
 	if _, err := a.kv.Put(ctx, a.keys.RemovedNode(req.NodeId), a.now().UTC().Format(time.RFC3339Nano)); err != nil {

@@ -1,14 +1,10 @@
 package controlplane
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/controlplane/dashboard"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // The dashboard (package dashboard) is served on the metrics listener, next
@@ -39,16 +35,9 @@ func (s *Server) dashboardAuthorize() func(*http.Request) error {
 		return nil
 	}
 	return func(r *http.Request) error {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			return status.Error(codes.Unauthenticated, "chaos actions need an API token with the operator role (edgectl token create NAME --role operator; the lab's admin token is in lab.json)")
-		}
-		p, err := s.access.VerifyToken(r.Context(), tok)
-		if errors.Is(err, access.ErrUnknownToken) {
-			return status.Error(codes.Unauthenticated, "the token is unknown or was revoked")
-		}
+		p, err := access.VerifyBearer(r.Context(), s.access, r.Header.Get("Authorization"))
 		if err != nil {
-			return status.Errorf(codes.Unavailable, "checking the token: %v", err)
+			return err
 		}
 		if !p.Role.Holds(access.Operator) {
 			return access.ErrMissingRole(p, access.Operator, "chaos actions")

@@ -59,6 +59,14 @@ func (id Identity) Validate() error {
 	return nil
 }
 
+// ValidName reports why s cannot be an identity's name or region.
+func ValidName(s string) error {
+	if !namePart.MatchString(s) {
+		return fmt.Errorf("%q must be 1-63 letters, digits, '.', '_' or '-'", s)
+	}
+	return nil
+}
+
 // URI is the identity's SPIFFE ID.
 func (id Identity) URI() *url.URL {
 	p := "/" + string(id.Kind)
