@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/edgelab/edgelab/edgenode/cache"
 )
@@ -17,8 +18,15 @@ func (t *txn) lookup(ctx context.Context) *reply {
 		return t.miss(ctx, missSpec{body: t.body, bodyPrefix: t.bodyPrefix})
 	}
 	key := cache.Key(t.d.id, req.URI, req.QueryString, req.Header, t.b.keyPolicy)
+	if t.hop != nil && t.hop.inval > n.Revision() {
+		// The asking tier applied an invalidation of this distribution
+		// that this REC has not yet: what it holds may predate it, so it
+		// goes upstream, on a flight of its own.
+		flight := key + "\x00inval=" + strconv.FormatInt(t.hop.inval, 10)
+		return t.collapse(ctx, missSpec{key: key, flight: flight, gen: n.cache.Generation(t.d.id)})
+	}
 	now := n.now()
-	stale, _ := n.cache.Get(key)
+	stale, gen, _ := n.cache.GetAt(key, t.d.id)
 	if stale != nil && stale.Fresh(now) {
 		t.hit.fillFromEntry(stale, missOrError(stale.Status, xHit), now)
 		return &t.hit
@@ -26,7 +34,7 @@ func (t *txn) lookup(ctx context.Context) *reply {
 	if n.testHookMiss != nil {
 		n.testHookMiss()
 	}
-	return t.collapse(ctx, missSpec{key: key, stale: stale})
+	return t.collapse(ctx, missSpec{key: key, gen: gen, stale: stale})
 }
 
 // flight is a collapsed miss's outcome, shared by every request that
@@ -41,7 +49,11 @@ type flight struct {
 // the rest. The followers report the leader's functions.
 func (t *txn) collapse(ctx context.Context, m missSpec) *reply {
 	leader := false
-	v, _, _ := t.n.flights.Do(m.key, func() (any, error) {
+	fk := m.flight
+	if fk == "" {
+		fk = m.key
+	}
+	v, _, _ := t.n.flights.Do(fk, func() (any, error) {
 		leader = true
 		rep := t.miss(context.WithoutCancel(ctx), m)
 		return &flight{rep: rep, fns: slices.Clone(t.fns)}, nil

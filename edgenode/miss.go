@@ -11,6 +11,11 @@ import (
 type missSpec struct {
 	// key is the cache key; "" for methods that are not cached.
 	key string
+	// flight is the key concurrent misses collapse on (default key).
+	flight string
+	// gen is the cache Generation of the distribution when the miss
+	// began: the answer is stored only if no invalidation came since.
+	gen uint64
 	// stale is the expired copy under key (nil: none).
 	stale *cache.Entry
 	// body is the request body to send (nil: none, as for every cached
@@ -31,9 +36,9 @@ func (t *txn) miss(ctx context.Context, m missSpec) *reply {
 	case a.useStale:
 		return staleReply(m.stale, t.n.now())
 	case a.notModified != nil:
-		return t.refresh(m.key, m.stale, a.notModified)
+		return t.refresh(m, a.notModified)
 	case a.cacheable:
-		t.store(m.key, t.req.URI, a.rep)
+		t.store(m, t.req.URI, a.rep)
 	default:
 		a.rep.noStore = true
 	}

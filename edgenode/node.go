@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -44,7 +45,11 @@ type Node struct {
 	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
 	served    *desired.State   // the desired state st was compiled from; guarded by applyMu
 	seenInval map[string]bool  // applied invalidation ids; guarded by applyMu
-	retiring  map[*state]bool  // replaced states not yet drained; guarded by applyMu
+	// invalRev maps a distribution to the revision of the newest
+	// invalidation of it applied (read per tier request; replaced, never
+	// modified, under applyMu).
+	invalRev atomic.Pointer[map[string]int64]
+	retiring map[*state]bool // replaced states not yet drained; guarded by applyMu
 	// since is the generation of the first state using each loaded
 	// version; unloading waits for the states from there to its last
 	// user to drain. Both guarded by applyMu.
@@ -245,10 +250,16 @@ func (n *Node) ApplyChanges(ctx context.Context, ds *desired.State, changed desi
 }
 
 func (n *Node) applyInvalidations(invalidations []*edgelabv1.Invalidation) {
+	var revs map[string]int64
 	for _, inv := range invalidations {
 		if inv.GetId() != "" && n.seenInval[inv.GetId()] {
 			continue
 		}
+		if revs == nil {
+			revs = make(map[string]int64, len(n.invalidations())+1)
+			maps.Copy(revs, n.invalidations())
+		}
+		revs[inv.GetDistributionId()] = max(revs[inv.GetDistributionId()], inv.GetRevision())
 		removed := n.cache.Invalidate(inv.GetDistributionId(), inv.GetPaths())
 		if inv.GetId() != "" {
 			n.seenInval[inv.GetId()] = true
@@ -256,7 +267,24 @@ func (n *Node) applyInvalidations(invalidations []*edgelabv1.Invalidation) {
 		n.cfg.Logger.Info("invalidation applied", "node", n.cfg.NodeID, "distribution", inv.GetDistributionId(),
 			"id", inv.GetId(), "paths", inv.GetPaths(), "removed", removed)
 	}
+	if revs != nil {
+		n.invalRev.Store(&revs)
+	}
 }
+
+// invalidations maps a distribution to the revision of the newest
+// invalidation of it the node applied.
+func (n *Node) invalidations() map[string]int64 {
+	if m := n.invalRev.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+// invalidatedAt is the revision of the newest invalidation of
+// distribution id the node applied (0: none). A PoP sends it to its REC,
+// which does not answer from a cache that has not applied it.
+func (n *Node) invalidatedAt(id string) int64 { return n.invalidations()[id] }
 
 // applyDesired compiles and installs ds by change; see ApplyChanges.
 func (n *Node) applyDesired(ctx context.Context, ds *desired.State, changed desired.Changed) error {

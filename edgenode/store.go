@@ -6,10 +6,11 @@ import (
 	"github.com/edgelab/edgelab/edgenode/cache"
 )
 
-// store is the store stage: rep is cached under key when the cache policy
-// allows it. key "" stores nothing.
-func (t *txn) store(key, path string, rep *reply) {
-	if key == "" {
+// store is the store stage: rep is cached under m.key when the cache
+// policy allows it and no invalidation of the distribution was applied
+// while it was fetched. key "" stores nothing.
+func (t *txn) store(m missSpec, path string, rep *reply) {
+	if m.key == "" {
 		return
 	}
 	now := t.n.now()
@@ -17,7 +18,7 @@ func (t *txn) store(key, path string, rep *reply) {
 	if !ok {
 		return
 	}
-	t.n.cache.Put(key, &cache.Entry{
+	t.n.cache.PutAt(m.key, &cache.Entry{
 		Distribution: t.d.id,
 		Path:         path,
 		Status:       rep.status,
@@ -25,16 +26,18 @@ func (t *txn) store(key, path string, rep *reply) {
 		Body:         rep.body,
 		Stored:       now,
 		Expires:      now.Add(ttl),
-	})
+	}, m.gen)
 }
 
 // refreshedHeaders are the headers of a 304 that replace the stored ones.
 var refreshedHeaders = [...]string{"Cache-Control", "Expires", "Date", "ETag", "Last-Modified"}
 
 // refresh stores a revalidated entry with the 304's caching headers merged
-// in and answers it as RefreshHit.
-func (t *txn) refresh(key string, stale *cache.Entry, notModified http.Header) *reply {
+// in and answers it as RefreshHit (stored, as by store, only when no
+// invalidation came while it was revalidated).
+func (t *txn) refresh(m missSpec, notModified http.Header) *reply {
 	now := t.n.now()
+	stale := m.stale
 	h := stale.Header.Clone()
 	for _, k := range refreshedHeaders {
 		if vs, ok := notModified[k]; ok {
@@ -47,7 +50,7 @@ func (t *txn) refresh(key string, stale *cache.Entry, notModified http.Header) *
 	ttl, ok := cache.TTL(t.b.ttl, e.Status, h, now, t.n.cfg.ErrorTTL)
 	if ok {
 		e.Expires = now.Add(ttl)
-		t.n.cache.Put(key, &e)
+		t.n.cache.PutAt(m.key, &e, m.gen)
 	}
 	return &reply{status: e.Status, header: e.Header, body: e.Body, xcache: xRefresh}
 }

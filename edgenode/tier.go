@@ -169,10 +169,17 @@ type hop struct {
 	client string
 	// hops counts the tiers passed before this one.
 	hops int
+	// inval is the revision of the newest invalidation of the
+	// distribution the asking tiers applied (0: none). A REC behind it
+	// does not answer from its cache.
+	inval int64
 }
 
 func (h hop) encode() string {
 	v := url.Values{"pop": {h.pop}, "behavior": {h.behavior}, "client": {h.client}, "hops": {strconv.Itoa(h.hops)}}
+	if h.inval > 0 {
+		v.Set("inval", strconv.FormatInt(h.inval, 10))
+	}
 	return v.Encode()
 }
 
@@ -190,7 +197,13 @@ func parseHop(s string) (h hop, ok bool) {
 	if err != nil || n < 0 {
 		return hop{}, false
 	}
-	return hop{pop: v.Get("pop"), behavior: v.Get("behavior"), client: v.Get("client"), hops: n}, true
+	var inval int64
+	if s := v.Get("inval"); s != "" {
+		if inval, err = strconv.ParseInt(s, 10, 64); err != nil || inval < 0 {
+			return hop{}, false
+		}
+	}
+	return hop{pop: v.Get("pop"), behavior: v.Get("behavior"), client: v.Get("client"), hops: n, inval: inval}, true
 }
 
 // hopAnswer is what a REC says about its answer to a tier request.

@@ -310,8 +310,67 @@ func TestTierInvalidationClearsBothTiers(t *testing.T) {
 	}
 }
 
+// A PoP that applied an invalidation its REC has not applied yet must not
+// refill from the REC's older copy: the REC goes to the origin for it, and
+// answers from its cache again once it has applied the revision.
+func TestTierRECBehindAnInvalidationGoesToTheOrigin(t *testing.T) {
+	o := newCountingOrigin(t, okHandler("max-age=600"))
+	tn := newTierNet(t, snapshot(1, o.URL, "", &edgelabv1.Behavior{}), newFakeRunner(), newFakeRunner(), "A1", "A2")
+	do(t, tn.pops["A1"], "GET", "/img/a", nil, "")
+	inv := &edgelabv1.Invalidation{Id: "i1", DistributionId: "d", Paths: []string{"/img/*"}, Revision: 2}
+	if err := tn.pops["A1"].Apply(context.Background(), nil, []*edgelabv1.Invalidation{inv}); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, tn.pops["A1"], "GET", "/img/a", nil, "")
+	wantHeaders(t, "REC behind the invalidation", r, map[string]string{"X-Cache": "Miss from edgelab", xRecCache: "Miss from edgelab"})
+	if got := o.hits.Load(); got != 2 {
+		t.Fatalf("origin requests = %d, want 2 (the REC's copy predates the invalidation)", got)
+	}
+	r = do(t, tn.pops["A1"], "GET", "/img/a", nil, "")
+	wantHeaders(t, "refilled", r, map[string]string{"X-Cache": "Hit from edgelab"})
+	// A2 applied nothing: the REC's cache still answers it.
+	r = do(t, tn.pops["A2"], "GET", "/img/a", nil, "")
+	wantHeaders(t, "PoP without the invalidation", r, map[string]string{xRecCache: "Hit from edgelab"})
+	// Once the REC is at the invalidation's revision it answers A1 from its cache.
+	if err := tn.recs["ra"].Apply(context.Background(), snapshot(2, o.URL, "", &edgelabv1.Behavior{}), []*edgelabv1.Invalidation{inv}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, tn.recs["ra"], "GET", "/img/a", map[string]string{hopHeader: hop{pop: "A2", hops: 0}.encode()}, "") // refill the REC
+	hits := o.hits.Load()
+	r = do(t, tn.recs["ra"], "GET", "/img/a", map[string]string{hopHeader: hop{pop: "A1", inval: 2}.encode()}, "")
+	if ans, _ := parseHopAnswer(r.header.Get(hopHeader)); ans.result != "Hit" || o.hits.Load() != hits {
+		t.Errorf("REC at the revision: result %q, origin requests %d -> %d; want a Hit", ans.result, hits, o.hits.Load())
+	}
+}
+
+// A miss in flight when an invalidation is applied does not store what it
+// fetched (it may predate the invalidation); the next request misses again.
+func TestFetchAcrossAnInvalidationIsNotStored(t *testing.T) {
+	o := newCountingOrigin(t, okHandler("max-age=600"))
+	n := startNode(t, newFakeRunner(), nil)
+	if err := n.Apply(context.Background(), snapshot(1, o.URL, "", &edgelabv1.Behavior{}), nil); err != nil {
+		t.Fatal(err)
+	}
+	inv := &edgelabv1.Invalidation{Id: "i1", DistributionId: "d", Paths: []string{"/*"}, Revision: 2}
+	n.testHookMiss = func() {
+		n.testHookMiss = nil
+		if err := n.Apply(context.Background(), nil, []*edgelabv1.Invalidation{inv}); err != nil {
+			t.Error(err)
+		}
+	}
+	if r := do(t, n, "GET", "/obj", nil, ""); r.status != 200 || xcache(r) != "Miss" {
+		t.Fatalf("first request: %d %q", r.status, xcache(r))
+	}
+	if r := do(t, n, "GET", "/obj", nil, ""); xcache(r) != "Miss" || o.hits.Load() != 2 {
+		t.Fatalf("after an invalidation during the fetch: %q with %d origin requests, want a second Miss", xcache(r), o.hits.Load())
+	}
+	if r := do(t, n, "GET", "/obj", nil, ""); xcache(r) != "Hit" {
+		t.Fatalf("third request: %q, want Hit", xcache(r))
+	}
+}
+
 func TestHopRoundTrip(t *testing.T) {
-	h := hop{pop: "NRT", behavior: "/api/*", client: "192.0.2.1", hops: 2}
+	h := hop{pop: "NRT", behavior: "/api/*", client: "192.0.2.1", hops: 2, inval: 41}
 	if got, ok := parseHop(h.encode()); !ok || got != h {
 		t.Errorf("parseHop(encode) = %+v %v, want %+v", got, ok, h)
 	}
@@ -319,7 +378,7 @@ func TestHopRoundTrip(t *testing.T) {
 	if got, ok := parseHopAnswer(a.encode()); !ok || got != a {
 		t.Errorf("parseHopAnswer(encode) = %+v %v, want %+v", got, ok, a)
 	}
-	for _, bad := range []string{"", "hops=-1", "hops=x", "%zz"} {
+	for _, bad := range []string{"", "hops=-1", "hops=x", "%zz", "hops=0&inval=-2", "hops=0&inval=x"} {
 		if _, ok := parseHop(bad); ok {
 			t.Errorf("parseHop(%q) accepted", bad)
 		}

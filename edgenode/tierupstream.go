@@ -102,11 +102,11 @@ func (n *Node) peerRequest(ctx context.Context, t *txn, q upstreamRequest, p pee
 			h[k] = vs
 		}
 	}
-	hops, pop := 0, n.cfg.PoP
+	hops, pop, inval := 0, n.cfg.PoP, n.invalidatedAt(t.d.id)
 	if t.hop != nil {
-		hops, pop = t.hop.hops+1, t.hop.pop
+		hops, pop, inval = t.hop.hops+1, t.hop.pop, max(inval, t.hop.inval)
 	}
-	h.Set(hopHeader, hop{pop: pop, behavior: t.b.pattern, client: q.req.ClientIP, hops: hops}.encode())
+	h.Set(hopHeader, hop{pop: pop, behavior: t.b.pattern, client: q.req.ClientIP, hops: hops, inval: inval}.encode())
 	h["Via"] = append(slices.Clip(h["Via"]), n.hdr.via[0])
 	hreq.Header = h
 	hreq.Host = t.in.host

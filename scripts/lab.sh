@@ -244,10 +244,7 @@ chaos_allinone() {
     fi
   fi
   rm -rf "$dir/lab"
-  # One tier: with regional edge caches a PoP can refill from a REC that has
-  # not applied an invalidation yet, which fresh-after-invalidation reports
-  # (docs/tiers.md, Invalidation).
-  "$dir/edgelab" up --one-tier --data-dir "$dir/lab" --base-port 0 \
+  "$dir/edgelab" up --data-dir "$dir/lab" --base-port 0 \
     --regions "${EDGELAB_ALLINONE_REGIONS:-us-east-1,eu-west-1,ap-northeast-1}" >"$dir/lab.log" 2>&1 &
   pid=$!
   local deadline=$(( $(date +%s) + ${EDGELAB_LAB_TIMEOUT:-180} ))

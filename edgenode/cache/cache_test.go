@@ -142,3 +142,22 @@ func TestCacheInvalidate(t *testing.T) {
 		t.Fatalf("other distribution touched: %d items left", items)
 	}
 }
+
+func TestCachePutAtRefusesAnObjectFetchedAcrossAnInvalidation(t *testing.T) {
+	c := New(1 << 20)
+	e := func(dist string) *Entry { return &Entry{Distribution: dist, Path: "/a", Status: 200} }
+	genA, genB := c.Generation("a"), c.Generation("b")
+	c.Invalidate("a", []string{"/nothing"}) // removes nothing, still moves a's generation
+	if c.PutAt("ka", e("a"), genA) {
+		t.Error("stored an object of a whose fetch began before a's invalidation")
+	}
+	if !c.PutAt("kb", e("b"), genB) {
+		t.Error("refused an object of b: only a was invalidated")
+	}
+	if !c.PutAt("ka", e("a"), c.Generation("a")) {
+		t.Error("refused an object of a fetched after the invalidation")
+	}
+	if _, ok := c.Get("ka"); !ok {
+		t.Error("ka not stored")
+	}
+}
