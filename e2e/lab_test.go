@@ -34,6 +34,10 @@ const smokeHost = "smoke.edgelab.test"
 var (
 	gatewayURL = "http://127.0.0.1:" + env("EDGELAB_GATEWAY_PORT", "8080")
 	cpEndpoint = "127.0.0.1:" + env("EDGELAB_CP1_PORT", "7070")
+	// labFile is the endpoints file scripts/lab.sh up writes, with the lab
+	// CA and the admin token edgectl authenticates with.
+	// (Absolute: commands run from the repository root, tests from e2e/.)
+	labFile, _ = filepath.Abs(filepath.Join("..", "build", "lab-"+env("COMPOSE_PROJECT_NAME", "edgelab")+".json"))
 )
 
 func repoRoot(t *testing.T) string {
@@ -244,7 +248,7 @@ func TestComposeLabSmoke(t *testing.T) {
 	edgectl := edgectlBinary(t, ctx)
 	ectl := func(args ...string) string {
 		t.Helper()
-		return run(t, ctx, edgectl, append([]string{"--insecure", "--endpoint", cpEndpoint}, args...)...)
+		return run(t, ctx, edgectl, append([]string{"--lab", labFile, "--endpoint", cpEndpoint}, args...)...)
 	}
 	// Unique per run, so the test also passes against a lab it ran on before.
 	runID := fmt.Sprintf("%d", time.Now().UnixNano())

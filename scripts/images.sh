@@ -8,11 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE="${EDGELAB_IMAGE:-edgelab:${EDGELAB_TAG:-dev}}"
 OUT=build/image
-BINARIES=(etcd controlplane edgenode origin gateway edgectl healthcheck)
+BINARIES=(etcd controlplane edgenode origin gateway edgectl edgelab healthcheck)
 
 start=$(date +%s)
 rm -rf "$OUT"
-mkdir -p "$OUT/bin" "$OUT/rootfs/tmp" "$OUT/rootfs/data"
+mkdir -p "$OUT/bin" "$OUT/rootfs/tmp" "$OUT/rootfs/data" "$OUT/rootfs/pki"
 chmod 1777 "$OUT/rootfs/tmp"
 pkgs=()
 for b in "${BINARIES[@]}"; do

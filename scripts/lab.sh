@@ -41,6 +41,8 @@ export PATH="$PATH:/usr/local/go/bin"
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-edgelab}"
 LAB_ENV="build/lab-$COMPOSE_PROJECT_NAME.env"
 LAB_JSON="build/lab-$COMPOSE_PROJECT_NAME.json"
+# LAB_PKI holds what the host needs of the lab's pki volume: ca.crt and admin.token.
+LAB_PKI="build/lab-$COMPOSE_PROJECT_NAME-pki"
 PORT_VARS=(EDGELAB_GATEWAY_PORT EDGELAB_CP1_PORT EDGELAB_CP2_PORT EDGELAB_ORIGIN_A_PORT EDGELAB_ORIGIN_B_PORT)
 declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [EDGELAB_CP2_PORT]=7071 [EDGELAB_ORIGIN_A_PORT]=9001 [EDGELAB_ORIGIN_B_PORT]=9002)
 
@@ -99,9 +101,11 @@ write_env() {
     {"id": "web-b", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT"}
   ],
   "profile": "$EDGELAB_PROFILE",
-  "insecure": true
+  "caFile": "$(basename "$LAB_PKI")/ca.crt",
+  "adminToken": "$(cat "$LAB_PKI/admin.token" 2>/dev/null || true)"
 }
 JSON
+  chmod 600 "$LAB_JSON"
   {
     echo "EDGELAB_IMAGE=$EDGELAB_IMAGE"
     echo "EDGELAB_PROFILE=$EDGELAB_PROFILE"
@@ -138,7 +142,21 @@ edgectl_bin() {
   fi
   echo "$bin"
 }
-edgectl() { "$(edgectl_bin)" --insecure --endpoint "127.0.0.1:${EDGELAB_CP1_PORT:-7070}" "$@"; }
+edgectl() { "$(edgectl_bin)" --lab "$LAB_JSON" --endpoint "127.0.0.1:${EDGELAB_CP1_PORT:-7070}" "$@"; }
+
+# fetch_pki copies the lab CA certificate and the admin token out of the
+# pki job's volume (the job has run once its dependants started) and
+# writes them into the endpoints file.
+fetch_pki() {
+  local id
+  id=$("${COMPOSE[@]}" ps -a -q pki 2>/dev/null || "${COMPOSE[@]}" ps -q pki)
+  if [[ -z "$id" ]]; then log "the pki job did not run"; return 1; fi
+  rm -rf "$LAB_PKI" && mkdir -p "$LAB_PKI" && chmod 700 "$LAB_PKI"
+  docker cp "$id:/pki/ca.crt" "$LAB_PKI/ca.crt" >/dev/null &&
+    docker cp "$id:/pki/admin.token" "$LAB_PKI/admin.token" >/dev/null || { log "copying the lab CA and token failed"; return 1; }
+  chmod 600 "$LAB_PKI/admin.token"
+  write_env
+}
 
 # deploy_demo publishes the all-in-one's sample functions (examples/) and
 # applies the demo distribution, then waits until it is Deployed.
@@ -175,7 +193,7 @@ run_one() {
   name=$(basename "$f" .yaml)
   log "chaos $name: running (profile $EDGELAB_PROFILE)"
   t0=$(date +%s)
-  if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$(edgectl_bin)" --insecure --endpoint "127.0.0.1:$EDGELAB_CP1_PORT" chaos run "$f" \
+  if timeout "${EDGELAB_CHAOS_TIMEOUT:-900}" "$(edgectl_bin)" --endpoint "127.0.0.1:$EDGELAB_CP1_PORT" chaos run "$f" \
       --lab compose --lab-file "$LAB_JSON" --compose-project "$COMPOSE_PROJECT_NAME" \
       --report "build/reports/chaos-$name.json" </dev/null; then
     log "chaos $name: PASS in $(( $(date +%s) - t0 ))s (build/reports/chaos-$name.json)"
@@ -280,7 +298,7 @@ chaos_allinone() {
 wait_healthy() {
   local timeout=${EDGELAB_LAB_TIMEOUT:-180}
   local deadline=$(( $(date +%s) + timeout ))
-  local want; want=$("${COMPOSE[@]}" config --services | wc -l)
+  local want; want=$("${COMPOSE[@]}" config --services | grep -cvx pki) # the pki job exits when done
   local healthy=0 ids states
   while :; do
     healthy=0
@@ -313,6 +331,7 @@ case "${1:-}" in
     t1=$(date +%s)
     "${COMPOSE[@]}" up -d --remove-orphans
     wait_healthy
+    fetch_pki
     t2=$(date +%s)
     if [[ "${EDGELAB_NO_DEMO:-0}" != 1 ]] && ! deploy_demo; then
       log "deploying the demo distribution failed"
@@ -322,8 +341,8 @@ case "${1:-}" in
     t3=$(date +%s)
     log "image $((t1 - t0))s, compose up + healthy $((t2 - t1))s, demo $((t3 - t2))s (settings in $LAB_ENV)"
     g=http://127.0.0.1:$EDGELAB_GATEWAY_PORT
-    ctl="edgectl --insecure"
-    if [[ "$EDGELAB_CP1_PORT" != 7070 ]]; then ctl="edgectl --insecure --endpoint 127.0.0.1:$EDGELAB_CP1_PORT"; fi
+    ctl="edgectl --lab $LAB_JSON"
+    if [[ "$EDGELAB_CP1_PORT" != 7070 ]]; then ctl="$ctl --endpoint 127.0.0.1:$EDGELAB_CP1_PORT"; fi
     cat <<MSG
 edgelab compose lab is up (project $COMPOSE_PROJECT_NAME, image $EDGELAB_IMAGE):
 
@@ -353,7 +372,7 @@ MSG
     ;;
   down)
     "${COMPOSE[@]}" down -v --remove-orphans --timeout 10
-    rm -f "$LAB_ENV" "$LAB_JSON"
+    rm -rf "$LAB_ENV" "$LAB_JSON" "$LAB_PKI"
     ;;
   ps) "${COMPOSE[@]}" ps ;;
   wait) wait_healthy ;;
