@@ -2,9 +2,13 @@ package controlplane
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
 	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/edgelab/edgelab/eventtype"
 
@@ -37,6 +41,9 @@ func (s *Server) ApplyDistribution(ctx context.Context, req *edgelabv1.ApplyDist
 		return nil, toStatus(err)
 	}
 	if err := s.checkAssociations(ctx, d); err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.checkStagingLinks(ctx, d); err != nil {
 		return nil, toStatus(err)
 	}
 	if err := s.replicator.CheckDeliverable(d); err != nil {
@@ -93,6 +100,40 @@ func (s *Server) checkAssociations(ctx context.Context, d *edgelabv1.Distributio
 	return nil
 }
 
+// checkStagingLinks checks d against the stored distributions: its
+// continuous deployment policy names a staging distribution no other
+// primary uses, and a staging distribution a primary links stays one.
+func (s *Server) checkStagingLinks(ctx context.Context, d *edgelabv1.Distribution) error {
+	all, err := s.store.ListDistributions(ctx)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*edgelabv1.Distribution, len(all))
+	for _, o := range all {
+		byID[o.GetId()] = o
+	}
+	primaries := func(stagingID string) []string { return primariesOf(all, stagingID) }
+	if err := distribution.ValidateContinuousDeployment(d, func(id string) *edgelabv1.Distribution { return byID[id] }, primaries); err != nil {
+		return err
+	}
+	if p := primaries(d.GetId()); len(p) > 0 && !d.GetStaging() {
+		return invalidf("staging: distribution %s is the staging distribution of %s; unlink it there first", d.GetId(), strings.Join(p, ", "))
+	}
+	return nil
+}
+
+// primariesOf lists the distributions whose continuous deployment policy
+// names stagingID.
+func primariesOf(all []*edgelabv1.Distribution, stagingID string) []string {
+	var out []string
+	for _, o := range all {
+		if o.GetContinuousDeployment().GetStagingDistributionId() == stagingID {
+			out = append(out, o.GetId())
+		}
+	}
+	return out
+}
+
 // GetDistribution returns one distribution.
 func (s *Server) GetDistribution(ctx context.Context, req *edgelabv1.GetDistributionRequest) (*edgelabv1.GetDistributionResponse, error) {
 	ctx, cancel := s.rpcCtx(ctx)
@@ -124,6 +165,13 @@ func (s *Server) DeleteDistribution(ctx context.Context, req *edgelabv1.DeleteDi
 	defer cancel()
 	if err := store.CheckName("distribution", req.GetId()); err != nil {
 		return nil, toStatus(err)
+	}
+	all, err := s.store.ListDistributions(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if p := primariesOf(all, req.GetId()); len(p) > 0 {
+		return nil, status.Errorf(codes.FailedPrecondition, "distribution %s is the staging distribution of %s: remove the continuous deployment policy there first", req.GetId(), strings.Join(p, ", "))
 	}
 	rev, err := s.store.DeleteDistribution(ctx, req.GetId())
 	if err != nil {

@@ -56,6 +56,9 @@ type file struct {
 	Egress                  *egressFile                 `json:"egress,omitempty"`
 	// OriginShield is a region whose REC every REC's misses go through.
 	OriginShield string `json:"originShield,omitempty"`
+	// Staging and ContinuousDeployment: staging.go.
+	Staging              bool                      `json:"staging,omitempty"`
+	ContinuousDeployment *continuousDeploymentFile `json:"continuousDeployment,omitempty"`
 }
 
 type originFile struct {
@@ -139,7 +142,11 @@ func cleanDecodeError(err error) string {
 }
 
 func (f *file) toProto() (*edgelabv1.Distribution, error) {
-	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, Egress: f.Egress.toProto(), OriginShield: f.OriginShield}
+	d := &edgelabv1.Distribution{Id: f.ID, Comment: f.Comment, Domains: f.Domains, Egress: f.Egress.toProto(), OriginShield: f.OriginShield, Staging: f.Staging}
+	var err error
+	if d.ContinuousDeployment, err = f.ContinuousDeployment.toProto(); err != nil {
+		return nil, err
+	}
 	for i, o := range f.Origins {
 		po := &edgelabv1.Origin{Id: o.ID, Url: o.URL, CustomHeaders: o.CustomHeaders, Region: o.Region}
 		var err error
@@ -289,7 +296,8 @@ func ToFile(d *edgelabv1.Distribution) ([]byte, error) {
 	if d == nil {
 		return nil, errors.New("no distribution")
 	}
-	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), Egress: egressToFile(d.GetEgress()), OriginShield: d.GetOriginShield()}
+	f := file{ID: d.GetId(), Comment: d.GetComment(), Domains: d.GetDomains(), Egress: egressToFile(d.GetEgress()), OriginShield: d.GetOriginShield(),
+		Staging: d.GetStaging(), ContinuousDeployment: continuousDeploymentToFile(d.GetContinuousDeployment())}
 	for _, o := range d.GetOrigins() {
 		of := originFile{ID: o.GetId(), URL: o.GetUrl(), CustomHeaders: o.GetCustomHeaders(), Region: o.GetRegion()}
 		if o.ConnectTimeout != nil {

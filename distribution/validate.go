@@ -62,7 +62,14 @@ func Validate(d *edgelabv1.Distribution) error {
 	if !idRE.MatchString(d.GetId()) {
 		p.add("id", "%q is not a valid id: use 1-64 letters, digits, '-' or '_', starting with a letter or digit", d.GetId())
 	}
-	validateDomains(&p, d.GetDomains())
+	if d.GetStaging() {
+		if len(d.GetDomains()) > 0 {
+			p.add("domains", "a staging distribution has no domains: viewers reach it through its primary's continuous deployment policy")
+		}
+	} else {
+		validateDomains(&p, d.GetDomains())
+	}
+	validateStaging(&p, d)
 	targets := validateOrigins(&p, d)
 	validateBehaviors(&p, d.GetBehaviors(), targets)
 	validatePolicies(&p, d)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"maps"
 	"net"
@@ -63,7 +64,9 @@ type Node struct {
 	testHookMiss func()
 
 	ridPrefix string
-	ridSeq    atomic.Uint64
+	// cdSeed hashes request ids into continuous deployment draws.
+	cdSeed maphash.Seed
+	ridSeq atomic.Uint64
 	// hdr are the node's pre-rendered response header values.
 	hdr staticHeaders
 	// reqCount counts viewer requests by result and status.
@@ -118,6 +121,7 @@ func New(cfg Config) (*Node, error) {
 	var rb [6]byte
 	_, _ = rand.Read(rb[:])
 	n.ridPrefix = base64.RawURLEncoding.EncodeToString(rb[:])
+	n.cdSeed = maphash.MakeSeed()
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

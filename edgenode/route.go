@@ -36,6 +36,9 @@ func (t *txn) route() *reply {
 	if t.d == nil {
 		return errorReply(http.StatusForbidden, xError, "Bad request. No distribution serves host "+in.host+".", t.rid)
 	}
+	if !n.tiers.isREC() { // a REC serves the distribution its PoP chose (tierRoute)
+		t.d = t.continuousDeployment(t.d)
+	}
 	t.b = t.d.behaviorFor(in.req.URI)
 	if t.b == nil {
 		return errorReply(http.StatusForbidden, xError, "Bad request. No cache behavior matches.", t.rid)

@@ -53,6 +53,8 @@ type dist struct {
 	// egress is where the distribution's functions may fetch: its origins
 	// and egress rules (distribution.EgressPolicy).
 	egress *egress.Policy
+	// staging is the continuous deployment policy (nil: none; staging.go).
+	staging *stagingRoute
 }
 
 type behavior struct {
@@ -170,7 +172,8 @@ func (st *state) unrouteDist(d *dist) {
 }
 
 func compileDist(pd *edgelabv1.Distribution, ds *desired.State) (*dist, error) {
-	d := &dist{src: pd, id: pd.GetId(), origins: map[string]*originTarget{}, egress: distribution.EgressPolicy(pd)}
+	d := &dist{src: pd, id: pd.GetId(), origins: map[string]*originTarget{}, egress: distribution.EgressPolicy(pd),
+		staging: compileStaging(pd.GetContinuousDeployment())}
 	if d.id == "" {
 		return nil, fmt.Errorf("empty id")
 	}

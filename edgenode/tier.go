@@ -173,12 +173,18 @@ type hop struct {
 	// distribution the asking tiers applied (0: none). A REC behind it
 	// does not answer from its cache.
 	inval int64
+	// staging is the staging distribution the PoP routed the request to
+	// ("": the one the Host names).
+	staging string
 }
 
 func (h hop) encode() string {
 	v := url.Values{"pop": {h.pop}, "behavior": {h.behavior}, "client": {h.client}, "hops": {strconv.Itoa(h.hops)}}
 	if h.inval > 0 {
 		v.Set("inval", strconv.FormatInt(h.inval, 10))
+	}
+	if h.staging != "" {
+		v.Set("staging", h.staging)
 	}
 	return v.Encode()
 }
@@ -203,7 +209,7 @@ func parseHop(s string) (h hop, ok bool) {
 			return hop{}, false
 		}
 	}
-	return hop{pop: v.Get("pop"), behavior: v.Get("behavior"), client: v.Get("client"), hops: n, inval: inval}, true
+	return hop{pop: v.Get("pop"), behavior: v.Get("behavior"), client: v.Get("client"), hops: n, inval: inval, staging: v.Get("staging")}, true
 }
 
 // hopAnswer is what a REC says about its answer to a tier request.

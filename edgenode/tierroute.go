@@ -23,6 +23,12 @@ func (t *txn) tierRoute() *reply {
 		return errorReply(http.StatusLoopDetected, xError, "The request passed too many regional edge caches.", t.rid)
 	}
 	t.hop = &h
+	if s := t.st.dists[h.staging]; h.staging != "" && s != nil && s.src.GetStaging() {
+		t.d, t.b = s, s.behaviorFor(t.in.req.URI) // the PoP routed it to a staging distribution
+		if t.b == nil {
+			return errorReply(http.StatusForbidden, xError, "Bad request. No cache behavior matches.", t.rid)
+		}
+	}
 	if b := t.d.behaviorByPattern(h.behavior); b != nil {
 		t.b = b
 	}

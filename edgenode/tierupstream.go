@@ -106,7 +106,11 @@ func (n *Node) peerRequest(ctx context.Context, t *txn, q upstreamRequest, p pee
 	if t.hop != nil {
 		hops, pop, inval = t.hop.hops+1, t.hop.pop, max(inval, t.hop.inval)
 	}
-	h.Set(hopHeader, hop{pop: pop, behavior: t.b.pattern, client: q.req.ClientIP, hops: hops, inval: inval}.encode())
+	next := hop{pop: pop, behavior: t.b.pattern, client: q.req.ClientIP, hops: hops, inval: inval}
+	if t.d.src.GetStaging() {
+		next.staging = t.d.id
+	}
+	h.Set(hopHeader, next.encode())
 	h["Via"] = append(slices.Clip(h["Via"]), n.hdr.via[0])
 	hreq.Header = h
 	hreq.Host = t.in.host

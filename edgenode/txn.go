@@ -48,6 +48,9 @@ type txn struct {
 	hop *hop
 	// vi is what is known of the viewer, once asked (viewerhdrs.go).
 	vi *viewerinfo.Viewer
+	// cdCookie is the continuous deployment session cookie to set ("":
+	// none; staging.go).
+	cdCookie string
 	// errorPage is set on the inner transaction that fetches a custom
 	// error response's page (errorresponse.go).
 	errorPage bool

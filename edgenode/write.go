@@ -40,6 +40,12 @@ func (t *txn) responseHeaders(rep *reply, sink headerSink) (status int, bodyAllo
 	sink.set("X-Edgelab-Node", n.hdr.node)
 	sink.set1("X-Edgelab-Request-Id", t.rid)
 	t.tierHeaders(rep, sink)
+	if t.cdCookie != "" {
+		sink.set("Set-Cookie", append(slices.Clip(rep.header["Set-Cookie"]), t.cdCookie))
+	}
+	if t.d != nil && t.d.src.GetStaging() && t.hop == nil {
+		sink.set1(xStaging, t.d.id)
+	}
 	if len(t.fns) > 0 {
 		sink.set1("X-Edgelab-Functions", strings.Join(t.fns, ", "))
 	}

@@ -28,8 +28,53 @@ in docs/distribution.md.`,
   edgectl distribution delete demo`,
 		Aliases: []string{"distributions", "dist"},
 	}
-	cmd.AddCommand(distApplyCmd(), distGetCmd(), distListCmd(), distDeleteCmd())
+	cmd.AddCommand(distApplyCmd(), distGetCmd(), distListCmd(), distDeleteCmd(), distPromoteCmd())
 	return cmd
+}
+
+func distPromoteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "promote PRIMARY",
+		Short: "Copy the staging distribution's configuration onto its primary",
+		Long: `promote is CloudFront's UpdateDistributionWithStagingConfig: the primary
+distribution takes every setting of the staging distribution its continuous
+deployment policy names (origins, behaviors, policies, functions ...) and keeps
+its own id and domains. The policy stays, disabled, so the next change can be
+staged the same way; the staging distribution is left as it is. The new
+configuration replicates like any change (edgectl status PRIMARY --wait).`,
+		Example: "  edgectl distribution promote demo\n  edgectl status demo --wait",
+		Args:    exactArgs(1, "PRIMARY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, closeFn, err := Client(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			ctx := cmd.Context()
+			primary, err := c.GetDistribution(ctx, &edgelabv1.GetDistributionRequest{Id: args[0]})
+			if err != nil {
+				return err
+			}
+			sid := primary.GetDistribution().GetContinuousDeployment().GetStagingDistributionId()
+			if sid == "" {
+				return fmt.Errorf("distribution %s has no continuous deployment policy: nothing to promote", args[0])
+			}
+			staging, err := c.GetDistribution(ctx, &edgelabv1.GetDistributionRequest{Id: sid})
+			if err != nil {
+				return fmt.Errorf("staging distribution %s: %w", sid, err)
+			}
+			promoted, err := distribution.Promote(primary.GetDistribution(), staging.GetDistribution())
+			if err != nil {
+				return err
+			}
+			res, err := c.ApplyDistribution(ctx, &edgelabv1.ApplyDistributionRequest{Distribution: promoted})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "promoted %s onto %s (revision %d); its continuous deployment policy is now disabled\n", sid, args[0], res.GetRevision())
+			return err
+		},
+	}
 }
 
 func distApplyCmd() *cobra.Command {

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,9 @@ exits 1 on Failed or when --timeout passes.`,
 				if err != nil {
 					return err
 				}
+				if err := addStagingStatus(ctx, c, id, st); err != nil {
+					return err
+				}
 				state := overallState(st)
 				if !wait || state != edgelabv1.DeploymentState_DEPLOYMENT_STATE_IN_PROGRESS || time.Now().After(deadline) {
 					if err := printStatus(cmd.OutOrStdout(), cmd, st, nodes); err != nil {
@@ -80,6 +84,28 @@ exits 1 on Failed or when --timeout passes.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
 	cmd.Flags().BoolVar(&nodes, "nodes", false, "also show every node's progress")
 	return cmd
+}
+
+// addStagingStatus appends, for a primary distribution with a continuous
+// deployment policy, its staging distribution's status, so both show.
+func addStagingStatus(ctx context.Context, c edgelabv1.ControlPlaneServiceClient, id string, st *edgelabv1.GetStatusResponse) error {
+	if id == "" {
+		return nil // every distribution is listed already
+	}
+	d, err := c.GetDistribution(ctx, &edgelabv1.GetDistributionRequest{Id: id})
+	if err != nil {
+		return err
+	}
+	sid := d.GetDistribution().GetContinuousDeployment().GetStagingDistributionId()
+	if sid == "" {
+		return nil
+	}
+	sst, err := c.GetStatus(ctx, &edgelabv1.GetStatusRequest{DistributionId: sid})
+	if err != nil {
+		return fmt.Errorf("staging distribution %s: %w", sid, err)
+	}
+	st.Distributions = append(st.Distributions, sst.GetDistributions()...)
+	return nil
 }
 
 // overallState is Failed if any distribution failed, else InProgress if any
