@@ -1,0 +1,189 @@
+package edgenode
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/gateway"
+	"github.com/edgelab/edgelab/latency"
+	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/topology"
+)
+
+// latencyTopology: three regions, a REC in e and one in w (whose misses
+// go through e's REC, a shield), s's PoPs missing to e's REC. Every
+// one-way latency is at least 10ms, so every hop's round trip is >= 20ms.
+const latencyTopology = `home: e
+regions:
+  - {name: e, pops: [E1]}
+  - {name: w, pops: [W1]}
+  - {name: s, pops: [S1], rec: re}
+latency: {e: {e: 10, w: 40, s: 25}, w: {w: 10, s: 45}, s: {s: 10}}
+recs:
+  - {name: re, region: e}
+  - {name: rw, region: w, shield: e}
+`
+
+// latencyNet is a gateway in front of one PoP per region, the RECs and an
+// origin in region w, every stage sharing one latency model (nil: off).
+type latencyNet struct {
+	gw     *gateway.Gateway
+	client *http.Client
+}
+
+func newLatencyNet(t *testing.T, top *topology.Topology, model *latency.Model, originURL string) *latencyNet {
+	t.Helper()
+	snap := snapshot(1, originURL, "", &edgelabv1.Behavior{})
+	snap.Distributions[0].Origins[0].Region = "w"
+	urls := map[string]string{}
+	var nodes []*Node
+	for _, r := range top.RECs() {
+		n := startNode(t, newFakeRunner(), func(c *Config) {
+			c.NodeID, c.Region, c.PoP = "rec-"+r.Name, r.Region, r.Name
+			c.Tier, c.Latency = TierConfig{Role: RoleREC, Topology: top}, model
+		})
+		urls[r.Name] = n.URL()
+		nodes = append(nodes, n)
+	}
+	var edges []gateway.Edge
+	for _, region := range top.Regions() {
+		pop := top.PoPs(region)[0]
+		n := startNode(t, newFakeRunner(), func(c *Config) {
+			c.NodeID, c.Region, c.PoP = "pop-"+pop, region, pop
+			c.Tier, c.Latency = TierConfig{Topology: top, RECs: urls}, model
+		})
+		edges = append(edges, gateway.Edge{ID: n.cfg.NodeID, Region: region, PoP: pop, URL: n.URL()})
+		nodes = append(nodes, n)
+	}
+	for _, n := range nodes {
+		n.SetRECs(urls)
+		if err := n.Apply(context.Background(), snap, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gw, err := gateway.New(gateway.Config{ListenAddr: "127.0.0.1:0", Topology: top, Edges: edges, HealthInterval: -1,
+		AddLatency: model.On(), Latency: model, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := gw.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return &latencyNet{gw: gw, client: &http.Client{Transport: &http.Transport{}}}
+}
+
+// miss sends one request for a path nobody holds from a viewer in region
+// and returns how long the whole answer took and the REC that answered.
+func (ln *latencyNet) miss(t *testing.T, region, path string) (time.Duration, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+ln.gw.Addr().String()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(gateway.HeaderViewerRegion, region)
+	start := time.Now()
+	resp, err := ln.client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s from %s: %v", path, region, err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("X-Cache") != "Miss from edgelab" {
+		t.Fatalf("GET %s from %s: %d %q %v", path, region, resp.StatusCode, resp.Header.Get("X-Cache"), err)
+	}
+	return took, resp.Header.Get("X-Edgelab-Rec")
+}
+
+// fastest is the minimum of runs misses from region (noise only adds).
+func (ln *latencyNet) fastest(t *testing.T, region, tag string, runs int) (time.Duration, string) {
+	best, rec := time.Duration(1<<62), ""
+	for i := range runs {
+		took, r := ln.miss(t, region, fmt.Sprintf("/%s/%s/%d", tag, region, i))
+		best, rec = min(best, took), r
+	}
+	return best, rec
+}
+
+// TestLatencyModelMissPerRegion: with the latency model on, a miss from
+// each region takes what the model says, within 10% plus the request's
+// own cost measured with the model off in the same test: viewer -> PoP,
+// PoP -> REC, REC -> shield (from w), REC/shield -> the origin in w.
+func TestLatencyModelMissPerRegion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times requests")
+	}
+	top, err := topology.Parse([]byte(latencyTopology))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := latency.New(latency.Config{Topology: top, Scale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newCountingOrigin(t, okHandler("max-age=60"))
+	off, on := newLatencyNet(t, top, nil, o.URL), newLatencyNet(t, top, model, o.URL)
+	rt := model.RoundTrip
+	want := map[string]struct {
+		rec      string
+		expected time.Duration
+	}{
+		"e": {"re", rt("e", "e") + rt("e", "e") + rt("e", "w")},                // 20 + 20 + 80
+		"w": {"rw", rt("w", "w") + rt("w", "w") + rt("w", "e") + rt("e", "w")}, // 20 + 20 + 80 + 80 (shield)
+		"s": {"re", rt("s", "s") + rt("s", "e") + rt("e", "w")},                // 20 + 50 + 80
+	}
+	const runs = 5
+	for _, region := range top.Regions() {
+		w := want[region]
+		base, _ := off.fastest(t, region, "off", runs)
+		got, rec := on.fastest(t, region, "on", runs)
+		if rec != w.rec {
+			t.Errorf("%s: answered by REC %q, want %q", region, rec, w.rec)
+		}
+		slack := w.expected/10 + base + 5*time.Millisecond
+		t.Logf("%s: miss %v with the model (expected %v), %v without", region, got, w.expected, base)
+		if got < w.expected || got > w.expected+slack {
+			t.Errorf("%s: miss took %v, want %v (model) within [0, %v]", region, got, w.expected, slack)
+		}
+	}
+}
+
+// TestLatencyModelFetchTable: every invocation gets the fetch round trips
+// from the node's region: to each mapped host's region, else home.
+func TestLatencyModelFetchTable(t *testing.T) {
+	top, err := topology.Parse([]byte(latencyTopology))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := latency.New(latency.Config{Topology: top, Scale: 2, FetchRegions: map[string]string{"auth.test": "s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newCountingOrigin(t, okHandler("max-age=60"))
+	r := newFakeRunner()
+	got := make(chan sandbox.FetchLatency, 1)
+	r.handlers["vr"] = func(inv sandbox.Invocation) sandbox.Result {
+		got <- inv.FetchLatency
+		return cont(inv)
+	}
+	n := startNode(t, r, func(c *Config) { c.Region, c.PoP, c.Latency = "w", "W1", model })
+	if err := n.Apply(context.Background(), snapshot(1, o.URL, "", &edgelabv1.Behavior{Functions: []*edgelabv1.Association{assoc(evVR, "vr")}}), nil); err != nil {
+		t.Fatal(err)
+	}
+	do(t, n, "GET", "/x", nil, "")
+	fl := <-got
+	if fl.Default != 2*2*40*time.Millisecond || fl.ByHost["auth.test"] != 2*2*45*time.Millisecond || len(fl.ByHost) != 1 {
+		t.Errorf("FetchLatency from w = %+v, want default 160ms (home e), auth.test 180ms (s)", fl)
+	}
+}
