@@ -116,6 +116,22 @@ func (ln *latencyNet) fastest(t *testing.T, region, tag string, runs int) (time.
 	return best, rec
 }
 
+// fastestWithin is fastest for misses that wait the model: at least
+// minRuns and at most maxRuns, stopping once the fastest is within limit.
+// Every run must take at least floor (the model never waits less).
+func (ln *latencyNet) fastestWithin(t *testing.T, region string, floor, limit time.Duration, minRuns, maxRuns int) (time.Duration, string, int) {
+	t.Helper()
+	best, rec, n := time.Duration(1<<62), "", 0
+	for n < maxRuns && (n < minRuns || best > limit) {
+		took, r := ln.miss(t, region, fmt.Sprintf("/on/%s/%d", region, n))
+		if took < floor {
+			t.Errorf("%s: a miss took %v, less than the model's %v", region, took, floor)
+		}
+		best, rec, n = min(best, took), r, n+1
+	}
+	return best, rec, n
+}
+
 // TestLatencyModelMissPerRegion: with the latency model on, a miss from
 // each region takes what the model says, within 10% plus the request's
 // own cost measured with the model off in the same test: viewer -> PoP,
@@ -143,18 +159,18 @@ func TestLatencyModelMissPerRegion(t *testing.T) {
 		"w": {"rw", rt("w", "w") + rt("w", "w") + rt("w", "e") + rt("e", "w")}, // 20 + 20 + 80 + 80 (shield)
 		"s": {"re", rt("s", "s") + rt("s", "e") + rt("e", "w")},                // 20 + 50 + 80
 	}
-	const runs = 5
 	for _, region := range top.Regions() {
 		w := want[region]
-		base, _ := off.fastest(t, region, "off", runs)
-		got, rec := on.fastest(t, region, "on", runs)
+		base, _ := off.fastest(t, region, "off", 5)
+		limit := w.expected + w.expected/10 + base + 5*time.Millisecond
+		// The fastest of 3 to 10 runs: a loaded machine only adds time.
+		got, rec, runs := on.fastestWithin(t, region, w.expected, limit, 3, 10)
 		if rec != w.rec {
 			t.Errorf("%s: answered by REC %q, want %q", region, rec, w.rec)
 		}
-		slack := w.expected/10 + base + 5*time.Millisecond
-		t.Logf("%s: miss %v with the model (expected %v), %v without", region, got, w.expected, base)
-		if got < w.expected || got > w.expected+slack {
-			t.Errorf("%s: miss took %v, want %v (model) within [0, %v]", region, got, w.expected, slack)
+		t.Logf("%s: miss %v with the model (expected %v, fastest of %d), %v without", region, got, w.expected, runs, base)
+		if got > limit {
+			t.Errorf("%s: miss took %v, want %v (model) + 10%% + %v (the request without the model) + 5ms = at most %v", region, got, w.expected, base, limit)
 		}
 	}
 }
