@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/gateway"
 	"github.com/edgelab/edgelab/latency"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
@@ -201,5 +202,44 @@ func TestLatencyModelFetchTable(t *testing.T) {
 	fl := <-got
 	if fl.Default != 2*2*40*time.Millisecond || fl.ByHost["auth.test"] != 2*2*45*time.Millisecond || len(fl.ByHost) != 1 {
 		t.Errorf("FetchLatency from w = %+v, want default 160ms (home e), auth.test 180ms (s)", fl)
+	}
+}
+
+// TestLatencyModelOriginRegion: a fetch goes to its origin's region, or,
+// when origin-request moved it to another host, to that host's fetch
+// region (home when unmapped).
+func TestLatencyModelOriginRegion(t *testing.T) {
+	top, err := topology.Parse([]byte(latencyTopology))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := latency.New(latency.Config{Topology: top, Scale: 1, FetchRegions: map[string]string{"other.test": "s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, err := newOriginConf(&edgelabv1.Origin{Id: "o", Url: "http://web.test:8080", Region: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{cfg: Config{Latency: model}}
+	moved := func(u string) *edge.Origin {
+		o, err := edge.NewCustomOrigin(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	for name, tc := range map[string]struct {
+		o    *edge.Origin
+		want string
+	}{
+		"as configured":     {oc.origin, "w"},
+		"same host, copied": {moved("http://web.test:8080/prefix"), "w"},
+		"moved, mapped":     {moved("http://other.test"), "s"},
+		"moved, unmapped":   {moved("http://elsewhere.test"), "e"},
+	} {
+		if got := n.originRegion(oc, tc.o); got != tc.want {
+			t.Errorf("%s: region %q, want %q", name, got, tc.want)
+		}
 	}
 }
