@@ -27,7 +27,10 @@ type labEdge struct {
 // accessLogsCmd is `edgectl logs access`: the PoPs' CloudFront standard
 // access logs as one log.
 func accessLogsCmd() *cobra.Command {
-	var nodes, pops, files []string
+	var (
+		nodes, pops, files []string
+		follow             bool
+	)
 	cmd := &cobra.Command{
 		Use:   "access",
 		Short: "Print the PoPs' CloudFront standard access logs as one log",
@@ -40,29 +43,40 @@ Athena, ...) read the output unchanged.
 The logs are the files the lab's PoPs write, <lab dir>/nodes/<node>/access.log,
 found from lab.json (--lab, $` + LabFileEnv + ` or ` + DefaultLabFile + `); --node and --pop keep
 some of them. --file reads any node's log instead (edgenode --access-log FILE).
--o json prints the entries as objects keyed by field name.
+-o json prints the entries as objects keyed by field name; --follow then
+prints every line the nodes append, until interrupted.
 A function named "access" is read with: edgectl logs -- access`,
 		Example: `  edgectl logs access
   edgectl logs access --pop NRT --pop SYD
+  edgectl logs access --follow
   edgectl logs access | goaccess --log-format=CLOUDFRONT -
   edgectl logs access --file /var/log/edgelab/access.log -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if follow && IsJSON(cmd) {
+				return usagef("--follow prints log lines: it does not go with -o json")
+			}
 			paths, err := accessLogFiles(flagOrEnv(cmd, "lab", LabFileEnv), nodes, pops, files)
 			if err != nil {
 				return err
 			}
-			return printAccessLogs(cmd, paths)
+			sizes, err := printAccessLogs(cmd, paths, len(files) == 0)
+			if err != nil || !follow {
+				return err
+			}
+			return followAccessLogs(cmd.Context(), cmd.OutOrStdout(), paths, sizes, followEvery)
 		},
 	}
 	cmd.Flags().StringSliceVar(&nodes, "node", nil, "only this node's log (repeatable)")
 	cmd.Flags().StringSliceVar(&pops, "pop", nil, "only the logs of the nodes at this PoP (repeatable)")
 	cmd.Flags().StringSliceVar(&files, "file", nil, "read this access log file instead of the lab's (repeatable)")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "then print the lines the nodes append, until interrupted")
 	return cmd
 }
 
 // accessLogFiles lists the log files to read: files when given, else the
-// lab's PoPs' access.log files (those that exist), kept by nodes and pops.
+// lab's PoPs' access.log files (which may not exist yet), kept by nodes
+// and pops.
 func accessLogFiles(labPath string, nodes, pops, files []string) ([]string, error) {
 	if len(files) > 0 {
 		if len(nodes) > 0 || len(pops) > 0 {
@@ -89,11 +103,8 @@ func accessLogFiles(labPath string, nodes, pops, files []string) ([]string, erro
 		if (len(nodes) > 0 && !slices.Contains(nodes, e.ID)) || (len(pops) > 0 && !slices.Contains(pops, e.PoP)) {
 			continue
 		}
-		p := filepath.Join(filepath.Dir(labPath), "nodes", e.ID, "access.log")
-		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-			continue // a PoP that has served no viewer yet
-		}
-		out = append(out, p)
+		// A PoP that has served no viewer yet has no file (yet).
+		out = append(out, filepath.Join(filepath.Dir(labPath), "nodes", e.ID, "access.log"))
 	}
 	for _, n := range nodes {
 		if !slices.Contains(ids, n) {
@@ -104,17 +115,32 @@ func accessLogFiles(labPath string, nodes, pops, files []string) ([]string, erro
 }
 
 // printAccessLogs merges the files into one log on the command's output
-// (objects keyed by field name with -o json).
-func printAccessLogs(cmd *cobra.Command, paths []string) error {
-	readers := make([]io.Reader, 0, len(paths))
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("opening access log: %w", err)
+// (objects keyed by field name with -o json) and returns how much of each
+// it read. A file that does not exist is skipped when missingOK (size 0).
+// The files are read whole: a lab's logs are small.
+func printAccessLogs(cmd *cobra.Command, paths []string, missingOK bool) ([]int64, error) {
+	var readers []io.Reader
+	var names []string
+	sizes := make([]int64, len(paths))
+	for i, p := range paths {
+		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) && missingOK {
+			continue
 		}
-		defer f.Close()
-		readers = append(readers, f)
+		if err != nil {
+			return nil, fmt.Errorf("reading access log: %w", err)
+		}
+		// Whole lines only (a node may be writing one); --follow reads on
+		// from there.
+		data = data[:bytes.LastIndexByte(data, '\n')+1]
+		sizes[i] = int64(len(data))
+		readers, names = append(readers, bytes.NewReader(data)), append(names, p)
 	}
+	return sizes, mergeAccessLogs(cmd, names, readers)
+}
+
+// mergeAccessLogs writes the merged log, or its entries as JSON with -o json.
+func mergeAccessLogs(cmd *cobra.Command, paths []string, readers []io.Reader) error {
 	if !IsJSON(cmd) {
 		_, err := accesslog.Merge(cmd.OutOrStdout(), paths, readers...)
 		return err

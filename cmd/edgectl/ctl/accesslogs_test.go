@@ -5,15 +5,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/edgelab/edgelab/accesslog"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
+	"github.com/edgelab/edgelab/internal/poll"
 )
 
 // cloudFrontFields is CloudFront's documented standard log field list, in
@@ -141,5 +144,73 @@ func TestLogsAccess(t *testing.T) {
 		if _, errOut, code := runCtl(t, args...); code == 0 || !strings.Contains(errOut, bad.want) {
 			t.Errorf("%v: exit %d, %q; want an error containing %q", bad.args, code, errOut, bad.want)
 		}
+	}
+}
+
+// lockedBuffer is an io.Writer safe to read while a command writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestLogsAccessFollow: --follow prints the merged log, then the lines the
+// nodes append (a PoP whose log did not exist yet too), until cancelled.
+func TestLogsAccessFollow(t *testing.T) {
+	labFile := writeLab(t)
+	var out, errOut lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- ctl.Execute(ctx, []string{"logs", "access", "--lab", labFile, "--follow"}, &out, &errOut)
+	}()
+	poll.Until(t, 10*time.Second, "the merged log", func() error {
+		if n := strings.Count(out.String(), "/objects/1024"); n != 4 {
+			return fmt.Errorf("%d entries so far", n)
+		}
+		return nil
+	})
+	dir := filepath.Dir(labFile)
+	for _, node := range []string{"edge-ap-northeast-1-1", "edge-sa-east-1-1"} { // GRU's log is new
+		p := filepath.Join(dir, "nodes", node, "access.log")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		w, c, err := accesslog.OpenFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(accesslog.Entry{Time: time.Now(), EdgeLocation: node, URIStem: "/later", Status: 200, ResultType: "Miss"})
+		c.Close()
+	}
+	poll.Until(t, 10*time.Second, "the appended lines", func() error {
+		got := out.String()
+		if !strings.Contains(got, "edge-ap-northeast-1-1\t") || !strings.Contains(got, "edge-sa-east-1-1\t") {
+			return fmt.Errorf("not yet: %q", got)
+		}
+		return nil
+	})
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	got := out.String()
+	if strings.Count(got, "#Version") != 1 || strings.Count(got, "/later") != 2 {
+		t.Errorf("followed output has %d headers, %d new lines:\n%s", strings.Count(got, "#Version"), strings.Count(got, "/later"), got)
+	}
+	readCloudFrontLog(t, []byte(got)) // still one well-formed log
+	if _, errOut, code := runCtl(t, "logs", "access", "--lab", labFile, "--follow", "-o", "json"); code == 0 || !strings.Contains(errOut, "does not go with -o json") {
+		t.Errorf("--follow -o json: exit %d, %q", code, errOut)
 	}
 }
