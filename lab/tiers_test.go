@@ -123,7 +123,8 @@ func TestLabLatencyModelConfig(t *testing.T) {
 	if tour := Tour(Endpoints{LatencyScale: c.latency.Scale()}, "lab.json", 0); !strings.Contains(tour, "latency model   on, scale 0.5") {
 		t.Errorf("the tour does not say the model is on:\n%s", tour)
 	}
-	for _, bad := range []Config{{LatencyScale: -1}, {LatencyScale: 1, FetchRegions: map[string]string{"auth.test": "mars"}}} {
+	for _, bad := range []Config{{LatencyScale: -1}, {LatencyScale: 1, FetchRegions: map[string]string{"auth.test": "mars"}},
+		{FetchRegions: map[string]string{"auth.test": "us-east-1"}}} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}

@@ -51,12 +51,16 @@ type Model struct {
 }
 
 // New builds a model; nil (the model off) when Scale is 0. A scale out of
-// [0, MaxScale] and a fetch region that is not in the topology are errors.
+// [0, MaxScale], a fetch region that is not in the topology and fetch
+// regions with the model off are errors.
 func New(cfg Config) (*Model, error) {
 	if math.IsNaN(cfg.Scale) || cfg.Scale < 0 || cfg.Scale > MaxScale {
 		return nil, fmt.Errorf("latency: scale %v out of range [0, %d]", cfg.Scale, MaxScale)
 	}
 	if cfg.Scale == 0 {
+		if len(cfg.FetchRegions) > 0 {
+			return nil, fmt.Errorf("latency: fetch regions need the model on (a scale above 0)")
+		}
 		return nil, nil
 	}
 	if cfg.Topology == nil {

@@ -79,6 +79,7 @@ func TestNewRejects(t *testing.T) {
 		"no topology":    {Scale: 1},
 		"unknown region": {Topology: top, Scale: 1, FetchRegions: map[string]string{"h": "mars"}},
 		"empty host":     {Topology: top, Scale: 1, FetchRegions: map[string]string{"": "a"}},
+		"fetch, off":     {Topology: top, FetchRegions: map[string]string{"h": "a"}},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New accepted it", name)
