@@ -9,13 +9,14 @@ import (
 
 // logAccess is the last step of the write stage: one CloudFront standard
 // log line per viewer request when Config.AccessLog is set (a REC's tier
-// requests are not viewer requests). sent is the body bytes sent.
+// requests are not viewer requests, nor are the gateway's health checks
+// of HealthPath). sent is the body bytes sent.
 func (t *txn) logAccess(rep *reply, status, sent int) {
 	lw := t.n.cfg.AccessLog
-	if lw == nil || t.hop != nil {
+	in := &t.in
+	if lw == nil || t.hop != nil || in.req.URI == HealthPath {
 		return
 	}
-	in := &t.in
 	h := in.req.Header
 	e := accesslog.Entry{
 		Time: time.Now(), EdgeLocation: t.n.cfg.PoP, BytesSent: int64(sent), ClientIP: in.req.ClientIP,

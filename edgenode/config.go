@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgelab/edgelab/accesslog"
+	"github.com/edgelab/edgelab/latency"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/viewerinfo"
@@ -51,6 +52,12 @@ type Config struct {
 	// Tier places the node in the two tiers (PoP or REC; tier.go). Zero:
 	// a PoP whose misses go to the origin.
 	Tier TierConfig
+	// Latency is the data-plane latency model (package latency): the round
+	// trip the node waits before each hop it makes, to a REC or shield (the
+	// REC's region), to an origin (the origin's region, default the home
+	// region) and for each edge.Fetch a function makes (the target's
+	// region). Nil: no modelled delay.
+	Latency *latency.Model
 
 	// ReadHeaderTimeout bounds how long a viewer may take, from its
 	// connection's first byte or the end of its idle wait, to send the

@@ -14,8 +14,9 @@
 //	      no viewer-response)
 //	  ──> cache lookup (lookup.go) ──hit──────────────────────┐
 //	      └─miss, collapsed per key (GET/HEAD) ──> miss (miss.go)
-//	           └─> upstream (upstream.go; today originSide):
-//	                 per attempt of the origin / origin group
+//	           └─> upstream (upstream.go): a PoP's RECs, a REC's shield
+//	                 (tierupstream.go), else or when none answers the
+//	                 origin side, per attempt of the origin / origin group:
 //	                   origin-request (originreq.go) ──generated──> store
 //	                   origin fetch (origin.go; failover on error, timeout
 //	                     or configured status; GET/HEAD/OPTIONS)
@@ -31,8 +32,11 @@
 // else there), metrics and logs. Headers functions may not see are dropped
 // in the parse stage and go neither to a function nor to the origin; the
 // fetch stage builds the one outbound header copy per attempt. The
-// upstream interface is the seam where a regional cache tier can later sit
-// between the PoP and the origin.
+// upstream interface is where the second tier sits (tier.go): a PoP's miss
+// goes to its REC, a REC's to its shield or the origin. With Config.Latency
+// each hop the node makes (to a REC or shield, to an origin) first waits the
+// latency model's round trip between the two regions, and so does each
+// edge.Fetch of its functions (package latency).
 //
 // The desired state arrives by change through (*Node).ApplyChanges, which
 // the replication client (edgenode/replica) calls with its desired.State and

@@ -67,7 +67,7 @@ func (f *fakeRunner) Invoke(_ context.Context, inv sandbox.Invocation) (sandbox.
 	}
 	if h != nil {
 		return h(sandbox.Invocation{Function: inv.Function, Version: inv.Version, Event: inv.Event,
-			Request: inv.Request.Clone(), Response: inv.Response.Clone(), Info: inv.Info}), nil
+			Request: inv.Request.Clone(), Response: inv.Response.Clone(), Info: inv.Info, FetchLatency: inv.FetchLatency}), nil
 	}
 	return sandbox.Result{Outcome: sandbox.OutcomeContinue, Request: inv.Request.Clone(), Response: inv.Response.Clone(), Duration: time.Microsecond}, nil
 }

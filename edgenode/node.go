@@ -41,6 +41,9 @@ type Node struct {
 	faults atomic.Pointer[faultState]
 	// tiers is the node's place in the two tiers (tier.go).
 	tiers *tiers
+	// fetchLatency is what each edge.Fetch of a function waits by the
+	// latency model, from the node's region (zero: the model is off).
+	fetchLatency sandbox.FetchLatency
 
 	applyMu   sync.Mutex
 	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
@@ -118,6 +121,7 @@ func New(cfg Config) (*Node, error) {
 	n.hdr = newStaticHeaders(cfg.NodeID, cfg.PoP)
 	n.origins = newTransports(cfg.Origin)
 	n.tiers = newTiers(cfg)
+	n.fetchLatency.Default, n.fetchLatency.ByHost = cfg.Latency.FetchTable(cfg.Region)
 	var rb [6]byte
 	_, _ = rand.Read(rb[:])
 	n.ridPrefix = base64.RawURLEncoding.EncodeToString(rb[:])

@@ -123,6 +123,9 @@ func (n *Node) fetchOrigin(ctx context.Context, f originFetch) (*originResponse,
 	if err != nil {
 		return nil, err
 	}
+	if err := n.cfg.Latency.Wait(ctx, n.cfg.Region, n.originRegion(f.conf, o)); err != nil {
+		return nil, fmt.Errorf("origin %s: %w", f.conf.id, err)
+	}
 	k := n.transportKey(f.conf, o)
 	ctx, cancel := context.WithTimeout(ctx, k.connect+2*k.read)
 	defer cancel()
@@ -148,6 +151,21 @@ func (n *Node) fetchOrigin(ctx context.Context, f originFetch) (*originResponse,
 	}
 	n.metrics.originDur.WithLabelValues(f.conf.id, "error").Observe(time.Since(start).Seconds())
 	return nil, fmt.Errorf("origin %s: %w", f.conf.id, err)
+}
+
+// originRegion is the region of origin o, where the fetch for oc goes: oc's
+// region, unless origin-request moved the request to another host, which
+// is placed like an edge.Fetch target (latency.Model.FetchRegion).
+func (n *Node) originRegion(oc *originConf, o *edge.Origin) string {
+	if o == oc.origin || n.cfg.Latency == nil {
+		return oc.region
+	}
+	if u, err := url.Parse(o.URL()); err == nil {
+		if cu, err := url.Parse(oc.origin.URL()); err == nil && u.Host != cu.Host {
+			return n.cfg.Latency.FetchRegion(u.Host)
+		}
+	}
+	return oc.region
 }
 
 // transportKey is the pool a fetch to o uses: the origin's connect

@@ -44,7 +44,7 @@ func newOriginConf(o *edgelabv1.Origin) (*originConf, error) {
 		}
 	}
 	eo.ID = o.GetId()
-	return &originConf{id: o.GetId(), origin: eo, connectTimeout: o.GetConnectTimeout().AsDuration()}, nil
+	return &originConf{id: o.GetId(), origin: eo, connectTimeout: o.GetConnectTimeout().AsDuration(), region: o.GetRegion()}, nil
 }
 
 // tlsVersions maps origin.custom.sslProtocols to crypto/tls versions.

@@ -90,6 +90,9 @@ type originConf struct {
 	// origin is request.origin as origin events show it (newOriginConf).
 	origin         *edge.Origin
 	connectTimeout time.Duration
+	// region is the origin's region ("": the topology's home region), for
+	// the latency model.
+	region string
 }
 
 // compileChanges compiles the serving state for desired state ds from cur

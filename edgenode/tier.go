@@ -143,6 +143,15 @@ func (tr *tiers) shieldOf(originShield string) []string {
 	return nil
 }
 
+// regionOf is the region REC name is located in ("" when unknown).
+func (tr *tiers) regionOf(name string) string {
+	if tr.cfg.Topology == nil {
+		return ""
+	}
+	r, _ := tr.cfg.Topology.REC(name)
+	return r.Region
+}
+
 // markDown skips a REC for RECDownFor.
 func (tr *tiers) markDown(name string, now time.Time) {
 	tr.mu.Lock()

@@ -414,7 +414,8 @@ func (s *syncBuffer) lines() []string {
 }
 
 // TestAccessLogOneLinePerViewerRequest: the PoP logs each viewer request
-// in CloudFront's field order; the REC logs none of its tier requests.
+// in CloudFront's field order; the REC logs none of its tier requests, and
+// neither logs health checks.
 func TestAccessLogOneLinePerViewerRequest(t *testing.T) {
 	o := newCountingOrigin(t, okHandler("max-age=60"))
 	top, err := topology.Parse([]byte(tierTopology))
@@ -437,6 +438,7 @@ func TestAccessLogOneLinePerViewerRequest(t *testing.T) {
 		}
 	}
 	do(t, pop, "GET", "/logged?q=1", map[string]string{"User-Agent": "test agent"}, "")
+	do(t, pop, "GET", HealthPath, nil, "") // a health check, not a viewer request
 	do(t, pop, "GET", "/logged?q=1", nil, "")
 	lines := popLog.lines()
 	if len(lines) != 2 {

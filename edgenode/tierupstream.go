@@ -32,6 +32,11 @@ func (r recSide) fetch(ctx context.Context, t *txn, q upstreamRequest) upstreamA
 		if err == nil {
 			return a
 		}
+		if ctx.Err() != nil {
+			// The viewer went away (or its request's deadline passed): not
+			// the REC's fault, and nothing more to ask.
+			return upstreamAnswer{rep: errorReply(http.StatusBadGateway, xError, "CloudFront wasn't able to connect to the regional edge cache.", t.rid)}
+		}
 		n.tiers.markDown(p.name, n.now())
 		n.cfg.Logger.Warn("regional edge cache failed", "node", n.cfg.NodeID, "request_id", t.rid, "rec", p.name, "err", err)
 		if q.body != nil {
@@ -50,6 +55,9 @@ func (n *Node) fetchPeer(ctx context.Context, t *txn, q upstreamRequest, p peer)
 	hreq, err := n.peerRequest(ctx, t, q, p)
 	if err != nil {
 		return upstreamAnswer{}, err
+	}
+	if err := n.cfg.Latency.Wait(ctx, n.cfg.Region, n.tiers.regionOf(p.name)); err != nil {
+		return upstreamAnswer{}, fmt.Errorf("rec %s: %w", p.name, err)
 	}
 	connect, read := n.tiers.cfg.RECConnectTimeout, n.cfg.Origin.ReadTimeout
 	ctx, cancel := context.WithTimeout(ctx, connect+2*read+n.cfg.Origin.ConnectTimeout)

@@ -35,6 +35,8 @@ func (t *txn) invoke(ctx context.Context, tr *trigger, ev edge.EventType, req *e
 		Response: resp,
 		Info:     t.info,
 		Egress:   t.d.egress,
+		// The model's round trips from this node's region (Node.New).
+		FetchLatency: n.fetchLatency,
 	}
 	res, err := n.runner.Invoke(ctx, inv)
 	if err != nil {

@@ -14,6 +14,13 @@
 //	                                             └ attempt edge #2 ──▶ response
 //	viewer ◀── edge's response + X-Edgelab-Gateway-Edge: <edge id>
 //
+// Before each attempt the gateway may sleep the modelled viewer -> edge
+// round trip: on every request with Config.AddLatency, else only for a
+// request carrying X-Edgelab-Simulate-Latency: 1. The round trip is
+// Config.Latency's (package latency, the same model the edge nodes use
+// for their hops) when set, else 2 x the topology's one-way latency. The
+// sleep ends with the viewer's request.
+//
 // A health checker owned by the Gateway polls every edge's health path
 // (default /_edgelab/health, 200 = healthy) every Config.HealthInterval; an edge
 // whose check fails, or whose connection fails while proxying, leaves the

@@ -20,6 +20,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgelab/edgelab/latency"
 )
 
 // Header and query names the gateway understands.
@@ -115,6 +117,11 @@ type Config struct {
 	// trip (2 x one-way latency) before it is forwarded, as if the request
 	// carried HeaderSimulateLatency: 1.
 	AddLatency bool
+	// Latency is the data-plane latency model: when set, the modelled
+	// viewer->edge round trip (AddLatency, HeaderSimulateLatency) is its
+	// RoundTrip(viewer region, edge region), scaled like every other hop.
+	// Nil: 2 x Topology's one-way latency.
+	Latency *latency.Model
 	// Logger receives structured logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives the gateway's metrics. Nil: not registered. When it

@@ -56,7 +56,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		attempts++
 		if plan.simulate {
-			if err := sleepCtx(ctx, 2*t.g.latency(plan.region, s.edge.Region)); err != nil {
+			if err := sleepCtx(ctx, t.g.viewerRoundTrip(plan.region, s.edge.Region)); err != nil {
 				return nil, err
 			}
 		}
@@ -102,6 +102,15 @@ func (t *retryTransport) target(out *http.Request, s *edgeState) {
 		}
 	}
 	out.URL = &u
+}
+
+// viewerRoundTrip is the modelled viewer->edge round trip: the latency
+// model's when the gateway has one, else 2 x the topology's one-way latency.
+func (g *Gateway) viewerRoundTrip(viewer, edge string) time.Duration {
+	if g.cfg.Latency.On() {
+		return g.cfg.Latency.RoundTrip(viewer, edge)
+	}
+	return 2 * g.latency(viewer, edge)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

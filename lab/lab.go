@@ -25,6 +25,7 @@ import (
 	"github.com/edgelab/edgelab/edgenode"
 	"github.com/edgelab/edgelab/edgenode/replica"
 	"github.com/edgelab/edgelab/gateway"
+	"github.com/edgelab/edgelab/latency"
 	"github.com/edgelab/edgelab/origin"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/topology"
@@ -68,6 +69,16 @@ type Config struct {
 	// OneTier leaves out the regional edge caches: PoPs go to the origin
 	// themselves. Default false: both tiers (lab/tiers.go).
 	OneTier bool
+	// LatencyScale turns the data-plane latency model on (package
+	// latency): every hop a request makes (viewer -> PoP in the gateway,
+	// PoP -> REC -> shield -> origin, a function's edge.Fetch) waits 2 x
+	// the topology's one-way latency x LatencyScale. 0: off.
+	LatencyScale float64
+	// FetchRegions places edge.Fetch targets ("host[:port]" -> region) for
+	// the latency model; a target not listed is in the home region.
+	FetchRegions map[string]string
+	// latency is the model built from LatencyScale (nil: off).
+	latency *latency.Model
 	// Progress receives one-line progress notes for people (slow profiles).
 	// Default: discard.
 	Progress io.Writer
@@ -97,6 +108,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if len(c.Regions) == 0 {
 		c.Regions = c.Topology.Regions()
+	}
+	var err error
+	if c.latency, err = latency.New(latency.Config{Topology: c.Topology, Scale: c.LatencyScale, FetchRegions: c.FetchRegions}); err != nil {
+		return c, fmt.Errorf("lab: %w", err)
 	}
 	for _, r := range c.Regions {
 		if !c.Topology.HasRegion(r) {
@@ -141,6 +156,8 @@ type Endpoints struct {
 	RECs    []EdgeEndpoint `json:"recs,omitempty"`
 	Origins []OriginInfo   `json:"origins"`
 	Profile string         `json:"profile"`
+	// LatencyScale is the data-plane latency model's scale (0: off).
+	LatencyScale float64 `json:"latencyScale,omitempty"`
 	// Token is a JWT the sample jwt-auth function accepts (valid one year).
 	Token string `json:"token,omitempty"`
 	// AdminToken is the control planes' admin API token (edgectl reads it
@@ -412,6 +429,7 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 			Logger:          l.cfg.Logger.With("component", info.ID),
 			Registerer:      reg,
 			Tier:            l.tierConfig(info),
+			Latency:         l.cfg.latency,
 		},
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),
@@ -464,6 +482,8 @@ func (l *Lab) startGateway(addr string) error {
 		Topology:      l.cfg.Topology,
 		DefaultRegion: l.cfg.Topology.Home(),
 		Edges:         edges,
+		AddLatency:    l.cfg.latency.On(),
+		Latency:       l.cfg.latency,
 		Logger:        l.cfg.Logger.With("component", "gateway"),
 	})
 	if err != nil {
@@ -480,7 +500,7 @@ func (l *Lab) startGateway(addr string) error {
 func (l *Lab) Endpoints() Endpoints {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ep := Endpoints{Profile: l.cfg.Profile, Token: l.token, AdminToken: l.trust.adminToken, CAFile: l.trust.caFile(), Insecure: l.trust.insecure,
+	ep := Endpoints{Profile: l.cfg.Profile, LatencyScale: l.cfg.latency.Scale(), Token: l.token, AdminToken: l.trust.adminToken, CAFile: l.trust.caFile(), Insecure: l.trust.insecure,
 		File: l.EndpointsFile()}
 	if abs, err := filepath.Abs(ep.File); err == nil {
 		ep.File = abs

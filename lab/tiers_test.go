@@ -104,3 +104,29 @@ func TestLabTwoTiers(t *testing.T) {
 		}
 	}
 }
+
+// TestLabLatencyModelConfig: LatencyScale builds the one model the lab
+// hands its gateway and every node; a bad scale or fetch region is an
+// error before anything starts.
+func TestLabLatencyModelConfig(t *testing.T) {
+	c, err := Config{}.withDefaults()
+	if err != nil || c.latency != nil {
+		t.Fatalf("default: model %v, err %v; want off", c.latency, err)
+	}
+	c, err = Config{LatencyScale: 0.5, FetchRegions: map[string]string{"auth.test": "eu-west-1"}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.latency.Scale() != 0.5 || c.latency.FetchRegion("auth.test") != "eu-west-1" || c.latency.Home() != "us-east-1" {
+		t.Errorf("model: scale %v, auth.test in %q, home %q", c.latency.Scale(), c.latency.FetchRegion("auth.test"), c.latency.Home())
+	}
+	if tour := Tour(Endpoints{LatencyScale: c.latency.Scale()}, "lab.json", 0); !strings.Contains(tour, "latency model   on, scale 0.5") {
+		t.Errorf("the tour does not say the model is on:\n%s", tour)
+	}
+	for _, bad := range []Config{{LatencyScale: -1}, {LatencyScale: 1, FetchRegions: map[string]string{"auth.test": "mars"}},
+		{FetchRegions: map[string]string{"auth.test": "us-east-1"}}} {
+		if _, err := bad.withDefaults(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

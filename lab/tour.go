@@ -23,6 +23,9 @@ func Tour(ep Endpoints, file string, took time.Duration) string {
 	for _, e := range ep.Edges {
 		fmt.Fprintf(&b, "  edge %-26s %-15s %s\n", e.ID, e.Region+"/"+e.PoP, e.URL)
 	}
+	if ep.LatencyScale > 0 {
+		fmt.Fprintf(&b, "  latency model   on, scale %g: every hop waits 2 x the topology's one-way latency x %g\n", ep.LatencyScale, ep.LatencyScale)
+	}
 	fmt.Fprintf(&b, "\n  endpoints JSON  %s\n", file)
 	if ep.Insecure {
 		b.WriteString("  security        OFF (--insecure): plaintext gRPC, no authentication\n\n")

@@ -13,6 +13,8 @@
 //	DELETE /_admin/faults[?path=P]               heal all faults (or the one for P)
 //	GET  /_admin/receipts                        the requests received with X-Edgelab-Chaos-Id (ReceiptLog)
 //	DELETE /_admin/receipts                      forget them
+//	GET  /_admin/requests[?path=PREFIX]          the last 1000 requests (time, method, URI, Via), oldest first, and their count
+//	DELETE /_admin/requests                      forget them
 //
 // The /_admin/ routes are behind internal/adminauth: a cross-site request
 // (Sec-Fetch-Site or Origin naming another site) gets 403, a POST or PUT

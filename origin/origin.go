@@ -91,6 +91,7 @@ type Server struct {
 	mu     sync.RWMutex
 	faults map[string]Fault
 	recv   *receipts
+	reqs   *requestLog
 	admin  http.Handler // serveAdmin behind adminauth.Protect
 	once   sync.Once
 	s3     *s3Store // nil unless S3 mode
@@ -117,7 +118,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("origin: listen %s: %w", cfg.ListenAddr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}, s3: newS3Store(cfg.ID, cfg.S3Buckets)}
+	s := &Server{cfg: cfg, ln: ln, faults: map[string]Fault{}, recv: &receipts{max: cfg.MaxReceipts}, reqs: &requestLog{max: DefaultMaxRequests}, s3: newS3Store(cfg.ID, cfg.S3Buckets)}
 	s.admin = adminauth.Protect(cfg.AdminToken, http.HandlerFunc(s.serveAdmin))
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
@@ -228,6 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	s.reqs.add(RequestRecord{Time: now, Method: r.Method, URI: r.URL.RequestURI(), Via: strings.Join(r.Header.Values("Via"), ", ")})
 	if id := requestID(r); id != "" {
 		// Recorded on arrival, before any fault: a request that reached the
 		// origin counts even when the answer is delayed or dropped.
@@ -397,6 +399,10 @@ type Echo struct {
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/_admin/receipts" {
 		s.adminReceipts(w, r)
+		return
+	}
+	if r.URL.Path == "/_admin/requests" {
+		s.adminRequests(w, r)
 		return
 	}
 	if r.URL.Path != "/_admin/faults" {

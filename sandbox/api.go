@@ -94,6 +94,10 @@ type Invocation struct {
 	// Egress is where the handler's edge.Fetch calls may connect (the
 	// distribution's origins and egress rules). Nil: public addresses only.
 	Egress *egress.Policy
+	// FetchLatency is the modelled round trip each of the handler's
+	// edge.Fetch calls waits before it is sent (package latency). Zero:
+	// none.
+	FetchLatency FetchLatency
 }
 
 // Result is the outcome of one invocation.

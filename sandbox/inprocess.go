@@ -162,6 +162,7 @@ func (r *InProcess) Invoke(ctx context.Context, inv Invocation) (Result, error) 
 			return c.Do(req.WithContext(ctx))
 		}
 	}
+	fetch = inv.FetchLatency.wrap(fetch)
 	if r.cfg.FetchFault != nil {
 		fetch = r.cfg.FetchFault(inv).wrap(fetch)
 	}

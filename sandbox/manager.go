@@ -540,7 +540,7 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 // worker's result, or nil and the execution error when there is none.
 func (m *Manager) roundTrip(ctx context.Context, f *function, w *worker, inv Invocation, remaining time.Duration, cold bool) (*resultMsg, Result) {
 	msg := &invokeMsg{event: inv.Event, req: inv.Request, resp: inv.Response, timeout: remaining, info: inv.handlerInfo(),
-		egress: inv.Egress.Encode()}
+		egress: inv.Egress.Encode(), latency: inv.FetchLatency}
 	if m.cfg.FetchFault != nil {
 		msg.fault = m.cfg.FetchFault(inv)
 	}

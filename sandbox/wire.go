@@ -85,6 +85,7 @@ type invokeMsg struct {
 	timeout time.Duration
 	info    edge.Info // EventType and Deadline are not carried
 	fault   FetchFault
+	latency FetchLatency
 	// egress is the invocation's egress.Policy, encoded ("" = the zero
 	// policy); the worker's fetches are checked against it.
 	egress string
@@ -168,6 +169,7 @@ func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 		b = appendInfo(b, infoFaultStatus, strconv.Itoa(m.fault.Status))
 	}
 	b = appendInfo(b, infoEgress, m.egress)
+	b = appendInfo(b, infoFetchLatency, m.latency.encode())
 	return endMsg(b, at), nil
 }
 
@@ -513,6 +515,8 @@ func (d *decoder) decodeInvoke(b []byte) (*invokeMsg, error) {
 				status = val
 			case infoEgress:
 				m.egress = val
+			case infoFetchLatency:
+				m.latency = parseFetchLatency(val)
 			}
 		}
 		return err

@@ -97,10 +97,11 @@ func TestWireInvokeAgreesWithProto(t *testing.T) {
 	info := edge.Info{DistributionID: "d1", DistributionDomain: "d.test", RequestID: "rid-1", Region: "eu", PoP: "DUB",
 		Node: "n1", FunctionName: "fn", FunctionVersion: 42}
 	fault := FetchFault{Delay: 1500 * time.Millisecond, Err: "boom", Status: 503}
+	lat := FetchLatency{Default: 150 * time.Millisecond, ByHost: map[string]time.Duration{"auth.test": 2 * time.Millisecond, "api.test:8443": 0}}
 	for reqName, req := range wireRequests() {
 		for respName, resp := range wireResponses() {
 			t.Run(reqName+"/"+respName, func(t *testing.T) {
-				msg := &invokeMsg{event: edge.OriginResponse, req: req, resp: resp, timeout: 2*time.Second + 5, info: info, fault: fault}
+				msg := &invokeMsg{event: edge.OriginResponse, req: req, resp: resp, timeout: 2*time.Second + 5, info: info, fault: fault, latency: lat}
 				b, err := msg.appendFrame(nil, 77)
 				if err != nil {
 					t.Fatal(err)
@@ -122,6 +123,7 @@ func TestWireInvokeAgreesWithProto(t *testing.T) {
 				}
 				wantInfo := infoToProto(info)
 				fault.toInfo(wantInfo)
+				wantInfo[infoFetchLatency] = "150ms;api.test:8443=0s;auth.test=2ms"
 				if !maps.Equal(pi.GetInfo(), wantInfo) {
 					t.Errorf("info %v, want %v", pi.GetInfo(), wantInfo)
 				}
@@ -137,7 +139,7 @@ func TestWireInvokeAgreesWithProto(t *testing.T) {
 					t.Fatalf("decoded %+v", f)
 				}
 				if !reflect.DeepEqual(f.invoke, &invokeMsg{event: msg.event, req: reqViaProto(t, req), resp: respViaProto(t, resp),
-					timeout: msg.timeout, info: info, fault: fault}) {
+					timeout: msg.timeout, info: info, fault: fault, latency: lat}) {
 					t.Errorf("hand round trip: %+v", f.invoke)
 				}
 				// Proto encoder -> hand decoder.

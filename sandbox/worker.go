@@ -374,7 +374,7 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 	// The handler runs on this goroutine; on timeout, reply is called
 	// from the timer's goroutine while this one may stay blocked.
 	p.run(context.Background(), e, info, inv.req, inv.resp, timeout,
-		inv.fault.wrap(w.fetcher(inv.egress)),
+		inv.fault.wrap(inv.latency.wrap(w.fetcher(inv.egress))),
 		func(r callResult) {
 			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
 			release(tok)

@@ -110,8 +110,8 @@ func parseCurl(args []string) (*curlRequest, error) {
 			if err != nil {
 				return nil, err
 			}
-			if strings.ReplaceAll(strings.ReplaceAll(v, `%{http_code}`, ""), `\n`, "") != "" {
-				return nil, fmt.Errorf("curl: only -w '%%{http_code}\\n' is supported, not %q", v)
+			if rest := strings.NewReplacer(`%{http_code}`, "", `%{time_total}`, "", `\n`, "", " ", "", "s", "").Replace(v); rest != "" {
+				return nil, fmt.Errorf("curl: only -w with %%{http_code}, %%{time_total}, spaces, s and \\n is supported, not %q", v)
 			}
 			r.writeOut = v
 		default:
@@ -161,6 +161,7 @@ func (r *curlRequest) do(ctx context.Context, w io.Writer) int {
 	if r.host != "" {
 		req.Host = r.host
 	}
+	start := time.Now()
 	resp, err := curlClient.Do(req)
 	if err != nil {
 		fmt.Fprintf(w, "curl: (7) %v\n", err)
@@ -193,8 +194,11 @@ func (r *curlRequest) do(ctx context.Context, w io.Writer) int {
 		}
 	}
 	if r.writeOut != "" {
-		out := strings.ReplaceAll(r.writeOut, `%{http_code}`, fmt.Sprintf("%03d", resp.StatusCode))
-		fmt.Fprint(w, strings.ReplaceAll(out, `\n`, "\n"))
+		// time_total as curl prints it: seconds, six decimals, until the
+		// whole body was read.
+		out := strings.NewReplacer(`%{http_code}`, fmt.Sprintf("%03d", resp.StatusCode),
+			`%{time_total}`, fmt.Sprintf("%.6f", time.Since(start).Seconds()), `\n`, "\n").Replace(r.writeOut)
+		fmt.Fprint(w, out)
 	}
 	return 0
 }

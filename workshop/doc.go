@@ -24,9 +24,9 @@
 // The commands are a small, strict shell subset, run in-process:
 //
 //	edgectl ARGS / go run ./cmd/edgectl ARGS   ctl.Execute, --endpoint from $EDGELAB_ENDPOINT
-//	go run ./cmd/edgelab up [--profile P] [--regions R,...] [--nodes-per-region N] [--data-dir D]
+//	go run ./cmd/edgelab up [--profile P] [--regions R,...] [--nodes-per-region N] [--latency-model M] [--data-dir D]
 //	                                           lab.Start on free ports (replaces the running lab)
-//	curl [-s] [-i] [-H H]... [-X M] [-d DATA] [-o /dev/null] [-w '%{http_code}\n'] URL
+//	curl [-s] [-i] [-H H]... [-X M] [-d DATA] [-o /dev/null] [-w '%{http_code} %{time_total}s\n'] URL
 //	                                           net/http, printed as curl prints it
 //	go test PKGS / go build -o DIR PKGS        the real go command (build output goes to a temp dir)
 //	export NAME=VALUE, mkdir -p DIR, cat FILE, cat > FILE <<'EOF' ... EOF (heredoc; unquoted EOF expands $VARS)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,15 @@ func TestCurl(t *testing.T) {
 	if out.String() != "302\n" {
 		t.Errorf("-w output = %q, want 302", out.String())
 	}
+	req, err = parseCurl([]string{"-s", "-o", "/dev/null", "-w", `%{http_code} %{time_total}s\n`, srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	req.do(context.Background(), &out)
+	if ok, _ := regexp.MatchString(`^302 [0-9]+\.[0-9]{6}s\n$`, out.String()); !ok {
+		t.Errorf("-w with time_total = %q, want 302 and seconds", out.String())
+	}
 
 	// Nothing listens: curl's exit status 7.
 	dead := httptest.NewServer(http.NotFoundHandler())
@@ -224,7 +234,8 @@ func TestParseCurlRejects(t *testing.T) {
 		{"-L", "http://x"},
 		{"-sL", "http://x"},
 		{"-o", "out.html", "http://x"},
-		{"-w", "%{time_total}", "http://x"},
+		{"-w", "%{time_connect}", "http://x"},
+		{"-w", "%{http_code} total", "http://x"},
 		{"-d", "@/etc/passwd", "http://x"},
 		{"-H", "NoColon", "http://x"},
 		{"-H", "Bad Name: v", "http://x"},

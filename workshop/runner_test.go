@@ -20,6 +20,7 @@ import (
 	"github.com/edgelab/edgelab/chaos/chaosctl"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
 	"github.com/edgelab/edgelab/lab"
+	"github.com/edgelab/edgelab/latency"
 	"github.com/edgelab/edgelab/topology"
 )
 
@@ -324,6 +325,12 @@ func (r *runner) up(ctx context.Context, args []string, out io.Writer) (int, err
 				return 0, fmt.Errorf("edgelab up: %s: %w", flag, err)
 			}
 			cfg.NodesPerRegion = n
+		case "--latency-model":
+			scale, err := latency.ParseScale(val)
+			if err != nil {
+				return 0, fmt.Errorf("edgelab up: %w", err)
+			}
+			cfg.LatencyScale = scale
 		case "--data-dir", "--base-port":
 		default:
 			return 0, fmt.Errorf("edgelab up: flag %q is not supported by the workshop runner", flag)

@@ -91,8 +91,8 @@ func TestLabPagesAreComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pages) != 8 {
-		t.Errorf("%d lab pages, want the 8 labs of the workshop", len(pages))
+	if len(pages) != 9 {
+		t.Errorf("%d lab pages, want the 9 labs of the workshop", len(pages))
 	}
 	blocks, err := readBlocks(pages)
 	if err != nil {

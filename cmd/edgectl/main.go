@@ -1,5 +1,6 @@
 // Command edgectl is the edgelab user CLI: functions, versions,
-// distributions, invalidations, invoke, status, nodes, logs and chaos
+// distributions, invalidations, invoke, status, nodes, logs (functions'
+// and the PoPs' CloudFront access logs) and chaos
 // against a control plane. See `edgectl --help`.
 package main
 

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/lab"
+	"github.com/edgelab/edgelab/latency"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/topology"
 )
@@ -55,6 +56,8 @@ type upFlags struct {
 	verbose        bool
 	exitWhenReady  bool
 	insecure       bool
+	latencyModel   string
+	fetchRegions   []string
 }
 
 func newUp(stdout, stderr io.Writer) *cobra.Command {
@@ -80,6 +83,7 @@ edgectl run from the same directory reads by itself. --insecure turns all of
 that off.`,
 		Example: `  edgelab up
   edgelab up --profile realistic --nodes-per-region 2
+  edgelab up --latency-model on --fetch-region auth.example.com=us-east-1
   edgelab up --regions us-east-1,eu-west-1,ap-northeast-1,sa-east-1 --data-dir /tmp/lab`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -98,6 +102,8 @@ that off.`,
 	fl.StringVar(&f.memoryCgroup, "memory-cgroup", "auto", "where the kernel enforces function workers' memory limits: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every component to stderr")
 	fl.BoolVar(&f.exitWhenReady, "exit-when-ready", false, "stop as soon as the lab is ready (smoke tests)")
+	fl.StringVar(&f.latencyModel, "latency-model", "off", "data-plane latency model: off, on (the topology's one-way latencies) or a scale such as 0.5; every hop (viewer -> PoP, PoP -> REC -> shield -> origin, a function's edge.Fetch) then waits 2 x latency x scale")
+	fl.StringSliceVar(&f.fetchRegions, "fetch-region", nil, "HOST[:PORT]=REGION: the region of an edge.Fetch target for --latency-model (repeatable; default: the home region)")
 	fl.BoolVar(&f.insecure, "insecure", false, "plaintext gRPC and no authentication anywhere (to watch the replication stream in a workshop; anyone on this host can then change the lab)")
 	return cmd
 }
@@ -122,6 +128,14 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 		}
 		topo = t
 	}
+	scale, err := latency.ParseScale(f.latencyModel)
+	if err != nil {
+		return fmt.Errorf("--latency-model: %w", err)
+	}
+	fetch, err := latency.ParseFetchRegions(f.fetchRegions)
+	if err != nil {
+		return fmt.Errorf("--fetch-region: %w", err)
+	}
 	fmt.Fprintf(stderr, "edgelab: starting (data dir %s, profile %s)...\n", f.dataDir, f.profile)
 	if f.insecure {
 		fmt.Fprintln(stderr, "edgelab: WARNING: --insecure: every gRPC connection is plaintext and unauthenticated")
@@ -140,6 +154,8 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 		Logger:         logger,
 		Progress:       stderr,
 		Insecure:       f.insecure,
+		LatencyScale:   scale,
+		FetchRegions:   fetch,
 	})
 	if err != nil {
 		return err

@@ -109,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 0, "viewer request bodies larger than this get 413 (0: 20 GiB, CloudFront's)")
 	fs.IntVar(&o.workerCPUs, "worker-cpus", 1, "CPUs left to function workers while any run: the node then uses that many fewer Ps (at least 1); 0 keeps all (ignored when GOMAXPROCS is set)")
 	tiers := addTierFlags(fs)
+	lat := addLatencyFlags(fs)
 	pkiDir := fs.String("pki-dir", "", "directory with ca.crt and this node's <id>.crt/<id>.key (`edgectl node enroll` or `edgelab certs`); required with --control-plane unless --insecure")
 	insecure := fs.Bool("insecure", false, "dial the control plane in plaintext, unauthenticated (a lab started with --insecure)")
 	if err := fs.Parse(args); err != nil {
@@ -116,6 +117,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	var err error
 	if cfg.Tier, err = tiers.config(); err != nil {
+		return o, err
+	}
+	if cfg.Latency, err = lat.config(cfg.Tier.Topology, tiers.topology); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {

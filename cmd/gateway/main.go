@@ -30,6 +30,7 @@ import (
 
 	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/gateway"
+	"github.com/edgelab/edgelab/latency"
 	"github.com/edgelab/edgelab/pki"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/topology"
@@ -60,6 +61,7 @@ type options struct {
 	healthTimeout  time.Duration
 	healthPath     string
 	addLatency     bool
+	latencyModel   string
 	logLevel       string
 }
 
@@ -78,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.healthTimeout, "health-timeout", gateway.DefaultHealthTimeout, "timeout of one health check")
 	fs.StringVar(&o.healthPath, "health-path", gateway.DefaultHealthPath, "edge health path (200 = healthy)")
 	fs.BoolVar(&o.addLatency, "add-latency", false, "sleep the modelled viewer->edge round trip on every request (else only with X-Edgelab-Simulate-Latency: 1)")
+	fs.StringVar(&o.latencyModel, "latency-model", "off", "data-plane latency model: off, on or a scale such as 0.5; the viewer->edge round trip is then 2 x latency x scale, on every request")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.pkiDir, "pki-dir", "", "directory with ca.crt and the gateway's certificate (<cert-name>.crt/.key, from `edgelab certs`) for --controlplanes; required with it unless --insecure")
 	fs.StringVar(&o.certName, "cert-name", "gateway", "name of the gateway's certificate in --pki-dir")
@@ -114,6 +117,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if !topo.HasRegion(o.defaultRegion) {
 		return fmt.Errorf("--default-region %q is not a region of the topology", o.defaultRegion)
 	}
+	scale, err := latency.ParseScale(o.latencyModel)
+	if err != nil {
+		return fmt.Errorf("--latency-model: %w", err)
+	}
+	model, err := latency.New(latency.Config{Topology: topo, Scale: scale})
+	if err != nil {
+		return fmt.Errorf("--latency-model: %w", err)
+	}
 	static, err := parseEdges(o.edges)
 	if err != nil {
 		return fmt.Errorf("--edges: %w", err)
@@ -139,7 +150,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		HealthInterval: o.healthInterval,
 		HealthTimeout:  o.healthTimeout,
 		HealthPath:     o.healthPath,
-		AddLatency:     o.addLatency,
+		AddLatency:     o.addLatency || model.On(),
+		Latency:        model,
 		Logger:         log,
 		Registerer:     reg,
 	})

@@ -84,6 +84,8 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"stray arg", []string{"extra"}},
 		{"control planes without certificates", []string{"--controlplanes", "127.0.0.1:1", "--listen", "127.0.0.1:0"}},
 		{"bad edge url", []string{"--edges", "a=us-east-1=ftp://a", "--listen", "127.0.0.1:0"}},
+		{"bad latency model", []string{"--edges", "a=us-east-1=http://a", "--listen", "127.0.0.1:0", "--latency-model", "fast"}},
+		{"latency scale out of range", []string{"--edges", "a=us-east-1=http://a", "--listen", "127.0.0.1:0", "--latency-model", "1000"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

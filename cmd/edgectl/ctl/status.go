@@ -207,7 +207,7 @@ func logsCmd() *cobra.Command {
 		Long: `logs prints the lines a function wrote with edge.Log, from the regional log
 store of the nodes that ran it (like /aws/lambda/us-east-1.NAME in the region
 where it ran). --follow streams new lines until interrupted.`,
-		Example: "  edgectl logs auth\n  edgectl logs auth --region eu-west-1 --follow",
+		Example: "  edgectl logs auth\n  edgectl logs auth --region eu-west-1 --follow\n  edgectl logs access   # the PoPs' CloudFront access logs",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, done, err := Client(cmd)
@@ -245,6 +245,7 @@ where it ran). --follow streams new lines until interrupted.`,
 	cmd.Flags().StringVar(&region, "region", "", "only this region")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream new lines")
 	cmd.Flags().Int32Var(&limit, "limit", 100, "most recent lines to show first")
+	cmd.AddCommand(accessLogsCmd())
 	return cmd
 }
 
