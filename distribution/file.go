@@ -56,6 +56,8 @@ type file struct {
 	Egress                  *egressFile                 `json:"egress,omitempty"`
 	// OriginShield is a region whose REC every REC's misses go through.
 	OriginShield string `json:"originShield,omitempty"`
+	// KeyGroups are the public keys signed URLs and cookies are checked with (keygroups.go).
+	KeyGroups []keyGroupFile `json:"keyGroups,omitempty"`
 }
 
 type originFile struct {
@@ -89,6 +91,8 @@ type behaviorFile struct {
 	OriginRequestPolicy string `json:"originRequestPolicy,omitempty"`
 	// ResponseHeadersPolicy names a policy (respheaderspolicy.go).
 	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
+	// TrustedKeyGroups name key groups: only signed requests are served (keygroups.go).
+	TrustedKeyGroups []string `json:"trustedKeyGroups,omitempty"`
 }
 
 type cacheFile struct {

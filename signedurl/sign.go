@@ -92,10 +92,15 @@ func (s Signer) CannedURL(rawURL string, expires time.Time) (string, error) {
 // CustomURL returns rawURL signed with the custom policy p; p.Resource may
 // be a pattern rawURL matches, or "" for every URL.
 func (s Signer) CustomURL(rawURL string, p *Policy) (string, error) {
+	return s.PolicyURL(rawURL, p.JSON())
+}
+
+// PolicyURL returns rawURL signed with the custom policy statement js,
+// sent as given (write it without white space).
+func (s Signer) PolicyURL(rawURL string, js []byte) (string, error) {
 	if err := checkURL(rawURL); err != nil {
 		return "", err
 	}
-	js := p.JSON()
 	sig, err := s.Sign(js)
 	if err != nil {
 		return "", err
@@ -144,7 +149,11 @@ func (s Signer) CannedCookies(resource string, expires time.Time) ([]*http.Cooki
 // CustomCookies returns the CloudFront-Policy, CloudFront-Signature and
 // CloudFront-Key-Pair-Id cookies for the custom policy p.
 func (s Signer) CustomCookies(p *Policy) ([]*http.Cookie, error) {
-	js := p.JSON()
+	return s.PolicyCookies(p.JSON())
+}
+
+// PolicyCookies returns the cookies for the custom policy statement js.
+func (s Signer) PolicyCookies(js []byte) ([]*http.Cookie, error) {
 	sig, err := s.Sign(js)
 	if err != nil {
 		return nil, err

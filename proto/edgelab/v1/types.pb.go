@@ -472,7 +472,9 @@ type Distribution struct {
 	Egress *EgressPolicy `protobuf:"bytes,25,opt,name=egress,proto3" json:"egress,omitempty"`
 	// Origin shield: the region whose regional edge cache every REC's misses
 	// go through before the origin (CloudFront's Origin Shield). Empty: none.
-	OriginShield  string `protobuf:"bytes,8,opt,name=origin_shield,json=originShield,proto3" json:"origin_shield,omitempty"`
+	OriginShield string `protobuf:"bytes,8,opt,name=origin_shield,json=originShield,proto3" json:"origin_shield,omitempty"`
+	// Key groups behaviors trust for signed URLs and cookies.
+	KeyGroups     []*KeyGroup `protobuf:"bytes,40,rep,name=key_groups,json=keyGroups,proto3" json:"key_groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -603,6 +605,13 @@ func (x *Distribution) GetOriginShield() string {
 		return x.OriginShield
 	}
 	return ""
+}
+
+func (x *Distribution) GetKeyGroups() []*KeyGroup {
+	if x != nil {
+		return x.KeyGroups
+	}
+	return nil
 }
 
 // EgressPolicy lists what a distribution's functions may fetch beyond
@@ -925,8 +934,11 @@ type Behavior struct {
 	OriginRequestPolicy string `protobuf:"bytes,21,opt,name=origin_request_policy,json=originRequestPolicy,proto3" json:"origin_request_policy,omitempty"`
 	// A named or managed response headers policy ("" = none).
 	ResponseHeadersPolicy string `protobuf:"bytes,22,opt,name=response_headers_policy,json=responseHeadersPolicy,proto3" json:"response_headers_policy,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Ids of Distribution.key_groups: when set, only requests with a valid
+	// signed URL or signed cookies are served.
+	TrustedKeyGroups []string `protobuf:"bytes,40,rep,name=trusted_key_groups,json=trustedKeyGroups,proto3" json:"trusted_key_groups,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Behavior) Reset() {
@@ -1013,6 +1025,13 @@ func (x *Behavior) GetResponseHeadersPolicy() string {
 		return x.ResponseHeadersPolicy
 	}
 	return ""
+}
+
+func (x *Behavior) GetTrustedKeyGroups() []string {
+	if x != nil {
+		return x.TrustedKeyGroups
+	}
+	return nil
 }
 
 // CachePolicy sets TTLs and the cache key.
@@ -1841,7 +1860,7 @@ var File_edgelab_v1_types_proto protoreflect.FileDescriptor
 const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"\x16edgelab/v1/types.proto\x12\n" +
-	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19edgelab/v1/policies.proto\":\n" +
+	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19edgelab/v1/policies.proto\x1a\x18edgelab/v1/signing.proto\":\n" +
 	"\n" +
 	"SourceFile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1869,7 +1888,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\x93\x06\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xc8\x06\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1884,7 +1903,9 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x16custom_error_responses\x18\x17 \x03(\v2\x1f.edgelab.v1.CustomErrorResponseR\x14customErrorResponses\x12]\n" +
 	"\x19response_headers_policies\x18\x18 \x03(\v2!.edgelab.v1.ResponseHeadersPolicyR\x17responseHeadersPolicies\x120\n" +
 	"\x06egress\x18\x19 \x01(\v2\x18.edgelab.v1.EgressPolicyR\x06egress\x12#\n" +
-	"\rorigin_shield\x18\b \x01(\tR\foriginShield\"$\n" +
+	"\rorigin_shield\x18\b \x01(\tR\foriginShield\x123\n" +
+	"\n" +
+	"key_groups\x18( \x03(\v2\x14.edgelab.v1.KeyGroupR\tkeyGroups\"$\n" +
 	"\fEgressPolicy\x12\x14\n" +
 	"\x05allow\x18\x01 \x03(\tR\x05allow\"\xe7\x03\n" +
 	"\x06Origin\x12\x0e\n" +
@@ -1911,7 +1932,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aprimary\x18\x02 \x01(\tR\aprimary\x12\x1c\n" +
 	"\tsecondary\x18\x03 \x01(\tR\tsecondary\x12'\n" +
-	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\xd4\x02\n" +
+	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\x82\x03\n" +
 	"\bBehavior\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\tR\x06origin\x12-\n" +
@@ -1920,7 +1941,8 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x0fallowed_methods\x18\x05 \x03(\tR\x0eallowedMethods\x12!\n" +
 	"\fcache_policy\x18\x14 \x01(\tR\vcachePolicy\x122\n" +
 	"\x15origin_request_policy\x18\x15 \x01(\tR\x13originRequestPolicy\x126\n" +
-	"\x17response_headers_policy\x18\x16 \x01(\tR\x15responseHeadersPolicy\"\xb0\x02\n" +
+	"\x17response_headers_policy\x18\x16 \x01(\tR\x15responseHeadersPolicy\x12,\n" +
+	"\x12trusted_key_groups\x18( \x03(\tR\x10trustedKeyGroups\"\xb0\x02\n" +
 	"\vCachePolicy\x122\n" +
 	"\amin_ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06minTtl\x12:\n" +
 	"\vdefault_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
@@ -2056,6 +2078,7 @@ var file_edgelab_v1_types_proto_goTypes = []any{
 	(*GeoRestriction)(nil),        // 27: edgelab.v1.GeoRestriction
 	(*CustomErrorResponse)(nil),   // 28: edgelab.v1.CustomErrorResponse
 	(*ResponseHeadersPolicy)(nil), // 29: edgelab.v1.ResponseHeadersPolicy
+	(*KeyGroup)(nil),              // 30: edgelab.v1.KeyGroup
 }
 var file_edgelab_v1_types_proto_depIdxs = []int32{
 	24, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
@@ -2078,33 +2101,34 @@ var file_edgelab_v1_types_proto_depIdxs = []int32{
 	28, // 17: edgelab.v1.Distribution.custom_error_responses:type_name -> edgelab.v1.CustomErrorResponse
 	29, // 18: edgelab.v1.Distribution.response_headers_policies:type_name -> edgelab.v1.ResponseHeadersPolicy
 	7,  // 19: edgelab.v1.Distribution.egress:type_name -> edgelab.v1.EgressPolicy
-	24, // 20: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
-	24, // 21: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
-	21, // 22: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
-	9,  // 23: edgelab.v1.Origin.s3:type_name -> edgelab.v1.S3Origin
-	24, // 24: edgelab.v1.Origin.keepalive_timeout:type_name -> google.protobuf.Duration
-	12, // 25: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
-	13, // 26: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
-	24, // 27: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
-	24, // 28: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
-	24, // 29: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
-	0,  // 30: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
-	25, // 31: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
-	16, // 32: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
-	17, // 33: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
-	18, // 34: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
-	22, // 35: edgelab.v1.HttpRequest.header_keys:type_name -> edgelab.v1.HttpRequest.HeaderKeysEntry
-	16, // 36: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
-	24, // 37: edgelab.v1.RequestOrigin.read_timeout:type_name -> google.protobuf.Duration
-	24, // 38: edgelab.v1.RequestOrigin.keepalive_timeout:type_name -> google.protobuf.Duration
-	16, // 39: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
-	23, // 40: edgelab.v1.HttpResponse.header_keys:type_name -> edgelab.v1.HttpResponse.HeaderKeysEntry
-	25, // 41: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	30, // 20: edgelab.v1.Distribution.key_groups:type_name -> edgelab.v1.KeyGroup
+	24, // 21: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
+	24, // 22: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
+	21, // 23: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
+	9,  // 24: edgelab.v1.Origin.s3:type_name -> edgelab.v1.S3Origin
+	24, // 25: edgelab.v1.Origin.keepalive_timeout:type_name -> google.protobuf.Duration
+	12, // 26: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
+	13, // 27: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
+	24, // 28: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
+	24, // 29: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
+	24, // 30: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
+	0,  // 31: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
+	25, // 32: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
+	16, // 33: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
+	17, // 34: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
+	18, // 35: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
+	22, // 36: edgelab.v1.HttpRequest.header_keys:type_name -> edgelab.v1.HttpRequest.HeaderKeysEntry
+	16, // 37: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
+	24, // 38: edgelab.v1.RequestOrigin.read_timeout:type_name -> google.protobuf.Duration
+	24, // 39: edgelab.v1.RequestOrigin.keepalive_timeout:type_name -> google.protobuf.Duration
+	16, // 40: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
+	23, // 41: edgelab.v1.HttpResponse.header_keys:type_name -> edgelab.v1.HttpResponse.HeaderKeysEntry
+	25, // 42: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_types_proto_init() }
@@ -2113,6 +2137,7 @@ func file_edgelab_v1_types_proto_init() {
 		return
 	}
 	file_edgelab_v1_policies_proto_init()
+	file_edgelab_v1_signing_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
