@@ -20,7 +20,7 @@ const (
 // (PKIX, as openssl rsa -pubout writes it) or "RSA PUBLIC KEY" (PKCS #1)
 // block, and nothing else.
 func ParsePublicKey(data string) (*rsa.PublicKey, error) {
-	block, err := onePEM(data)
+	block, err := onePEM(data, "PUBLIC KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func ParsePublicKey(data string) (*rsa.PublicKey, error) {
 // ParsePrivateKey reads one PEM-encoded RSA private key: "RSA PRIVATE KEY"
 // (PKCS #1, openssl genrsa) or "PRIVATE KEY" (PKCS #8).
 func ParsePrivateKey(data string) (*rsa.PrivateKey, error) {
-	block, err := onePEM(data)
+	block, err := onePEM(data, "RSA PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -69,10 +69,12 @@ func ParsePrivateKey(data string) (*rsa.PrivateKey, error) {
 	return k, checkBits(k.N.BitLen())
 }
 
-func onePEM(data string) (*pem.Block, error) {
+// onePEM decodes the only PEM block of data; example names the block
+// type the error suggests.
+func onePEM(data, example string) (*pem.Block, error) {
 	block, rest := pem.Decode([]byte(data))
 	if block == nil {
-		return nil, errors.New("not PEM (want -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)")
+		return nil, fmt.Errorf("not PEM (want -----BEGIN %s----- ... -----END %s-----)", example, example)
 	}
 	if strings.TrimSpace(string(rest)) != "" {
 		return nil, errors.New("more than one PEM block, or data after it")
