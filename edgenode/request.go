@@ -31,6 +31,9 @@ type inbound struct {
 	// target is that target, for the signed URL check (signed.go).
 	uriLen int
 	target string
+	// viewerQuery is the query as sent when the signed URL check removed
+	// its signing parameters from req ("" otherwise), for the access log.
+	viewerQuery string
 	// headerBytes is the size of the headers the viewer sent, Host aside;
 	// with the query string and the host added (route), the quantity
 	// CloudFront bounds (494 above MaxHeaderBytes).

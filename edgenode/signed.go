@@ -54,7 +54,7 @@ func (t *txn) signedCheck() *reply {
 	if err := v.Verify(creds, in.resourceURL(rest), in.viewerAddr(), time.Now()); err != nil {
 		return signedRefusal(err)
 	}
-	in.req.QueryString = rest
+	in.viewerQuery, in.req.QueryString = in.req.QueryString, rest
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/accesslog"
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/signedurl"
@@ -213,5 +214,41 @@ func TestEdgectlSignedURLsServedByNode(t *testing.T) {
 		if r := do(t, n, "GET", path, map[string]string{"Cookie": strings.Join(pairs, "; ")}, ""); r.status != 200 {
 			t.Errorf("%s with edgectl's cookies: %d %s", path, r.status, r.body)
 		}
+	}
+}
+
+// TestSignedRefusalGetsTheCustomErrorPage: a custom error response for 403
+// replaces CloudFront's XML refusal (the page comes through the public
+// behavior), and the access log keeps the signed URL as sent.
+func TestSignedRefusalGetsTheCustomErrorPage(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newPolicyOrigin(t)
+	fr := newFakeRunner()
+	fr.handlers["vr"] = cont
+	var log syncBuffer
+	n := startNode(t, fr, func(c *Config) { c.AccessLog = accesslog.NewWriter(&log, false) })
+	applyFile(t, n, o.URL, signedFile(t, &key.PublicKey)+"customErrorResponses: [{errorCode: 403, responsePagePath: /errors/403.html}]\n")
+	if r := do(t, n, "GET", "/private/x", nil, ""); r.status != 403 || r.body != "custom page /errors/403.html" {
+		t.Errorf("refused: %d %q, want 403 with the custom page", r.status, r.body)
+	}
+	signed, err := signedurl.Signer{KeyPairID: "K2JCJMDEHXQW5F", Key: key}.CannedURL(n.URL()+"/private/y?a=1", time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, n, "GET", strings.TrimPrefix(signed, n.URL()), nil, ""); r.status != 200 {
+		t.Fatalf("signed: %d %s", r.status, r.body)
+	}
+	if _, q := o.last(); q != "a=1" {
+		t.Errorf("origin saw %q", q)
+	}
+	lines := log.lines()
+	if len(lines) != 2 {
+		t.Fatalf("%d access log lines, want 2", len(lines))
+	}
+	if got := strings.Split(lines[1], "\t")[11]; !strings.HasPrefix(got, "a=1&Expires=") || !strings.Contains(got, "&Signature=") {
+		t.Errorf("access log query %q, want the signed URL's", got)
 	}
 }
