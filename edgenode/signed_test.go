@@ -20,6 +20,7 @@ import (
 	"github.com/edgelab/edgelab/cmd/edgectl/ctl"
 	"github.com/edgelab/edgelab/sandbox"
 	"github.com/edgelab/edgelab/signedurl"
+	"github.com/edgelab/edgelab/topology"
 )
 
 // signedFile is a distribution with a key group trusted by "/private/*"
@@ -250,5 +251,43 @@ func TestSignedRefusalGetsTheCustomErrorPage(t *testing.T) {
 	}
 	if got := strings.Split(lines[1], "\t")[11]; !strings.HasPrefix(got, "a=1&Expires=") || !strings.Contains(got, "&Signature=") {
 		t.Errorf("access log query %q, want the signed URL's", got)
+	}
+}
+
+// TestSignedURLThroughARegionalEdgeCache: the PoP checks the signature and
+// removes it; the REC serves the PoP's tier request without checking again
+// (it would refuse the unsigned query), and the origin sees neither.
+func TestSignedURLThroughARegionalEdgeCache(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := topology.Parse([]byte(tierTopology))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newPolicyOrigin(t)
+	fr := newFakeRunner()
+	fr.handlers["vr"] = cont
+	rec := startNode(t, fr, func(c *Config) { c.Region, c.PoP, c.Tier = "a", "ra", TierConfig{Role: RoleREC, Topology: top} })
+	pop := startNode(t, fr, func(c *Config) {
+		c.Region, c.PoP, c.Tier = "a", "A1", TierConfig{Topology: top, RECs: map[string]string{"ra": rec.URL()}}
+	})
+	file := signedFile(t, &key.PublicKey)
+	applyFile(t, rec, o.URL, file)
+	applyFile(t, pop, o.URL, file)
+	signed, err := signedurl.Signer{KeyPairID: "K2JCJMDEHXQW5F", Key: key}.CannedURL(pop.URL()+"/private/t?k=v", time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, pop, "GET", strings.TrimPrefix(signed, pop.URL()), nil, "")
+	if r.status != 200 || r.header.Get("X-Edgelab-Rec") != "ra" {
+		t.Fatalf("signed through the REC: %d %q (REC %q)", r.status, r.body, r.header.Get("X-Edgelab-Rec"))
+	}
+	if _, q := o.last(); q != "k=v" {
+		t.Errorf("origin saw %q, want k=v", q)
+	}
+	if r := do(t, pop, "GET", "/private/t?k=v", nil, ""); r.status != 403 {
+		t.Errorf("unsigned at the PoP, though the object is cached: %d, want 403", r.status)
 	}
 }
