@@ -59,6 +59,8 @@ type file struct {
 	// Staging and ContinuousDeployment: staging.go.
 	Staging              bool                      `json:"staging,omitempty"`
 	ContinuousDeployment *continuousDeploymentFile `json:"continuousDeployment,omitempty"`
+	// KeyGroups are the public keys signed URLs and cookies are checked with (keygroups.go).
+	KeyGroups []keyGroupFile `json:"keyGroups,omitempty"`
 }
 
 type originFile struct {
@@ -92,6 +94,8 @@ type behaviorFile struct {
 	OriginRequestPolicy string `json:"originRequestPolicy,omitempty"`
 	// ResponseHeadersPolicy names a policy (respheaderspolicy.go).
 	ResponseHeadersPolicy string `json:"responseHeadersPolicy,omitempty"`
+	// TrustedKeyGroups name key groups: only signed requests are served (keygroups.go).
+	TrustedKeyGroups []string `json:"trustedKeyGroups,omitempty"`
 }
 
 type cacheFile struct {

@@ -26,6 +26,9 @@ func (t *txn) logAccess(rep *reply, status, sent int) {
 		Protocol: "http", ProtocolVersion: "HTTP/1.1", BytesReceived: int64(in.headerBytes) + max(in.contentLength, 0),
 		XForwardedFor: h.Get("X-Forwarded-For"), ContentType: rep.header.Get("Content-Type"), ContentLength: -1,
 	}
+	if in.viewerQuery != "" {
+		e.Query = in.viewerQuery // CloudFront logs the URL as the viewer sent it
+	}
 	if e.ClientIP == "" && in.remoteIP != nil {
 		e.ClientIP = in.remoteIP.String()
 	}

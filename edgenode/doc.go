@@ -10,6 +10,8 @@
 //	net/http adapter (servehttp.go) ┴─> parse: edge.Request, Host, limits' sizes
 //	  ──> route (route.go): health, 414 / 494 / 501, distribution by Host,
 //	      behavior by path, methods (403)
+//	  ──> access checks (geo.go, signed.go): geo restriction, signed URLs
+//	      and cookies (403), at the PoP only
 //	  ──> viewer-request (viewerreq.go) ──generated──> write (not cached,
 //	      no viewer-response)
 //	  ──> cache lookup (lookup.go) ──hit──────────────────────┐

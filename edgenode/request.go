@@ -27,8 +27,13 @@ type inbound struct {
 	// function nor to the origin. ClientIP is filled by fillClientIP.
 	req  edge.Request
 	host string
-	// uriLen is the length of the raw request target (414 at MaxURIBytes).
+	// uriLen is the length of the raw request target (414 at MaxURIBytes);
+	// target is that target, for the signed URL check (signed.go).
 	uriLen int
+	target string
+	// viewerQuery is the query as sent when the signed URL check removed
+	// its signing parameters from req ("" otherwise), for the access log.
+	viewerQuery string
 	// headerBytes is the size of the headers the viewer sent, Host aside;
 	// with the query string and the host added (route), the quantity
 	// CloudFront bounds (494 above MaxHeaderBytes).

@@ -32,7 +32,7 @@ func (v *inbound) fromNet(r *http.Request) {
 		v.remotePort = int(ap.Port())
 	}
 	v.httpVersion, v.tls = fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor), r.TLS != nil
-	v.uriLen = len(r.RequestURI)
+	v.uriLen, v.target = len(r.RequestURI), r.RequestURI
 	lines := 0
 	for _, vs := range r.Header {
 		lines += len(vs)

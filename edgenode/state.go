@@ -16,6 +16,7 @@ import (
 	"github.com/edgelab/edgelab/eventtype"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox"
+	"github.com/edgelab/edgelab/signedurl"
 )
 
 // state is one immutable desired state compiled for serving. The node swaps
@@ -69,6 +70,8 @@ type behavior struct {
 	forward    *forwardPolicy
 	cfHeaders  []string
 	respPolicy *edgelabv1.ResponseHeadersPolicy // nil: none (respheaderspolicy.go)
+	// signed checks signed URLs and cookies (nil: public; signed.go).
+	signed *signedurl.Verifier
 }
 
 type trigger struct {
@@ -233,6 +236,9 @@ func compileBehavior(pb *edgelabv1.Behavior, d *dist, ds *desired.State) (*behav
 	}
 	b.target = t
 	b.compilePolicies(d.src, pb)
+	if err := b.compileSigned(d.src, pb); err != nil {
+		return nil, err
+	}
 	if cp := distribution.CachePolicyFor(d.src, pb); cp != nil {
 		if cp.GetSet() || cp.GetDefaultTtl() != nil || cp.GetMaxTtl() != nil || cp.GetMinTtl() != nil {
 			b.ttl.MinTTL = cp.GetMinTtl().AsDuration()

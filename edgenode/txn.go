@@ -14,7 +14,8 @@ import (
 // request's state: what route picked, the request as it stands after each
 // request trigger, the body, and the functions that ran.
 //
-//	parse (viewer.go, servehttp.go) -> route -> viewer-request
+//	parse (viewer.go, servehttp.go) -> route -> geo, signed URL checks
+//	  -> viewer-request
 //	  -> cache lookup --hit--> viewer-response -> write + log
 //	       \--miss (collapsed)--> upstream: origin-request -> origin fetch
 //	                              (group failover) -> origin-response
@@ -105,7 +106,7 @@ func (t *txn) serve(ctx context.Context) *reply {
 		return rep
 	}
 	if t.hop == nil { // the PoP restricted the viewer already
-		if rep := t.geoRestrict(); rep != nil {
+		if rep := t.accessChecks(); rep != nil {
 			return t.responsePolicy(t.customError(ctx, rep))
 		}
 	}

@@ -221,7 +221,7 @@ func (v *inbound) parseFast(ctx *fasthttp.RequestCtx, cfg *Config) error {
 	}
 	v.req.Method = internMethod(rh.Method())
 	v.req.URI, v.req.QueryString = path, query
-	v.uriLen = len(target)
+	v.uriLen, v.target = len(target), target
 	lines := strings.Count(block, "\n")
 	if lines > cfg.MaxHeaderCount+1 { // +1: the blank line that ends the block
 		return &refusal{status: http.StatusRequestHeaderFieldsTooLarge, reason: fmt.Sprintf("Too many request headers (more than %d).", cfg.MaxHeaderCount)}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make fuzz: a short run of every parser and listener fuzz target (the
-# CloudFront event JSON, the distribution and topology files, the sandbox
-# wire frames and the viewer request path), each on its committed corpus
-# (testdata/fuzz/<FuzzName>/) and then fuzzing for EDGELAB_FUZZTIME.
+# CloudFront event JSON, the distribution and topology files, signed URL
+# policies, the sandbox wire frames and the viewer request path), each on
+# its committed corpus (testdata/fuzz/<FuzzName>/) and then fuzzing for
+# EDGELAB_FUZZTIME.
 #
 # Usage: scripts/fuzz.sh [PACKAGE:FuzzName...]   (default: all of TARGETS)
 # Env:   EDGELAB_FUZZTIME     per-target fuzzing time (default 5s)
@@ -17,6 +18,7 @@ export PATH="$PATH:/usr/local/go/bin"
 
 TARGETS=(
   ./cfevent:FuzzParse
+  ./signedurl:FuzzParsePolicy
   ./distribution:FuzzParse
   ./topology:FuzzParse
   ./sandbox:FuzzDecodeFrame

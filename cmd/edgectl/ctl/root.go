@@ -108,6 +108,7 @@ operator (chaos, nodes), viewer (read only).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(functionCmd(), distributionCmd(), invalidateCmd(), invokeCmd(), statusCmd(), nodesCmd(), logsCmd(), versionCmd())
 	root.AddCommand(loginCmd(), tokenCmd(), nodeCmd(), auditCmd())
+	root.AddCommand(signURLCmd(), signCookiesCmd())
 	root.AddCommand(extra...)
 	return root
 }

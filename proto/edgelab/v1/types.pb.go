@@ -478,8 +478,10 @@ type Distribution struct {
 	Staging bool `protobuf:"varint,30,opt,name=staging,proto3" json:"staging,omitempty"`
 	// Routes some of the primary's requests to a staging distribution.
 	ContinuousDeployment *ContinuousDeployment `protobuf:"bytes,31,opt,name=continuous_deployment,json=continuousDeployment,proto3" json:"continuous_deployment,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Key groups behaviors trust for signed URLs and cookies.
+	KeyGroups     []*KeyGroup `protobuf:"bytes,40,rep,name=key_groups,json=keyGroups,proto3" json:"key_groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Distribution) Reset() {
@@ -620,6 +622,13 @@ func (x *Distribution) GetStaging() bool {
 func (x *Distribution) GetContinuousDeployment() *ContinuousDeployment {
 	if x != nil {
 		return x.ContinuousDeployment
+	}
+	return nil
+}
+
+func (x *Distribution) GetKeyGroups() []*KeyGroup {
+	if x != nil {
+		return x.KeyGroups
 	}
 	return nil
 }
@@ -944,8 +953,11 @@ type Behavior struct {
 	OriginRequestPolicy string `protobuf:"bytes,21,opt,name=origin_request_policy,json=originRequestPolicy,proto3" json:"origin_request_policy,omitempty"`
 	// A named or managed response headers policy ("" = none).
 	ResponseHeadersPolicy string `protobuf:"bytes,22,opt,name=response_headers_policy,json=responseHeadersPolicy,proto3" json:"response_headers_policy,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Ids of Distribution.key_groups: when set, only requests with a valid
+	// signed URL or signed cookies are served.
+	TrustedKeyGroups []string `protobuf:"bytes,40,rep,name=trusted_key_groups,json=trustedKeyGroups,proto3" json:"trusted_key_groups,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Behavior) Reset() {
@@ -1032,6 +1044,13 @@ func (x *Behavior) GetResponseHeadersPolicy() string {
 		return x.ResponseHeadersPolicy
 	}
 	return ""
+}
+
+func (x *Behavior) GetTrustedKeyGroups() []string {
+	if x != nil {
+		return x.TrustedKeyGroups
+	}
+	return nil
 }
 
 // CachePolicy sets TTLs and the cache key.
@@ -1860,7 +1879,7 @@ var File_edgelab_v1_types_proto protoreflect.FileDescriptor
 const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"\x16edgelab/v1/types.proto\x12\n" +
-	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19edgelab/v1/policies.proto\x1a\x18edgelab/v1/staging.proto\":\n" +
+	"edgelab.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19edgelab/v1/policies.proto\x1a\x18edgelab/v1/staging.proto\x1a\x18edgelab/v1/signing.proto\":\n" +
 	"\n" +
 	"SourceFile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1888,7 +1907,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\tpublished\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\";\n" +
 	"\vFunctionRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\x84\a\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xb9\a\n" +
 	"\fDistribution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adomains\x18\x02 \x03(\tR\adomains\x12,\n" +
@@ -1905,7 +1924,9 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x06egress\x18\x19 \x01(\v2\x18.edgelab.v1.EgressPolicyR\x06egress\x12#\n" +
 	"\rorigin_shield\x18\b \x01(\tR\foriginShield\x12\x18\n" +
 	"\astaging\x18\x1e \x01(\bR\astaging\x12U\n" +
-	"\x15continuous_deployment\x18\x1f \x01(\v2 .edgelab.v1.ContinuousDeploymentR\x14continuousDeployment\"$\n" +
+	"\x15continuous_deployment\x18\x1f \x01(\v2 .edgelab.v1.ContinuousDeploymentR\x14continuousDeployment\x123\n" +
+	"\n" +
+	"key_groups\x18( \x03(\v2\x14.edgelab.v1.KeyGroupR\tkeyGroups\"$\n" +
 	"\fEgressPolicy\x12\x14\n" +
 	"\x05allow\x18\x01 \x03(\tR\x05allow\"\xe7\x03\n" +
 	"\x06Origin\x12\x0e\n" +
@@ -1932,7 +1953,7 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aprimary\x18\x02 \x01(\tR\aprimary\x12\x1c\n" +
 	"\tsecondary\x18\x03 \x01(\tR\tsecondary\x12'\n" +
-	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\xd4\x02\n" +
+	"\x0ffailover_status\x18\x04 \x03(\x05R\x0efailoverStatus\"\x82\x03\n" +
 	"\bBehavior\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\tR\x06origin\x12-\n" +
@@ -1941,7 +1962,8 @@ const file_edgelab_v1_types_proto_rawDesc = "" +
 	"\x0fallowed_methods\x18\x05 \x03(\tR\x0eallowedMethods\x12!\n" +
 	"\fcache_policy\x18\x14 \x01(\tR\vcachePolicy\x122\n" +
 	"\x15origin_request_policy\x18\x15 \x01(\tR\x13originRequestPolicy\x126\n" +
-	"\x17response_headers_policy\x18\x16 \x01(\tR\x15responseHeadersPolicy\"\xb0\x02\n" +
+	"\x17response_headers_policy\x18\x16 \x01(\tR\x15responseHeadersPolicy\x12,\n" +
+	"\x12trusted_key_groups\x18( \x03(\tR\x10trustedKeyGroups\"\xb0\x02\n" +
 	"\vCachePolicy\x122\n" +
 	"\amin_ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06minTtl\x12:\n" +
 	"\vdefault_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
@@ -2078,6 +2100,7 @@ var file_edgelab_v1_types_proto_goTypes = []any{
 	(*CustomErrorResponse)(nil),   // 28: edgelab.v1.CustomErrorResponse
 	(*ResponseHeadersPolicy)(nil), // 29: edgelab.v1.ResponseHeadersPolicy
 	(*ContinuousDeployment)(nil),  // 30: edgelab.v1.ContinuousDeployment
+	(*KeyGroup)(nil),              // 31: edgelab.v1.KeyGroup
 }
 var file_edgelab_v1_types_proto_depIdxs = []int32{
 	24, // 0: edgelab.v1.FunctionConfig.timeout:type_name -> google.protobuf.Duration
@@ -2101,33 +2124,34 @@ var file_edgelab_v1_types_proto_depIdxs = []int32{
 	29, // 18: edgelab.v1.Distribution.response_headers_policies:type_name -> edgelab.v1.ResponseHeadersPolicy
 	7,  // 19: edgelab.v1.Distribution.egress:type_name -> edgelab.v1.EgressPolicy
 	30, // 20: edgelab.v1.Distribution.continuous_deployment:type_name -> edgelab.v1.ContinuousDeployment
-	24, // 21: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
-	24, // 22: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
-	21, // 23: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
-	9,  // 24: edgelab.v1.Origin.s3:type_name -> edgelab.v1.S3Origin
-	24, // 25: edgelab.v1.Origin.keepalive_timeout:type_name -> google.protobuf.Duration
-	12, // 26: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
-	13, // 27: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
-	24, // 28: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
-	24, // 29: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
-	24, // 30: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
-	0,  // 31: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
-	25, // 32: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
-	16, // 33: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
-	17, // 34: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
-	18, // 35: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
-	22, // 36: edgelab.v1.HttpRequest.header_keys:type_name -> edgelab.v1.HttpRequest.HeaderKeysEntry
-	16, // 37: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
-	24, // 38: edgelab.v1.RequestOrigin.read_timeout:type_name -> google.protobuf.Duration
-	24, // 39: edgelab.v1.RequestOrigin.keepalive_timeout:type_name -> google.protobuf.Duration
-	16, // 40: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
-	23, // 41: edgelab.v1.HttpResponse.header_keys:type_name -> edgelab.v1.HttpResponse.HeaderKeysEntry
-	25, // 42: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	31, // 21: edgelab.v1.Distribution.key_groups:type_name -> edgelab.v1.KeyGroup
+	24, // 22: edgelab.v1.Origin.connect_timeout:type_name -> google.protobuf.Duration
+	24, // 23: edgelab.v1.Origin.read_timeout:type_name -> google.protobuf.Duration
+	21, // 24: edgelab.v1.Origin.custom_headers:type_name -> edgelab.v1.Origin.CustomHeadersEntry
+	9,  // 25: edgelab.v1.Origin.s3:type_name -> edgelab.v1.S3Origin
+	24, // 26: edgelab.v1.Origin.keepalive_timeout:type_name -> google.protobuf.Duration
+	12, // 27: edgelab.v1.Behavior.cache:type_name -> edgelab.v1.CachePolicy
+	13, // 28: edgelab.v1.Behavior.functions:type_name -> edgelab.v1.Association
+	24, // 29: edgelab.v1.CachePolicy.min_ttl:type_name -> google.protobuf.Duration
+	24, // 30: edgelab.v1.CachePolicy.default_ttl:type_name -> google.protobuf.Duration
+	24, // 31: edgelab.v1.CachePolicy.max_ttl:type_name -> google.protobuf.Duration
+	0,  // 32: edgelab.v1.Association.event_type:type_name -> edgelab.v1.EventType
+	25, // 33: edgelab.v1.Invalidation.created:type_name -> google.protobuf.Timestamp
+	16, // 34: edgelab.v1.HttpRequest.headers:type_name -> edgelab.v1.Header
+	17, // 35: edgelab.v1.HttpRequest.body:type_name -> edgelab.v1.Body
+	18, // 36: edgelab.v1.HttpRequest.origin:type_name -> edgelab.v1.RequestOrigin
+	22, // 37: edgelab.v1.HttpRequest.header_keys:type_name -> edgelab.v1.HttpRequest.HeaderKeysEntry
+	16, // 38: edgelab.v1.RequestOrigin.custom_headers:type_name -> edgelab.v1.Header
+	24, // 39: edgelab.v1.RequestOrigin.read_timeout:type_name -> google.protobuf.Duration
+	24, // 40: edgelab.v1.RequestOrigin.keepalive_timeout:type_name -> google.protobuf.Duration
+	16, // 41: edgelab.v1.HttpResponse.headers:type_name -> edgelab.v1.Header
+	23, // 42: edgelab.v1.HttpResponse.header_keys:type_name -> edgelab.v1.HttpResponse.HeaderKeysEntry
+	25, // 43: edgelab.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_types_proto_init() }
@@ -2137,6 +2161,7 @@ func file_edgelab_v1_types_proto_init() {
 	}
 	file_edgelab_v1_policies_proto_init()
 	file_edgelab_v1_staging_proto_init()
+	file_edgelab_v1_signing_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
