@@ -32,6 +32,11 @@ type Config struct {
 	// EtcdDataDir is the embedded etcd's directory. "" means "edgelab-data".
 	// Ignored with EtcdEndpoints.
 	EtcdDataDir string
+	// EtcdTLS is the client TLS configuration for EtcdEndpoints: the etcd
+	// CA to trust and this replica's etcd client certificate (etcd's
+	// --client-cert-auth). nil connects in plaintext; New then logs a
+	// warning unless the etcd is the embedded one on loopback.
+	EtcdTLS *tls.Config
 	// KeyPrefix is the etcd key prefix; "" means store.DefaultPrefix.
 	KeyPrefix string
 	// ID names this replica (node records, logs). "" means "cp-" + the

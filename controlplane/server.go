@@ -151,7 +151,10 @@ func (s *Server) connectEtcd(cfg Config) (err error) {
 		}
 		endpoints = s.embedded.Endpoints()
 	}
-	s.etcd, err = clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 10 * time.Second, Logger: nil})
+	if cfg.EtcdTLS == nil && len(cfg.EtcdEndpoints) > 0 {
+		cfg.Logger.Warn("etcd connection is plaintext and unauthenticated: anyone who reaches the etcd ports can read and change every function (use TLS with client certificates, see `edgelab certs --etcd-members`)", "endpoints", endpoints)
+	}
+	s.etcd, err = clientv3.New(clientv3.Config{Endpoints: endpoints, TLS: cfg.EtcdTLS, DialTimeout: 10 * time.Second, Logger: nil})
 	if err != nil {
 		return fmt.Errorf("connecting to etcd %v: %w", endpoints, err)
 	}

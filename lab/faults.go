@@ -31,7 +31,7 @@ var processKinds = []string{controlplane.KindStop, controlplane.KindKill, contro
 // in a goroutine after Start; it returns nil when ctx ends, after restarting
 // whatever it stopped.
 func (l *Lab) RunFaults(ctx context.Context) error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: l.etcdEPs, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: l.etcdEPs, TLS: l.trust.etcdClient("lab"), DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return fmt.Errorf("lab faults: connecting to etcd: %w", err)
 	}

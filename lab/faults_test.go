@@ -36,7 +36,7 @@ func TestFaultsStopAndRestartEdges(t *testing.T) {
 	if !healthy(edge.URL) {
 		t.Fatalf("edge %s not healthy at start", edge.ID)
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: l.etcdEPs, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: l.etcdEPs, TLS: l.trust.etcdClient("lab-test"), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/edgelab/edgelab/latency"
 	"github.com/edgelab/edgelab/origin"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
+	"github.com/edgelab/edgelab/store/embedded"
 	"github.com/edgelab/edgelab/topology"
 	"github.com/edgelab/edgelab/viewerinfo"
 )
@@ -214,6 +215,21 @@ type Lab struct {
 	faultDone   chan struct{}
 }
 
+// startEtcd runs the embedded etcd member, over TLS with client
+// certificates unless the lab is insecure.
+func (l *Lab) startEtcd(ctx context.Context) error {
+	files, err := l.trust.etcdMember(l.ctx, &l.wg, func(err error) { l.cfg.Logger.Warn("lab: etcd certificate", "err", err) })
+	if err != nil {
+		return err
+	}
+	e, err := embedded.StartTLS(ctx, filepath.Join(l.cfg.DataDir, "etcd"), files)
+	if err != nil {
+		return fmt.Errorf("lab: embedded etcd: %w", err)
+	}
+	l.etcdStop, l.etcdEPs = e.Close, e.Endpoints()
+	return nil
+}
+
 type cpHandle struct {
 	id     string
 	addr   string
@@ -270,11 +286,9 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	}
 
 	log.Info("starting embedded etcd", "dir", filepath.Join(cfg.DataDir, "etcd"))
-	eps, stop, err := controlplane.StartEmbeddedEtcd(ctx, filepath.Join(cfg.DataDir, "etcd"))
-	if err != nil {
-		return nil, fmt.Errorf("lab: embedded etcd: %w", err)
+	if err := l.startEtcd(ctx); err != nil {
+		return nil, err
 	}
-	l.etcdStop, l.etcdEPs = stop, eps
 
 	for i := 0; i < cfg.ControlPlanes; i++ {
 		if err := l.startControlPlane(i); err != nil {

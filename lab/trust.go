@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -15,12 +18,20 @@ import (
 	"github.com/edgelab/edgelab/access"
 	"github.com/edgelab/edgelab/controlplane"
 	"github.com/edgelab/edgelab/pki"
+	"github.com/edgelab/edgelab/store/embedded"
 )
 
 // Where the lab keeps its trust material, under DataDir.
 const (
 	pkiDir         = "pki"
 	adminTokenFile = "admin.token"
+	// etcdPKIDir (under pkiDir) holds a CA of etcd's own and the member's
+	// certificate: only certificates from that CA, which the lab gives to
+	// the control planes and itself alone, get into etcd; a node's or a
+	// user's certificate from the lab CA is refused there.
+	etcdPKIDir = "etcd"
+	// etcdMemberName names the embedded member's certificate files.
+	etcdMemberName = "etcd"
 )
 
 // leafLifetime is how long the lab's component certificates live; each
@@ -32,6 +43,7 @@ const leafLifetime = time.Hour
 // users call with the admin token, unless the lab runs Insecure.
 type trust struct {
 	ca         *pki.CA
+	etcdCA     *pki.CA
 	dir        string
 	host       string
 	adminToken string
@@ -47,6 +59,9 @@ func loadTrust(dataDir, host string, insecure bool) (*trust, error) {
 	var err error
 	if t.ca, err = pki.LoadOrCreateCA(t.dir); err != nil {
 		return nil, fmt.Errorf("lab: certificate authority: %w", err)
+	}
+	if t.etcdCA, err = pki.LoadOrCreateCA(filepath.Join(t.dir, etcdPKIDir)); err != nil {
+		return nil, fmt.Errorf("lab: etcd certificate authority: %w", err)
 	}
 	if t.adminToken, err = loadOrCreateToken(filepath.Join(t.dir, adminTokenFile)); err != nil {
 		return nil, fmt.Errorf("lab: admin token: %w", err)
@@ -86,8 +101,38 @@ func (t *trust) controlPlane(cfg *controlplane.Config) {
 	}
 	src := pki.NewSource(t.ca, t.leaf(pki.Identity{Kind: pki.KindControlPlane, Name: cfg.ID}))
 	cfg.TLS = pki.APIServerTLS(t.ca.Pool(), src)
+	cfg.EtcdTLS = t.etcdClient(cfg.ID)
 	cfg.CA = t.ca
 	cfg.AdminToken = t.adminToken
+}
+
+// etcdMember writes the embedded etcd member's certificate files and keeps
+// them renewed until ctx ends (wg tracks that goroutine; onErr hears of a
+// failed renewal). It returns nil when the lab runs insecure.
+func (t *trust) etcdMember(ctx context.Context, wg *sync.WaitGroup, onErr func(error)) (*embedded.TLSFiles, error) {
+	if t.insecure {
+		return nil, nil
+	}
+	r := pki.Renewer{CA: t.etcdCA, Leaf: t.leaf(pki.Identity{Kind: pki.KindEtcd, Name: etcdMemberName}),
+		Bundle: pki.Bundle{Dir: filepath.Join(t.dir, etcdPKIDir), Name: etcdMemberName}}
+	due, err := r.Write()
+	if err != nil {
+		return nil, fmt.Errorf("lab: etcd member certificate: %w", err)
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); r.Run(ctx, due, onErr) }()
+	return &embedded.TLSFiles{CertFile: r.Bundle.CertFile(), KeyFile: r.Bundle.KeyFile(), CAFile: r.Bundle.CAFile()}, nil
+}
+
+// etcdClient is how a control plane (or the lab, as name) connects to the
+// embedded etcd: with a client certificate from etcd's CA. nil when
+// insecure (plaintext).
+func (t *trust) etcdClient(name string) *tls.Config {
+	if t.insecure {
+		return nil
+	}
+	src := pki.NewSource(t.etcdCA, t.leaf(pki.Identity{Kind: pki.KindControlPlane, Name: name}))
+	return pki.ClientTLS(t.etcdCA.Pool(), src, "")
 }
 
 // nodeDial is how edge node id in region dials the control planes: with

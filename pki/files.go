@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -175,4 +176,51 @@ func LoadCA(dir string) (*CA, error) {
 		return nil, nil
 	}
 	return LoadOrCreateCA(dir)
+}
+
+// Renewer keeps one bundle's files holding a valid certificate for Leaf,
+// for a program that reads its certificate from files on each handshake
+// (an etcd member).
+type Renewer struct {
+	CA     *CA
+	Leaf   Leaf
+	Bundle Bundle
+}
+
+// renewRetry is how soon a failed renewal is tried again.
+const renewRetry = time.Minute
+
+// Write issues a certificate and writes it into the bundle now, and says
+// when it is due for renewal (two thirds into its life).
+func (r Renewer) Write() (due time.Time, err error) {
+	c, err := r.CA.Issue(r.Leaf)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := r.Bundle.Write(c, r.CA.CertPEM()); err != nil {
+		return time.Time{}, err
+	}
+	now := r.CA.now()
+	return now.Add(c.Leaf.NotAfter.Sub(now) * 2 / 3), nil
+}
+
+// Run writes a new certificate each time the current one is due (the first
+// at due), until ctx ends. A failed write is reported to onErr and tried
+// again a minute later; the old files stay valid meanwhile.
+func (r Renewer) Run(ctx context.Context, due time.Time, onErr func(error)) {
+	for {
+		t := time.NewTimer(time.Until(due))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		next, err := r.Write()
+		if err != nil {
+			onErr(fmt.Errorf("renewing %s: %w", r.Bundle.CertFile(), err))
+			next = time.Now().Add(renewRetry)
+		}
+		due = next
+	}
 }
