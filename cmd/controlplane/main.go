@@ -45,6 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 		edgeMetrics  string
 		peers        string
 		pkiDir       string
+		etcdPKIDir   string
 		tokenFile    string
 	)
 	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 	fs.StringVar(&topologyPath, "topology", "", "topology file for the replication delay model (default: the built-in topology)")
 	fs.StringVar(&cfg.DelayProfile, "profile", "", "delay profile of the topology: default, realistic, instant")
 	fs.StringVar(&pkiDir, "pki-dir", "", "directory with ca.crt and this replica's <id>.crt/<id>.key (from `edgelab certs`); with ca.key too, the replica can enroll nodes. Required unless --insecure")
+	fs.StringVar(&etcdPKIDir, "etcd-pki-dir", "", "directory with etcd's CA (ca.crt) and this replica's etcd client certificate <id>.crt/<id>.key (from `edgelab certs --etcd-members`, DIR/etcd): connect to --etcd-endpoints over TLS with it (empty: plaintext etcd, with a warning)")
 	fs.StringVar(&tokenFile, "admin-token-file", "", "file holding the admin API token to store at start (from `edgelab certs`)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "serve plaintext gRPC with no authentication (anyone who reaches the port can change everything; for watching the stream in a workshop)")
 	if err := fs.Parse(args); err != nil {
@@ -96,7 +98,30 @@ func parseFlags(args []string, stderr io.Writer) (controlplane.Config, error) {
 		}
 		cfg.Topology = topo
 	}
+	if err := loadEtcdTrust(&cfg, etcdPKIDir); err != nil {
+		return cfg, err
+	}
 	return cfg, loadTrust(&cfg, pkiDir, tokenFile)
+}
+
+// loadEtcdTrust reads the replica's etcd client certificate and etcd's CA.
+func loadEtcdTrust(cfg *controlplane.Config, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if cfg.ID == "" {
+		return fmt.Errorf("--id is required with --etcd-pki-dir: it names the certificate <id>.crt")
+	}
+	b := pki.Bundle{Dir: dir, Name: cfg.ID}
+	pool, err := b.Pool()
+	if err != nil {
+		return fmt.Errorf("--etcd-pki-dir: %w", err)
+	}
+	if _, err := b.Source().Certificate(); err != nil {
+		return fmt.Errorf("--etcd-pki-dir: %w", err)
+	}
+	cfg.EtcdTLS = pki.ClientTLS(pool, b.Source(), "")
+	return nil
 }
 
 // loadTrust reads the replica's certificate, the CA and the admin token.

@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgelab/edgelab/controlplane/dashboard"
+	"github.com/edgelab/edgelab/pki"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -86,5 +88,41 @@ func TestDashboardFlags(t *testing.T) {
 	}
 	if cfg, err := parseFlags([]string{"--insecure"}, io.Discard); err != nil || cfg.EdgeMetrics != nil || cfg.DashboardReplicas != nil {
 		t.Fatalf("defaults: %v %v", err, cfg.EdgeMetrics)
+	}
+}
+
+// --etcd-pki-dir gives the etcd client a certificate from etcd's CA; it
+// needs --id and readable files, and without it etcd is plaintext.
+func TestEtcdPKIDirFlag(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ca.Issue(pki.Leaf{Identity: pki.Identity{Kind: pki.KindControlPlane, Name: "cp1"}, Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (pki.Bundle{Dir: dir, Name: "cp1"}).Write(c, ca.CertPEM()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseFlags([]string{"--insecure", "--id=cp1", "--etcd-pki-dir=" + dir}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.EtcdTLS == nil || cfg.EtcdTLS.RootCAs == nil || cfg.EtcdTLS.GetClientCertificate == nil {
+		t.Fatalf("EtcdTLS = %+v: want etcd's CA and the replica's certificate", cfg.EtcdTLS)
+	}
+	if cfg, _ := parseFlags([]string{"--insecure"}, io.Discard); cfg.EtcdTLS != nil {
+		t.Fatal("EtcdTLS set without --etcd-pki-dir")
+	}
+	for _, args := range [][]string{
+		{"--insecure", "--etcd-pki-dir=" + dir},                   // no --id
+		{"--insecure", "--id=cp2", "--etcd-pki-dir=" + dir},       // no cp2.crt
+		{"--insecure", "--id=cp1", "--etcd-pki-dir=/nonexistent"}, // no CA
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil || !strings.Contains(err.Error(), "--etcd-pki-dir") && !strings.Contains(err.Error(), "--id") {
+			t.Errorf("%q: err = %v, want an --etcd-pki-dir error", args, err)
+		}
 	}
 }

@@ -20,8 +20,14 @@ type certsFlags struct {
 	controlPlanes []string
 	nodes         []string
 	users         []string
+	etcdMembers   []string
 	lifetime      time.Duration
 }
+
+// etcdDir is where certs writes etcd's own CA and certificates, under
+// --dir: etcd admits only certificates from that CA, which go to the etcd
+// members and the control planes, never to nodes or users.
+const etcdDir = "etcd"
 
 func newCerts(stdout io.Writer) *cobra.Command {
 	var f certsFlags
@@ -36,9 +42,17 @@ as a SPIFFE-style URI SAN and is valid for its name as a DNS name (the compose
 service name), localhost and 127.0.0.1. Running it again renews every
 certificate; the processes pick the new files up on their next handshake.
 
-Nodes are given as id@region[@host]; host defaults to the id.`,
+Nodes are given as id@region[@host]; host defaults to the id.
+
+With --etcd-members, a second CA of etcd's own goes to DIR/etcd with a
+certificate for every member (server and peer, valid for its name) and an etcd
+client certificate for every control plane: run etcd with --cert-file,
+--key-file, --trusted-ca-file and --client-cert-auth (and the --peer-*
+equivalents) on DIR/etcd/<member>.*, and the control planes with
+--etcd-pki-dir DIR/etcd. Nodes and users get no certificate etcd accepts.`,
 		Example: `  edgelab certs --dir ./pki --controlplanes cp1,cp2 \
-      --nodes use1-a@us-east-1@edge-use1-a,euw1-a@eu-west-1@edge-euw1-a --users gateway,chaos`,
+      --nodes use1-a@us-east-1@edge-use1-a,euw1-a@eu-west-1@edge-euw1-a --users gateway,chaos \
+      --etcd-members etcd1,etcd2,etcd3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCerts(f, stdout) },
 	}
@@ -47,15 +61,30 @@ Nodes are given as id@region[@host]; host defaults to the id.`,
 	fl.StringSliceVar(&f.controlPlanes, "controlplanes", nil, "control-plane replica ids")
 	fl.StringSliceVar(&f.nodes, "nodes", nil, "edge nodes as id@region[@host]")
 	fl.StringSliceVar(&f.users, "users", nil, "tools (gateway, chaos); they get the viewer role, more with a token")
+	fl.StringSliceVar(&f.etcdMembers, "etcd-members", nil, "etcd member names (their hosts): writes etcd's CA and certificates to DIR/etcd")
 	fl.DurationVar(&f.lifetime, "lifetime", 30*24*time.Hour, "certificate lifetime")
 	return cmd
 }
 
 func runCerts(f certsFlags, stdout io.Writer) error {
-	ca, err := pki.LoadOrCreateCA(f.dir)
+	leaves, err := componentLeaves(f)
 	if err != nil {
 		return err
 	}
+	if err := issueAll(f.dir, leaves, stdout); err != nil {
+		return err
+	}
+	if len(f.etcdMembers) > 0 {
+		if err := issueAll(filepath.Join(f.dir, etcdDir), etcdLeaves(f), stdout); err != nil {
+			return err
+		}
+	}
+	return writeAdminToken(filepath.Join(f.dir, "admin.token"), stdout)
+}
+
+// componentLeaves are the lab CA's certificates: control planes, nodes,
+// users.
+func componentLeaves(f certsFlags) ([]pki.Leaf, error) {
 	var leaves []pki.Leaf
 	for _, id := range f.controlPlanes {
 		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindControlPlane, Name: id}, id, f.lifetime))
@@ -63,7 +92,7 @@ func runCerts(f certsFlags, stdout io.Writer) error {
 	for _, n := range f.nodes {
 		parts := strings.Split(n, "@")
 		if len(parts) < 2 || len(parts) > 3 {
-			return fmt.Errorf("--nodes %q: want id@region[@host]", n)
+			return nil, fmt.Errorf("--nodes %q: want id@region[@host]", n)
 		}
 		host := parts[0]
 		if len(parts) == 3 {
@@ -74,17 +103,40 @@ func runCerts(f certsFlags, stdout io.Writer) error {
 	for _, u := range f.users {
 		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindUser, Name: u}, u, f.lifetime))
 	}
+	return leaves, nil
+}
+
+// etcdLeaves are etcd's CA's certificates: every member, and every control
+// plane as etcd's client.
+func etcdLeaves(f certsFlags) []pki.Leaf {
+	var leaves []pki.Leaf
+	for _, m := range f.etcdMembers {
+		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindEtcd, Name: m}, m, f.lifetime))
+	}
+	for _, id := range f.controlPlanes {
+		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindControlPlane, Name: id}, id, f.lifetime))
+	}
+	return leaves
+}
+
+// issueAll creates (or reuses) the CA in dir and writes a bundle for each
+// leaf there.
+func issueAll(dir string, leaves []pki.Leaf, stdout io.Writer) error {
+	ca, err := pki.LoadOrCreateCA(dir)
+	if err != nil {
+		return err
+	}
 	for _, l := range leaves {
 		c, err := ca.Issue(l)
 		if err != nil {
 			return err
 		}
-		if err := (pki.Bundle{Dir: f.dir, Name: l.Identity.Name}).Write(c, ca.CertPEM()); err != nil {
+		if err := (pki.Bundle{Dir: dir, Name: l.Identity.Name}).Write(c, ca.CertPEM()); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%-45s %s.crt (until %s)\n", l.Identity, filepath.Join(f.dir, l.Identity.Name), c.Leaf.NotAfter.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "%-45s %s.crt (until %s)\n", l.Identity, filepath.Join(dir, l.Identity.Name), c.Leaf.NotAfter.Format(time.RFC3339))
 	}
-	return writeAdminToken(filepath.Join(f.dir, "admin.token"), stdout)
+	return nil
 }
 
 func componentLeaf(id pki.Identity, host string, life time.Duration) pki.Leaf {

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -235,7 +236,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (h *Hub) serveInject(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(w, r) {
+	caller, ok := h.authorized(w, r)
+	if !ok {
 		return
 	}
 	var q InjectRequest
@@ -248,6 +250,7 @@ func (h *Hub) serveInject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	got, err := h.cfg.Source.Inject(r.Context(), f)
+	h.audit(r, caller, "inject", f.GetKind()+" "+f.GetTarget(), err)
 	if err != nil {
 		writeError(w, httpCode(err), err)
 		return
@@ -263,7 +266,8 @@ type HealRequest struct {
 }
 
 func (h *Hub) serveHeal(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(w, r) {
+	caller, ok := h.authorized(w, r)
+	if !ok {
 		return
 	}
 	var q HealRequest
@@ -275,6 +279,11 @@ func (h *Hub) serveHeal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	healed, err := h.cfg.Source.Heal(r.Context(), q.ID, q.All)
+	target := q.ID
+	if q.All {
+		target = "all"
+	}
+	h.audit(r, caller, "heal", target, err)
 	if err != nil {
 		writeError(w, httpCode(err), err)
 		return
@@ -288,15 +297,23 @@ func (h *Hub) serveHeal(w http.ResponseWriter, r *http.Request) {
 
 // httpCode maps a Source error (a gRPC status) to an HTTP status.
 // authorized runs Config.Authorize and answers 401/403 when it refuses.
-func (h *Hub) authorized(w http.ResponseWriter, r *http.Request) bool {
+func (h *Hub) authorized(w http.ResponseWriter, r *http.Request) (Caller, bool) {
 	if h.cfg.Authorize == nil {
-		return true
+		return Caller{Name: "anonymous"}, true
 	}
-	if err := h.cfg.Authorize(r); err != nil {
+	c, err := h.cfg.Authorize(r)
+	if err != nil {
 		writeError(w, httpCode(err), errors.New(status.Convert(err).Message()))
-		return false
+		return Caller{}, false
 	}
-	return true
+	return c, true
+}
+
+// audit hands an action that ran to Config.Audit.
+func (h *Hub) audit(r *http.Request, c Caller, action, target string, err error) {
+	if h.cfg.Audit != nil {
+		h.cfg.Audit(context.WithoutCancel(r.Context()), c, action, target, err)
+	}
 }
 
 func httpCode(err error) int {

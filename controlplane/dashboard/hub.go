@@ -35,14 +35,27 @@ type Config struct {
 	// FaultKinds are the fault kinds the Chaos view offers.
 	FaultKinds []string
 	// Authorize checks the caller of a state-changing action (inject,
-	// heal) and returns a gRPC status error (Unauthenticated,
-	// PermissionDenied) to refuse it. Nil allows every caller (a lab run
-	// with --insecure).
-	Authorize func(r *http.Request) error
+	// heal) and names them, or returns a gRPC status error
+	// (Unauthenticated, PermissionDenied) to refuse it. Nil allows every
+	// caller (a lab run with --insecure).
+	Authorize func(r *http.Request) (Caller, error)
+	// Audit records a state-changing action after it ran: who, the
+	// action ("inject", "heal"), what it acted on and its error. Nil
+	// records nothing.
+	Audit func(ctx context.Context, c Caller, action, target string, err error)
 	// Logger receives the Hub's warnings. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+}
+
+// Caller is who made a state-changing action, as Config.Authorize names
+// them for the audit log.
+type Caller struct {
+	// Name is the principal as the audit log writes it (token:<name>).
+	Name string
+	// Role is the role the caller holds.
+	Role string
 }
 
 func (c Config) withDefaults() Config {
