@@ -65,6 +65,8 @@ type proc struct {
 	cgroup  *memcg.Group // nil: the watchdog alone limits memory
 	started time.Time
 	wg      sync.WaitGroup
+	// timers are reply timers for reuse (getTimer, putTimer).
+	timers sync.Pool
 
 	// calls counts the calls ever sent, so the idle check sees a call
 	// that started and ended between two of its looks.
@@ -345,8 +347,8 @@ func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (
 		p.kill(fmt.Errorf("%w: %s: sending to the worker: %w", ErrUnresponsive, p.cfg.name, err))
 		return nil, p.err()
 	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+	timer := p.getTimer(time.Until(deadline))
+	defer p.putTimer(timer)
 	unresponsive := func() error {
 		p.kill(fmt.Errorf("%w: %s: no answer within %s; worker killed", ErrUnresponsive, p.cfg.name, limit))
 		return p.err()
@@ -384,6 +386,24 @@ func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (
 			}
 		}
 	}
+}
+
+// getTimer is a stopped timer from the proc's pool reset to fire after d:
+// one timer per call in flight, not one allocated per call. Since Go 1.23
+// a stopped timer's channel holds no stale value, so a reused timer fires
+// only for its new use.
+func (p *proc) getTimer(d time.Duration) *time.Timer {
+	if t, ok := p.timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+// putTimer stops t and returns it to the proc's pool.
+func (p *proc) putTimer(t *time.Timer) {
+	t.Stop()
+	p.timers.Put(t)
 }
 
 // lead reads frames as the holder of the read token until the reply for
