@@ -212,6 +212,9 @@ type ChaosConfig struct {
 	Logger *slog.Logger
 	// Now is the clock for Created/Expires; nil means time.Now.
 	Now func() time.Time
+	// OriginToken is the bearer token of the origins' admin API ("" sends
+	// none); the Server gives its admin token.
+	OriginToken string
 	// Origins maps an origin id to the base URL of its admin API, overriding
 	// the URLs found in distributions (e.g. compose container URLs). Optional.
 	Origins map[string]string
@@ -272,7 +275,7 @@ func NewChaos(cfg ChaosConfig) (*Chaos, error) {
 	}
 	log := cfg.Logger.With("component", "chaos")
 	return &Chaos{cfg: cfg, log: log, set: set, stopping: make(chan struct{}),
-		origins: newOriginForwarder(cfg.KV, cfg.Keys, set, cfg.Origins, cfg.HTTPClient, log)}, nil
+		origins: newOriginForwarder(cfg.KV, cfg.Keys, set, cfg.Origins, cfg.OriginToken, cfg.HTTPClient, log)}, nil
 }
 
 // Faults returns the fault set this service follows (give it to

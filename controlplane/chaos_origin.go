@@ -46,6 +46,7 @@ type originForwarder struct {
 	keys   store.Keys
 	set    *FaultSet
 	static map[string]string
+	token  string // bearer token of the origins' admin API ("": none)
 	client *http.Client
 	log    *slog.Logger
 
@@ -54,8 +55,8 @@ type originForwarder struct {
 	ids     map[string]bool   // origin ids ever faulted by this replica
 }
 
-func newOriginForwarder(kv clientv3.KV, keys store.Keys, set *FaultSet, static map[string]string, client *http.Client, log *slog.Logger) *originForwarder {
-	return &originForwarder{kv: kv, keys: keys, set: set, static: static, client: client, log: log,
+func newOriginForwarder(kv clientv3.KV, keys store.Keys, set *FaultSet, static map[string]string, token string, client *http.Client, log *slog.Logger) *originForwarder {
+	return &originForwarder{kv: kv, keys: keys, set: set, static: static, token: token, client: client, log: log,
 		applied: map[string]string{}, ids: map[string]bool{}}
 }
 
@@ -224,6 +225,9 @@ func (o *originForwarder) send(ctx context.Context, base, body string) error {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if o.token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.token)
 	}
 	resp, err := o.client.Do(req)
 	if err != nil {

@@ -113,7 +113,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.startRunner(cfg); err != nil {
 		return nil, err
 	}
-	s.chaos, err = NewChaos(ChaosConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, Logger: s.log.With("part", "chaos"), Origins: cfg.OriginAdmin})
+	s.chaos, err = NewChaos(ChaosConfig{KV: s.etcd, Watcher: s.etcd, Lease: s.etcd, Keys: s.keys, Logger: s.log.With("part", "chaos"), Origins: cfg.OriginAdmin, OriginToken: cfg.AdminToken})
 	if err != nil {
 		return nil, fmt.Errorf("starting chaos service: %w", err)
 	}

@@ -399,7 +399,7 @@ func (l *Lab) startControlPlane(i int) error {
 }
 
 func (l *Lab) startOrigin(id, addr string) error {
-	srv, err := origin.New(origin.Config{ListenAddr: addr, ID: id, Logger: l.cfg.Logger.With("component", "origin-"+id)})
+	srv, err := origin.New(origin.Config{ListenAddr: addr, ID: id, AdminToken: l.trust.adminToken, Logger: l.cfg.Logger.With("component", "origin-"+id)})
 	if err != nil {
 		return fmt.Errorf("lab: origin %s: %w", id, err)
 	}

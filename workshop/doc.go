@@ -33,8 +33,8 @@
 //
 // Pipes, redirections other than the heredoc form, && and ; are rejected, so a
 // page never shows a command the test did not run as written. The lab's own
-// variables (EDGELAB_ENDPOINT, GATEWAY, WEB, WEB_B, TOKEN, WORKDIR, PATH) are
-// bound from lab.Endpoints() and a temporary directory instead of the value a
-// page exports for the default ports; the test checks those literal defaults
-// against the lab's port plan.
+// variables (EDGELAB_ENDPOINT, GATEWAY, WEB, WEB_B, TOKEN, ADMIN_TOKEN, WORKDIR,
+// PATH) are bound from lab.Endpoints() and a temporary directory instead of
+// the value a page exports for the default ports; the test checks those
+// literal defaults against the lab's port plan.
 package workshop

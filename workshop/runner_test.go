@@ -38,7 +38,7 @@ var labVarDefaults = map[string]string{
 
 // labVarsAny are lab variables whose exported value is a shell expression or
 // machine-specific; the runner binds them without comparing.
-var labVarsAny = map[string]bool{"TOKEN": true, "WORKDIR": true, "PATH": true}
+var labVarsAny = map[string]bool{"TOKEN": true, "ADMIN_TOKEN": true, "WORKDIR": true, "PATH": true}
 
 // runner executes the blocks of the workshop in order, sharing one lab.
 type runner struct {
@@ -72,6 +72,7 @@ func (r *runner) bindLab(l *lab.Lab) {
 		}
 	}
 	r.vars["TOKEN"] = ep.Token
+	r.vars["ADMIN_TOKEN"] = ep.AdminToken
 	r.vars["WORKDIR"] = r.work
 	r.vars["DASHBOARD"] = strings.TrimSuffix(ep.Dashboard, "/")
 }

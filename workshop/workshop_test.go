@@ -109,7 +109,7 @@ func TestLabPagesAreComplete(t *testing.T) {
 	// Every variable a page may use, so that parsing checks references.
 	lookup := func(name string) (string, bool) {
 		switch name {
-		case "EDGELAB_ENDPOINT", "GATEWAY", "WEB", "WEB_B", "DASHBOARD", "TOKEN", "WORKDIR", "HOME", "PATH", "PWD":
+		case "EDGELAB_ENDPOINT", "GATEWAY", "WEB", "WEB_B", "DASHBOARD", "TOKEN", "ADMIN_TOKEN", "WORKDIR", "HOME", "PATH", "PWD":
 			return "x", true
 		}
 		return "", false

@@ -62,7 +62,8 @@ func (l *Lab) Observations(ctx context.Context) (chaos.Observations, error) {
 	l.mu.Unlock()
 	for _, o := range l.cfg.Endpoints.Origins {
 		var log origin.ReceiptLog
-		if err := l.getJSON(ctx, strings.TrimSuffix(o.URL, "/")+"/_admin/receipts", &log); err != nil {
+		// The origins' admin API takes the lab's admin token.
+		if err := l.getJSON(ctx, strings.TrimSuffix(o.URL, "/")+"/_admin/receipts", l.cfg.Endpoints.AdminToken, &log); err != nil {
 			return obs, fmt.Errorf("receipts of origin %s: %w", o.ID, err)
 		}
 		if log.Dropped > 0 {
@@ -82,7 +83,7 @@ func (l *Lab) sampleGateway(ctx context.Context) {
 		Healthy bool   `json:"healthy"`
 	}
 	now := time.Now()
-	if err := l.getJSON(ctx, base+"/_gateway/edges", &edges); err != nil {
+	if err := l.getJSON(ctx, base+"/_gateway/edges", "", &edges); err != nil {
 		return
 	}
 	s := history.GatewaySample{Time: now, Healthy: map[string]bool{}, Retries: -1}
@@ -98,7 +99,7 @@ func (l *Lab) sampleGateway(ctx context.Context) {
 }
 
 func (l *Lab) gatewayRetries(ctx context.Context, url string) (int64, error) {
-	body, err := l.get(ctx, url)
+	body, err := l.get(ctx, url, "")
 	if err != nil {
 		return 0, err
 	}
@@ -117,12 +118,16 @@ func (l *Lab) gatewayRetries(ctx context.Context, url string) (int64, error) {
 	return int64(n), nil
 }
 
-func (l *Lab) get(ctx context.Context, url string) (io.ReadCloser, error) {
+// get GETs url, with token as the bearer token when it is not "".
+func (l *Lab) get(ctx context.Context, url, token string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		cancel()
 		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := l.http.Do(req)
 	if err != nil {
@@ -137,8 +142,8 @@ func (l *Lab) get(ctx context.Context, url string) (io.ReadCloser, error) {
 	return cancelCloser{resp.Body, cancel}, nil
 }
 
-func (l *Lab) getJSON(ctx context.Context, url string, v any) error {
-	body, err := l.get(ctx, url)
+func (l *Lab) getJSON(ctx context.Context, url, token string, v any) error {
+	body, err := l.get(ctx, url, token)
 	if err != nil {
 		return err
 	}
