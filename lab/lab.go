@@ -55,7 +55,8 @@ type Config struct {
 	// BasePort numbers the listeners: control planes BasePort, BasePort+1...;
 	// dashboard/metrics BasePort+10...; gateway BasePort+1010 (8080 for the
 	// default 7070); edges BasePort+1011...; origins BasePort+1931 and +1932
-	// (9001, 9002). 0 means every listener picks a free port (tests).
+	// (9001, 9002), the S3-mode origin BasePort+1933 (9003). 0 means every
+	// listener picks a free port (tests).
 	BasePort int
 	// SkipSample leaves out the sample distribution and functions.
 	SkipSample bool
@@ -91,7 +92,8 @@ type Config struct {
 }
 
 // DefaultBasePort gives the all-in-one its well-known ports (control plane
-// 7070, so edgectl works without flags; gateway 8080; origins 9001, 9002).
+// 7070, so edgectl works without flags; gateway 8080; origins 9001, 9002,
+// 9003).
 const DefaultBasePort = 7070
 
 func (c Config) withDefaults() (Config, error) {
@@ -296,9 +298,12 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		}
 	}
 	for i, id := range []string{"web", "web-b"} {
-		if err := l.startOrigin(id, cfg.addr(1931+i)); err != nil {
+		if err := l.startOrigin(id, cfg.addr(1931+i), nil); err != nil {
 			return nil, err
 		}
+	}
+	if err := l.startOrigin(S3OriginID, cfg.addr(1933), []string{S3Bucket}); err != nil {
+		return nil, err
 	}
 	if err := l.startRECs(); err != nil {
 		return nil, err
@@ -398,8 +403,9 @@ func (l *Lab) startControlPlane(i int) error {
 	return nil
 }
 
-func (l *Lab) startOrigin(id, addr string) error {
-	srv, err := origin.New(origin.Config{ListenAddr: addr, ID: id, AdminToken: l.trust.adminToken, Logger: l.cfg.Logger.With("component", "origin-"+id)})
+// startOrigin runs a sample origin; with buckets, in S3 mode serving them.
+func (l *Lab) startOrigin(id, addr string, buckets []string) error {
+	srv, err := origin.New(origin.Config{ListenAddr: addr, ID: id, S3Buckets: buckets, AdminToken: l.trust.adminToken, Logger: l.cfg.Logger.With("component", "origin-"+id)})
 	if err != nil {
 		return fmt.Errorf("lab: origin %s: %w", id, err)
 	}

@@ -65,7 +65,7 @@ func get(t *testing.T, url string, hdr map[string]string) (*http.Response, strin
 func TestAllInOneServesSampleThroughGateway(t *testing.T) {
 	l := startLab(t, "us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1")
 	ep := l.Endpoints()
-	if len(ep.ControlPlanes) != 2 || len(ep.Edges) != 4 || len(ep.Origins) != 2 || ep.Gateway == "" || ep.Token == "" {
+	if len(ep.ControlPlanes) != 2 || len(ep.Edges) != 4 || len(ep.Origins) != 3 || ep.Gateway == "" || ep.Token == "" {
 		t.Fatalf("endpoints incomplete: %+v", ep)
 	}
 	// lab.json holds the same endpoints.
@@ -93,6 +93,14 @@ func TestAllInOneServesSampleThroughGateway(t *testing.T) {
 	}
 	if len(body) != 1024 {
 		t.Fatalf("body length %d, want 1024", len(body))
+	}
+
+	// /assets/* comes from the S3-mode origin, as S3 answers: the bucket
+	// from the origin's path, an ETag and the object's metadata.
+	ra, abody := get(t, ep.Gateway+"/assets/logo.txt", nil)
+	if ra.StatusCode != http.StatusOK || ra.Header.Get("ETag") == "" || ra.Header.Get("X-Amz-Meta-Bucket") != S3Bucket ||
+		!strings.Contains(abody, "assets/logo.txt") {
+		t.Fatalf("/assets/logo.txt: %d %v %q, want 200 from bucket %s with an ETag", ra.StatusCode, ra.Header, abody, S3Bucket)
 	}
 
 	// The JWT example flow: 403 without a token, 200 with one.

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -114,10 +115,18 @@ func PublishSource(ctx context.Context, c edgelabv1.ControlPlaneServiceClient, n
 	return pub.GetVersion().GetVersion(), nil
 }
 
+// The lab's S3-mode sample origin (package origin's S3 mode) and the bucket
+// it serves; the sample distribution serves /assets/* from it.
+const (
+	S3OriginID = "assets"
+	S3Bucket   = "edgelab-assets"
+)
+
 // SampleDistribution is the demo distribution on this lab's origins: /api/*
 // behind the web/web-b origin group with the JWT check at viewer-request and
-// security headers at origin-response, /hello generated at the edge, and
-// everything else from the web origin.
+// security headers at origin-response, /hello generated at the edge,
+// /assets/* from the S3 origin (bucket edgelab-assets, path style), and
+// everything else from the web origin group.
 func (l *Lab) SampleDistribution(versions map[string]int64) *edgelabv1.Distribution {
 	ep := l.Endpoints()
 	origins := map[string]string{}
@@ -131,6 +140,8 @@ func (l *Lab) SampleDistribution(versions map[string]int64) *edgelabv1.Distribut
 		Origins: []*edgelabv1.Origin{
 			{Id: "web", Url: origins["web"]},
 			{Id: "web-b", Url: origins["web-b"]},
+			{Id: S3OriginID, S3: &edgelabv1.S3Origin{DomainName: strings.TrimPrefix(origins[S3OriginID], "http://"),
+				Region: l.cfg.Topology.Home(), AuthMethod: "none", Path: "/" + S3Bucket}},
 		},
 		OriginGroups: []*edgelabv1.OriginGroup{
 			{Id: "web-ha", Primary: "web", Secondary: "web-b", FailoverStatus: distribution.DefaultFailoverStatus()},
@@ -151,6 +162,7 @@ func (l *Lab) SampleDistribution(versions map[string]int64) *edgelabv1.Distribut
 					{EventType: edgelabv1.EventType_EVENT_TYPE_VIEWER_REQUEST, Function: "hello", Version: versions["hello"]},
 				},
 			},
+			{Path: "/assets/*", Origin: S3OriginID},
 			{Path: "default", Origin: "web-ha"},
 		},
 	}
