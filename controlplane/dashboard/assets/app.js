@@ -43,11 +43,26 @@ function setAttrs(e, attrs) {
   }
 }
 const $ = (id) => document.getElementById(id);
-function fill(id, ...kids) { const e = $(id); e.replaceChildren(...kids.flat().filter((k) => k != null)); return e; }
+// fill replaces a container's content. The views are redrawn every round,
+// so what the user did in the old content carries over by data-key: the
+// keyboard focus, and which disclosure widgets (details) are open.
+function fill(id, ...kids) {
+  const e = $(id);
+  const a = document.activeElement;
+  const focusKey = a && a !== e && e.contains(a) && a.dataset ? a.dataset.key : null;
+  const open = new Map([...e.querySelectorAll('details[data-key]')].map((d) => [d.dataset.key, d.open]));
+  e.replaceChildren(...kids.flat().filter((k) => k != null));
+  for (const d of e.querySelectorAll('details[data-key]')) if (open.has(d.dataset.key)) d.open = open.get(d.dataset.key);
+  if (focusKey) {
+    const n = e.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+    if (n) n.focus();
+  }
+  return e;
+}
 const fmtTime = (t) => new Date(t).toLocaleTimeString();
 const fmtDateTime = (t) => new Date(t).toLocaleString();
 function fmtNum(v, digits = 1) { return v == null ? '–' : Number(v).toLocaleString(undefined, { maximumFractionDigits: digits }); }
-function fmtMs(ms) { return ms == null ? '–' : ms < 1000 ? `${fmtNum(ms, 0)} ms` : `${fmtNum(ms / 1000, 2)} s`; }
+function fmtMs(ms) { return ms == null ? '–' : ms < 1000 ? `${fmtNum(ms, ms < 10 ? 2 : 0)} ms` : `${fmtNum(ms / 1000, 2)} s`; }
 function fmtPct(v) { return v == null ? '–' : `${fmtNum(v * 100, 0)} %`; }
 function ago(t) { const s = (Date.now() - new Date(t)) / 1000; return s < 0 ? 'now' : s < 90 ? `${fmtNum(s, 1)} s ago` : fmtTime(t); }
 function regionColours(d) {
@@ -58,6 +73,20 @@ function regionColours(d) {
   const sorted = [...names].sort();
   const m = {};
   sorted.forEach((n, i) => { m[n] = PALETTE[i % PALETTE.length]; });
+  return m;
+}
+// nodeList is a short "n nodes (x PoP, y REC)" that opens to the names.
+function nodeList(key, ids, tierOf) {
+  if (!ids.length) return 'none';
+  const by = {};
+  for (const id of ids) (by[tierOf[id] || 'pop'] = by[tierOf[id] || 'pop'] || []).push(id);
+  const parts = Object.entries(by).sort().map(([t, l]) => `${l.length} ${tierName(t)}`);
+  return el('details', { 'data-key': key }, el('summary', { 'data-key': key + '/summary' }, `${ids.length} node${ids.length > 1 ? 's' : ''} (${parts.join(', ')})`),
+    el('span', { class: 'hint' }, ids.join(', ')));
+}
+function tiersByNode(d) {
+  const m = {};
+  for (const r of d.network.regions) for (const n of r.nodes) m[n.id] = n.tier;
   return m;
 }
 function table(headers, rows, attrs) {
@@ -329,11 +358,18 @@ function rolloutChart(r, span, colours, now) {
       el('td', { class: 'num' }, `${t.acked}/${t.nodes}`), el('td', { class: 'num' }, fmtMs(t.firstAckMs)), el('td', { class: 'num' }, fmtMs(t.lastAckMs)),
       el('td', null, el('span', { class: 'state-' + t.state }, t.state)))),
     { class: 'compact tier-rows', 'aria-label': `Status per region and tier of ${r.distribution} revision ${r.revision}` });
+  const perTier = {};
+  for (const t of r.tiers || []) { const p = perTier[t.tier] || (perTier[t.tier] = { acked: 0, nodes: 0 }); p.acked += t.acked; p.nodes += t.nodes; }
+  const id = rolloutId(r);
+  // Open by default on the newest rollout only; fill keeps what the user chose.
+  const tierBox = el('details', { class: 'tier-box', open: id === app.newest, 'data-key': 'tiers:' + id },
+    el('summary', { 'data-key': 'tiers:' + id + '/summary' }, 'Status per region and tier: ', Object.entries(perTier).sort().map(([t, p]) => `${tierName(t)}s ${p.acked}/${p.nodes} acked`).join(' · ')),
+    tierRows);
   return el('figure', { class: 'chart', 'data-rollout': rolloutId(r), 'data-state': r.state, 'data-acked': acked, 'data-nodes': r.nodes.length },
     el('h4', null, `${r.distribution} · revision ${r.revision} · `, el('span', { class: 'state-' + r.state }, r.state),
       ` · ${acked}/${r.nodes.length} nodes acked · changed ${fmtTime(r.changed)}`),
     sv('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': `Rollout of ${r.distribution} revision ${r.revision}: ${acked} of ${r.nodes.length} nodes acked, ${r.state}` }, g),
-    el('figcaption', { class: 'hint' }, `versions: ${r.versions.join(', ') || '–'} · ${mix.join(' · ')}`), tierRows);
+    el('figcaption', { class: 'hint' }, `versions: ${r.versions.join(', ') || '–'} · ${mix.join(' · ')}`), tierBox);
 }
 
 function lineChart(series, field, colours, label, fmt) {
@@ -387,8 +423,7 @@ function renderTraffic(d, colours) {
   const H = ['node', 'region', 'tier', { label: 'req/s', num: 1 }, { label: 'hit ratio', num: 1 }, { label: '4xx/s', num: 1 }, { label: '5xx/s', num: 1 },
     { label: 'LambdaExecution\u00adError', num: 1 }, { label: 'LambdaValidation\u00adError', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 },
     { label: 'origin p50', num: 1 }, { label: 'origin p99', num: 1 }, { label: 'requests', num: 1 }];
-  const tierOf = {};
-  for (const r of d.network.regions) for (const n of r.nodes) tierOf[n.id] = n.tier;
+  const tierOf = tiersByNode(d);
   fill('traffic-nodes', table(H, t.nodes.map((s) => {
     const p = last(s);
     return el('tr', { 'data-node': s.name, 'data-tier': tierOf[s.name] || '' }, el('td', null, s.name), el('td', null, s.region),
@@ -411,6 +446,7 @@ function syncSelect(id, values, allLabel) {
 }
 function renderFunctions(d) {
   const f = d.functions;
+  const tiers = tiersByNode(d);
   const H = ['function', { label: 'latest', num: 1 }, 'associated', { label: 'invocations', num: 1 }, { label: 'per s', num: 1 },
     { label: 'exec errors', num: 1 }, { label: 'validation', num: 1 }, { label: 'limit', num: 1 }, { label: 'cold starts', num: 1 }, { label: 'memory', num: 1 }, 'ran on'];
   fill('functions-table', table(H, f.functions.map((fn) => el('tr', { 'data-function': fn.name },
@@ -418,7 +454,7 @@ function renderFunctions(d) {
     el('td', { class: 'num' }, fmtNum(fn.invocations, 0)), el('td', { class: 'num' }, fmtNum(fn.rate, 2)),
     el('td', { class: 'num' }, fmtNum(fn.executionErrors, 0)), el('td', { class: 'num' }, fmtNum(fn.validationErrors, 0)),
     el('td', { class: 'num' }, fmtNum(fn.limitExceeded, 0)), el('td', { class: 'num' }, fmtNum(fn.coldStarts, 0)),
-    el('td', { class: 'num' }, fn.memoryMB ? `${fn.memoryMB} MB` : 'default'), el('td', null, fn.nodes.join(', ') || '–')))));
+    el('td', { class: 'num' }, fn.memoryMB ? `${fn.memoryMB} MB` : 'default'), el('td', null, nodeList(`fn:${fn.name}`, fn.nodes, tiers))))));
   const V = ['version', 'used by', { label: 'invocations', num: 1 }, { label: 'per s', num: 1 }, { label: 'exec errors', num: 1 },
     { label: 'timeouts', num: 1 }, { label: 'over memory', num: 1 }, { label: 'validation', num: 1 }, { label: 'throttled', num: 1 },
     { label: 'cold starts', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 }, { label: 'memory', num: 1 }, 'held by'];
@@ -430,7 +466,7 @@ function renderFunctions(d) {
     el('td', { class: 'num' }, fmtNum(v.validationErrors, 0)), el('td', { class: 'num' }, fmtNum(v.limitExceeded, 0)), el('td', { class: 'num' }, fmtNum(v.coldStarts, 0)),
     el('td', { class: 'num', 'data-field': 'p50' }, fmtMs(v.p50Ms)), el('td', { class: 'num', 'data-field': 'p99' }, fmtMs(v.p99Ms)),
     el('td', { class: 'num' }, v.memoryMB == null ? '–' : `${fmtNum(v.memoryMB, 0)} MB`),
-    el('td', { 'data-field': 'nodes' }, v.nodes.length ? `${v.nodes.length}: ${v.nodes.join(', ')}` : 'none'))),
+    el('td', { 'data-field': 'nodes', 'data-count': v.nodes.length }, nodeList(`ver:${v.function}:${v.version}`, v.nodes, tiers)))),
     { class: 'wide', 'aria-label': 'Function versions' }));
   fill('functions-events', table(['event type', { label: 'invocations', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 }],
     f.events.map((e) => el('tr', null, el('td', null, e.event), el('td', { class: 'num' }, fmtNum(e.invocations, 0)),
@@ -472,7 +508,7 @@ function renderChaos(d) {
   fill('chaos-active', table(['id', 'kind', 'target', 'detail', 'since', { label: 'remaining', num: 1 }, ''], c.active.map((f) => el('tr', { 'data-fault': f.id },
     el('td', null, f.id), el('td', null, el('b', null, f.kind)), el('td', null, f.target), el('td', null, f.detail || ''),
     el('td', null, fmtTime(f.created)), el('td', { class: 'num' }, f.remainingSeconds == null ? 'until healed' : `${fmtNum(f.remainingSeconds, 0)} s`),
-    el('td', null, el('button', { type: 'button', class: 'secondary', 'data-heal': f.id, 'aria-label': `Heal ${f.id}`, onclick: () => heal({ id: f.id }) }, 'Heal'))))));
+    el('td', null, el('button', { type: 'button', class: 'secondary', 'data-heal': f.id, 'data-key': 'heal:' + f.id, 'aria-label': `Heal ${f.id}`, onclick: () => heal({ id: f.id }) }, 'Heal'))))));
   fill('chaos-timeline', faultTimeline(c.timeline, d.time));
 }
 function faultTimeline(events, nowISO) {

@@ -241,9 +241,9 @@ func TestDashboardInChromium(t *testing.T) {
 		})
 		// The version row: where it is held, and its latency.
 		poll.Until(t, 30*time.Second, "hello's version row with nodes and latency", func() error {
-			v, err := eval[string](ctx, `(r => r ? r.querySelector('[data-field=nodes]').textContent + ' | ' + r.querySelector('[data-field=p50]').textContent : 'no row')(
+			v, err := eval[string](ctx, `(r => r ? r.querySelector('[data-field=nodes]').dataset.count + ' | ' + r.querySelector('[data-field=p50]').textContent : 'no row')(
 				document.querySelector('#functions-versions tr.latest[data-function="hello"]'))`)
-			if err != nil || !strings.HasPrefix(v, fmt.Sprintf("%d: ", nodes)) || strings.HasSuffix(v, "–") {
+			if err != nil || !strings.HasPrefix(v, fmt.Sprintf("%d | ", nodes)) || strings.HasSuffix(v, "–") {
 				return fmt.Errorf("hello latest version row %q, want held by %d nodes with a p50 (%v)", v, nodes, err)
 			}
 			return nil
@@ -439,6 +439,26 @@ func testAccessibility(t *testing.T, ctx context.Context, dash string) {
 			t.Errorf("%s not reached with the Tab key (reached %v)", id, reached)
 		}
 	}
+	// The views are redrawn every round: a disclosure opened with the
+	// keyboard stays open and keeps the focus across redraws.
+	run(t, ctx, "open functions", chromedp.Navigate(dash+"/functions"))
+	waitLive(t, ctx)
+	sum := `document.querySelector('#functions-versions tr.latest[data-function="hello"] summary')`
+	if ok, err := eval[bool](ctx, `(s => s ? (s.focus(), document.activeElement === s) : false)(`+sum+`)`); err != nil || !ok {
+		t.Fatalf("focusing hello's node list: %v %v", ok, err)
+	}
+	run(t, ctx, "press Enter", chromedp.KeyEvent("\r"))
+	before, err := eval[float64](ctx, `app.lastEvent`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 20*time.Second, "two redraws with the list open and focused", func() error {
+		v, err := eval[string](ctx, `(app.lastEvent > `+fmt.Sprint(before)+` + 1500) + ' ' + (document.activeElement.dataset.key || document.activeElement.tagName) + ' ' + `+sum+`.parentElement.open`)
+		if err != nil || !strings.HasPrefix(v, "true ver:hello:") || !strings.HasSuffix(v, "/summary true") {
+			return fmt.Errorf("after a redraw: %q (%v)", v, err)
+		}
+		return nil
+	})
 	// Times: the rollout list shows the change time as the viewer's locale
 	// formats it.
 	run(t, ctx, "open rollout", chromedp.Navigate(dash+"/rollout"))
