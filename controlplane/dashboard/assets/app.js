@@ -448,7 +448,7 @@ function renderFunctions(d) {
   const f = d.functions;
   const tiers = tiersByNode(d);
   const H = ['function', { label: 'latest', num: 1 }, 'associated', { label: 'invocations', num: 1 }, { label: 'per s', num: 1 },
-    { label: 'exec errors', num: 1 }, { label: 'validation', num: 1 }, { label: 'limit', num: 1 }, { label: 'cold starts', num: 1 }, { label: 'memory', num: 1 }, 'ran on'];
+    { label: 'exec errors', num: 1 }, { label: 'validation', num: 1 }, { label: 'limit', num: 1 }, { label: 'cold starts', num: 1 }, { label: 'memory', num: 1 }, 'nodes (holding or ran it)'];
   fill('functions-table', table(H, f.functions.map((fn) => el('tr', { 'data-function': fn.name },
     el('td', null, el('b', null, fn.name)), el('td', { class: 'num' }, fn.latestVersion || '–'), el('td', null, fn.associated.join(', ') || '–'),
     el('td', { class: 'num' }, fmtNum(fn.invocations, 0)), el('td', { class: 'num' }, fmtNum(fn.rate, 2)),
