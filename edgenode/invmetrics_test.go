@@ -86,7 +86,8 @@ func TestInvocationMetricsCounted(t *testing.T) {
 		res.Request, res.Response = inv.Request, inv.Response
 		return res
 	}
-	n := startNode(t, r, func(c *Config) { c.Registerer = reg; c.NodeID = "n1" })
+	mr := memRunner{r, []sandbox.WorkerMemory{{Function: "fn", Version: 1, RSSBytes: 7 << 20}}}
+	n := startNode(t, mr, func(c *Config) { c.Registerer = reg; c.NodeID = "n1" })
 	b := &edgelabv1.Behavior{Functions: []*edgelabv1.Association{assoc(evVR, "fn")}}
 	if err := n.Apply(context.Background(), snapshot(1, o.URL, "", b), nil); err != nil {
 		t.Fatal(err)
@@ -110,6 +111,7 @@ func TestInvocationMetricsCounted(t *testing.T) {
 		"edgelab_edge_function_timeouts_total{function=fn,node=n1,version=1}":                                                      1,
 		"edgelab_edge_function_memory_exceeded_total{function=fn,node=n1,version=1}":                                               1,
 		"edgelab_edge_function_memory_limit_bytes{function=fn,node=n1,version=1}":                                                  128 << 20,
+		"edgelab_edge_function_memory_used_bytes{function=fn,node=n1,version=1}":                                                   7 << 20,
 		"edgelab_edge_request_duration_seconds{node=n1}":                                                                           5,
 	}
 	for k, v := range want {
@@ -118,6 +120,14 @@ func TestInvocationMetricsCounted(t *testing.T) {
 		}
 	}
 }
+
+// memRunner is a fake runner that reports its workers' memory.
+type memRunner struct {
+	*fakeRunner
+	mem []sandbox.WorkerMemory
+}
+
+func (m memRunner) WorkerMemory() []sandbox.WorkerMemory { return m.mem }
 
 // TestVersionSeriesForgotten: when a version is replaced, its series go
 // with it once it is unloaded, so per-version series stay as many as the

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgelab/edgelab/edgenode/cache"
+	"github.com/edgelab/edgelab/sandbox"
 )
 
 // metrics are the node's Prometheus collectors, registered in
@@ -36,7 +37,7 @@ type heldVersion struct {
 // fnVersionLabels are the label names of the per-version series.
 var fnVersionLabels = []string{"function", "version"}
 
-func newMetrics(reg prometheus.Registerer, nodeID string, c *cache.Cache, held func() []heldVersion) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, nodeID string, c *cache.Cache, held heldCollector) (*metrics, error) {
 	reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": nodeID}, reg)
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -78,7 +79,7 @@ func newMetrics(reg prometheus.Registerer, nodeID string, c *cache.Cache, held f
 		Name: "edgelab_edge_cache_items", Help: "Objects in the cache.",
 	}, func() float64 { n, _ := c.Stats(); return float64(n) })
 	for _, col := range []prometheus.Collector{m.requests, m.requestDur, m.originDur, m.invocations, m.fnDur, m.versionDur,
-		m.coldStarts, m.timeouts, m.memory, cacheBytes, cacheItems, heldCollector(held)} {
+		m.coldStarts, m.timeouts, m.memory, cacheBytes, cacheItems, held} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
 		}
@@ -95,21 +96,34 @@ func (m *metrics) forgetVersion(name string, version int64) {
 	}
 }
 
-// memoryDesc describes edgelab_edge_function_memory_limit_bytes.
-var memoryDesc = prometheus.NewDesc("edgelab_edge_function_memory_limit_bytes",
-	"Memory limit of each function version the node holds (one series per version loaded on the node).",
-	fnVersionLabels, nil)
+// memoryDesc and memoryUsedDesc describe the per-version memory gauges.
+var (
+	memoryDesc = prometheus.NewDesc("edgelab_edge_function_memory_limit_bytes",
+		"Memory limit of each function version the node holds (one series per version loaded on the node).",
+		fnVersionLabels, nil)
+	memoryUsedDesc = prometheus.NewDesc("edgelab_edge_function_memory_used_bytes",
+		"Anonymous RSS of the worker running each function version, as the memory watchdog last read it (versions with a live worker only).",
+		fnVersionLabels, nil)
+)
 
-// heldCollector exports one memory-limit series per version held() lists.
-type heldCollector func() []heldVersion
+// heldCollector exports one memory-limit series per version held lists,
+// and one memory-used series per version with a live worker.
+type heldCollector struct {
+	held func() []heldVersion
+	used func() []sandbox.WorkerMemory
+}
 
 // Describe implements prometheus.Collector.
-func (h heldCollector) Describe(ch chan<- *prometheus.Desc) { ch <- memoryDesc }
+func (h heldCollector) Describe(ch chan<- *prometheus.Desc) { ch <- memoryDesc; ch <- memoryUsedDesc }
 
 // Collect implements prometheus.Collector.
 func (h heldCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, v := range h() {
+	for _, v := range h.held() {
 		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(int64(v.memoryMB)<<20),
 			v.name, strconv.FormatInt(v.version, 10))
+	}
+	for _, w := range h.used() {
+		ch <- prometheus.MustNewConstMetric(memoryUsedDesc, prometheus.GaugeValue, float64(w.RSSBytes),
+			w.Function, strconv.FormatInt(w.Version, 10))
 	}
 }

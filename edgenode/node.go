@@ -113,7 +113,7 @@ func New(cfg Config) (*Node, error) {
 		}
 		n.runner, n.closer = r, closer
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.NodeID, n.cache, n.heldVersions)
+	m, err := newMetrics(cfg.Registerer, cfg.NodeID, n.cache, heldCollector{held: n.heldVersions, used: n.workerMemory})
 	if err != nil {
 		n.closeRunner()
 		return nil, fmt.Errorf("edgenode: registering metrics: %w", err)
@@ -474,6 +474,21 @@ func (n *Node) publishHeld(ds *desired.State) {
 func (n *Node) heldVersions() []heldVersion {
 	if h := n.held.Load(); h != nil {
 		return *h
+	}
+	return nil
+}
+
+// memoryReporter is implemented by runners that know their workers'
+// memory (*sandbox.Manager).
+type memoryReporter interface {
+	WorkerMemory() []sandbox.WorkerMemory
+}
+
+// workerMemory lists the runner's workers' memory (none when the runner
+// does not report it).
+func (n *Node) workerMemory() []sandbox.WorkerMemory {
+	if mr, ok := n.runner.(memoryReporter); ok {
+		return mr.WorkerMemory()
 	}
 	return nil
 }

@@ -18,7 +18,8 @@
 // deltas over the window (as histogram_quantile over a rate). The Functions
 // view is per function version: the nodes label invocations, cold starts,
 // timeouts, memory-limit kills and durations by version, and export one
-// memory-limit series per version they hold, which says where it is held.
+// memory-limit series per version they hold (which says where it is held)
+// and the RSS of each version's live worker.
 //
 // Every node carries its tier (PoP, or REC: a regional edge cache); the
 // Network view counts nodes per tier and state, and each rollout keeps the

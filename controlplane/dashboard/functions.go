@@ -97,10 +97,13 @@ func (o *versionAcc) view(k fnKey) FunctionVersion {
 	v := FunctionVersion{Function: k.name, Version: ver,
 		Invocations: o.invocations, ExecutionErrors: o.execErr, ValidationErrors: o.valErr, LimitExceeded: o.limit,
 		Timeouts: o.timeouts, MemoryExceeded: o.memKills, ColdStarts: o.cold, Rate: Num(o.rate),
-		P50Ms: Num(o.dur.quantile(0.5) * 1000), P99Ms: Num(o.dur.quantile(0.99) * 1000), MemoryMB: none,
+		P50Ms: Num(o.dur.quantile(0.5) * 1000), P99Ms: Num(o.dur.quantile(0.99) * 1000), MemoryMB: none, MemoryUsedMB: none,
 		Nodes: sorted(o.held), RanOn: sorted(o.ranOn)}
 	if len(o.held) > 0 {
 		v.MemoryMB = Num(o.memoryBytes / (1 << 20))
+	}
+	if o.usedBytes > 0 {
+		v.MemoryUsedMB = Num(o.usedBytes / (1 << 20))
 	}
 	return v
 }

@@ -19,6 +19,7 @@ const (
 	metricTimeouts    = "edgelab_edge_function_timeouts_total"
 	metricMemoryKills = "edgelab_edge_function_memory_exceeded_total"
 	metricMemoryLimit = "edgelab_edge_function_memory_limit_bytes"
+	metricMemoryUsed  = "edgelab_edge_function_memory_used_bytes"
 )
 
 // X-Cache results and function outcomes the views count.
@@ -114,9 +115,10 @@ type fnCounters struct {
 	invocations, execErr, valErr, limit, cold, timeouts, memKills float64
 	dur                                                           hist
 	// memoryBytes is the version's memory limit; held says the node
-	// holds (has loaded) the version.
-	memoryBytes float64
-	held        bool
+	// holds (has loaded) the version; usedBytes is its worker's RSS (0:
+	// no live worker, or not reported).
+	memoryBytes, usedBytes float64
+	held                   bool
 }
 
 // counters are one node's cumulative metrics at one moment.
@@ -179,6 +181,8 @@ func (c *counters) add(name string, m *dto.Metric) {
 	case metricMemoryLimit:
 		f := c.fn(m)
 		f.held, f.memoryBytes = true, m.GetGauge().GetValue()
+	case metricMemoryUsed:
+		c.fn(m).usedBytes = m.GetGauge().GetValue()
 	case metricFnDur:
 		ev := label(m, "event")
 		if c.events[ev] == nil {

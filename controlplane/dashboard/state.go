@@ -236,6 +236,9 @@ type FunctionVersion struct {
 	// MemoryMB is the version's memory limit as the nodes holding it
 	// report it (null when no node holds it).
 	MemoryMB Num `json:"memoryMB"`
+	// MemoryUsedMB is the largest worker RSS of the version over the
+	// nodes (null when no node reports a live worker).
+	MemoryUsedMB Num `json:"memoryUsedMB"`
 	// Nodes are the nodes holding (having loaded) the version; RanOn
 	// those that invoked it.
 	Nodes []string `json:"nodes"`

@@ -24,6 +24,7 @@ type versionMetrics struct {
 	timeouts *prometheus.CounterVec
 	memKills *prometheus.CounterVec
 	memory   *prometheus.GaugeVec
+	used     *prometheus.GaugeVec
 }
 
 func newVersionMetrics(reg *prometheus.Registry, node string) versionMetrics {
@@ -39,8 +40,9 @@ func newVersionMetrics(reg *prometheus.Registry, node string) versionMetrics {
 		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricTimeouts, Help: "h"}, fv),
 		memKills: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricMemoryKills, Help: "h"}, fv),
 		memory:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricMemoryLimit, Help: "h"}, fv),
+		used:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricMemoryUsed, Help: "h"}, fv),
 	}
-	r.MustRegister(m.requests, m.latency, m.invoc, m.dur, m.cold, m.timeouts, m.memKills, m.memory)
+	r.MustRegister(m.requests, m.latency, m.invoc, m.dur, m.cold, m.timeouts, m.memKills, m.memory, m.used)
 	return m
 }
 
@@ -106,6 +108,8 @@ func TestFunctionsPerVersion(t *testing.T) {
 	a.memory.WithLabelValues("auth", "3").Set(256 << 20)
 	b.memory.WithLabelValues("auth", "3").Set(256 << 20)
 	a.memory.WithLabelValues("auth", "2").Set(128 << 20) // a still holds the old one
+	a.used.WithLabelValues("auth", "3").Set(20 << 20)
+	b.used.WithLabelValues("auth", "3").Set(30 << 20) // the largest worker counts
 	a.invoc.WithLabelValues("auth", "3", "viewer-request", "continue").Add(7)
 	b.invoc.WithLabelValues("auth", "3", "viewer-request", "LambdaExecutionError").Add(3)
 	b.timeouts.WithLabelValues("auth", "3").Add(2)
@@ -126,10 +130,10 @@ func TestFunctionsPerVersion(t *testing.T) {
 	}
 	v3, v2 := rows[3], rows[2]
 	if v3.Invocations != 10 || v3.ExecutionErrors != 3 || v3.Timeouts != 2 || v3.MemoryExceeded != 1 || v3.ColdStarts != 1 ||
-		v3.MemoryMB != 256 || !v3.Latest || len(v3.Nodes) != 2 || len(v3.Associated) != 1 || v3.Associated[0] != "demo" {
+		v3.MemoryMB != 256 || v3.MemoryUsedMB != 30 || !v3.Latest || len(v3.Nodes) != 2 || len(v3.Associated) != 1 || v3.Associated[0] != "demo" {
 		t.Errorf("auth:3 %+v", v3)
 	}
-	if v2.Invocations != 5 || v2.MemoryMB != 128 || v2.Latest || len(v2.Nodes) != 1 || v2.Nodes[0] != "a" || len(v2.Associated) != 0 {
+	if v2.Invocations != 5 || v2.MemoryMB != 128 || !math.IsNaN(float64(v2.MemoryUsedMB)) || v2.Latest || len(v2.Nodes) != 1 || v2.Nodes[0] != "a" || len(v2.Associated) != 0 {
 		t.Errorf("auth:2 %+v", v2)
 	}
 	if v3.P50Ms < 1 || v3.P50Ms > 10 || v2.P99Ms < 100 || v2.P99Ms > 1000 {

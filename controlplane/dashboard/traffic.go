@@ -241,6 +241,7 @@ func (o *versionAcc) add(node string, f *fnCounters) {
 		o.held = append(o.held, node)
 		o.memoryBytes = max(o.memoryBytes, f.memoryBytes)
 	}
+	o.usedBytes = max(o.usedBytes, f.usedBytes)
 	if f.invocations > 0 {
 		o.ranOn = append(o.ranOn, node)
 	}

@@ -457,7 +457,7 @@ function renderFunctions(d) {
     el('td', { class: 'num' }, fn.memoryMB ? `${fn.memoryMB} MB` : 'default'), el('td', null, nodeList(`fn:${fn.name}`, fn.nodes, tiers))))));
   const V = ['version', 'used by', { label: 'invocations', num: 1 }, { label: 'per s', num: 1 }, { label: 'exec errors', num: 1 },
     { label: 'timeouts', num: 1 }, { label: 'over memory', num: 1 }, { label: 'validation', num: 1 }, { label: 'throttled', num: 1 },
-    { label: 'cold starts', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 }, { label: 'memory', num: 1 }, 'held by'];
+    { label: 'cold starts', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 }, { label: 'memory used / limit', num: 1 }, 'held by'];
   fill('functions-versions', table(V, (f.versions || []).map((v) => el('tr', { 'data-function': v.function, 'data-version': v.version, class: v.latest ? 'latest' : null },
     el('th', { scope: 'row' }, el('b', null, `${v.function}:${v.version || '?'}`), v.latest ? el('span', { class: 'tag' }, 'latest') : null),
     el('td', null, v.associated.join(', ') || '–'),
@@ -465,7 +465,8 @@ function renderFunctions(d) {
     el('td', { class: 'num' }, fmtNum(v.executionErrors, 0)), el('td', { class: 'num' }, fmtNum(v.timeouts, 0)), el('td', { class: 'num' }, fmtNum(v.memoryExceeded, 0)),
     el('td', { class: 'num' }, fmtNum(v.validationErrors, 0)), el('td', { class: 'num' }, fmtNum(v.limitExceeded, 0)), el('td', { class: 'num' }, fmtNum(v.coldStarts, 0)),
     el('td', { class: 'num', 'data-field': 'p50' }, fmtMs(v.p50Ms)), el('td', { class: 'num', 'data-field': 'p99' }, fmtMs(v.p99Ms)),
-    el('td', { class: 'num' }, v.memoryMB == null ? '–' : `${fmtNum(v.memoryMB, 0)} MB`),
+    el('td', { class: 'num', 'data-field': 'memory', title: 'largest worker RSS / memory limit' },
+      v.memoryMB == null ? '–' : `${v.memoryUsedMB == null ? '–' : fmtNum(v.memoryUsedMB, 0)} / ${fmtNum(v.memoryMB, 0)} MB`),
     el('td', { 'data-field': 'nodes', 'data-count': v.nodes.length }, nodeList(`ver:${v.function}:${v.version}`, v.nodes, tiers)))),
     { class: 'wide', 'aria-label': 'Function versions' }));
   fill('functions-events', table(['event type', { label: 'invocations', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 }],

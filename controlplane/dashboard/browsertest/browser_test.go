@@ -241,10 +241,11 @@ func TestDashboardInChromium(t *testing.T) {
 		})
 		// The version row: where it is held, and its latency.
 		poll.Until(t, 30*time.Second, "hello's version row with nodes and latency", func() error {
-			v, err := eval[string](ctx, `(r => r ? r.querySelector('[data-field=nodes]').dataset.count + ' | ' + r.querySelector('[data-field=p50]').textContent : 'no row')(
-				document.querySelector('#functions-versions tr.latest[data-function="hello"]'))`)
-			if err != nil || !strings.HasPrefix(v, fmt.Sprintf("%d | ", nodes)) || strings.HasSuffix(v, "–") {
-				return fmt.Errorf("hello latest version row %q, want held by %d nodes with a p50 (%v)", v, nodes, err)
+			v, err := eval[string](ctx, `(r => r ? r.querySelector('[data-field=nodes]').dataset.count + ' | ' + r.querySelector('[data-field=memory]').textContent +
+				' | ' + r.querySelector('[data-field=p50]').textContent : 'no row')(document.querySelector('#functions-versions tr.latest[data-function="hello"]'))`)
+			// Memory: the workers' RSS as the nodes measure it, and the limit.
+			if err != nil || !strings.HasPrefix(v, fmt.Sprintf("%d | ", nodes)) || strings.Contains(v, "| –") || strings.HasSuffix(v, "–") {
+				return fmt.Errorf("hello latest version row %q, want held by %d nodes, memory used and a p50 (%v)", v, nodes, err)
 			}
 			return nil
 		})
