@@ -18,7 +18,13 @@ import (
 func dashboardURLs(t *testing.T) []string {
 	t.Helper()
 	ports := labEnv(t)
-	return []string{"http://127.0.0.1:" + ports["EDGELAB_CP1_DASH_PORT"] + "/", "http://127.0.0.1:" + ports["EDGELAB_CP2_DASH_PORT"] + "/"}
+	port := func(k, def string) string {
+		if p := ports[k]; p != "" {
+			return p
+		}
+		return def // a settings file from before the dashboards were published
+	}
+	return []string{"http://127.0.0.1:" + port("EDGELAB_CP1_DASH_PORT", "7080") + "/", "http://127.0.0.1:" + port("EDGELAB_CP2_DASH_PORT", "7081") + "/"}
 }
 
 // getJSON decodes GET url into v.
