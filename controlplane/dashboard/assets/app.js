@@ -268,7 +268,7 @@ function renderRollout(d, colours) {
     app.rolloutKey = key;
     fill('rollout-list', d.rollouts.map((r) => {
       const id = rolloutId(r);
-      const cb = el('input', { type: 'checkbox', id: 'cmp-' + id, checked: app.compare.has(id), 'data-rollout': id,
+      const cb = el('input', { type: 'checkbox', id: 'cmp-' + id, checked: app.compare.has(id), 'data-rollout': id, 'data-key': 'cmp:' + id,
         onchange: (e) => { if (e.target.checked) app.compare.add(id); else app.compare.delete(id); while (app.compare.size > 4) app.compare.delete(app.compare.values().next().value); app.rolloutKey = ''; render(); } });
       return el('li', null, cb, el('label', { for: 'cmp-' + id },
         el('b', null, r.distribution), ` rev ${r.revision} `, el('span', { class: 'state-' + r.state }, r.state),
