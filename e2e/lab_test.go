@@ -151,6 +151,24 @@ func loadLabEnv(root string) error {
 	return nil
 }
 
+// labEnv is the settings file scripts/lab.sh up wrote, overridden by the
+// environment.
+func labEnv(t *testing.T) map[string]string {
+	t.Helper()
+	project := env("COMPOSE_PROJECT_NAME", "edgelab")
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "build", "lab-"+project+".env"))
+	if err != nil {
+		t.Fatalf("reading the lab settings: %v", err)
+	}
+	out := map[string]string{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			out[k] = env(k, v)
+		}
+	}
+	return out
+}
+
 // edgectlBinary returns an edgectl to run: $EDGELAB_EDGECTL, the one
 // scripts/images.sh built, or a fresh build of ./cmd/edgectl.
 func edgectlBinary(t *testing.T, ctx context.Context) string {

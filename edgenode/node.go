@@ -45,10 +45,13 @@ type Node struct {
 	// latency model, from the node's region (zero: the model is off).
 	fetchLatency sandbox.FetchLatency
 
-	applyMu   sync.Mutex
-	loaded    map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
-	served    *desired.State   // the desired state st was compiled from; guarded by applyMu
-	seenInval map[string]bool  // applied invalidation ids; guarded by applyMu
+	applyMu sync.Mutex
+	loaded  map[fnKey]string // fn -> sha256 loaded in the runner; guarded by applyMu
+	// held is what loaded holds, with memory limits, for the metrics
+	// (written under applyMu, read without).
+	held      atomic.Pointer[[]heldVersion]
+	served    *desired.State  // the desired state st was compiled from; guarded by applyMu
+	seenInval map[string]bool // applied invalidation ids; guarded by applyMu
 	// invalRev maps a distribution to the revision of the newest
 	// invalidation of it applied (read per tier request; replaced, never
 	// modified, under applyMu).
@@ -110,13 +113,13 @@ func New(cfg Config) (*Node, error) {
 		}
 		n.runner, n.closer = r, closer
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.NodeID, n.cache)
+	m, err := newMetrics(cfg.Registerer, cfg.NodeID, n.cache, heldCollector{held: n.heldVersions, used: n.workerMemory})
 	if err != nil {
 		n.closeRunner()
 		return nil, fmt.Errorf("edgenode: registering metrics: %w", err)
 	}
 	n.metrics = m
-	n.reqCount = &requestCounters{vec: m.requests}
+	n.reqCount = &requestCounters{vec: m.requests, dur: m.requestDur}
 	n.invMetrics = &invocationMetrics{m: m}
 	n.hdr = newStaticHeaders(cfg.NodeID, cfg.PoP)
 	n.origins = newTransports(cfg.Origin)
@@ -328,6 +331,7 @@ func (n *Node) applyDesired(ctx context.Context, ds *desired.State, changed desi
 			delete(n.since, k)
 		}
 	}
+	n.publishHeld(ds)
 	if cur != nil {
 		n.unloadAfterDrain(cur)
 	}
@@ -377,7 +381,7 @@ func (n *Node) loadChanged(ctx context.Context, ds *desired.State, changed desir
 		if err := n.runner.Load(ctx, codeFromProto(fv)); err != nil {
 			for _, f := range fresh {
 				if _, keep := n.loaded[f]; !keep {
-					n.runner.Unload(f.name, f.version)
+					n.unload(f)
 				}
 			}
 			return nil, fmt.Errorf("loading %s: %w", k, err)
@@ -448,8 +452,51 @@ next:
 			}
 		}
 		delete(n.pending, k)
-		n.runner.Unload(k.name, k.version)
+		n.unload(k)
 	}
+}
+
+// publishHeld records the versions loaded holds, from ds, for
+// heldVersions. Called with applyMu held.
+func (n *Node) publishHeld(ds *desired.State) {
+	out := make([]heldVersion, 0, len(n.loaded))
+	for k := range n.loaded {
+		mb := int(ds.Function(desired.Key{Name: k.name, Version: k.version}).GetConfig().GetMemoryMb())
+		if mb <= 0 {
+			mb = max(n.cfg.Profile.Viewer.MemoryMB, n.cfg.Profile.Origin.MemoryMB)
+		}
+		out = append(out, heldVersion{name: k.name, version: k.version, memoryMB: mb})
+	}
+	n.held.Store(&out)
+}
+
+// heldVersions lists the versions the node holds (metrics).
+func (n *Node) heldVersions() []heldVersion {
+	if h := n.held.Load(); h != nil {
+		return *h
+	}
+	return nil
+}
+
+// memoryReporter is implemented by runners that know their workers'
+// memory (*sandbox.Manager).
+type memoryReporter interface {
+	WorkerMemory() []sandbox.WorkerMemory
+}
+
+// workerMemory lists the runner's workers' memory (none when the runner
+// does not report it).
+func (n *Node) workerMemory() []sandbox.WorkerMemory {
+	if mr, ok := n.runner.(memoryReporter); ok {
+		return mr.WorkerMemory()
+	}
+	return nil
+}
+
+// unload drops a version from the runner and its series from the metrics.
+func (n *Node) unload(k fnKey) {
+	n.runner.Unload(k.name, k.version)
+	n.invMetrics.forget(k.name, k.version)
 }
 
 // newRequestID returns a per-node unique request id.

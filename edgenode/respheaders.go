@@ -1,10 +1,12 @@
 package edgenode
 
 import (
+	"errors"
 	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,9 +80,24 @@ func (c *labelCache[K, V]) get(k K, mk func() V) V {
 	return v
 }
 
-// requestCounters counts viewer requests per (result, status).
+// drop removes the entries gone reports true for.
+func (c *labelCache[K, V]) drop(gone func(K) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old == nil {
+		return
+	}
+	next := maps.Clone(*old)
+	maps.DeleteFunc(next, func(k K, _ V) bool { return gone(k) })
+	c.m.Store(&next)
+}
+
+// requestCounters counts viewer requests per (result, status) and
+// observes their latency.
 type requestCounters struct {
 	vec  *prometheus.CounterVec
+	dur  prometheus.Observer
 	kids labelCache[requestLabels, prometheus.Counter]
 }
 
@@ -89,13 +106,18 @@ type requestLabels struct {
 	status int
 }
 
-func (rc *requestCounters) inc(result string, status int) {
+// inc counts a request; its latency is observed when start is set.
+func (rc *requestCounters) inc(result string, status int, start time.Time) {
 	rc.kids.get(requestLabels{result, status}, func() prometheus.Counter {
 		return rc.vec.WithLabelValues(result, strconv.Itoa(status))
 	}).Inc()
+	if !start.IsZero() {
+		rc.dur.Observe(time.Since(start).Seconds())
+	}
 }
 
-// invocationMetrics records invocations per (function, event, outcome).
+// invocationMetrics records invocations per (function, version, event,
+// outcome).
 type invocationMetrics struct {
 	m    *metrics
 	kids labelCache[invocationLabels, *invocationKids]
@@ -103,6 +125,7 @@ type invocationMetrics struct {
 
 type invocationLabels struct {
 	fn      string
+	version int64
 	ev      edge.EventType
 	outcome sandbox.Outcome
 }
@@ -110,15 +133,38 @@ type invocationLabels struct {
 type invocationKids struct {
 	count prometheus.Counter
 	dur   prometheus.Observer
+	vdur  prometheus.Observer
 }
 
-func (im *invocationMetrics) observe(fn string, ev edge.EventType, outcome sandbox.Outcome, seconds float64) {
-	kids := im.kids.get(invocationLabels{fn, ev, outcome}, func() *invocationKids {
+func (im *invocationMetrics) observe(fn string, version int64, ev edge.EventType, res sandbox.Result) {
+	kids := im.kids.get(invocationLabels{fn, version, ev, res.Outcome}, func() *invocationKids {
+		v := strconv.FormatInt(version, 10)
 		return &invocationKids{
-			count: im.m.invocations.WithLabelValues(fn, string(ev), string(outcome)),
-			dur:   im.m.fnDur.WithLabelValues(string(ev), string(outcome)),
+			count: im.m.invocations.WithLabelValues(fn, v, string(ev), string(res.Outcome)),
+			dur:   im.m.fnDur.WithLabelValues(string(ev), string(res.Outcome)),
+			vdur:  im.m.versionDur.WithLabelValues(fn, v),
 		}
 	})
 	kids.count.Inc()
-	kids.dur.Observe(seconds)
+	s := res.Duration.Seconds()
+	kids.dur.Observe(s)
+	kids.vdur.Observe(s)
+	// The rare cases count without a cached child.
+	if res.Cold {
+		im.m.coldStarts.WithLabelValues(fn, strconv.FormatInt(version, 10)).Inc()
+	}
+	switch {
+	case res.Err == nil:
+	case errors.Is(res.Err, sandbox.ErrTimeout):
+		im.m.timeouts.WithLabelValues(fn, strconv.FormatInt(version, 10)).Inc()
+	case errors.Is(res.Err, sandbox.ErrMemoryLimit):
+		im.m.memory.WithLabelValues(fn, strconv.FormatInt(version, 10)).Inc()
+	}
+}
+
+// forget drops a version the node unloaded: its cached children and its
+// series.
+func (im *invocationMetrics) forget(fn string, version int64) {
+	im.kids.drop(func(k invocationLabels) bool { return k.fn == fn && k.version == version })
+	im.m.forgetVersion(fn, version)
 }

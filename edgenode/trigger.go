@@ -45,10 +45,7 @@ func (t *txn) invoke(ctx context.Context, tr *trigger, ev edge.EventType, req *e
 	if !sandbox.ValidatesResults(n.runner) {
 		sandbox.ValidateResult(inv, n.cfg.Profile.For(ev), &res)
 	}
-	n.invMetrics.observe(tr.fn.name, ev, res.Outcome, res.Duration.Seconds())
-	if res.Cold {
-		n.metrics.coldStarts.WithLabelValues(tr.fn.name).Inc()
-	}
+	n.invMetrics.observe(tr.fn.name, tr.fn.version, ev, res)
 	t.shipLogs(tr, res)
 	return res, t.functionError(tr, ev, res)
 }

@@ -43,7 +43,7 @@ type txn struct {
 	fns []string
 	// hit holds a cache hit's reply, so a hit allocates none.
 	hit reply
-	// start is when the request arrived (set only with an access log).
+	// start is when the request arrived (request latency, access log).
 	start time.Time
 	// hop is set at a REC: the tier request's context (tierRoute).
 	hop *hop
@@ -81,9 +81,7 @@ func (tp *txnPool) put(t *txn) {
 // (released by end), whichever front end received the request.
 func (t *txn) begin(n *Node) {
 	t.n = n
-	if n.cfg.AccessLog != nil {
-		t.start = time.Now()
-	}
+	t.start = time.Now()
 	t.rid = n.newRequestID()
 	t.st = n.acquireState()
 }

@@ -153,7 +153,7 @@ func (v *viewerServer) parseError(ctx *fasthttp.RequestCtx, err error) {
 		// ReadHeaderTimeout passed before the headers were complete.
 		status, msg = http.StatusRequestTimeout, "Request Timeout"
 	}
-	v.n.reqCount.inc(xError, status)
+	v.n.reqCount.inc(xError, status, time.Time{})
 	ctx.Response.Reset()
 	ctx.SetStatusCode(status)
 	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
@@ -312,6 +312,6 @@ func (t *txn) writeFast(ctx *fasthttp.RequestCtx, rep *reply) {
 	} else {
 		ctx.Response.SkipBody = true
 	}
-	t.n.reqCount.inc(rep.xcache, status)
+	t.n.reqCount.inc(rep.xcache, status, t.start)
 	t.logAccess(rep, status, len(ctx.Response.Body()))
 }

@@ -122,6 +122,6 @@ func (t *txn) writeNet(w http.ResponseWriter, method string, rep *reply) {
 	if bodyAllowed && method != http.MethodHead {
 		sent, _ = w.Write(rep.body)
 	}
-	t.n.reqCount.inc(rep.xcache, status)
+	t.n.reqCount.inc(rep.xcache, status, t.start)
 	t.logAccess(rep, status, sent)
 }

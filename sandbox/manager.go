@@ -705,6 +705,33 @@ func (m *Manager) Stats() Stats {
 	return s
 }
 
+// WorkerMemory is the memory the worker of one loaded version uses.
+type WorkerMemory struct {
+	Function string
+	Version  int64
+	// RSSBytes is the worker's anonymous RSS as the memory watchdog last
+	// read it (what the memory limit is checked against).
+	RSSBytes int64
+}
+
+// WorkerMemory lists the loaded versions that have a live worker whose
+// memory the watchdog has read, for metrics.
+func (m *Manager) WorkerMemory() []WorkerMemory {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []WorkerMemory
+	for k, f := range m.fns {
+		f.mu.Lock()
+		if f.w != nil && f.w.p.alive() {
+			if rss := f.w.p.rss.Load(); rss > 0 {
+				out = append(out, WorkerMemory{Function: k.name, Version: k.version, RSSBytes: rss})
+			}
+		}
+		f.mu.Unlock()
+	}
+	return out
+}
+
 // WorkerPIDs returns the process ids of the live workers (for tests and
 // diagnostics).
 func (m *Manager) WorkerPIDs() []int {

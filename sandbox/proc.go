@@ -71,6 +71,9 @@ type proc struct {
 	// calls counts the calls ever sent, so the idle check sees a call
 	// that started and ended between two of its looks.
 	calls atomic.Uint64
+	// rss is the worker's anonymous RSS as the watchdog last read it (0:
+	// not read yet), for WorkerMemory.
+	rss atomic.Int64
 
 	mu       sync.Mutex
 	pending  map[uint64]chan *frame
@@ -255,6 +258,7 @@ func (p *proc) watchdog() {
 			if err != nil {
 				continue // exiting; waitExit will notice
 			}
+			p.rss.Store(rss)
 			if rss > limit {
 				p.kill(fmt.Errorf("%w: %s: worker memory (anonymous RSS) %d MB over the %d MB limit; worker killed",
 					ErrMemoryLimit, p.cfg.name, rss>>20, p.cfg.memoryMB))

@@ -24,9 +24,9 @@
 # Env (all optional):
 #   COMPOSE_PROJECT_NAME   compose project (default edgelab)
 #   EDGELAB_IMAGE          image reference (default edgelab:dev)
-#   EDGELAB_GATEWAY_PORT, EDGELAB_CP1_PORT, EDGELAB_CP2_PORT,
-#   EDGELAB_ORIGIN_A_PORT, EDGELAB_ORIGIN_B_PORT
-#                          host ports on 127.0.0.1 (defaults 8080, 7070, 7071, 9001, 9002;
+#   EDGELAB_GATEWAY_PORT, EDGELAB_CP1_PORT, EDGELAB_CP2_PORT, EDGELAB_CP1_DASH_PORT,
+#   EDGELAB_CP2_DASH_PORT, EDGELAB_ORIGIN_A_PORT, EDGELAB_ORIGIN_B_PORT
+#                          host ports on 127.0.0.1 (defaults 8080, 7070, 7071, 7080, 7081, 9001, 9002;
 #                          an unset port whose default is busy is moved to a free one)
 #   EDGELAB_LAB_TIMEOUT    seconds to wait for health (default 180)
 #   EDGELAB_SKIP_IMAGES=1  up without rebuilding the image
@@ -43,8 +43,8 @@ LAB_ENV="build/lab-$COMPOSE_PROJECT_NAME.env"
 LAB_JSON="build/lab-$COMPOSE_PROJECT_NAME.json"
 # LAB_PKI holds what the host needs of the lab's pki volume: ca.crt and admin.token.
 LAB_PKI="build/lab-$COMPOSE_PROJECT_NAME-pki"
-PORT_VARS=(EDGELAB_GATEWAY_PORT EDGELAB_CP1_PORT EDGELAB_CP2_PORT EDGELAB_ORIGIN_A_PORT EDGELAB_ORIGIN_B_PORT)
-declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [EDGELAB_CP2_PORT]=7071 [EDGELAB_ORIGIN_A_PORT]=9001 [EDGELAB_ORIGIN_B_PORT]=9002)
+PORT_VARS=(EDGELAB_GATEWAY_PORT EDGELAB_CP1_PORT EDGELAB_CP2_PORT EDGELAB_CP1_DASH_PORT EDGELAB_CP2_DASH_PORT EDGELAB_ORIGIN_A_PORT EDGELAB_ORIGIN_B_PORT)
+declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [EDGELAB_CP2_PORT]=7071 [EDGELAB_CP1_DASH_PORT]=7080 [EDGELAB_CP2_DASH_PORT]=7081 [EDGELAB_ORIGIN_A_PORT]=9001 [EDGELAB_ORIGIN_B_PORT]=9002)
 
 log() { echo "lab: $*" >&2; }
 
@@ -89,6 +89,7 @@ write_env() {
 {
   "controlPlanes": ["127.0.0.1:$EDGELAB_CP1_PORT", "127.0.0.1:$EDGELAB_CP2_PORT"],
   "gateway": "http://127.0.0.1:$EDGELAB_GATEWAY_PORT",
+  "dashboard": "http://127.0.0.1:$EDGELAB_CP1_DASH_PORT/",
   "edges": [
     {"id": "use1-a", "region": "us-east-1", "pop": "IAD", "url": "http://edge-use1-a:8080"},
     {"id": "euw1-a", "region": "eu-west-1", "pop": "DUB", "url": "http://edge-euw1-a:8080"},
@@ -348,6 +349,7 @@ edgelab compose lab is up (project $COMPOSE_PROJECT_NAME, image $EDGELAB_IMAGE):
 
   gateway         $g   (GET $g/_gateway/edges)
   control planes  127.0.0.1:$EDGELAB_CP1_PORT, 127.0.0.1:$EDGELAB_CP2_PORT
+  dashboards      http://127.0.0.1:$EDGELAB_CP1_DASH_PORT/ (cp1), http://127.0.0.1:$EDGELAB_CP2_DASH_PORT/ (cp2)
   origins         http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT, http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT
   edges           use1-a us-east-1/IAD, euw1-a eu-west-1/DUB, apne1-a ap-northeast-1/NRT,
                   sae1-a sa-east-1/GRU, apse2-a ap-southeast-2/SYD (inside the compose network)

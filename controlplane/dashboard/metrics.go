@@ -10,10 +10,16 @@ import (
 // The edge node metrics the dashboard reads (edgenode/metrics.go).
 const (
 	metricRequests    = "edgelab_edge_requests_total"
+	metricRequestDur  = "edgelab_edge_request_duration_seconds"
 	metricOriginDur   = "edgelab_edge_origin_duration_seconds"
 	metricInvocations = "edgelab_edge_function_invocations_total"
 	metricFnDur       = "edgelab_edge_function_duration_seconds"
+	metricVersionDur  = "edgelab_edge_function_version_duration_seconds"
 	metricColdStarts  = "edgelab_edge_function_cold_starts_total"
+	metricTimeouts    = "edgelab_edge_function_timeouts_total"
+	metricMemoryKills = "edgelab_edge_function_memory_exceeded_total"
+	metricMemoryLimit = "edgelab_edge_function_memory_limit_bytes"
+	metricMemoryUsed  = "edgelab_edge_function_memory_used_bytes"
 )
 
 // X-Cache results and function outcomes the views count.
@@ -100,16 +106,26 @@ func (h hist) quantile(q float64) float64 {
 	return lo + (h.bounds[i]-lo)*(rank-below)/in
 }
 
-// fnCounters are one function's invocation counts.
+// fnKey names one function version; version is the label's text ("3"),
+// "" when the node does not label versions.
+type fnKey struct{ name, version string }
+
+// fnCounters are one function version's counts on one node.
 type fnCounters struct {
-	invocations, execErr, valErr, limit, cold float64
+	invocations, execErr, valErr, limit, cold, timeouts, memKills float64
+	dur                                                           hist
+	// memoryBytes is the version's memory limit; held says the node
+	// holds (has loaded) the version; usedBytes is its worker's RSS (0:
+	// no live worker, or not reported).
+	memoryBytes, usedBytes float64
+	held                   bool
 }
 
 // counters are one node's cumulative metrics at one moment.
 type counters struct {
 	requests, hits, misses, c4xx, c5xx, execErr, valErr float64
-	origin                                              hist
-	fns                                                 map[string]*fnCounters
+	latency, origin                                     hist
+	fns                                                 map[fnKey]*fnCounters
 	events                                              map[string]*hist
 }
 
@@ -129,34 +145,51 @@ func countersByNode(fams []*dto.MetricFamily) map[string]*counters {
 		id := label(m, "node")
 		c := out[id]
 		if c == nil {
-			c = &counters{fns: map[string]*fnCounters{}, events: map[string]*hist{}}
+			c = &counters{fns: map[fnKey]*fnCounters{}, events: map[string]*hist{}}
 			out[id] = c
 		}
 		return c
 	}
 	for _, f := range fams {
 		for _, m := range f.GetMetric() {
-			switch f.GetName() {
-			case metricRequests:
-				get(m).addRequest(label(m, "result"), label(m, "status"), m.GetCounter().GetValue())
-			case metricOriginDur:
-				get(m).origin.add(m.GetHistogram())
-			case metricInvocations:
-				get(m).fn(label(m, "function")).addOutcome(label(m, "outcome"), m.GetCounter().GetValue())
-			case metricColdStarts:
-				get(m).fn(label(m, "function")).cold += m.GetCounter().GetValue()
-			case metricFnDur:
-				c := get(m)
-				ev := label(m, "event")
-				if c.events[ev] == nil {
-					c.events[ev] = &hist{}
-				}
-				c.events[ev].add(m.GetHistogram())
-			}
+			get(m).add(f.GetName(), m)
 		}
 	}
 	delete(out, "")
 	return out
+}
+
+// add folds one series of the family name into c.
+func (c *counters) add(name string, m *dto.Metric) {
+	switch name {
+	case metricRequests:
+		c.addRequest(label(m, "result"), label(m, "status"), m.GetCounter().GetValue())
+	case metricRequestDur:
+		c.latency.add(m.GetHistogram())
+	case metricOriginDur:
+		c.origin.add(m.GetHistogram())
+	case metricInvocations:
+		c.fn(m).addOutcome(label(m, "outcome"), m.GetCounter().GetValue())
+	case metricColdStarts:
+		c.fn(m).cold += m.GetCounter().GetValue()
+	case metricTimeouts:
+		c.fn(m).timeouts += m.GetCounter().GetValue()
+	case metricMemoryKills:
+		c.fn(m).memKills += m.GetCounter().GetValue()
+	case metricVersionDur:
+		c.fn(m).dur.add(m.GetHistogram())
+	case metricMemoryLimit:
+		f := c.fn(m)
+		f.held, f.memoryBytes = true, m.GetGauge().GetValue()
+	case metricMemoryUsed:
+		c.fn(m).usedBytes = m.GetGauge().GetValue()
+	case metricFnDur:
+		ev := label(m, "event")
+		if c.events[ev] == nil {
+			c.events[ev] = &hist{}
+		}
+		c.events[ev].add(m.GetHistogram())
+	}
 }
 
 func (c *counters) addRequest(result, status string, v float64) {
@@ -181,11 +214,13 @@ func (c *counters) addRequest(result, status string, v float64) {
 	}
 }
 
-func (c *counters) fn(name string) *fnCounters {
-	f := c.fns[name]
+// fn is the counters of the function version m is labelled with.
+func (c *counters) fn(m *dto.Metric) *fnCounters {
+	k := fnKey{label(m, "function"), label(m, "version")}
+	f := c.fns[k]
 	if f == nil {
 		f = &fnCounters{}
-		c.fns[name] = f
+		c.fns[k] = f
 	}
 	return f
 }

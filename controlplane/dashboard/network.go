@@ -24,7 +24,7 @@ func (t *networkTracker) update(now time.Time, nodes []*edgelabv1.Node) {
 		}
 		t.listed[n.GetId()] = true
 		t.seen[n.GetId()] = &Node{
-			ID: n.GetId(), Region: n.GetRegion(), PoP: n.GetPop(), Health: n.GetHealth(),
+			ID: n.GetId(), Region: n.GetRegion(), PoP: n.GetPop(), Tier: tierOf(n.GetRole()), Health: n.GetHealth(),
 			AppliedRevision: n.GetAppliedRevision(), AttachedTo: n.GetAttachedTo(), Connected: n.GetConnected(),
 			LastSeen: n.GetLastSeen().AsTime(), LastError: n.GetLastError(), URL: n.GetHttpUrl(),
 		}
@@ -34,6 +34,14 @@ func (t *networkTracker) update(now time.Time, nodes []*edgelabv1.Node) {
 			delete(t.seen, id)
 		}
 	}
+}
+
+// tierOf is the tier of a node role ("" is a PoP).
+func tierOf(role string) string {
+	if role == TierREC {
+		return TierREC
+	}
+	return TierPoP
 }
 
 // nodeState classifies a node for the Network view.
@@ -59,11 +67,31 @@ func (t *networkTracker) view(now time.Time, desired int64) Network {
 		}
 		by[v.Region] = append(by[v.Region], v)
 	}
-	out := Network{Desired: desired, Regions: []Region{}}
+	out := Network{Desired: desired, Regions: []Region{}, Tiers: []TierCount{}}
+	tiers := map[string]*TierCount{}
 	for name, ns := range by {
-		sort.Slice(ns, func(i, j int) bool { return ns[i].ID < ns[j].ID })
+		sort.Slice(ns, func(i, j int) bool {
+			if ns[i].Tier != ns[j].Tier {
+				return ns[i].Tier == TierPoP
+			}
+			return ns[i].ID < ns[j].ID
+		})
 		out.Regions = append(out.Regions, Region{Name: name, Nodes: ns})
+		for _, n := range ns {
+			tc := tiers[n.Tier]
+			if tc == nil {
+				tc = &TierCount{Tier: n.Tier, ByState: map[string]int{NodeUp: 0, NodeBehind: 0, NodeUnhealthy: 0, NodeDown: 0}}
+				tiers[n.Tier] = tc
+			}
+			tc.Nodes++
+			tc.ByState[n.State]++
+		}
 	}
 	sort.Slice(out.Regions, func(i, j int) bool { return out.Regions[i].Name < out.Regions[j].Name })
+	for _, tier := range []string{TierPoP, TierREC} {
+		if tc := tiers[tier]; tc != nil {
+			out.Tiers = append(out.Tiers, *tc)
+		}
+	}
 	return out
 }

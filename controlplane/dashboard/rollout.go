@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/edgelab/edgelab/distribution"
@@ -74,10 +75,11 @@ func (t *rolloutTracker) update(st *edgelabv1.GetStatusResponse, dists []*edgela
 func rolloutOf(ds *edgelabv1.DistributionStatus) *Rollout {
 	changed := ds.GetChanged().AsTime()
 	r := &Rollout{Distribution: ds.GetDistributionId(), Revision: ds.GetRevision(), Changed: changed,
-		State: distribution.StateName(ds.GetState()), DeployedMs: none, Versions: []string{}, Nodes: []RolloutNode{}}
+		State: distribution.StateName(ds.GetState()), DeployedMs: none, Versions: []string{}, Nodes: []RolloutNode{},
+		Tiers: tierRows(ds.GetRegions())}
 	last := none
 	for _, n := range ds.GetNodes() {
-		rn := RolloutNode{ID: n.GetNodeId(), Region: n.GetRegion(), PoP: n.GetPop(), AckedRevision: n.GetAckedRevision(),
+		rn := RolloutNode{ID: n.GetNodeId(), Region: n.GetRegion(), PoP: n.GetPop(), Tier: tierOf(n.GetRole()), AckedRevision: n.GetAckedRevision(),
 			SentMs: sinceMs(n.GetSent(), changed), AppliedMs: sinceMs(n.GetApplied(), changed),
 			AckedMs: sinceMs(n.GetAcked(), changed), State: distribution.StateName(n.GetState()), Error: n.GetError()}
 		if a := float64(rn.AckedMs); !math.IsNaN(a) && (math.IsNaN(float64(last)) || a > float64(last)) {
@@ -86,15 +88,44 @@ func rolloutOf(ds *edgelabv1.DistributionStatus) *Rollout {
 		r.Nodes = append(r.Nodes, rn)
 	}
 	sort.Slice(r.Nodes, func(i, j int) bool {
-		if r.Nodes[i].Region != r.Nodes[j].Region {
-			return r.Nodes[i].Region < r.Nodes[j].Region
+		a, b := r.Nodes[i], r.Nodes[j]
+		if a.Region != b.Region {
+			return a.Region < b.Region
 		}
-		return r.Nodes[i].ID < r.Nodes[j].ID
+		if a.Tier != b.Tier {
+			return a.Tier == TierPoP
+		}
+		return a.ID < b.ID
 	})
 	if ds.GetState() == edgelabv1.DeploymentState_DEPLOYMENT_STATE_DEPLOYED {
 		r.DeployedMs = last
 	}
 	return r
+}
+
+// durMs is d in milliseconds, or none when unset.
+func durMs(d *durationpb.Duration) Num {
+	if d == nil {
+		return none
+	}
+	return Num(float64(d.AsDuration()) / float64(time.Millisecond))
+}
+
+// tierRows are the status rows per region and tier, PoPs first in each
+// region.
+func tierRows(rs []*edgelabv1.RegionStatus) []RolloutTier {
+	out := make([]RolloutTier, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, RolloutTier{Region: r.GetRegion(), Tier: tierOf(r.GetRole()), Nodes: r.GetNodes(), Acked: r.GetAcked(),
+			FirstAckMs: durMs(r.GetFirstAck()), LastAckMs: durMs(r.GetLastAck()), State: distribution.StateName(r.GetState())})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Region != out[j].Region {
+			return out[i].Region < out[j].Region
+		}
+		return out[i].Tier == TierPoP && out[j].Tier != TierPoP
+	})
+	return out
 }
 
 // view lists the kept rollouts, newest first across distributions.

@@ -46,9 +46,26 @@ type Network struct {
 	// Desired is the revision every node should reach.
 	Desired int64    `json:"desired"`
 	Regions []Region `json:"regions"`
+	// Tiers count the nodes of each tier by state, PoPs first.
+	Tiers []TierCount `json:"tiers"`
 }
 
-// Region is one region and its edge nodes, sorted by id.
+// Node tiers (the role a node announces): an edge location viewers reach,
+// or a regional edge cache the PoPs miss to.
+const (
+	TierPoP = "pop"
+	TierREC = "rec"
+)
+
+// TierCount is one tier's nodes by state.
+type TierCount struct {
+	Tier  string `json:"tier"`
+	Nodes int    `json:"nodes"`
+	// ByState counts the nodes per state (up, behind, unhealthy, down).
+	ByState map[string]int `json:"byState"`
+}
+
+// Region is one region and its edge nodes, PoPs first, each tier by id.
 type Region struct {
 	Name  string `json:"name"`
 	Nodes []Node `json:"nodes"`
@@ -64,9 +81,11 @@ const (
 
 // Node is one edge node in the Network view.
 type Node struct {
-	ID              string    `json:"id"`
-	Region          string    `json:"region"`
-	PoP             string    `json:"pop"`
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	PoP    string `json:"pop"`
+	// Tier is TierPoP or TierREC.
+	Tier            string    `json:"tier"`
 	State           string    `json:"state"`
 	Health          string    `json:"health"`
 	AppliedRevision int64     `json:"appliedRevision"`
@@ -90,6 +109,21 @@ type Rollout struct {
 	// Versions are the function versions the change associates.
 	Versions []string      `json:"versions"`
 	Nodes    []RolloutNode `json:"nodes"`
+	// Tiers are the status rows per region and tier, as the control
+	// plane summarises them.
+	Tiers []RolloutTier `json:"tiers"`
+}
+
+// RolloutTier is one region's nodes of one tier on a rollout.
+type RolloutTier struct {
+	Region string `json:"region"`
+	Tier   string `json:"tier"`
+	Nodes  int32  `json:"nodes"`
+	Acked  int32  `json:"acked"`
+	// FirstAckMs and LastAckMs are after the change (null: none yet).
+	FirstAckMs Num    `json:"firstAckMs"`
+	LastAckMs  Num    `json:"lastAckMs"`
+	State      string `json:"state"`
 }
 
 // RolloutNode is one node's marks on a rollout, in ms after Changed (null
@@ -98,6 +132,7 @@ type RolloutNode struct {
 	ID            string `json:"id"`
 	Region        string `json:"region"`
 	PoP           string `json:"pop"`
+	Tier          string `json:"tier"`
 	AckedRevision int64  `json:"ackedRevision"`
 	SentMs        Num    `json:"sentMs"`
 	AppliedMs     Num    `json:"appliedMs"`
@@ -138,6 +173,9 @@ type Point struct {
 	Rate5xx          Num   `json:"rate5xx"`
 	ExecutionErrors  Num   `json:"executionErrors"`
 	ValidationErrors Num   `json:"validationErrors"`
+	// P50Ms and P99Ms are viewer request latency quantiles at the nodes.
+	P50Ms Num `json:"p50Ms"`
+	P99Ms Num `json:"p99Ms"`
 	// OriginP50Ms and OriginP99Ms are origin fetch latency quantiles.
 	OriginP50Ms Num `json:"originP50Ms"`
 	OriginP99Ms Num `json:"originP99Ms"`
@@ -145,20 +183,23 @@ type Point struct {
 
 // FunctionsView is the Functions view.
 type FunctionsView struct {
+	// Functions are per function, summed over its versions.
 	Functions []Function `json:"functions"`
-	// Events are invocation latencies per event type (the nodes measure
-	// duration per event type and outcome, not per function).
+	// Versions are per function version, newest first within a function.
+	Versions []FunctionVersion `json:"versions"`
+	// Events are invocation latencies per event type.
 	Events []EventLatency `json:"events"`
 }
 
-// Function is one function with what the running nodes report about it.
+// Function is one function with what the running nodes report about it,
+// summed over its versions.
 type Function struct {
 	Name          string `json:"name"`
 	LatestVersion int64  `json:"latestVersion"`
 	MemoryMB      int32  `json:"memoryMB"`
 	// Associated are the version references distributions use ("auth:3 in demo").
 	Associated []string `json:"associated"`
-	// Counts since the nodes started, by outcome.
+	// Counts since the nodes loaded the versions, by outcome.
 	Invocations      float64 `json:"invocations"`
 	ExecutionErrors  float64 `json:"executionErrors"`
 	ValidationErrors float64 `json:"validationErrors"`
@@ -166,8 +207,42 @@ type Function struct {
 	ColdStarts       float64 `json:"coldStarts"`
 	// Rate is invocations per second over the last window.
 	Rate Num `json:"rate"`
-	// Nodes are the nodes that ran it.
+	// Nodes are the nodes that ran or hold a version of it.
 	Nodes []string `json:"nodes"`
+}
+
+// FunctionVersion is one function version with what the running nodes
+// report about it. Counts and latencies are since the nodes loaded it.
+type FunctionVersion struct {
+	Function string `json:"function"`
+	// Version is 0 when the nodes do not label their series by version.
+	Version int64 `json:"version"`
+	Latest  bool  `json:"latest"`
+	// Associated are the distributions that use this version.
+	Associated       []string `json:"associated"`
+	Invocations      float64  `json:"invocations"`
+	ExecutionErrors  float64  `json:"executionErrors"`
+	ValidationErrors float64  `json:"validationErrors"`
+	LimitExceeded    float64  `json:"limitExceeded"`
+	// Timeouts and MemoryExceeded are the execution errors that ran past
+	// the timeout or over the memory limit.
+	Timeouts       float64 `json:"timeouts"`
+	MemoryExceeded float64 `json:"memoryExceeded"`
+	ColdStarts     float64 `json:"coldStarts"`
+	// Rate is invocations per second over the last window.
+	Rate  Num `json:"rate"`
+	P50Ms Num `json:"p50Ms"`
+	P99Ms Num `json:"p99Ms"`
+	// MemoryMB is the version's memory limit as the nodes holding it
+	// report it (null when no node holds it).
+	MemoryMB Num `json:"memoryMB"`
+	// MemoryUsedMB is the largest worker RSS of the version over the
+	// nodes (null when no node reports a live worker).
+	MemoryUsedMB Num `json:"memoryUsedMB"`
+	// Nodes are the nodes holding (having loaded) the version; RanOn
+	// those that invoked it.
+	Nodes []string `json:"nodes"`
+	RanOn []string `json:"ranOn"`
 }
 
 // EventLatency is invocation duration per event type.

@@ -35,7 +35,7 @@ type delta struct {
 	t                                                   time.Time
 	dt                                                  float64
 	requests, hits, misses, c4xx, c5xx, execErr, valErr float64
-	origin                                              hist
+	latency, origin                                     hist
 }
 
 func newTrafficTracker(history, window time.Duration) trafficTracker {
@@ -102,7 +102,7 @@ func (h *nodeHistory) add(now time.Time, c *counters, window time.Duration) {
 			requests: diff(c.requests, p.c.requests), hits: diff(c.hits, p.c.hits), misses: diff(c.misses, p.c.misses),
 			c4xx: diff(c.c4xx, p.c.c4xx), c5xx: diff(c.c5xx, p.c.c5xx),
 			execErr: diff(c.execErr, p.c.execErr), valErr: diff(c.valErr, p.c.valErr),
-			origin: c.origin.minus(p.c.origin)}
+			latency: c.latency.minus(p.c.latency), origin: c.origin.minus(p.c.origin)}
 		if d.dt > 0 {
 			h.deltas = append(h.deltas, d)
 		}
@@ -121,7 +121,7 @@ func (h *nodeHistory) latest() *counters {
 // pointOf sums deltas of several nodes at one moment into one point.
 func pointOf(t time.Time, ds []delta) Point {
 	var rps, r4, r5, re, rv, hits, misses float64
-	var origin hist
+	var latency, origin hist
 	for _, d := range ds {
 		rps += d.requests / d.dt
 		r4 += d.c4xx / d.dt
@@ -130,6 +130,7 @@ func pointOf(t time.Time, ds []delta) Point {
 		rv += d.valErr / d.dt
 		hits += d.hits
 		misses += d.misses
+		latency = latency.plus(d.latency)
 		origin = origin.plus(d.origin)
 	}
 	ratio := math.NaN()
@@ -138,6 +139,7 @@ func pointOf(t time.Time, ds []delta) Point {
 	}
 	return Point{T: t.UnixMilli(), RPS: Num(rps), HitRatio: Num(ratio), Rate4xx: Num(r4), Rate5xx: Num(r5),
 		ExecutionErrors: Num(re), ValidationErrors: Num(rv),
+		P50Ms: Num(latency.quantile(0.5) * 1000), P99Ms: Num(latency.quantile(0.99) * 1000),
 		OriginP50Ms: Num(origin.quantile(0.5) * 1000), OriginP99Ms: Num(origin.quantile(0.99) * 1000)}
 }
 
@@ -187,10 +189,11 @@ func (t *trafficTracker) view() Traffic {
 	return out
 }
 
-// functionTotals sums every live node's function counters, and the
-// invocation rate over the window, by function.
-func (t *trafficTracker) functionTotals() map[string]*Function {
-	out := map[string]*Function{}
+// versionTotals sums every live node's counters by function version:
+// counts and the duration histogram since the nodes loaded the version,
+// the invocation rate over the window, and the nodes holding it.
+func (t *trafficTracker) versionTotals() map[fnKey]*versionAcc {
+	out := map[fnKey]*versionAcc{}
 	for id, h := range t.nodes {
 		c := h.latest()
 		if c == nil {
@@ -198,31 +201,50 @@ func (t *trafficTracker) functionTotals() map[string]*Function {
 		}
 		first := h.samples[0]
 		dt := h.samples[len(h.samples)-1].t.Sub(first.t).Seconds()
-		for name, f := range c.fns {
-			o := out[name]
+		for k, f := range c.fns {
+			o := out[k]
 			if o == nil {
-				o = &Function{Name: name, Rate: 0, Nodes: []string{}, Associated: []string{}}
-				out[name] = o
+				o = &versionAcc{}
+				out[k] = o
 			}
-			o.Invocations += f.invocations
-			o.ExecutionErrors += f.execErr
-			o.ValidationErrors += f.valErr
-			o.LimitExceeded += f.limit
-			o.ColdStarts += f.cold
-			if p := first.c.fns[name]; dt > 0 {
+			o.add(id, f)
+			if dt > 0 {
 				prev := 0.0
-				if p != nil {
+				if p := first.c.fns[k]; p != nil {
 					prev = p.invocations
 				}
-				o.Rate += Num(diff(f.invocations, prev) / dt)
+				o.rate += diff(f.invocations, prev) / dt
 			}
-			o.Nodes = append(o.Nodes, id)
 		}
 	}
-	for _, o := range out {
-		sort.Strings(o.Nodes)
-	}
 	return out
+}
+
+// versionAcc sums one function version over nodes.
+type versionAcc struct {
+	fnCounters
+	rate  float64
+	held  []string // nodes holding the version
+	ranOn []string // nodes that ran it
+}
+
+func (o *versionAcc) add(node string, f *fnCounters) {
+	o.invocations += f.invocations
+	o.execErr += f.execErr
+	o.valErr += f.valErr
+	o.limit += f.limit
+	o.cold += f.cold
+	o.timeouts += f.timeouts
+	o.memKills += f.memKills
+	o.dur = o.dur.plus(f.dur)
+	if f.held {
+		o.held = append(o.held, node)
+		o.memoryBytes = max(o.memoryBytes, f.memoryBytes)
+	}
+	o.usedBytes = max(o.usedBytes, f.usedBytes)
+	if f.invocations > 0 {
+		o.ranOn = append(o.ranOn, node)
+	}
 }
 
 // eventLatencies sums the nodes' duration histograms by event type, over

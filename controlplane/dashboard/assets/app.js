@@ -43,11 +43,26 @@ function setAttrs(e, attrs) {
   }
 }
 const $ = (id) => document.getElementById(id);
-function fill(id, ...kids) { const e = $(id); e.replaceChildren(...kids.flat().filter((k) => k != null)); return e; }
+// fill replaces a container's content. The views are redrawn every round,
+// so what the user did in the old content carries over by data-key: the
+// keyboard focus, and which disclosure widgets (details) are open.
+function fill(id, ...kids) {
+  const e = $(id);
+  const a = document.activeElement;
+  const focusKey = a && a !== e && e.contains(a) && a.dataset ? a.dataset.key : null;
+  const open = new Map([...e.querySelectorAll('details[data-key]')].map((d) => [d.dataset.key, d.open]));
+  e.replaceChildren(...kids.flat().filter((k) => k != null));
+  for (const d of e.querySelectorAll('details[data-key]')) if (open.has(d.dataset.key)) d.open = open.get(d.dataset.key);
+  if (focusKey) {
+    const n = e.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+    if (n) n.focus();
+  }
+  return e;
+}
 const fmtTime = (t) => new Date(t).toLocaleTimeString();
 const fmtDateTime = (t) => new Date(t).toLocaleString();
 function fmtNum(v, digits = 1) { return v == null ? '–' : Number(v).toLocaleString(undefined, { maximumFractionDigits: digits }); }
-function fmtMs(ms) { return ms == null ? '–' : ms < 1000 ? `${fmtNum(ms, 0)} ms` : `${fmtNum(ms / 1000, 2)} s`; }
+function fmtMs(ms) { return ms == null ? '–' : ms < 1000 ? `${fmtNum(ms, ms < 10 ? 2 : 0)} ms` : `${fmtNum(ms / 1000, 2)} s`; }
 function fmtPct(v) { return v == null ? '–' : `${fmtNum(v * 100, 0)} %`; }
 function ago(t) { const s = (Date.now() - new Date(t)) / 1000; return s < 0 ? 'now' : s < 90 ? `${fmtNum(s, 1)} s ago` : fmtTime(t); }
 function regionColours(d) {
@@ -58,6 +73,20 @@ function regionColours(d) {
   const sorted = [...names].sort();
   const m = {};
   sorted.forEach((n, i) => { m[n] = PALETTE[i % PALETTE.length]; });
+  return m;
+}
+// nodeList is a short "n nodes (x PoP, y REC)" that opens to the names.
+function nodeList(key, ids, tierOf) {
+  if (!ids.length) return 'none';
+  const by = {};
+  for (const id of ids) (by[tierOf[id] || 'pop'] = by[tierOf[id] || 'pop'] || []).push(id);
+  const parts = Object.entries(by).sort().map(([t, l]) => `${l.length} ${tierName(t)}`);
+  return el('details', { 'data-key': key }, el('summary', { 'data-key': key + '/summary' }, `${ids.length} node${ids.length > 1 ? 's' : ''} (${parts.join(', ')})`),
+    el('span', { class: 'hint' }, ids.join(', ')));
+}
+function tiersByNode(d) {
+  const m = {};
+  for (const r of d.network.regions) for (const n of r.nodes) m[n.id] = n.tier;
   return m;
 }
 function table(headers, rows, attrs) {
@@ -193,21 +222,31 @@ function stateLegend() {
       el('span', { class: 'icon', 'aria-hidden': 'true' }, STATE_ICON[s])), label));
 }
 
+const TIER_NAME = { pop: 'PoP', rec: 'REC' };
+const TIER_LONG = { pop: 'edge locations (PoPs)', rec: 'regional edge caches (RECs)' };
+function tierName(t) { return TIER_NAME[t] || t || 'PoP'; }
 function renderNetwork(d, colours) {
   const counts = { up: 0, behind: 0, unhealthy: 0, down: 0 };
   for (const r of d.network.regions) for (const n of r.nodes) counts[n.state]++;
   fill('network-summary', `Desired revision `, el('b', null, d.network.desired), ` · `,
     Object.entries(counts).map(([s, c]) => `${c} ${s}`).join(' · '), ` · served by `, el('b', null, d.replica));
-  if (!$('network-legend').childElementCount) fill('network-legend', stateLegend());
+  fill('network-tiers', table(['tier', { label: 'nodes', num: 1 }, { label: 'up', num: 1 }, { label: 'behind', num: 1 }, { label: 'unhealthy', num: 1 }, { label: 'down', num: 1 }],
+    (d.network.tiers || []).map((t) => el('tr', { 'data-tier': t.tier },
+      el('th', { scope: 'row' }, TIER_LONG[t.tier] || t.tier), el('td', { class: 'num' }, t.nodes),
+      ['up', 'behind', 'unhealthy', 'down'].map((s) => el('td', { class: 'num' + (s !== 'up' && t.byState[s] ? ' warn' : ''), 'data-state': s }, t.byState[s] || 0)))),
+    { class: 'compact', 'aria-label': 'Nodes per tier and state' }));
+  if (!$('network-legend').childElementCount) fill('network-legend', stateLegend(), el('span', null, el('span', { class: 'tier', 'data-tier': 'rec' }, 'REC'), 'regional edge cache'));
   fill('network-regions', d.network.regions.map((r) => {
-    const up = r.nodes.filter((n) => n.state === 'up').length;
+    const tiers = {};
+    for (const n of r.nodes) { const t = tiers[n.tier] || (tiers[n.tier] = { up: 0, all: 0 }); t.all++; if (n.state === 'up') t.up++; }
+    const head = Object.entries(tiers).map(([t, c]) => `${c.up}/${c.all} ${tierName(t)}${c.all > 1 ? 's' : ''} up`).join(' · ');
     return el('section', { class: 'region', style: `--rc:${colours[r.name]}`, 'data-region': r.name, 'aria-label': `region ${r.name}` },
-      el('h3', null, el('span', null, r.name), el('span', { class: 'hint' }, `${up}/${r.nodes.length} up`)),
-      r.nodes.map((n) => el('div', { class: 'node', 'data-node': n.id, 'data-state': n.state, title: n.lastError || '' },
+      el('h3', null, el('span', null, r.name), el('span', { class: 'hint' }, head)),
+      r.nodes.map((n) => el('div', { class: 'node', 'data-node': n.id, 'data-state': n.state, 'data-tier': n.tier, title: n.lastError || '' },
         el('span', { class: 'icon', 'aria-hidden': 'true' }, STATE_ICON[n.state]),
-        el('span', { class: 'nid' }, n.id),
+        el('span', { class: 'nid' }, el('span', { class: 'tier', 'data-tier': n.tier }, tierName(n.tier)), ' ', n.id),
         el('span', { class: 'badge' }, n.state === 'behind' ? `behind by ${n.behind}` : n.state),
-        el('span', { class: 'meta' }, `PoP ${n.pop} · rev ${n.appliedRevision} · via ${n.attachedTo || '–'} · ${n.health || '–'} · seen ${ago(n.lastSeen)}`))));
+        el('span', { class: 'meta' }, `${n.tier === 'rec' ? 'REC' : 'PoP'} ${n.pop} · rev ${n.appliedRevision} · via ${n.attachedTo || '–'} · ${n.health || '–'} · seen ${ago(n.lastSeen)}`))));
   }));
   if (!d.network.regions.length) fill('network-regions', el('p', { class: 'hint' }, 'No edge node has connected yet.'));
 }
@@ -229,7 +268,7 @@ function renderRollout(d, colours) {
     app.rolloutKey = key;
     fill('rollout-list', d.rollouts.map((r) => {
       const id = rolloutId(r);
-      const cb = el('input', { type: 'checkbox', id: 'cmp-' + id, checked: app.compare.has(id), 'data-rollout': id,
+      const cb = el('input', { type: 'checkbox', id: 'cmp-' + id, checked: app.compare.has(id), 'data-rollout': id, 'data-key': 'cmp:' + id,
         onchange: (e) => { if (e.target.checked) app.compare.add(id); else app.compare.delete(id); while (app.compare.size > 4) app.compare.delete(app.compare.values().next().value); app.rolloutKey = ''; render(); } });
       return el('li', null, cb, el('label', { for: 'cmp-' + id },
         el('b', null, r.distribution), ` rev ${r.revision} `, el('span', { class: 'state-' + r.state }, r.state),
@@ -286,16 +325,16 @@ function rolloutChart(r, span, colours, now) {
     const c = colours[n.region];
     g.push(sv('rect', { x: 0, y: y - row / 2, width: W, height: row, fill: c, opacity: i % 2 ? 0.06 : 0.12 }));
     g.push(sv('rect', { x: 2, y: y - 7, width: 6, height: 14, fill: c }));
-    g.push(sv('text', { x: 12, y: y + 4 }, `${n.region} · ${n.id}`));
+    g.push(sv('text', { x: 12, y: y + 4, 'font-weight': n.tier === 'rec' ? 700 : null }, `${n.region} · ${tierName(n.tier)} · ${n.id}`));
     const pts = [n.sentMs, n.appliedMs, n.ackedMs].filter((v) => v != null);
     if (pts.length > 1) g.push(sv('line', { x1: x(Math.min(...pts)), x2: x(Math.max(...pts)), y1: y, y2: y, stroke: c, 'stroke-width': 2 }));
-    const title = `${n.id} (${n.region}): sent ${fmtMs(n.sentMs)}, applied ${fmtMs(n.appliedMs)}, acked ${fmtMs(n.ackedMs)}${n.error ? ', error: ' + n.error : ''}`;
+    const title = `${n.id} (${n.region}, ${tierName(n.tier)}): sent ${fmtMs(n.sentMs)}, applied ${fmtMs(n.appliedMs)}, acked ${fmtMs(n.ackedMs)}${n.error ? ', error: ' + n.error : ''}`;
     const marks = [];
     if (n.sentMs != null) marks.push(mark('sent', x(n.sentMs), y, c));
     if (n.appliedMs != null) marks.push(mark('applied', x(n.appliedMs), y, c));
     if (n.ackedMs != null) marks.push(mark('acked', x(n.ackedMs), y, c));
     if (n.ackedMs == null) marks.push(sv('text', { x: W - right, y: y + 4, 'text-anchor': 'end', class: 'pending' }, n.error ? 'NACK' : `waiting (rev ${n.ackedRevision})`));
-    g.push(sv('g', { 'data-node': n.id }, sv('title', null, title), marks));
+    g.push(sv('g', { 'data-node': n.id, 'data-tier': n.tier }, sv('title', null, title), marks));
   });
   if (r.deployedMs != null) {
     g.push(sv('line', { x1: x(r.deployedMs), x2: x(r.deployedMs), y1: top - 6, y2: H - 26, stroke: '#000', 'stroke-width': 2, 'stroke-dasharray': '5 3' }));
@@ -312,11 +351,25 @@ function rolloutChart(r, span, colours, now) {
     b.total++; if (n.ackedMs != null && n.ackedRevision >= r.revision) b.acked++;
   }
   const mix = Object.entries(byRegion).map(([reg, b]) => `${reg}: ${b.acked === b.total ? 'new' : b.acked ? `mixed ${b.acked}/${b.total} new` : 'old'}`);
+  const tierRows = table(['region', 'tier', { label: 'acked', num: 1 }, { label: 'first ack', num: 1 }, { label: 'last ack', num: 1 }, 'state'],
+    (r.tiers || []).map((t) => el('tr', { 'data-region': t.region, 'data-tier': t.tier, 'data-state': t.state },
+      el('td', null, el('span', { class: 'swatch', style: `--rc:${colours[t.region]}`, 'aria-hidden': 'true' }), t.region),
+      el('td', null, el('span', { class: 'tier', 'data-tier': t.tier }, tierName(t.tier))),
+      el('td', { class: 'num' }, `${t.acked}/${t.nodes}`), el('td', { class: 'num' }, fmtMs(t.firstAckMs)), el('td', { class: 'num' }, fmtMs(t.lastAckMs)),
+      el('td', null, el('span', { class: 'state-' + t.state }, t.state)))),
+    { class: 'compact tier-rows', 'aria-label': `Status per region and tier of ${r.distribution} revision ${r.revision}` });
+  const perTier = {};
+  for (const t of r.tiers || []) { const p = perTier[t.tier] || (perTier[t.tier] = { acked: 0, nodes: 0 }); p.acked += t.acked; p.nodes += t.nodes; }
+  const id = rolloutId(r);
+  // Open by default on the newest rollout only; fill keeps what the user chose.
+  const tierBox = el('details', { class: 'tier-box', open: id === app.newest, 'data-key': 'tiers:' + id },
+    el('summary', { 'data-key': 'tiers:' + id + '/summary' }, 'Status per region and tier: ', Object.entries(perTier).sort().map(([t, p]) => `${tierName(t)}s ${p.acked}/${p.nodes} acked`).join(' · ')),
+    tierRows);
   return el('figure', { class: 'chart', 'data-rollout': rolloutId(r), 'data-state': r.state, 'data-acked': acked, 'data-nodes': r.nodes.length },
     el('h4', null, `${r.distribution} · revision ${r.revision} · `, el('span', { class: 'state-' + r.state }, r.state),
       ` · ${acked}/${r.nodes.length} nodes acked · changed ${fmtTime(r.changed)}`),
     sv('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': `Rollout of ${r.distribution} revision ${r.revision}: ${acked} of ${r.nodes.length} nodes acked, ${r.state}` }, g),
-    el('figcaption', { class: 'hint' }, `versions: ${r.versions.join(', ') || '–'} · ${mix.join(' · ')}`));
+    el('figcaption', { class: 'hint' }, `versions: ${r.versions.join(', ') || '–'} · ${mix.join(' · ')}`), tierBox);
 }
 
 function lineChart(series, field, colours, label, fmt) {
@@ -354,25 +407,32 @@ function renderTraffic(d, colours) {
     ? [`From the edge nodes' own metrics, rates over ${t.windowSeconds} s windows. Now `, el('b', null, `${fmtNum(total)} req/s`), ' in total.']
     : el('span', { class: 'error' }, t.source === 'none' ? 'No edge metrics are configured for this control plane.' : `Edge metrics unavailable: ${t.source}`));
   fill('traffic-chart', el('figure', { class: 'chart' }, el('h4', null, 'Requests per second by region'),
-    lineChart(t.regions, 'rps', colours, 'Requests per second by region over the last minutes', (v) => fmtNum(v))));
+    lineChart(t.regions, 'rps', colours, 'Requests per second by region over the last minutes', (v) => fmtNum(v))),
+  el('figure', { class: 'chart', id: 'traffic-latency' }, el('h4', null, 'p99 request latency at the edge by region'),
+    lineChart(t.regions, 'p99Ms', colours, 'p99 request latency by region over the last minutes', (v) => fmtMs(v))));
   const kv = (label, v) => el('span', null, label, el('b', null, v));
   fill('traffic-regions', t.regions.map((s) => {
     const p = last(s);
     return el('div', { class: 'card', style: `--rc:${colours[s.name]}`, 'data-region': s.name },
       el('h4', null, s.name),
       el('div', { class: 'kv' }, kv('req/s', fmtNum(p.rps)), kv('hit ratio', fmtPct(p.hitRatio)), kv('4xx/s', fmtNum(p.rate4xx, 2)), kv('5xx/s', fmtNum(p.rate5xx, 2)),
-        kv('exec err/s', fmtNum(p.executionErrors, 2)), kv('valid. err/s', fmtNum(p.validationErrors, 2)), kv('origin p50', fmtMs(p.originP50Ms)), kv('origin p99', fmtMs(p.originP99Ms))),
+        kv('exec err/s', fmtNum(p.executionErrors, 2)), kv('valid. err/s', fmtNum(p.validationErrors, 2)), kv('p50', fmtMs(p.p50Ms)), kv('p99', fmtMs(p.p99Ms)),
+        kv('origin p50', fmtMs(p.originP50Ms)), kv('origin p99', fmtMs(p.originP99Ms))),
       el('span', { class: 'hint' }, `${fmtNum(s.requests, 0)} requests, ${fmtNum(s.executionErrors, 0)} LambdaExecutionError, ${fmtNum(s.validationErrors, 0)} LambdaValidationError since start`));
   }));
-  const H = ['node', 'region', { label: 'req/s', num: 1 }, { label: 'hit ratio', num: 1 }, { label: '4xx/s', num: 1 }, { label: '5xx/s', num: 1 },
-    { label: 'LambdaExecutionError', num: 1 }, { label: 'LambdaValidationError', num: 1 }, { label: 'origin p50', num: 1 }, { label: 'origin p99', num: 1 }, { label: 'requests', num: 1 }];
+  const H = ['node', 'region', 'tier', { label: 'req/s', num: 1 }, { label: 'hit ratio', num: 1 }, { label: '4xx/s', num: 1 }, { label: '5xx/s', num: 1 },
+    { label: 'LambdaExecution\u00adError', num: 1 }, { label: 'LambdaValidation\u00adError', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 },
+    { label: 'origin p50', num: 1 }, { label: 'origin p99', num: 1 }, { label: 'requests', num: 1 }];
+  const tierOf = tiersByNode(d);
   fill('traffic-nodes', table(H, t.nodes.map((s) => {
     const p = last(s);
-    return el('tr', { 'data-node': s.name }, el('td', null, s.name), el('td', null, s.region), el('td', { class: 'num' }, fmtNum(p.rps)),
+    return el('tr', { 'data-node': s.name, 'data-tier': tierOf[s.name] || '' }, el('td', null, s.name), el('td', null, s.region),
+      el('td', null, el('span', { class: 'tier', 'data-tier': tierOf[s.name] }, tierName(tierOf[s.name]))), el('td', { class: 'num' }, fmtNum(p.rps)),
       el('td', { class: 'num' }, fmtPct(p.hitRatio)), el('td', { class: 'num' }, fmtNum(p.rate4xx, 2)), el('td', { class: 'num' }, fmtNum(p.rate5xx, 2)),
       el('td', { class: 'num' }, fmtNum(s.executionErrors, 0)), el('td', { class: 'num' }, fmtNum(s.validationErrors, 0)),
+      el('td', { class: 'num', 'data-field': 'p50' }, fmtMs(p.p50Ms)), el('td', { class: 'num', 'data-field': 'p99' }, fmtMs(p.p99Ms)),
       el('td', { class: 'num' }, fmtMs(p.originP50Ms)), el('td', { class: 'num' }, fmtMs(p.originP99Ms)), el('td', { class: 'num' }, fmtNum(s.requests, 0)));
-  })));
+  }), { class: 'wide', 'aria-label': 'Traffic per node' }));
 }
 
 function syncSelect(id, values, allLabel) {
@@ -386,14 +446,29 @@ function syncSelect(id, values, allLabel) {
 }
 function renderFunctions(d) {
   const f = d.functions;
+  const tiers = tiersByNode(d);
   const H = ['function', { label: 'latest', num: 1 }, 'associated', { label: 'invocations', num: 1 }, { label: 'per s', num: 1 },
-    { label: 'exec errors', num: 1 }, { label: 'validation', num: 1 }, { label: 'limit', num: 1 }, { label: 'cold starts', num: 1 }, { label: 'memory', num: 1 }, 'ran on'];
+    { label: 'exec errors', num: 1 }, { label: 'validation', num: 1 }, { label: 'limit', num: 1 }, { label: 'cold starts', num: 1 }, { label: 'memory', num: 1 }, 'nodes (holding or ran it)'];
   fill('functions-table', table(H, f.functions.map((fn) => el('tr', { 'data-function': fn.name },
     el('td', null, el('b', null, fn.name)), el('td', { class: 'num' }, fn.latestVersion || '–'), el('td', null, fn.associated.join(', ') || '–'),
     el('td', { class: 'num' }, fmtNum(fn.invocations, 0)), el('td', { class: 'num' }, fmtNum(fn.rate, 2)),
     el('td', { class: 'num' }, fmtNum(fn.executionErrors, 0)), el('td', { class: 'num' }, fmtNum(fn.validationErrors, 0)),
     el('td', { class: 'num' }, fmtNum(fn.limitExceeded, 0)), el('td', { class: 'num' }, fmtNum(fn.coldStarts, 0)),
-    el('td', { class: 'num' }, fn.memoryMB ? `${fn.memoryMB} MB` : 'default'), el('td', null, fn.nodes.join(', ') || '–')))));
+    el('td', { class: 'num' }, fn.memoryMB ? `${fn.memoryMB} MB` : 'default'), el('td', null, nodeList(`fn:${fn.name}`, fn.nodes, tiers))))));
+  const V = ['version', 'used by', { label: 'invocations', num: 1 }, { label: 'per s', num: 1 }, { label: 'exec errors', num: 1 },
+    { label: 'timeouts', num: 1 }, { label: 'over memory', num: 1 }, { label: 'validation', num: 1 }, { label: 'throttled', num: 1 },
+    { label: 'cold starts', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 }, { label: 'memory used / limit', num: 1 }, 'held by'];
+  fill('functions-versions', table(V, (f.versions || []).map((v) => el('tr', { 'data-function': v.function, 'data-version': v.version, class: v.latest ? 'latest' : null },
+    el('th', { scope: 'row' }, el('b', null, `${v.function}:${v.version || '?'}`), v.latest ? el('span', { class: 'tag' }, 'latest') : null),
+    el('td', null, v.associated.join(', ') || '–'),
+    el('td', { class: 'num', 'data-field': 'invocations' }, fmtNum(v.invocations, 0)), el('td', { class: 'num' }, fmtNum(v.rate, 2)),
+    el('td', { class: 'num' }, fmtNum(v.executionErrors, 0)), el('td', { class: 'num' }, fmtNum(v.timeouts, 0)), el('td', { class: 'num' }, fmtNum(v.memoryExceeded, 0)),
+    el('td', { class: 'num' }, fmtNum(v.validationErrors, 0)), el('td', { class: 'num' }, fmtNum(v.limitExceeded, 0)), el('td', { class: 'num' }, fmtNum(v.coldStarts, 0)),
+    el('td', { class: 'num', 'data-field': 'p50' }, fmtMs(v.p50Ms)), el('td', { class: 'num', 'data-field': 'p99' }, fmtMs(v.p99Ms)),
+    el('td', { class: 'num', 'data-field': 'memory', title: 'largest worker RSS / memory limit' },
+      v.memoryMB == null ? '–' : `${v.memoryUsedMB == null ? '–' : fmtNum(v.memoryUsedMB, 0)} / ${fmtNum(v.memoryMB, 0)} MB`),
+    el('td', { 'data-field': 'nodes', 'data-count': v.nodes.length }, nodeList(`ver:${v.function}:${v.version}`, v.nodes, tiers)))),
+    { class: 'wide', 'aria-label': 'Function versions' }));
   fill('functions-events', table(['event type', { label: 'invocations', num: 1 }, { label: 'p50', num: 1 }, { label: 'p99', num: 1 }],
     f.events.map((e) => el('tr', null, el('td', null, e.event), el('td', { class: 'num' }, fmtNum(e.invocations, 0)),
       el('td', { class: 'num' }, fmtMs(e.p50Ms)), el('td', { class: 'num' }, fmtMs(e.p99Ms))))));
@@ -434,7 +509,7 @@ function renderChaos(d) {
   fill('chaos-active', table(['id', 'kind', 'target', 'detail', 'since', { label: 'remaining', num: 1 }, ''], c.active.map((f) => el('tr', { 'data-fault': f.id },
     el('td', null, f.id), el('td', null, el('b', null, f.kind)), el('td', null, f.target), el('td', null, f.detail || ''),
     el('td', null, fmtTime(f.created)), el('td', { class: 'num' }, f.remainingSeconds == null ? 'until healed' : `${fmtNum(f.remainingSeconds, 0)} s`),
-    el('td', null, el('button', { type: 'button', class: 'secondary', 'data-heal': f.id, 'aria-label': `Heal ${f.id}`, onclick: () => heal({ id: f.id }) }, 'Heal'))))));
+    el('td', null, el('button', { type: 'button', class: 'secondary', 'data-heal': f.id, 'data-key': 'heal:' + f.id, 'aria-label': `Heal ${f.id}`, onclick: () => heal({ id: f.id }) }, 'Heal'))))));
   fill('chaos-timeline', faultTimeline(c.timeline, d.time));
 }
 function faultTimeline(events, nowISO) {

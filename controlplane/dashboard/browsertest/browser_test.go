@@ -197,6 +197,12 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 			return nil
 		})
+		// The tiers: each REC is marked as one, and the tier rows count them.
+		recs, err := eval[string](ctx, `document.querySelectorAll('#network-regions .node[data-tier="rec"]').length + ' ' +
+			((document.querySelector('#network-tiers tr[data-tier="rec"] td')||{}).textContent||'none')`)
+		if want := fmt.Sprintf("%d %d", len(ep.RECs), len(ep.RECs)); err != nil || recs != want {
+			t.Errorf("REC nodes shown and counted %q, want %q (%v)", recs, want, err)
+		}
 		shot(t, ctx, dir, "network")
 	})
 	t.Run("traffic", func(t *testing.T) {
@@ -212,6 +218,13 @@ func TestDashboardInChromium(t *testing.T) {
 			if err != nil || lines == 0 {
 				return fmt.Errorf("no traffic line drawn yet (%v)", err)
 			}
+			// Latency from the nodes' own histograms: a PoP that served
+			// requests in the window shows its p50 and p99.
+			lat, err := eval[string](ctx, `[...document.querySelectorAll('#traffic-nodes tr[data-tier="pop"]')].map(r =>
+				r.querySelector('[data-field=p50]').textContent + '/' + r.querySelector('[data-field=p99]').textContent).find(v => /ms|s$/.test(v) && !v.includes('–')) || ''`)
+			if err != nil || lat == "" {
+				return fmt.Errorf("no PoP shows a request p50/p99 yet (%v)", err)
+			}
 			return nil
 		})
 		shot(t, ctx, dir, "traffic")
@@ -223,6 +236,16 @@ func TestDashboardInChromium(t *testing.T) {
 			v, err := eval[string](ctx, `(document.querySelector('#functions-table tr[data-function="hello"] td:nth-child(4)')||{}).textContent||''`)
 			if err != nil || v == "" || v == "0" || v == "–" {
 				return fmt.Errorf("hello invocations %q (%v)", v, err)
+			}
+			return nil
+		})
+		// The version row: where it is held, and its latency.
+		poll.Until(t, 30*time.Second, "hello's version row with nodes and latency", func() error {
+			v, err := eval[string](ctx, `(r => r ? r.querySelector('[data-field=nodes]').dataset.count + ' | ' + r.querySelector('[data-field=memory]').textContent +
+				' | ' + r.querySelector('[data-field=p50]').textContent : 'no row')(document.querySelector('#functions-versions tr.latest[data-function="hello"]'))`)
+			// Memory: the workers' RSS as the nodes measure it, and the limit.
+			if err != nil || !strings.HasPrefix(v, fmt.Sprintf("%d | ", nodes)) || strings.Contains(v, "| –") || strings.HasSuffix(v, "–") {
+				return fmt.Errorf("hello latest version row %q, want held by %d nodes, memory used and a p50 (%v)", v, nodes, err)
 			}
 			return nil
 		})
@@ -244,6 +267,11 @@ func TestDashboardInChromium(t *testing.T) {
 		marks, err := eval[int](ctx, sel+`.querySelectorAll('.mark-acked').length`)
 		if err != nil || marks != nodes {
 			t.Fatalf("acked marks drawn: %d, want %d (%v)", marks, nodes, err)
+		}
+		// One status row per region and tier, each Deployed, the RECs' too.
+		rows, err := eval[string](ctx, `(f => [...f.querySelectorAll('.tier-rows tr[data-tier]')].map(r => r.dataset.tier + ':' + r.dataset.state).sort().join(' '))(`+sel+`)`)
+		if err != nil || !strings.Contains(rows, "rec:Deployed") || !strings.Contains(rows, "pop:Deployed") || strings.Contains(rows, "InProgress") {
+			t.Fatalf("tier rows %q, want every PoP and REC row Deployed (%v)", rows, err)
 		}
 		// The page follows the newest rollout and keeps the one it showed
 		// before, so the two are compared on one time scale; unticking one
@@ -331,6 +359,9 @@ func TestDashboardInChromium(t *testing.T) {
 			return nil
 		})
 	})
+	t.Run("accessibility", func(t *testing.T) {
+		testAccessibility(t, ctx, dash)
+	})
 	t.Run("replica dies", func(t *testing.T) {
 		testReplicaFailover(t, ctx, l, dir)
 	})
@@ -376,4 +407,72 @@ func testReplicaFailover(t *testing.T, ctx context.Context, l *lab.Lab, dir stri
 		t.Fatalf("connection badge %q, want live from cp2 (%v)", r, err)
 	}
 	shot(t, ctx, dir, "failover")
+}
+
+// testAccessibility checks, in each view at 1280x800: no sideways scroll
+// of the page; every control is reached with the Tab key; times are
+// formatted in the viewer's locale.
+func testAccessibility(t *testing.T, ctx context.Context, dash string) {
+	for _, view := range []string{"network", "rollout", "traffic", "functions", "chaos"} {
+		run(t, ctx, "open "+view, chromedp.Navigate(dash+"/"+view))
+		waitLive(t, ctx)
+		w, err := eval[string](ctx, `document.documentElement.scrollWidth + ' ' + window.innerWidth`)
+		var scroll, inner int
+		if _, serr := fmt.Sscan(w, &scroll, &inner); err != nil || serr != nil || inner != 1280 || scroll > inner {
+			t.Errorf("%s: page width %q, want no wider than the 1280 px window (%v)", view, w, err)
+		}
+	}
+	// The chaos view has the most controls: tab through all of them.
+	run(t, ctx, "open chaos", chromedp.Navigate(dash+"/chaos"))
+	waitLive(t, ctx)
+	want := []string{"inject-kind", "inject-target", "inject-duration", "inject-submit", "heal-all"}
+	reached := map[string]bool{}
+	for range 40 {
+		run(t, ctx, "press Tab", chromedp.KeyEvent("\t"))
+		id, err := eval[string](ctx, `document.activeElement ? (document.activeElement.id || document.activeElement.getAttribute('href') || document.activeElement.tagName) : ''`)
+		if err != nil {
+			t.Fatalf("focused element: %v", err)
+		}
+		reached[id] = true
+	}
+	for _, id := range append(want, "/network", "/rollout", "/traffic", "/functions", "/chaos") {
+		if !reached[id] {
+			t.Errorf("%s not reached with the Tab key (reached %v)", id, reached)
+		}
+	}
+	// The views are redrawn every round: a disclosure opened with the
+	// keyboard stays open and keeps the focus across redraws.
+	run(t, ctx, "open functions", chromedp.Navigate(dash+"/functions"))
+	waitLive(t, ctx)
+	sum := `document.querySelector('#functions-versions tr.latest[data-function="hello"] summary')`
+	if ok, err := eval[bool](ctx, `(s => s ? (s.focus(), document.activeElement === s) : false)(`+sum+`)`); err != nil || !ok {
+		t.Fatalf("focusing hello's node list: %v %v", ok, err)
+	}
+	run(t, ctx, "press Enter", chromedp.KeyEvent("\r"))
+	before, err := eval[float64](ctx, `app.lastEvent`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 20*time.Second, "two redraws with the list open and focused", func() error {
+		v, err := eval[string](ctx, `(app.lastEvent > `+fmt.Sprint(before)+` + 1500) + ' ' + (document.activeElement.dataset.key || document.activeElement.tagName) + ' ' + `+sum+`.parentElement.open`)
+		if err != nil || !strings.HasPrefix(v, "true ver:hello:") || !strings.HasSuffix(v, "/summary true") {
+			return fmt.Errorf("after a redraw: %q (%v)", v, err)
+		}
+		return nil
+	})
+	// Times: the rollout list shows the change time as the viewer's locale
+	// formats it.
+	run(t, ctx, "open rollout", chromedp.Navigate(dash+"/rollout"))
+	waitLive(t, ctx)
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ok, err := chromedp.Run(actx, chromedp.Evaluate[string](`(async () => {
+		const r = await (await fetch('/api/rollouts')).json();
+		const want = new Date(r[0].changed).toLocaleTimeString(navigator.language);
+		const got = document.querySelector('#rollout-list li .hint').textContent;
+		return got.includes(want) ? 'ok' : got + ' lacks ' + want;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || ok != "ok" {
+		t.Errorf("rollout time not in the viewer's locale: %q (%v)", ok, err)
+	}
 }
