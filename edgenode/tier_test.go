@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/edgelab/edgelab/accesslog"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/internal/poll"
@@ -460,4 +463,33 @@ func TestAccessLogOneLinePerViewerRequest(t *testing.T) {
 	if n := len(recLog.lines()); n != 0 {
 		t.Errorf("REC logged %d tier requests", n)
 	}
+}
+
+// TestTierFaults: tier-partition on a REC makes its PoPs take it for down
+// and ask the next REC; tier-latency delays what it answers; neither
+// touches the viewer path of a PoP, and healing restores the REC.
+func TestTierFaults(t *testing.T) {
+	o := newCountingOrigin(t, okHandler("no-store"))
+	snap := snapshot(1, o.URL, "", &edgelabv1.Behavior{})
+	tn := newTierNet(t, snap, newFakeRunner(), newFakeRunner(), "B1", "C1")
+	const slow = 150 * time.Millisecond
+	tn.recs["rc"].ApplyFaults([]*edgelabv1.Fault{{Id: "slow", Kind: "tier-latency", Target: "node:rec-rc", Latency: durationpb.New(slow)}})
+	start := time.Now()
+	r := do(t, tn.pops["C1"], "GET", "/slow", nil, "")
+	if took := time.Since(start); took < slow {
+		t.Errorf("a miss through REC rc under tier-latency %s took %s", slow, took)
+	}
+	wantHeaders(t, "rc slow", r, map[string]string{"X-Cache": "Miss from edgelab", "X-Edgelab-Rec": "rc"})
+	tn.recs["ra"].ApplyFaults([]*edgelabv1.Fault{{Id: "cut", Kind: "tier-partition", Target: "node:rec-ra"}})
+	// b's REC is ra; next nearest from b: rc.
+	r = do(t, tn.pops["B1"], "GET", "/cut", nil, "")
+	wantHeaders(t, "ra partitioned", r, map[string]string{"X-Cache": "Miss from edgelab", "X-Edgelab-Rec": "rc"})
+	if r.status != 200 || r.body != "body:/cut" {
+		t.Errorf("ra partitioned: %d %q", r.status, r.body)
+	}
+	// A fault past its expiry is ignored: rc, replacing its latency with an
+	// expired partition, answers C1 at once.
+	tn.recs["rc"].ApplyFaults([]*edgelabv1.Fault{{Id: "cut", Kind: "tier-partition", Target: "node:rec-rc", Expires: timestamppb.New(time.Now().Add(-time.Second))}})
+	r = do(t, tn.pops["C1"], "GET", "/healed", nil, "")
+	wantHeaders(t, "rc fault expired", r, map[string]string{"X-Edgelab-Rec": "rc"})
 }

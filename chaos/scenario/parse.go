@@ -309,7 +309,7 @@ func (s *Step) validateFault(v *validator, field string) {
 		v.add(field, "status %d: want an HTTP status", s.Status)
 	}
 	switch kind {
-	case "replication-delay", "origin-latency", "fetch-latency":
+	case "replication-delay", "origin-latency", "fetch-latency", "tier-latency":
 		if s.Latency <= 0 {
 			v.add(field, "%s needs latency > 0", kind)
 		}

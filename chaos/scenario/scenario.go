@@ -59,6 +59,7 @@ var faultKinds = map[string]bool{
 	"replication-delay": true, "replication-drop": true, "replication-duplicate": true,
 	"origin-latency": true, "origin-errors": true, "origin-outage": true,
 	"health-fail": true, "fetch-latency": true, "fetch-errors": true,
+	"tier-latency": true, "tier-partition": true,
 }
 
 // Target prefixes a fault can name. etcd:<member> is for the compose lab.
