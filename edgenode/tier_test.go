@@ -493,3 +493,37 @@ func TestTierFaults(t *testing.T) {
 	r = do(t, tn.pops["C1"], "GET", "/healed", nil, "")
 	wantHeaders(t, "rc fault expired", r, map[string]string{"X-Edgelab-Rec": "rc"})
 }
+
+// TestTierShieldPartitioned: with the shield REC (ra) tier-partitioned, the
+// RECs below it go to the origin themselves: two RECs missing one object
+// cost two origin requests instead of the shield's one, and viewers still
+// get it.
+func TestTierShieldPartitioned(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cut  bool
+		want int64
+	}{
+		{"shield reachable", false, 1},
+		{"shield partitioned", true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := newCountingOrigin(t, okHandler("max-age=60"))
+			snap := snapshot(1, o.URL, "", &edgelabv1.Behavior{})
+			snap.Distributions[0].OriginShield = "a"
+			tn := newTierNet(t, snap, newFakeRunner(), newFakeRunner(), "C1", "D1")
+			if tc.cut {
+				tn.recs["ra"].ApplyFaults([]*edgelabv1.Fault{{Id: "cut", Kind: "tier-partition", Target: "node:rec-ra"}})
+			}
+			for _, p := range []string{"C1", "D1"} {
+				r := do(t, tn.pops[p], "GET", "/s", nil, "")
+				if r.status != 200 || r.body != "body:/s" {
+					t.Errorf("%s: %d %q", p, r.status, r.body)
+				}
+			}
+			if got := o.hits.Load(); got != tc.want {
+				t.Errorf("origin requests = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
