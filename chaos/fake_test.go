@@ -21,6 +21,7 @@ import (
 // fakeNode is one edge of fakeLab.
 type fakeNode struct {
 	id, region string
+	role       string // "rec": a regional edge cache
 	live       bool
 	applied    []history.Applied
 	// regressed makes the node serve version 1 of every function (a bug the
@@ -146,7 +147,7 @@ func (l *fakeLab) Nodes(context.Context) ([]history.NodeHistory, error) {
 	defer l.mu.Unlock()
 	var out []history.NodeHistory
 	for _, n := range l.nodes {
-		out = append(out, history.NodeHistory{Node: n.id, Region: n.region, Live: n.live, Applied: append([]history.Applied(nil), n.applied...)})
+		out = append(out, history.NodeHistory{Node: n.id, Region: n.region, Role: n.role, Live: n.live, Applied: append([]history.Applied(nil), n.applied...)})
 	}
 	return out, nil
 }

@@ -171,6 +171,14 @@ func (rn *run) checkTeeth(inv scenario.Invariant, reqs []history.Request, nodes 
 			}
 		}
 		return invariant.FailoverBound(reqs, obs.Gateway, downs, invariant.FailoverParams{Within: inv.Within.D(), MaxRetries: inv.MaxRetries})
+	case invariant.NameRECFailover:
+		var downs []invariant.RECDown
+		for _, f := range rn.faults {
+			if f.resolved == "node:rec-"+inv.REC && edgeOutKinds[f.kind] {
+				downs = append(downs, invariant.RECDown{REC: inv.REC, Window: history.Window{From: f.start, To: f.until(runEnd)}})
+			}
+		}
+		return invariant.RECFailover(reqs, downs, invariant.RECFailoverParams{Within: inv.Within.D()})
 	case invariant.NameAtMostOnce:
 		return invariant.AtMostOnce(reqs, obs.Receipts)
 	case invariant.NameNackedNeverServed:
@@ -420,7 +428,10 @@ type FailoverTime struct {
 // FailoverTimeAfter measures the failover after a fault of kind on target
 // (node:<id>) injected at start: the first request from a viewer of the
 // node's region that started after the fault and succeeded on another edge.
-// ok is false when the target is not a known node.
+// ok is false when the target is not a known node, or a node no viewer
+// request reached in the whole run (a regional edge cache: viewers never
+// reach it, so there is no viewer failover to measure; rec-failover judges
+// its PoPs' move).
 func FailoverTimeAfter(kind, target string, start time.Time, reqs []history.Request, nodes []history.NodeHistory) (FailoverTime, bool) {
 	id, found := strings.CutPrefix(target, "node:")
 	if !found {
@@ -432,7 +443,7 @@ func FailoverTimeAfter(kind, target string, start time.Time, reqs []history.Requ
 			region = n.Region
 		}
 	}
-	if region == "" {
+	if region == "" || !servedAny(reqs, id) {
 		return FailoverTime{}, false
 	}
 	ft := FailoverTime{Kind: kind, Target: target, Region: region}
@@ -449,4 +460,14 @@ func FailoverTimeAfter(kind, target string, start time.Time, reqs []history.Requ
 		ft.Served, ft.Time = true, best.Sub(start)
 	}
 	return ft, true
+}
+
+// servedAny reports whether node answered any of reqs.
+func servedAny(reqs []history.Request, node string) bool {
+	for _, r := range reqs {
+		if r.ServedBy() == node {
+			return true
+		}
+	}
+	return false
 }

@@ -35,4 +35,9 @@ func TestFailoverTimeAfter(t *testing.T) {
 	if _, ok := FailoverTimeAfter("kill", "controlplane:cp1", at(0), reqs, nodes); ok {
 		t.Fatal("control plane measured")
 	}
+	// A node no viewer request reached (a regional edge cache): no measurement.
+	recs := append(nodes, history.NodeHistory{Node: "rec-us-east-1", Region: "us-east-1"})
+	if _, ok := FailoverTimeAfter("kill", "node:rec-us-east-1", at(1000), reqs, recs); ok {
+		t.Fatal("a REC no viewer reaches measured")
+	}
 }

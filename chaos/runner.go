@@ -320,11 +320,11 @@ func (rn *run) resolve(ctx context.Context, target string) (string, error) {
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Node < nodes[j].Node })
 	for _, n := range nodes {
-		if n.Live && n.Region == region {
+		if n.Live && n.Region == region && n.Role != "rec" { // a REC is named by its id
 			return "node:" + n.Node, nil
 		}
 	}
-	return "", fmt.Errorf("resolving %s: no live node in region %s", target, region)
+	return "", fmt.Errorf("resolving %s: no live edge location in region %s", target, region)
 }
 
 // heal heals the named faults, or every active one when names is empty.

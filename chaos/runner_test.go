@@ -243,3 +243,15 @@ func TestErrorsAndFailovers(t *testing.T) {
 		t.Errorf("ErrorsByKind = %v", got)
 	}
 }
+
+// TestRunnerResolveSkipsRECs: node:@<region> names an edge location, never
+// the region's regional edge cache, whatever the ids' order.
+func TestRunnerResolveSkipsRECs(t *testing.T) {
+	_, faults := runFake(t, scenarioYAML(""), func(l *fakeLab) {
+		l.nodes = append([]*fakeNode{{id: "a0-rec", region: "us-east-1", role: "rec", live: true,
+			applied: []history.Applied{{Revision: 1, Time: time.Now()}}}}, l.nodes...)
+	})
+	if got := strings.Join(faults.log, "; "); got != "inject kill node:a1; heal kill node:a1" {
+		t.Fatalf("fault log %q, want the kill on a1, not the REC a0-rec", got)
+	}
+}

@@ -43,6 +43,14 @@ const (
 	KindHealthFail           = "health-fail"
 	KindFetchLatency         = "fetch-latency"
 	KindFetchErrors          = "fetch-errors"
+	// KindTierLatency delays every tier request a node serves (a REC or
+	// shield answering a PoP's or a REC's miss): a slow regional edge cache.
+	KindTierLatency = "tier-latency"
+	// KindTierPartition makes a node refuse every tier request (it answers
+	// without the tier header, so the asker treats it as down): a REC or
+	// shield cut off from the tier below it while the control plane still
+	// reaches it.
+	KindTierPartition = "tier-partition"
 )
 
 // Target kinds: a target is "<kind>:<name>".
@@ -93,13 +101,16 @@ var kinds = map[string]kindSpec{
 	KindHealthFail:           {targets: []string{TargetNode, TargetRegion}},
 	KindFetchLatency:         {targets: []string{TargetFunction}, latency: true},
 	KindFetchErrors:          {targets: []string{TargetFunction}, rate: true, status: true},
+	KindTierLatency:          {targets: []string{TargetNode, TargetRegion}, latency: true},
+	KindTierPartition:        {targets: []string{TargetNode, TargetRegion}},
 }
 
 // FaultKinds lists the valid fault kinds, in catalogue order.
 func FaultKinds() []string {
 	return []string{KindStop, KindStart, KindKill, KindPause, KindUnpause, KindPartition,
 		KindReplicationDelay, KindReplicationDrop, KindReplicationDuplicate,
-		KindOriginLatency, KindOriginErrors, KindOriginOutage, KindHealthFail, KindFetchLatency, KindFetchErrors}
+		KindOriginLatency, KindOriginErrors, KindOriginOutage, KindHealthFail, KindFetchLatency, KindFetchErrors,
+		KindTierLatency, KindTierPartition}
 }
 
 var (

@@ -21,13 +21,15 @@ var _ FaultLister = (*FaultSet)(nil)
 
 // NodeSideFaultKinds are the fault kinds an edge node acts on itself, once
 // the Replicator has forwarded them: health-fail (its health endpoint
-// answers 503) and the fetch faults of the functions it runs.
+// answers 503), the tier faults (tier-latency, tier-partition: how it
+// serves tier requests) and the fetch faults of the functions it runs.
 func NodeSideFaultKinds() []string {
-	return []string{KindHealthFail, KindFetchLatency, KindFetchErrors}
+	return []string{KindHealthFail, KindFetchLatency, KindFetchErrors, KindTierLatency, KindTierPartition}
 }
 
 // NodeSideFaults picks from all the faults a node with this id and region
-// acts on: health-fail on node:<id> or region:<region>, and fetch-latency
+// acts on: health-fail, tier-latency and tier-partition on node:<id> or
+// region:<region>, and fetch-latency
 // and fetch-errors on any function:<name> (the node may run any function).
 // The order of all is kept.
 func NodeSideFaults(all []*edgelabv1.Fault, node, region string) []*edgelabv1.Fault {
@@ -35,7 +37,7 @@ func NodeSideFaults(all []*edgelabv1.Fault, node, region string) []*edgelabv1.Fa
 	for _, f := range all {
 		tkind, name, _ := strings.Cut(f.GetTarget(), ":")
 		switch f.GetKind() {
-		case KindHealthFail:
+		case KindHealthFail, KindTierLatency, KindTierPartition:
 			if (tkind == TargetNode && name == node) || (tkind == TargetRegion && name == region && region != "") {
 				out = append(out, f)
 			}

@@ -35,13 +35,16 @@ func TestNodeSideFaults(t *testing.T) {
 		{Id: "m", Kind: KindHealthFail, Target: "function:n1"},
 		{Id: "n", Kind: "", Target: "node:n1"},
 		nil,
+		{Id: "o", Kind: KindTierLatency, Target: "node:n2"},
+		{Id: "p", Kind: KindTierPartition, Target: "region:eu-west-1"},
+		{Id: "q", Kind: KindTierPartition, Target: "function:n1"},
 	}
 	tests := []struct {
 		node, region string
 		want         []string
 	}{
-		{"n1", "eu-west-1", []string{"a", "c", "d", "e"}},
-		{"n2", "us-east-1", []string{"b", "d", "e"}},
+		{"n1", "eu-west-1", []string{"a", "c", "d", "e", "p"}},
+		{"n2", "us-east-1", []string{"b", "d", "e", "o"}},
 		{"n3", "ap-northeast-1", []string{"d", "e"}},
 		{"n3", "", []string{"d", "e"}},
 		{"", "", []string{"d", "e"}},

@@ -69,6 +69,7 @@ func chaosCLI(t *testing.T, ep lab.Endpoints, args ...string) string {
 type answer struct {
 	status int
 	node   string
+	rec    string // X-Edgelab-Rec: the REC that answered the PoP's miss
 	body   string
 }
 
@@ -93,10 +94,10 @@ func httpGet(url string, hdr map[string]string) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{status: resp.StatusCode, node: resp.Header.Get("X-Edgelab-Node"), body: string(b)}, nil
+	return answer{status: resp.StatusCode, node: resp.Header.Get("X-Edgelab-Node"), rec: resp.Header.Get("X-Edgelab-Rec"), body: string(b)}, nil
 }
 
-// TestNodeSideFaultsInLab drives health-fail and fetch-errors through the
+// TestNodeSideFaultsInLab drives health-fail, fetch-errors and tier-partition through the
 // ChaosService (via edgectl chaos) in an all-in-one lab and watches the
 // edge, the gateway and a function react, then heal.
 func TestNodeSideFaultsInLab(t *testing.T) {
@@ -151,6 +152,28 @@ func TestNodeSideFaultsInLab(t *testing.T) {
 	poll.Report(t, bound, "eu-west-1 viewers served by "+victim, routedTo(victim, true))
 	checkHealthFail(t, ep, victim, health, routedTo)
 	checkFetchErrors(ctx, t, l, ep, viaGateway)
+	checkTierPartition(t, ep, viaGateway)
+}
+
+// checkTierPartition: tier-partition on eu-west-1's REC (eu-central-1)
+// sends the PoP's misses to the next REC (us-east-1, the lab's other one);
+// heal brings them back.
+func checkTierPartition(t *testing.T, ep lab.Endpoints, viaGateway func(string) (answer, error)) {
+	const bound = 15 * time.Second
+	answeredBy := func(rec string) func() (bool, string) {
+		return func() (bool, string) {
+			a, err := viaGateway("/echo/tier?probe=" + fmt.Sprint(time.Now().UnixNano()))
+			if err != nil {
+				return false, err.Error()
+			}
+			return a.status == 200 && a.rec == rec, fmt.Sprintf("%d, X-Edgelab-Rec %q", a.status, a.rec)
+		}
+	}
+	poll.Report(t, bound, "eu-west-1 misses answered by REC eu-central-1", answeredBy("eu-central-1"))
+	chaosCLI(t, ep, "inject", "tier-partition", "node:rec-eu-central-1", "--id", "tp")
+	poll.Report(t, bound, "eu-west-1 misses answered by the next REC, us-east-1", answeredBy("us-east-1"))
+	chaosCLI(t, ep, "heal", "tp")
+	poll.Report(t, bound, "eu-west-1 misses answered by REC eu-central-1 again", answeredBy("eu-central-1"))
 }
 
 // checkHealthFail: health-fail makes the victim's health check answer 503

@@ -381,3 +381,42 @@ func TestComposeLabDemo(t *testing.T) {
 		})
 	}
 }
+
+// TestComposeLabTiers checks the lab's second tier: each PoP's misses are
+// answered by the REC of its area (docs/tiers.md), and the second PoP of an
+// area hits at the REC an object the first one's miss put there.
+func TestComposeLabTiers(t *testing.T) {
+	dumpLogsOnFailure(t)
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second}
+	for _, tc := range []struct{ region, pop, rec string }{
+		{"us-east-1", "IAD", "us-east-1"},
+		{"sa-east-1", "GRU", "us-east-1"},
+		{"eu-west-1", "DUB", "eu-central-1"},
+		{"ap-northeast-1", "NRT", "ap-northeast-1"},
+		{"ap-southeast-2", "SYD", "ap-northeast-1"},
+	} {
+		resp, body := do(t, client, "", tc.region, "/echo/tiers") // no-store: a miss at both tiers
+		if resp.StatusCode != 200 || resp.Header.Get("X-Edgelab-Pop") != tc.pop || resp.Header.Get("X-Edgelab-Rec") != tc.rec {
+			t.Errorf("%s: %d, X-Edgelab-Pop %q, X-Edgelab-Rec %q, want 200 from %s through REC %s; body %.200q",
+				tc.region, resp.StatusCode, resp.Header.Get("X-Edgelab-Pop"), resp.Header.Get("X-Edgelab-Rec"), tc.pop, tc.rec, body)
+		}
+	}
+	// An object size no earlier run asked for, so neither tier holds it yet.
+	path := fmt.Sprintf("/objects/%d", 1000+time.Now().UnixNano()/1000%900000)
+	first, _ := do(t, client, "", "ap-northeast-1", path)
+	second, _ := do(t, client, "", "ap-southeast-2", path)
+	for _, c := range []struct {
+		name string
+		resp *http.Response
+		want map[string]string
+	}{
+		{"NRT first", first, map[string]string{"X-Cache": "Miss from edgelab", "X-Edgelab-Rec": "ap-northeast-1", "X-Edgelab-Rec-Cache": "Miss from edgelab"}},
+		{"SYD second", second, map[string]string{"X-Cache": "Miss from edgelab", "X-Edgelab-Rec": "ap-northeast-1", "X-Edgelab-Rec-Cache": "Hit from edgelab"}},
+	} {
+		for k, v := range c.want {
+			if got := c.resp.Header.Get(k); got != v {
+				t.Errorf("%s %s: %s = %q, want %q", c.name, path, k, got, v)
+			}
+		}
+	}
+}

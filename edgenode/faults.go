@@ -23,6 +23,8 @@ const (
 	faultHealthFail   = "health-fail"
 	faultFetchLatency = "fetch-latency"
 	faultFetchErrors  = "fetch-errors"
+	faultTierLatency  = "tier-latency"
+	faultTierPart     = "tier-partition"
 	targetFunction    = "function"
 )
 
@@ -33,6 +35,9 @@ type faultState struct {
 	health []activeFault
 	// fetch maps a function name to its fetch faults, sorted by fault id.
 	fetch map[string][]activeFault
+	// tier lists the tier-latency and tier-partition faults (how the node
+	// serves tier requests, tierfault.go).
+	tier []activeFault
 }
 
 // activeFault is one fault with what the node needs of it.
@@ -49,7 +54,9 @@ func (f activeFault) live(now time.Time) bool { return f.expires.IsZero() || now
 // ApplyFaults implements replica.FaultApplier: faults is the complete list
 // of chaos faults for this node, replacing the previous one (empty heals
 // all). health-fail makes HealthPath answer 503 (the gateway ejects the
-// node; everything else keeps being served); fetch-latency and fetch-errors
+// node; everything else keeps being served); tier-latency and
+// tier-partition delay or refuse the tier requests it serves (tierfault.go);
+// fetch-latency and fetch-errors
 // on function:<name> slow down or fail the edge.Fetch calls of that
 // function's invocations (wired into the sandbox runner the node builds;
 // a Config.Runner supplied by the caller does not see them). Other kinds
@@ -69,6 +76,11 @@ func (n *Node) ApplyFaults(faults []*edgelabv1.Fault) {
 		switch f.GetKind() {
 		case faultHealthFail:
 			st.health = append(st.health, af)
+		case faultTierLatency, faultTierPart:
+			if f.GetKind() == faultTierLatency && af.latency <= 0 {
+				continue
+			}
+			st.tier = append(st.tier, af)
 		case faultFetchLatency, faultFetchErrors:
 			tkind, name, ok := strings.Cut(f.GetTarget(), ":")
 			if !ok || tkind != targetFunction || name == "" {
@@ -98,7 +110,7 @@ func (n *Node) ApplyFaults(faults []*edgelabv1.Fault) {
 	for _, fs := range st.fetch {
 		sort.Slice(fs, func(i, j int) bool { return fs[i].id < fs[j].id })
 	}
-	if len(st.health) == 0 && len(st.fetch) == 0 {
+	if len(st.health) == 0 && len(st.fetch) == 0 && len(st.tier) == 0 {
 		st = nil
 	}
 	old := n.faults.Swap(st)

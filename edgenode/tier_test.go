@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/edgelab/edgelab/accesslog"
 	"github.com/edgelab/edgelab/edge"
 	"github.com/edgelab/edgelab/internal/poll"
@@ -459,5 +462,68 @@ func TestAccessLogOneLinePerViewerRequest(t *testing.T) {
 	}
 	if n := len(recLog.lines()); n != 0 {
 		t.Errorf("REC logged %d tier requests", n)
+	}
+}
+
+// TestTierFaults: tier-partition on a REC makes its PoPs take it for down
+// and ask the next REC; tier-latency delays what it answers; neither
+// touches the viewer path of a PoP, and healing restores the REC.
+func TestTierFaults(t *testing.T) {
+	o := newCountingOrigin(t, okHandler("no-store"))
+	snap := snapshot(1, o.URL, "", &edgelabv1.Behavior{})
+	tn := newTierNet(t, snap, newFakeRunner(), newFakeRunner(), "B1", "C1")
+	const slow = 150 * time.Millisecond
+	tn.recs["rc"].ApplyFaults([]*edgelabv1.Fault{{Id: "slow", Kind: "tier-latency", Target: "node:rec-rc", Latency: durationpb.New(slow)}})
+	start := time.Now()
+	r := do(t, tn.pops["C1"], "GET", "/slow", nil, "")
+	if took := time.Since(start); took < slow {
+		t.Errorf("a miss through REC rc under tier-latency %s took %s", slow, took)
+	}
+	wantHeaders(t, "rc slow", r, map[string]string{"X-Cache": "Miss from edgelab", "X-Edgelab-Rec": "rc"})
+	tn.recs["ra"].ApplyFaults([]*edgelabv1.Fault{{Id: "cut", Kind: "tier-partition", Target: "node:rec-ra"}})
+	// b's REC is ra; next nearest from b: rc.
+	r = do(t, tn.pops["B1"], "GET", "/cut", nil, "")
+	wantHeaders(t, "ra partitioned", r, map[string]string{"X-Cache": "Miss from edgelab", "X-Edgelab-Rec": "rc"})
+	if r.status != 200 || r.body != "body:/cut" {
+		t.Errorf("ra partitioned: %d %q", r.status, r.body)
+	}
+	// A fault past its expiry is ignored: rc, replacing its latency with an
+	// expired partition, answers C1 at once.
+	tn.recs["rc"].ApplyFaults([]*edgelabv1.Fault{{Id: "cut", Kind: "tier-partition", Target: "node:rec-rc", Expires: timestamppb.New(time.Now().Add(-time.Second))}})
+	r = do(t, tn.pops["C1"], "GET", "/healed", nil, "")
+	wantHeaders(t, "rc fault expired", r, map[string]string{"X-Edgelab-Rec": "rc"})
+}
+
+// TestTierShieldPartitioned: with the shield REC (ra) tier-partitioned, the
+// RECs below it go to the origin themselves: two RECs missing one object
+// cost two origin requests instead of the shield's one, and viewers still
+// get it.
+func TestTierShieldPartitioned(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cut  bool
+		want int64
+	}{
+		{"shield reachable", false, 1},
+		{"shield partitioned", true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := newCountingOrigin(t, okHandler("max-age=60"))
+			snap := snapshot(1, o.URL, "", &edgelabv1.Behavior{})
+			snap.Distributions[0].OriginShield = "a"
+			tn := newTierNet(t, snap, newFakeRunner(), newFakeRunner(), "C1", "D1")
+			if tc.cut {
+				tn.recs["ra"].ApplyFaults([]*edgelabv1.Fault{{Id: "cut", Kind: "tier-partition", Target: "node:rec-ra"}})
+			}
+			for _, p := range []string{"C1", "D1"} {
+				r := do(t, tn.pops[p], "GET", "/s", nil, "")
+				if r.status != 200 || r.body != "body:/s" {
+					t.Errorf("%s: %d %q", p, r.status, r.body)
+				}
+			}
+			if got := o.hits.Load(); got != tc.want {
+				t.Errorf("origin requests = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

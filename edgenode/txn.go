@@ -103,6 +103,9 @@ func (t *txn) serve(ctx context.Context) *reply {
 	if rep := t.tierRoute(); rep != nil {
 		return rep
 	}
+	if rep := t.tierFault(ctx); rep != nil {
+		return rep // chaos: tier-latency, tier-partition
+	}
 	if t.hop == nil { // the PoP restricted the viewer already
 		if rep := t.accessChecks(); rep != nil {
 			return t.responsePolicy(t.customError(ctx, rep))

@@ -8,7 +8,8 @@
 #   logs   recent log lines of every container
 #   demo   publish the sample functions and apply deploy/docker/demo.yaml (up does it)
 #   smoke  run the e2e smoke test against the running lab (go test -tags e2e ./e2e)
-#   chaos [FILE...]  run chaos scenarios (default deploy/scenarios/*.yaml) against the
+#   chaos [FILE...]  run chaos scenarios (default deploy/scenarios/*.yaml less
+#          EDGELAB_CHAOS_EXCLUDE) against the
 #          running lab with `edgectl chaos run --lab compose`; reports go to
 #          build/reports/chaos-<name>.json; exits 1 if any scenario or invariant failed.
 #          Scenarios for another profile run after switching the control planes to it
@@ -17,7 +18,7 @@
 #   chaos-allinone [FILE...]  no Docker needed: start a fresh all-in-one lab (edgelab up,
 #          free ports, regions EDGELAB_ALLINONE_REGIONS), run the scenarios (default
 #          EDGELAB_ALLINONE_SCENARIOS, else every target any|allinone scenario of the default
-#          profile) with `edgectl chaos run --lab allinone`, stop the lab; reports in
+#          profile less EDGELAB_CHAOS_EXCLUDE) with `edgectl chaos run --lab allinone`, stop the lab; reports in
 #          build/reports/allinone-<name>.{json,html}; exits 1 if any failed
 #   env    print the lab's settings as shell assignments
 #
@@ -32,6 +33,8 @@
 #   EDGELAB_SKIP_IMAGES=1  up without rebuilding the image
 #   EDGELAB_NO_DEMO=1      up without deploying the sample distribution
 #   EDGELAB_PROFILE        propagation profile of the control planes (default, realistic, instant)
+#   EDGELAB_CHAOS_EXCLUDE  scenario names the default lists of chaos and chaos-allinone leave
+#                          out (default "rec-killed"; "" runs every one)
 # `up` writes the settings it used to build/lab-<project>.env; the other commands read it,
 # so `scripts/lab.sh smoke` finds the ports `up` chose, and the endpoints to
 # build/lab-<project>.json (lab.json's shape, for `edgectl chaos run --lab compose`).
@@ -96,6 +99,11 @@ write_env() {
     {"id": "apne1-a", "region": "ap-northeast-1", "pop": "NRT", "url": "http://edge-apne1-a:8080"},
     {"id": "sae1-a", "region": "sa-east-1", "pop": "GRU", "url": "http://edge-sae1-a:8080"},
     {"id": "apse2-a", "region": "ap-southeast-2", "pop": "SYD", "url": "http://edge-apse2-a:8080"}
+  ],
+  "recs": [
+    {"id": "rec-us-east-1", "region": "us-east-1", "pop": "us-east-1", "url": "http://edge-rec-us-east-1:8080", "role": "rec"},
+    {"id": "rec-eu-central-1", "region": "eu-central-1", "pop": "eu-central-1", "url": "http://edge-rec-eu-central-1:8080", "role": "rec"},
+    {"id": "rec-ap-northeast-1", "region": "ap-northeast-1", "pop": "ap-northeast-1", "url": "http://edge-rec-ap-northeast-1:8080", "role": "rec"}
   ],
   "origins": [
     {"id": "web", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT"},
@@ -188,6 +196,20 @@ switch_profile() {
   wait_healthy
 }
 
+# default_scenarios sets DEFAULT_SCENARIOS to deploy/scenarios/*.yaml less
+# the names in EDGELAB_CHAOS_EXCLUDE (default rec-killed: run it by naming it).
+default_scenarios() {
+  local f
+  DEFAULT_SCENARIOS=()
+  for f in deploy/scenarios/*.yaml; do
+    if [[ " ${EDGELAB_CHAOS_EXCLUDE-rec-killed} " == *" $(basename "$f" .yaml) "* ]]; then
+      log "chaos $(basename "$f" .yaml): not in the default list (EDGELAB_CHAOS_EXCLUDE; name the file to run it)"
+      continue
+    fi
+    DEFAULT_SCENARIOS+=("$f")
+  done
+}
+
 # run_one runs one scenario file and records the result in passed/failed.
 run_one() {
   local f=$1 name t0
@@ -215,7 +237,7 @@ run_chaos() {
   local files=("$@") f name target profile p home=$EDGELAB_PROFILE skipped=0
   local -A later=()
   passed=0 failed=()
-  if (( ${#files[@]} == 0 )); then files=(deploy/scenarios/*.yaml); fi
+  if (( ${#files[@]} == 0 )); then default_scenarios; files=("${DEFAULT_SCENARIOS[@]}"); fi
   mkdir -p build/reports
   for f in "${files[@]}"; do
     name=$(basename "$f" .yaml)
@@ -259,7 +281,7 @@ chaos_allinone() {
     if [[ -n "${EDGELAB_ALLINONE_SCENARIOS:-}" ]]; then
       for name in $EDGELAB_ALLINONE_SCENARIOS; do files+=("deploy/scenarios/$name.yaml"); done
     else
-      files=(deploy/scenarios/*.yaml)
+      default_scenarios; files=("${DEFAULT_SCENARIOS[@]}")
     fi
   fi
   rm -rf "$dir/lab"
@@ -353,13 +375,14 @@ edgelab compose lab is up (project $COMPOSE_PROJECT_NAME, image $EDGELAB_IMAGE):
   origins         http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT, http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT
   edges           use1-a us-east-1/IAD, euw1-a eu-west-1/DUB, apne1-a ap-northeast-1/NRT,
                   sae1-a sa-east-1/GRU, apse2-a ap-southeast-2/SYD (inside the compose network)
+  RECs            rec-us-east-1 (IAD, GRU), rec-eu-central-1 (DUB), rec-ap-northeast-1 (NRT, SYD)
 
 Tour (edgectl: go build -o bin/edgectl ./cmd/edgectl, or build/image/bin/edgectl):
 
   # a cached object: the first request is a Miss, the second a Hit
   curl -si $g/objects/1024 | grep -i -e x-cache -e x-edgelab-node; curl -si $g/objects/1024 | grep -i x-cache
-  # the same from Tokyo: the gateway picks the nearest edge
-  curl -si -H 'X-Viewer-Region: ap-northeast-1' $g/objects/1024 | grep -i -e x-cache -e x-edgelab-pop
+  # the same from Tokyo: the gateway picks the nearest edge, whose miss the REC answers
+  curl -si -H 'X-Viewer-Region: ap-northeast-1' $g/objects/1024 | grep -i -e x-cache -e x-edgelab-pop -e x-edgelab-rec
   # a page generated by a viewer-request function
   curl -si $g/hello
   # the JWT check: 403 without a token

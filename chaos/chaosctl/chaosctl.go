@@ -46,6 +46,7 @@ const kindsHelp = `Kinds and targets:
   origin-latency --latency D, origin-errors [--rate F] [--status N], origin-outage   origin:<id>
   health-fail                                                      node:<id> region:<name>
   fetch-latency --latency D, fetch-errors [--rate F] [--status N]  function:<name>
+  tier-latency --latency D, tier-partition                         node:<id> region:<name> (a REC or shield)
 A rate of 0 means every message or request. --duration 0 keeps the fault until healed.`
 
 // NewCommand returns the `chaos` command. dial opens a connection to a
@@ -198,7 +199,7 @@ func injectCmd(dial func() (*grpc.ClientConn, error), out io.Writer) *cobra.Comm
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 0, "how long the fault lasts (0 = until healed)")
-	cmd.Flags().DurationVar(&latency, "latency", 0, "added latency (replication-delay, origin-latency, fetch-latency)")
+	cmd.Flags().DurationVar(&latency, "latency", 0, "added latency (replication-delay, origin-latency, fetch-latency, tier-latency)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "fraction 0..1 of messages or requests affected (0 = all)")
 	cmd.Flags().Int32Var(&statusCode, "status", 0, "HTTP status of injected errors (default 503)")
 	cmd.Flags().StringVar(&direction, "direction", "", "partition direction: both (default), to-node, to-controlplane")

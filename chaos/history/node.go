@@ -13,6 +13,9 @@ type NodeHistory struct {
 	Node   string `json:"node"`
 	Region string `json:"region"`
 	Pop    string `json:"pop,omitempty"`
+	// Role is "rec" for a regional edge cache (viewers never reach it), ""
+	// or "pop" for an edge location.
+	Role string `json:"role,omitempty"`
 	// Live reports whether the node was alive at the end of the run.
 	Live bool `json:"live"`
 	// Applied lists applied revisions in the order the node applied them.

@@ -11,9 +11,12 @@ import (
 
 // Response headers the edge and the gateway set, read into a Request.
 const (
-	HeaderCache       = "X-Cache"
-	HeaderNode        = "X-Edgelab-Node"
-	HeaderPop         = "X-Edgelab-Pop"
+	HeaderCache = "X-Cache"
+	HeaderNode  = "X-Edgelab-Node"
+	HeaderPop   = "X-Edgelab-Pop"
+	// HeaderRec names the regional edge cache that answered the PoP's miss
+	// (absent on a PoP hit, or when the PoP went to the origin itself).
+	HeaderRec         = "X-Edgelab-Rec"
 	HeaderFunctions   = "X-Edgelab-Functions"
 	HeaderRequestID   = "X-Edgelab-Request-Id"
 	HeaderGatewayEdge = "X-Edgelab-Gateway-Edge"
@@ -39,17 +42,20 @@ type FunctionRun struct {
 // as the client measured it; Err is set (and Status is 0) on a transport error.
 type Request struct {
 	// ID is the unique id sent as X-Edgelab-Chaos-Id ("" when none was sent).
-	ID           string        `json:"id,omitempty"`
-	Start        time.Time     `json:"start"`
-	End          time.Time     `json:"end"`
-	Method       string        `json:"method"`
-	Path         string        `json:"path"`
-	ViewerRegion string        `json:"viewerRegion"`
-	Status       int           `json:"status,omitempty"`
-	XCache       string        `json:"xCache,omitempty"`
-	Node         string        `json:"node,omitempty"`
-	Pop          string        `json:"pop,omitempty"`
-	Functions    []FunctionRun `json:"functions,omitempty"`
+	ID           string    `json:"id,omitempty"`
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end"`
+	Method       string    `json:"method"`
+	Path         string    `json:"path"`
+	ViewerRegion string    `json:"viewerRegion"`
+	Status       int       `json:"status,omitempty"`
+	XCache       string    `json:"xCache,omitempty"`
+	Node         string    `json:"node,omitempty"`
+	Pop          string    `json:"pop,omitempty"`
+	// Rec is the X-Edgelab-Rec the response carried: the REC that answered
+	// the PoP's miss ("" when none did).
+	Rec       string        `json:"rec,omitempty"`
+	Functions []FunctionRun `json:"functions,omitempty"`
 	// FunctionsErr is set when X-Edgelab-Functions was present but malformed.
 	FunctionsErr string `json:"functionsErr,omitempty"`
 	Err          string `json:"err,omitempty"`
@@ -109,6 +115,7 @@ func (r *Request) FillFromResponse(status int, h http.Header) {
 	r.XCache = h.Get(HeaderCache)
 	r.Node = h.Get(HeaderNode)
 	r.Pop = h.Get(HeaderPop)
+	r.Rec = h.Get(HeaderRec)
 	r.GatewayEdge = h.Get(HeaderGatewayEdge)
 	if a := h.Get(HeaderGatewayAttempts); a != "" {
 		if n, err := strconv.Atoi(a); err == nil && n >= 0 {

@@ -14,4 +14,5 @@
 //	failover-bound     FailoverBound    a dead edge leaves rotation within a bound; retries stay bounded
 //	at-most-once       AtMostOnce       a POST/PUT reaches the origin at most once
 //	nacked-never-served NackedNeverServed a version the nodes reject is never served nor applied
+//	rec-failover       RECFailover      PoPs move to another REC while theirs is down, and come back
 package invariant

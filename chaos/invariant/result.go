@@ -23,6 +23,8 @@ const (
 	NameAtMostOnce = "at-most-once"
 	// NameNackedNeverServed: a version the nodes NACK is never served.
 	NameNackedNeverServed = "nacked-never-served"
+	// NameRECFailover: PoPs move to another regional edge cache while theirs is down.
+	NameRECFailover = "rec-failover"
 )
 
 // maxDetails bounds how many violation lines a Result keeps; Violations

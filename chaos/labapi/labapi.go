@@ -195,7 +195,7 @@ func (l *Lab) sample(ctx context.Context) ([]*edgelabv1.Node, error) {
 	for _, n := range resp.GetNodes() {
 		h := l.nodes[n.GetId()]
 		if h == nil {
-			h = &history.NodeHistory{Node: n.GetId(), Region: n.GetRegion(), Pop: n.GetPop()}
+			h = &history.NodeHistory{Node: n.GetId(), Region: n.GetRegion(), Pop: n.GetPop(), Role: n.GetRole()}
 			l.nodes[n.GetId()] = h
 		}
 		if cs := n.GetConnectedSince().AsTime(); n.GetConnected() && n.GetConnectedSince() != nil && !cs.Equal(l.since[n.GetId()]) {

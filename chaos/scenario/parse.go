@@ -309,7 +309,7 @@ func (s *Step) validateFault(v *validator, field string) {
 		v.add(field, "status %d: want an HTTP status", s.Status)
 	}
 	switch kind {
-	case "replication-delay", "origin-latency", "fetch-latency":
+	case "replication-delay", "origin-latency", "fetch-latency", "tier-latency":
 		if s.Latency <= 0 {
 			v.add(field, "%s needs latency > 0", kind)
 		}
@@ -323,7 +323,7 @@ func (s *Step) validateFault(v *validator, field string) {
 func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 	switch inv.Name {
 	case "no-lost-requests", "monotonic-versions", "mixed-versions", "single-version",
-		"fresh-after-invalidation", "failover-bound", "at-most-once", "nacked-never-served":
+		"fresh-after-invalidation", "failover-bound", "at-most-once", "nacked-never-served", "rec-failover":
 		if !hasLoad {
 			v.add(field, "needs load: it is checked on the requests the load sends")
 		}
@@ -340,6 +340,16 @@ func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 		}
 		if inv.MaxRetries == 0 {
 			inv.MaxRetries = DefaultMaxRetries
+		}
+	case "rec-failover":
+		if !idRE.MatchString(inv.REC) {
+			v.add(field, "rec %q: required (the REC's name, as X-Edgelab-Rec spells it)", truncate(inv.REC))
+		}
+		if inv.Within < 0 {
+			v.add(field, "within must not be negative")
+		}
+		if inv.Within == 0 {
+			inv.Within = Duration(DefaultRECFailoverWithin)
 		}
 	case "converge":
 		if inv.Within < 0 {
@@ -363,7 +373,7 @@ func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 			v.add(field, "after must not be negative")
 		}
 	default:
-		v.add(field, "unknown invariant: want no-lost-requests, converge, monotonic-versions, durable-acks, mixed-versions, single-version, fresh-after-invalidation, ack-implies-durable, failover-bound, at-most-once or nacked-never-served")
+		v.add(field, "unknown invariant: want no-lost-requests, converge, monotonic-versions, durable-acks, mixed-versions, single-version, fresh-after-invalidation, ack-implies-durable, failover-bound, at-most-once, nacked-never-served or rec-failover")
 	}
 }
 

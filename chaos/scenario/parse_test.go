@@ -53,6 +53,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad path", "name: x\nload: {rate: 1, duration: 1s, paths: [\"http://evil/\"]}\nsteps: []\ninvariants: [{name: converge}]", "load.paths[0]"},
 		{"no invariants", "name: x\nsteps: []\ninvariants: []", "at least one invariant"},
 		{"unknown invariant", base("", "  - name: linearizable\n"), "unknown invariant"},
+		{"rec-failover without rec", base("", "  - name: rec-failover\n"), "rec \"\": required"},
+		{"rec-failover negative within", base("", "  - {name: rec-failover, rec: us-east-1, within: -1s}\n"), "within must not be negative"},
 		{"load invariant without load", "name: x\nsteps: []\ninvariants: [{name: no-lost-requests}]", "needs load"},
 		{"unknown action", base("  - {action: explode}\n", inv), "action \"explode\""},
 		{"kill without target", base("  - {action: kill}\n", inv), "steps[0] (at 0s, kill): target"},
@@ -122,4 +124,14 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("non-positive run timeout for %q", data)
 		}
 	})
+}
+
+func TestParseRECFailoverDefaults(t *testing.T) {
+	sc, err := Parse([]byte(strings.Replace(minimal, "{name: converge}", "{name: rec-failover, rec: us-east-1}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv := sc.Invariants[1]; inv.REC != "us-east-1" || inv.Within.D() != DefaultRECFailoverWithin {
+		t.Fatalf("rec-failover = %+v, want rec us-east-1 within %s", inv, DefaultRECFailoverWithin)
+	}
 }

@@ -59,6 +59,7 @@ var faultKinds = map[string]bool{
 	"replication-delay": true, "replication-drop": true, "replication-duplicate": true,
 	"origin-latency": true, "origin-errors": true, "origin-outage": true,
 	"health-fail": true, "fetch-latency": true, "fetch-errors": true,
+	"tier-latency": true, "tier-partition": true,
 }
 
 // Target prefixes a fault can name. etcd:<member> is for the compose lab.
@@ -214,7 +215,17 @@ type Invariant struct {
 	// outage; default DefaultMaxRetries. Within (failover-bound) is how long
 	// a dead edge may stay in rotation; default DefaultFailoverWithin.
 	MaxRetries int64 `json:"maxRetries,omitempty"`
+	// REC (rec-failover) names the regional edge cache as X-Edgelab-Rec
+	// spells it (us-east-1); its outages are the kill, stop and pause
+	// faults on node:rec-<REC>, the node id both labs give it. Within
+	// (rec-failover) is how long PoPs may take to move away and back;
+	// default DefaultRECFailoverWithin.
+	REC string `json:"rec,omitempty"`
 }
+
+// DefaultRECFailoverWithin is rec-failover's default bound: a PoP marks a
+// REC that did not answer down for 2s, so it is back within a few seconds.
+const DefaultRECFailoverWithin = 5 * time.Second
 
 // Failover-bound defaults.
 const (

@@ -29,7 +29,7 @@ type Fault struct {
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// stop, start, pause, partition, replication-delay, replication-drop,
 	// replication-duplicate, origin-latency, origin-errors, origin-outage,
-	// health-fail, fetch-latency, fetch-errors.
+	// health-fail, fetch-latency, fetch-errors, tier-latency, tier-partition.
 	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	// node:<id>, region:<name>, controlplane:<id>, origin:<id>, function:<name>.
 	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`

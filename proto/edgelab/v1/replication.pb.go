@@ -944,8 +944,8 @@ func (*Change_DeleteFunction) isChange_Change() {}
 func (*Change_Invalidation) isChange_Change() {}
 
 // FaultUpdate is the complete set of chaos faults the node itself acts on
-// (health-fail on node:<id> or region:<its region>, fetch-latency and
-// fetch-errors on function:<name>). It is sent once after Hello and again
+// (health-fail, tier-latency and tier-partition on node:<id> or
+// region:<its region>, fetch-latency and fetch-errors on function:<name>). It is sent once after Hello and again
 // whenever that set changes; each update replaces the previous one (an
 // empty list heals everything). It has no revision and is never acked.
 type FaultUpdate struct {

@@ -1,0 +1,73 @@
+package invariant
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/edgelab/edgelab/chaos/history"
+)
+
+// viaREC is an answered miss of PoP pop at ms whose miss rec answered ("":
+// the PoP went to the origin itself).
+func viaREC(ms int, pop, rec string) history.Request {
+	r := req(ms, ms+5, "node-"+pop, 200, "Miss from edgelab")
+	r.Pop, r.Rec = pop, rec
+	return r
+}
+
+func TestRECFailover(t *testing.T) {
+	// REC us-east-1 is down from 1000 to 3000 ms; Within is 200 ms.
+	down := []RECDown{{REC: "us-east-1", Window: win(1000, 3000)}}
+	good := []history.Request{
+		viaREC(100, "IAD", "us-east-1"), viaREC(200, "NRT", "ap-northeast-1"),
+		viaREC(1100, "IAD", "us-east-1"), // inside the bound: not judged
+		viaREC(1500, "IAD", "eu-central-1"), viaREC(2500, "IAD", "eu-central-1"),
+		viaREC(3400, "IAD", "us-east-1"),
+	}
+	hit := req(1600, 1605, "node-IAD", 200, "Hit from edgelab")
+	hit.Pop = "IAD"
+	failed := viaREC(1700, "IAD", "")
+	failed.Status, failed.XCache = 502, "Error from edgelab"
+	tests := []struct {
+		name string
+		reqs []history.Request
+		want string // "" = passes; else words of a detail
+	}{
+		{"moved and came back", good, ""},
+		{"a PoP hit and a failed request are not judged", append(append([]history.Request{}, good...), hit, failed), ""},
+		{"load ended before the REC came back", good[:5], ""},
+		{"dead REC answered", append(append([]history.Request{}, good...), viaREC(2000, "IAD", "us-east-1")), "after it went down"},
+		{"PoP went to the origin", append(append([]history.Request{}, good...), viaREC(2000, "IAD", "")), "instead of the next REC"},
+		{"PoP never moved", []history.Request{viaREC(100, "IAD", "us-east-1"), viaREC(2000, "NRT", "ap-northeast-1")}, "no miss of it was answered by another REC"},
+		{"nothing used the REC before", []history.Request{viaREC(1500, "IAD", "eu-central-1")}, "nothing shows the PoPs used it"},
+		{"never came back", []history.Request{viaREC(100, "IAD", "us-east-1"), viaREC(1500, "IAD", "eu-central-1"), viaREC(3400, "IAD", "eu-central-1")}, "came back"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := RECFailover(tc.reqs, down, RECFailoverParams{Within: 200e6})
+			if res.Passed != (tc.want == "") {
+				t.Fatalf("Passed = %v, want %v; details %v", res.Passed, tc.want == "", res.Details)
+			}
+			if tc.want != "" && !strings.Contains(strings.Join(res.Details, "\n"), tc.want) {
+				t.Fatalf("details %q, want one to contain %q", res.Details, tc.want)
+			}
+			if res.Checked != 1 {
+				t.Errorf("Checked = %d, want 1", res.Checked)
+			}
+		})
+	}
+}
+
+func TestRECFailoverShortOutageIsNotJudged(t *testing.T) {
+	down := []RECDown{{REC: "us-east-1", Window: win(1000, 1100)}}
+	res := RECFailover([]history.Request{viaREC(100, "IAD", "us-east-1")}, down, RECFailoverParams{Within: 200e6})
+	if !res.Passed || len(res.Details) == 0 || !strings.Contains(res.Details[0], "not judged") {
+		t.Fatalf("got %+v, want a pass that says the outage was not judged", res)
+	}
+}
+
+func TestRECFailoverNoOutageChecksNothing(t *testing.T) {
+	if res := RECFailover([]history.Request{viaREC(100, "IAD", "us-east-1")}, nil, RECFailoverParams{}); !res.Passed || res.Checked != 0 {
+		t.Fatalf("got %+v, want a pass with nothing checked", res)
+	}
+}
