@@ -20,6 +20,8 @@ OUT=build/reports/mutate
 MANIFEST=chaos/mutations/mutations.txt
 MIN=${EDGELAB_MUTATE_MIN:-90}
 REGIONS=${EDGELAB_MUTATE_REGIONS:-us-east-1,eu-west-1,ap-northeast-1}
+# The regions of a lab with a staged-rollout profile: one per wave.
+PROFILE_REGIONS=${EDGELAB_MUTATE_PROFILE_REGIONS:-us-east-1,eu-west-1,sa-east-1,ap-northeast-1,ap-southeast-2}
 fast=0
 if [[ "${1:-}" == --fast ]]; then fast=1; shift; fi
 want=("$@")
@@ -48,7 +50,14 @@ run_check() {
   if ! (cd "$tree" && go build -o "$dir/edgelab" ./cmd/edgelab) >"$OUT/$name.log" 2>&1; then
     log "$name: build failed (see $OUT/$name.log)"; rm -rf "$dir"; return 2
   fi
-  "$dir/edgelab" up --data-dir "$dir/lab" --base-port 0 --regions "$REGIONS" >"$dir/lab.log" 2>&1 &
+  # A scenario that names a profile (realistic-fast) runs on a lab with it.
+  local profile=default regions=$REGIONS
+  if [[ $check != random:* ]]; then
+    profile=$(sed -n 's/^profile: *\([a-z-]*\).*/\1/p' "$ROOT/$check")
+    profile=${profile:-default}
+    [[ $profile == default ]] || regions=$PROFILE_REGIONS
+  fi
+  "$dir/edgelab" up --data-dir "$dir/lab" --base-port 0 --regions "$regions" --profile "$profile" >"$dir/lab.log" 2>&1 &
   pid=$!
   local deadline=$(( $(date +%s) + 180 ))
   until grep -q "Ctrl-C stops the lab" "$dir/lab.log" 2>/dev/null; do
