@@ -71,6 +71,9 @@ func TestRunRandomFindsTheShortestFailingPrefix(t *testing.T) {
 	if rr.Shortest == nil || rr.Shortest.Passed || rr.ShortestSteps != 2 || rr.Replays != 3 {
 		t.Fatalf("shortest %d steps after %d replays (report %v), want 2 steps after 3", rr.ShortestSteps, rr.Replays, rr.Shortest != nil)
 	}
+	if len(rr.ShortestSchedule) != 2 || rr.ShortestSchedule[1].Kind != "replication-duplicate" {
+		t.Fatalf("shortest schedule %v", rr.ShortestSchedule)
+	}
 	if rr.Shortest.Scenario != "shrink-prefix-2" {
 		t.Fatalf("shortest report is %q", rr.Shortest.Scenario)
 	}
