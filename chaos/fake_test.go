@@ -265,6 +265,9 @@ func (f *fakeFaults) Heal(_ context.Context, id string) error {
 	case strings.HasPrefix(got.Target, "etcd:"):
 		f.lab.etcdDown = false
 	case got.Kind == "replication-duplicate":
+		if n := f.lab.node(got.Target); n != nil {
+			n.regressed = false
+		}
 	default:
 		f.lab.restart(got.Target)
 	}

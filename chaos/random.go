@@ -68,9 +68,12 @@ func (r *Runner) regions(ctx context.Context) ([]string, error) {
 type RandomRun struct {
 	Report *Report
 	// Shortest is the shortest failing prefix replay found (nil when the
-	// run passed, or no shorter prefix failed); ShortestSteps its length.
-	Shortest      *Report
-	ShortestSteps int
+	// run passed, or no shorter prefix failed); ShortestSteps its length
+	// and ShortestSchedule its steps (a heal whose fault was cut is dropped
+	// with it, so these are not always the schedule's first steps).
+	Shortest         *Report
+	ShortestSteps    int
+	ShortestSchedule []scenario.Step
 	// Replays counts the shrinking replays run.
 	Replays int
 }
@@ -99,7 +102,7 @@ func (r *Runner) RunRandom(ctx context.Context, sc *scenario.Scenario, maxReplay
 		if prep.Passed {
 			break
 		}
-		out.Shortest, out.ShortestSteps = prep, len(p.Steps)
+		out.Shortest, out.ShortestSteps, out.ShortestSchedule = prep, len(p.Steps), p.Steps
 	}
 	return out, nil
 }

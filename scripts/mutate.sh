@@ -5,8 +5,11 @@
 # run meant to catch it, with the unmutated tree's edgectl (the checkers are
 # never mutated). A mutation is killed when that run fails.
 #
-# Usage: scripts/mutate.sh [--fast] [NAME...]
-#   --fast   only the mutations marked fast (CI's subset)
+# Usage: scripts/mutate.sh [--fast] [--baseline] [NAME...]
+#   --fast      only the mutations marked fast (CI's subset)
+#   --baseline  first run each selected check against the unmutated tree: a
+#               check that fails there kills mutants for nothing, and the
+#               set fails (reported BASELINE-FAIL)
 # Every patch is first checked with `git apply --check`: a patch that no
 # longer applies is reported STALE and fails the set (it measures nothing).
 # Prints one line per mutation and the score; exits 1 when the score is
@@ -20,8 +23,18 @@ OUT=build/reports/mutate
 MANIFEST=chaos/mutations/mutations.txt
 MIN=${EDGELAB_MUTATE_MIN:-90}
 REGIONS=${EDGELAB_MUTATE_REGIONS:-us-east-1,eu-west-1,ap-northeast-1}
+# The regions of a lab with a staged-rollout profile: one per wave.
+PROFILE_REGIONS=${EDGELAB_MUTATE_PROFILE_REGIONS:-us-east-1,eu-west-1,sa-east-1,ap-northeast-1,ap-southeast-2}
 fast=0
-if [[ "${1:-}" == --fast ]]; then fast=1; shift; fi
+baseline=0
+while [[ "${1:-}" == --* ]]; do
+  case $1 in
+    --fast) fast=1 ;;
+    --baseline) baseline=1 ;;
+    *) echo "mutate: unknown flag $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 want=("$@")
 mkdir -p "$OUT"
 log() { echo "mutate: $*" >&2; }
@@ -48,7 +61,14 @@ run_check() {
   if ! (cd "$tree" && go build -o "$dir/edgelab" ./cmd/edgelab) >"$OUT/$name.log" 2>&1; then
     log "$name: build failed (see $OUT/$name.log)"; rm -rf "$dir"; return 2
   fi
-  "$dir/edgelab" up --data-dir "$dir/lab" --base-port 0 --regions "$REGIONS" >"$dir/lab.log" 2>&1 &
+  # A scenario that names a profile (realistic-fast) runs on a lab with it.
+  local profile=default regions=$REGIONS
+  if [[ $check != random:* ]]; then
+    profile=$(sed -n 's/^profile: *\([a-z-]*\).*/\1/p' "$ROOT/$check")
+    profile=${profile:-default}
+    [[ $profile == default ]] || regions=$PROFILE_REGIONS
+  fi
+  "$dir/edgelab" up --data-dir "$dir/lab" --base-port 0 --regions "$regions" --profile "$profile" >"$dir/lab.log" 2>&1 &
   pid=$!
   local deadline=$(( $(date +%s) + 180 ))
   until grep -q "Ctrl-C stops the lab" "$dir/lab.log" 2>/dev/null; do
@@ -87,8 +107,20 @@ while read -r name check fastcol targets; do
   names+=("$name"); checks+=("$check")
 done <"$MANIFEST"
 
-killed=0 survived=() broken=()
+killed=0 survived=() broken=() basefail=()
 : >"$OUT/summary.txt"
+if (( baseline )); then
+  done_checks=()
+  for check in "${checks[@]}"; do
+    [[ " ${done_checks[*]} " == *" $check "* ]] && continue
+    done_checks+=("$check")
+    base=baseline-$(basename "${check//:/-}" .yaml)
+    rc=0; run_check "$ROOT" "$check" "$base" || rc=$?
+    line="baseline $check: $( ((rc == 0)) && echo PASS || echo BASELINE-FAIL ) (see $OUT/$base.log)"
+    (( rc == 0 )) || basefail+=("$check")
+    log "$line"; echo "$line" >>"$OUT/summary.txt"
+  done
+fi
 for i in "${!names[@]}"; do
   name=${names[$i]} check=${checks[$i]}
   tree=$(mktemp -d)
@@ -111,4 +143,5 @@ score=0
 if (( total > 0 )); then score=$(( 100 * killed / total )); fi
 summary="mutation score: $killed/$total killed ($score%); survived: ${survived[*]:-none}; errors: ${broken[*]:-none}; stale: ${stale[*]:-none}"
 log "$summary"; echo "$summary" >>"$OUT/summary.txt"
-if (( ${#stale[@]} > 0 || score < MIN )); then exit 1; fi
+if (( ${#basefail[@]} > 0 )); then log "checks failing unmutated: ${basefail[*]}"; fi
+if (( ${#stale[@]} > 0 || ${#basefail[@]} > 0 || score < MIN )); then exit 1; fi

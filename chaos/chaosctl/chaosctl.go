@@ -454,8 +454,8 @@ func (f *runFlags) runRandom(ctx context.Context, cmd *cobra.Command, runner *ch
 	if !rep.Passed {
 		fmt.Fprintf(cmd.ErrOrStderr(), "chaos: random run FAILED: seed %d; reproduce with: %s\n", f.seed, command)
 		if rr.Shortest != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "chaos: the first %d of %d steps still fail (%d replays):\n  %s\n",
-				rr.ShortestSteps, len(sc.Steps), rr.Replays, strings.Join(nemesis.Lines(sc.Steps[:rr.ShortestSteps]), "\n  "))
+			fmt.Fprintf(cmd.ErrOrStderr(), "chaos: a prefix of %d of the %d steps still fails (%d replays):\n  %s\n",
+				rr.ShortestSteps, len(sc.Steps), rr.Replays, strings.Join(nemesis.Lines(rr.ShortestSchedule), "\n  "))
 		} else {
 			fmt.Fprintf(cmd.ErrOrStderr(), "chaos: no shorter failing prefix found (%d replays)\n", rr.Replays)
 		}
