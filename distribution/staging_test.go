@@ -55,7 +55,9 @@ continuousDeployment: {stagingDistributionId: demo-staging, enabled: true, heade
 
 func TestContinuousDeploymentErrors(t *testing.T) {
 	def := "  - {path: default, origin: web}\n"
-	cd := func(s string) string { return base + def + "continuousDeployment: {stagingDistributionId: demo-staging, enabled: true, " + s + "}\n" }
+	cd := func(s string) string {
+		return base + def + "continuousDeployment: {stagingDistributionId: demo-staging, enabled: true, " + s + "}\n"
+	}
 	for _, tc := range []struct{ name, in, want string }{
 		{"weight over 15%", cd("weight: {weight: 0.2}"), "continuousDeployment.weight.weight: 0.2 is not in (0, 0.15]"},
 		{"weight zero", cd("weight: {weight: 0}"), "continuousDeployment.weight.weight: 0 is not in (0, 0.15]"},
