@@ -692,16 +692,7 @@ func (m *Manager) Stats() Stats {
 		s.Invocations[k.(Outcome)] = v.(*atomic.Uint64).Load()
 		return true
 	})
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s.Functions = len(m.fns)
-	for _, f := range m.fns {
-		f.mu.Lock()
-		if f.w != nil && f.w.p.alive() {
-			s.Workers++
-		}
-		f.mu.Unlock()
-	}
+	s.Functions = m.liveWorkers(func(fnKey, *proc) { s.Workers++ })
 	return s
 }
 
@@ -717,35 +708,37 @@ type WorkerMemory struct {
 // WorkerMemory lists the loaded versions that have a live worker whose
 // memory the watchdog has read, for metrics.
 func (m *Manager) WorkerMemory() []WorkerMemory {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	var out []WorkerMemory
-	for k, f := range m.fns {
-		f.mu.Lock()
-		if f.w != nil && f.w.p.alive() {
-			if rss := f.w.p.rss.Load(); rss > 0 {
-				out = append(out, WorkerMemory{Function: k.name, Version: k.version, RSSBytes: rss})
-			}
+	m.liveWorkers(func(k fnKey, p *proc) {
+		if rss := p.rss.Load(); rss > 0 {
+			out = append(out, WorkerMemory{Function: k.name, Version: k.version, RSSBytes: rss})
 		}
-		f.mu.Unlock()
-	}
+	})
 	return out
 }
 
 // WorkerPIDs returns the process ids of the live workers (for tests and
 // diagnostics).
 func (m *Manager) WorkerPIDs() []int {
+	var out []int
+	m.liveWorkers(func(_ fnKey, p *proc) { out = append(out, p.pid()) })
+	return out
+}
+
+// liveWorkers calls fn for every loaded version's live worker, under the
+// manager's and the version's locks, and returns the number of versions
+// loaded.
+func (m *Manager) liveWorkers(fn func(k fnKey, p *proc)) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []int
-	for _, f := range m.fns {
+	for k, f := range m.fns {
 		f.mu.Lock()
 		if f.w != nil && f.w.p.alive() {
-			out = append(out, f.w.p.pid())
+			fn(k, f.w.p)
 		}
 		f.mu.Unlock()
 	}
-	return out
+	return len(m.fns)
 }
 
 // reapLoop stops workers idle for longer than IdleTimeout.

@@ -117,10 +117,11 @@ func loadEtcdTrust(cfg *controlplane.Config, dir string) error {
 	if err != nil {
 		return fmt.Errorf("--etcd-pki-dir: %w", err)
 	}
-	if _, err := b.Source().Certificate(); err != nil {
+	src := b.Source()
+	if _, err := src.Certificate(); err != nil { // fail at start, not on the first dial
 		return fmt.Errorf("--etcd-pki-dir: %w", err)
 	}
-	cfg.EtcdTLS = pki.ClientTLS(pool, b.Source(), "")
+	cfg.EtcdTLS = pki.ClientTLS(pool, src, "")
 	return nil
 }
 
