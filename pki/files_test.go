@@ -1,10 +1,12 @@
 package pki_test
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/internal/poll"
 	"github.com/edgelab/edgelab/pki"
 )
 
@@ -54,4 +56,34 @@ func TestFileSourceReloadsARenewedCertificate(t *testing.T) {
 	if _, err := pki.NewFileSource(b.CertFile(), b.KeyFile()).Certificate(); err == nil {
 		t.Fatal("a fresh source loaded a garbage certificate")
 	}
+}
+
+// A Renewer writes a certificate at once and a new one (another serial)
+// into the same files when the first is due, and stops with its context.
+func TestRenewerRewritesTheBundleWhenDue(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := pki.Renewer{CA: ca, Bundle: pki.Bundle{Dir: dir, Name: "etcd"},
+		Leaf: pki.Leaf{Identity: pki.Identity{Kind: pki.KindEtcd, Name: "etcd"}, Lifetime: 1500 * time.Millisecond}}
+	due, err := r.Write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := r.Bundle.Source()
+	first, err := src.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx, due, func(err error) { t.Errorf("renewal: %v", err) }) }()
+	poll.True(t, 10*time.Second, "a renewed certificate in the bundle", func() bool {
+		c, err := src.Certificate()
+		return err == nil && c.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0
+	})
+	cancel()
+	<-done
 }
