@@ -195,8 +195,6 @@ const (
 	infoREC                = "rec"
 	infoFunctionName       = "function_name"
 	infoFunctionVersion    = "function_version"
-	// infoEgress carries the invocation's egress policy (egress.Policy.Encode).
-	infoEgress = "egress"
 )
 
 func infoToProto(i edge.Info) map[string]string {

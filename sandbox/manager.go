@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/edgelab/edgelab/eventtype"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/egress"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 	"github.com/edgelab/edgelab/sandbox/memcg"
 )
@@ -157,6 +159,10 @@ type Manager struct {
 	outcomes sync.Map // Outcome -> *atomic.Uint64
 
 	cgroups *memcg.Parent // nil: the RSS watchdog alone limits memory
+	// egress performs the workers' fetches, one client per egress policy.
+	egress egress.Clients
+	// network records whether workers get a network namespace of their own.
+	network *networkIsolation
 }
 
 var (
@@ -208,7 +214,8 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, fns: map[fnKey]*function{}, stop: make(chan struct{}), known: map[Outcome]*atomic.Uint64{}}
+	m := &Manager{cfg: cfg, fns: map[fnKey]*function{}, stop: make(chan struct{}), known: map[Outcome]*atomic.Uint64{},
+		network: &networkIsolation{logger: cfg.Logger}}
 	switch cfg.MemoryCgroup {
 	case "", "off":
 	case "auto":
@@ -258,6 +265,8 @@ func (m *Manager) startWorker(ctx context.Context, c Code) (*worker, []edge.Even
 		maxProcs:     max(m.cfg.WorkerMaxProcs, 0),
 		name:         name,
 		logger:       m.cfg.Logger,
+		fetch:        m.hostFetch,
+		network:      m.network,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -534,6 +543,21 @@ func (m *Manager) invoke(ctx context.Context, f *function, inv Invocation) Resul
 		return res
 	}
 	return finishResult(inv, limits, res, r.req, r.resp)
+}
+
+// WorkerNetworkIsolated reports whether the last worker started runs in
+// a network namespace of its own (it reaches no network; the node makes
+// its fetches), and when not, why the platform refused it.
+func (m *Manager) WorkerNetworkIsolated() (bool, error) { return m.network.isolated() }
+
+// hostFetch performs a worker's fetch under the invocation's egress
+// policy: every connection is checked on the address it dials.
+func (m *Manager) hostFetch(ctx context.Context, policy string, req *http.Request) (*http.Response, error) {
+	c, err := m.egress.ForEncoded(policy)
+	if err != nil {
+		return nil, fmt.Errorf("egress policy: %w", err)
+	}
+	return c.Do(req.WithContext(ctx))
 }
 
 // roundTrip sends inv to w with remaining time to run and returns the

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -43,6 +44,21 @@ type procConfig struct {
 	// name labels logs and errors ("auth:3").
 	name   string
 	logger *slog.Logger
+	// fetch performs the handlers' fetches the worker asks for (nil: none
+	// are allowed).
+	fetch HostFetch
+	// network says whether the worker gets a network namespace of its own.
+	network *networkIsolation
+}
+
+// pendingCall is a call waiting for its reply.
+type pendingCall struct {
+	ch       chan *frame
+	deadline time.Time
+	// invoke is set for an invocation, whose fetches are checked against
+	// egress (its encoded egress.Policy).
+	invoke bool
+	egress string
 }
 
 // proc is the host's handle on one worker process: it owns the process,
@@ -75,9 +91,15 @@ type proc struct {
 	// not read yet), for WorkerMemory.
 	rss atomic.Int64
 
-	mu       sync.Mutex
-	pending  map[uint64]chan *frame
-	nextID   uint64
+	// fetchCtx ends when the worker exits: its fetches on the host stop.
+	fetchCtx      context.Context
+	cancelFetches context.CancelFunc
+
+	mu      sync.Mutex
+	pending map[uint64]pendingCall
+	nextID  uint64
+	// closing is set when the worker has exited: no fetch starts after it.
+	closing  bool
 	reason   error // first recorded reason for killing the worker
 	deathErr error // set before dead is closed
 
@@ -109,38 +131,21 @@ func startProc(cfg procConfig) (*proc, error) {
 		in:      newFrameReader(conn),
 		readTok: make(chan struct{}, 1),
 		stderr:  &tailBuffer{max: 8 << 10},
-		pending: map[uint64]chan *frame{},
+		pending: map[uint64]pendingCall{},
 		exited:  make(chan struct{}),
 		dead:    make(chan struct{}),
 	}
-	cmd := exec.Command(cfg.command[0], cfg.command[1:]...)
-	cmd.Env = os.Environ()
-	if cfg.maxProcs > 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cfg.maxProcs))
-	}
-	cmd.Env = append(cmd.Env, cfg.env...)
-	cmd.Env = append(cmd.Env, EnvWorker+"=fd:3")
-	if cfg.maxStackMB > 0 {
-		cmd.Env = append(cmd.Env, EnvWorkerMaxStackMB+"="+strconv.Itoa(cfg.maxStackMB))
-	}
-	if cfg.memoryMB > 0 {
-		// The GC works harder from 90% of the limit, so garbage does not get
-		// a function killed; live data over the limit does.
-		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.Itoa(cfg.memoryMB*9/10)+"MiB")
-	}
-	cmd.ExtraFiles = []*os.File{childF}
-	cmd.Stdout = nil
-	cmd.Stderr = p.stderr
-	// The worker dies with the host: no orphans even if the host is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if cfg.cgroups != nil && cfg.memoryMB > 0 {
 		if p.cgroup, err = cfg.cgroups.New(cfg.name, int64(cfg.memoryMB)<<20); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("starting worker %s: %w", cfg.name, err)
 		}
 	}
+	p.fetchCtx, p.cancelFetches = context.WithCancel(context.Background())
 	p.started = time.Now()
-	if err := cmd.Start(); err != nil {
+	cmd, err := startWorkerCmd(func() *exec.Cmd { return workerCmd(cfg, childF, p.stderr) }, cfg.network)
+	if err != nil {
+		p.cancelFetches()
 		conn.Close()
 		p.removeCgroup()
 		return nil, fmt.Errorf("starting worker %s: %w", cfg.name, err)
@@ -164,6 +169,31 @@ func startProc(cfg procConfig) (*proc, error) {
 	return p, nil
 }
 
+// workerCmd is the worker's command line, environment and files.
+func workerCmd(cfg procConfig, childF *os.File, stderr io.Writer) *exec.Cmd {
+	cmd := exec.Command(cfg.command[0], cfg.command[1:]...)
+	cmd.Env = os.Environ()
+	if cfg.maxProcs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cfg.maxProcs))
+	}
+	cmd.Env = append(cmd.Env, cfg.env...)
+	cmd.Env = append(cmd.Env, EnvWorker+"=fd:3")
+	if cfg.maxStackMB > 0 {
+		cmd.Env = append(cmd.Env, EnvWorkerMaxStackMB+"="+strconv.Itoa(cfg.maxStackMB))
+	}
+	if cfg.memoryMB > 0 {
+		// The GC works harder from 90% of the limit, so garbage does not get
+		// a function killed; live data over the limit does.
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.Itoa(cfg.memoryMB*9/10)+"MiB")
+	}
+	cmd.ExtraFiles = []*os.File{childF}
+	cmd.Stdout = nil
+	cmd.Stderr = stderr
+	// The worker dies with the host: no orphans even if the host is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // waitExit reaps the process, then fails every pending call with the
@@ -172,6 +202,7 @@ func (p *proc) waitExit() {
 	defer p.wg.Done()
 	_ = p.cmd.Wait()
 	close(p.exited)
+	p.cancelFetches()
 	// Unblocks a reader; replies not read by now are lost with the worker.
 	p.conn.Close()
 	oomKilled := false
@@ -181,6 +212,7 @@ func (p *proc) waitExit() {
 		p.removeCgroup()
 	}
 	p.mu.Lock()
+	p.closing = true
 	if oomKilled && p.reason == nil {
 		p.reason = fmt.Errorf("%w: %s: the kernel killed the worker at its %d MB memory cgroup limit",
 			ErrMemoryLimit, p.cfg.name, p.cfg.memoryMB)
@@ -338,7 +370,12 @@ func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (
 	p.nextID++
 	p.calls.Add(1)
 	id := p.nextID
-	p.pending[id] = ch
+	deadline := time.Now().Add(limit)
+	call := pendingCall{ch: ch, deadline: deadline}
+	if im, ok := m.(*invokeMsg); ok {
+		call.invoke, call.egress = true, im.egress
+	}
+	p.pending[id] = call
 	others := len(p.pending) > 1
 	p.mu.Unlock()
 	defer func() {
@@ -346,7 +383,6 @@ func (p *proc) roundTrip(ctx context.Context, m outFrame, limit time.Duration) (
 		delete(p.pending, id)
 		p.mu.Unlock()
 	}()
-	deadline := time.Now().Add(limit)
 	if err := p.out.send(m, id, limit, others); err != nil {
 		p.kill(fmt.Errorf("%w: %s: sending to the worker: %w", ErrUnresponsive, p.cfg.name, err))
 		return nil, p.err()
@@ -436,6 +472,10 @@ func (p *proc) lead(ctx context.Context, id uint64, ch chan *frame, deadline tim
 		if err != nil {
 			return nil, err
 		}
+		if fetch := f.pb.GetFetch(); fetch != nil {
+			p.startFetch(f.id, fetch) // the worker's ids: not a reply
+			continue
+		}
 		if f.id == id {
 			return f, nil
 		}
@@ -444,7 +484,7 @@ func (p *proc) lead(ctx context.Context, id uint64, ch chan *frame, deadline tim
 		delete(p.pending, f.id)
 		p.mu.Unlock()
 		if ok {
-			other <- f
+			other.ch <- f
 		}
 	}
 }

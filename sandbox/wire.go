@@ -87,7 +87,8 @@ type invokeMsg struct {
 	fault   FetchFault
 	latency FetchLatency
 	// egress is the invocation's egress.Policy, encoded ("" = the zero
-	// policy); the worker's fetches are checked against it.
+	// policy). It stays on the host, which checks the worker's fetches
+	// against it (fetchproxy.go); the worker is never told.
 	egress string
 }
 
@@ -168,7 +169,6 @@ func (m *invokeMsg) appendFrame(b []byte, id uint64) ([]byte, error) {
 	if m.fault.Status != 0 {
 		b = appendInfo(b, infoFaultStatus, strconv.Itoa(m.fault.Status))
 	}
-	b = appendInfo(b, infoEgress, m.egress)
 	b = appendInfo(b, infoFetchLatency, m.latency.encode())
 	return endMsg(b, at), nil
 }
@@ -513,8 +513,6 @@ func (d *decoder) decodeInvoke(b []byte) (*invokeMsg, error) {
 				ferr = val
 			case infoFaultStatus:
 				status = val
-			case infoEgress:
-				m.egress = val
 			case infoFetchLatency:
 				m.latency = parseFetchLatency(val)
 			}

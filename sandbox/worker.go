@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -20,7 +19,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/edgelab/edgelab/edge"
-	"github.com/edgelab/edgelab/egress"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -76,7 +74,6 @@ func runWorker(addr string, opts workerOptions) int {
 	defer stopBeat()
 	w := &workerServer{
 		out:     newFrameWriter(conn),
-		clients: &egress.Clients{},
 		runners: newRunnerPool(),
 		opts:    opts,
 	}
@@ -158,8 +155,9 @@ func dialHost(addr string) (net.Conn, error) {
 // on its own goroutine (the host bounds how many are in flight).
 type workerServer struct {
 	out *frameWriter
-	// clients perform the handlers' fetches, one per egress policy.
-	clients *egress.Clients
+	// fetches are the handlers' fetches waiting for the host (which
+	// performs them: see fetchproxy.go).
+	fetches fetchCalls
 	opts    workerOptions
 	// runners run the invocations (see dispatch); never closed: they live
 	// as long as the process.
@@ -195,13 +193,15 @@ func (w *workerServer) serve(in *frameReader) error {
 			id := f.id
 			w.inflight.Add(1)
 			w.dispatch(func() {
-				w.invoke(m, func(res *resultMsg) {
+				w.invoke(m, id, func(res *resultMsg) {
 					w.reply(id, res)
 				})
 			})
 			continue
 		}
 		switch m := f.pb.GetMsg().(type) {
+		case *edgelabv1.WorkerFrame_FetchResult:
+			w.fetches.deliver(f.id, m.FetchResult)
 		case *edgelabv1.WorkerFrame_Load:
 			res := w.load(m.Load)
 			if err := w.out.write(&edgelabv1.WorkerFrame{Id: f.id, Msg: &edgelabv1.WorkerFrame_LoadResult{LoadResult: res}}, 0); err != nil {
@@ -344,8 +344,8 @@ func (w *workerServer) put(p *program, discard bool) {
 	w.idle = append(w.idle, p)
 }
 
-// invoke runs one invocation and calls reply exactly once with its result.
-func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
+// invoke runs invocation id and calls reply exactly once with its result.
+func (w *workerServer) invoke(inv *invokeMsg, id uint64, reply func(*resultMsg)) {
 	e := inv.event
 	timeout := inv.timeout
 	if timeout <= 0 {
@@ -374,7 +374,7 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 	// The handler runs on this goroutine; on timeout, reply is called
 	// from the timer's goroutine while this one may stay blocked.
 	p.run(context.Background(), e, info, inv.req, inv.resp, timeout,
-		inv.fault.wrap(inv.latency.wrap(w.fetcher(inv.egress))),
+		inv.fault.wrap(inv.latency.wrap(w.hostFetcher(id))),
 		func(r callResult) {
 			w.put(p, r.kind == kindTimeout || r.kind == kindTimeoutStuck)
 			release(tok)
@@ -384,16 +384,4 @@ func (w *workerServer) invoke(inv *invokeMsg, reply func(*resultMsg)) {
 			}
 			reply(out)
 		})
-}
-
-// fetcher returns the fetch of an invocation whose egress policy is
-// encoded as policy.
-func (w *workerServer) fetcher(policy string) FetchFunc {
-	return func(ctx context.Context, req *http.Request) (*http.Response, error) {
-		c, err := w.clients.ForEncoded(policy)
-		if err != nil {
-			return nil, err
-		}
-		return c.Do(req.WithContext(ctx))
-	}
 }

@@ -29,7 +29,7 @@ func ViewerRequest(ctx context.Context, req *edge.Request) (*edge.Response, erro
 		t.Helper()
 		got := make(chan *resultMsg, 1)
 		inv := viewerReq("fn", "/")
-		w.invoke(&invokeMsg{event: edge.ViewerRequest, req: inv.Request, timeout: timeout, info: inv.Info},
+		w.invoke(&invokeMsg{event: edge.ViewerRequest, req: inv.Request, timeout: timeout, info: inv.Info}, 1,
 			func(r *resultMsg) { got <- r })
 		select {
 		case r := <-got:

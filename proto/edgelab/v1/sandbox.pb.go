@@ -34,6 +34,8 @@ type WorkerFrame struct {
 	//	*WorkerFrame_LoadResult
 	//	*WorkerFrame_Invoke
 	//	*WorkerFrame_InvokeResult
+	//	*WorkerFrame_Fetch
+	//	*WorkerFrame_FetchResult
 	Msg           isWorkerFrame_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -119,6 +121,24 @@ func (x *WorkerFrame) GetInvokeResult() *WorkerInvokeResult {
 	return nil
 }
 
+func (x *WorkerFrame) GetFetch() *WorkerFetch {
+	if x != nil {
+		if x, ok := x.Msg.(*WorkerFrame_Fetch); ok {
+			return x.Fetch
+		}
+	}
+	return nil
+}
+
+func (x *WorkerFrame) GetFetchResult() *WorkerFetchResult {
+	if x != nil {
+		if x, ok := x.Msg.(*WorkerFrame_FetchResult); ok {
+			return x.FetchResult
+		}
+	}
+	return nil
+}
+
 type isWorkerFrame_Msg interface {
 	isWorkerFrame_Msg()
 }
@@ -139,6 +159,14 @@ type WorkerFrame_InvokeResult struct {
 	InvokeResult *WorkerInvokeResult `protobuf:"bytes,5,opt,name=invoke_result,json=invokeResult,proto3,oneof"`
 }
 
+type WorkerFrame_Fetch struct {
+	Fetch *WorkerFetch `protobuf:"bytes,6,opt,name=fetch,proto3,oneof"`
+}
+
+type WorkerFrame_FetchResult struct {
+	FetchResult *WorkerFetchResult `protobuf:"bytes,7,opt,name=fetch_result,json=fetchResult,proto3,oneof"`
+}
+
 func (*WorkerFrame_Load) isWorkerFrame_Msg() {}
 
 func (*WorkerFrame_LoadResult) isWorkerFrame_Msg() {}
@@ -146,6 +174,10 @@ func (*WorkerFrame_LoadResult) isWorkerFrame_Msg() {}
 func (*WorkerFrame_Invoke) isWorkerFrame_Msg() {}
 
 func (*WorkerFrame_InvokeResult) isWorkerFrame_Msg() {}
+
+func (*WorkerFrame_Fetch) isWorkerFrame_Msg() {}
+
+func (*WorkerFrame_FetchResult) isWorkerFrame_Msg() {}
 
 // WorkerLoad asks the worker to compile a function version.
 type WorkerLoad struct {
@@ -434,19 +466,246 @@ func (x *WorkerInvokeResult) GetLogs() []*LogLine {
 	return nil
 }
 
+// WorkerFetch (worker to host) asks the host to perform a handler's
+// edge.Fetch: a worker makes no network connection of its own. Its frame
+// id is the worker's own; the WorkerFetchResult echoes it.
+type WorkerFetch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The frame id of the WorkerInvoke making the call: the host applies
+	// the egress policy it sent with that invocation, and refuses a fetch
+	// for an invocation that is not in flight.
+	Invocation uint64          `protobuf:"varint,1,opt,name=invocation,proto3" json:"invocation,omitempty"`
+	Method     string          `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Url        string          `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Header     []*WorkerHeader `protobuf:"bytes,4,rep,name=header,proto3" json:"header,omitempty"`
+	Body       []byte          `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	// The time left to the handler's deadline.
+	Timeout       *durationpb.Duration `protobuf:"bytes,6,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerFetch) Reset() {
+	*x = WorkerFetch{}
+	mi := &file_edgelab_v1_sandbox_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerFetch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerFetch) ProtoMessage() {}
+
+func (x *WorkerFetch) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_sandbox_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerFetch.ProtoReflect.Descriptor instead.
+func (*WorkerFetch) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_sandbox_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WorkerFetch) GetInvocation() uint64 {
+	if x != nil {
+		return x.Invocation
+	}
+	return 0
+}
+
+func (x *WorkerFetch) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *WorkerFetch) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *WorkerFetch) GetHeader() []*WorkerHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *WorkerFetch) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *WorkerFetch) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+// WorkerFetchResult (host to worker) is a fetch's response, its body read
+// up to edge.MaxFetchBodyBytes and one byte more, or why there is none.
+type WorkerFetchResult struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Status int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Header []*WorkerHeader        `protobuf:"bytes,2,rep,name=header,proto3" json:"header,omitempty"`
+	Body   []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// Set when there is no response.
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// The egress policy refused the address (error names it).
+	EgressDenied  bool `protobuf:"varint,5,opt,name=egress_denied,json=egressDenied,proto3" json:"egress_denied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerFetchResult) Reset() {
+	*x = WorkerFetchResult{}
+	mi := &file_edgelab_v1_sandbox_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerFetchResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerFetchResult) ProtoMessage() {}
+
+func (x *WorkerFetchResult) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_sandbox_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerFetchResult.ProtoReflect.Descriptor instead.
+func (*WorkerFetchResult) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_sandbox_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *WorkerFetchResult) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *WorkerFetchResult) GetHeader() []*WorkerHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *WorkerFetchResult) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *WorkerFetchResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *WorkerFetchResult) GetEgressDenied() bool {
+	if x != nil {
+		return x.EgressDenied
+	}
+	return false
+}
+
+// WorkerHeader is one header name with its values, as bytes: HTTP allows
+// values that are not UTF-8, which a proto string refuses.
+type WorkerHeader struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          []byte                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        [][]byte               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerHeader) Reset() {
+	*x = WorkerHeader{}
+	mi := &file_edgelab_v1_sandbox_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerHeader) ProtoMessage() {}
+
+func (x *WorkerHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_edgelab_v1_sandbox_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerHeader.ProtoReflect.Descriptor instead.
+func (*WorkerHeader) Descriptor() ([]byte, []int) {
+	return file_edgelab_v1_sandbox_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WorkerHeader) GetName() []byte {
+	if x != nil {
+		return x.Name
+	}
+	return nil
+}
+
+func (x *WorkerHeader) GetValues() [][]byte {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_edgelab_v1_sandbox_proto protoreflect.FileDescriptor
 
 const file_edgelab_v1_sandbox_proto_rawDesc = "" +
 	"\n" +
 	"\x18edgelab/v1/sandbox.proto\x12\n" +
-	"edgelab.v1\x1a\x16edgelab/v1/types.proto\x1a\x1egoogle/protobuf/duration.proto\"\x8e\x02\n" +
+	"edgelab.v1\x1a\x16edgelab/v1/types.proto\x1a\x1egoogle/protobuf/duration.proto\"\x83\x03\n" +
 	"\vWorkerFrame\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12,\n" +
 	"\x04load\x18\x02 \x01(\v2\x16.edgelab.v1.WorkerLoadH\x00R\x04load\x12?\n" +
 	"\vload_result\x18\x03 \x01(\v2\x1c.edgelab.v1.WorkerLoadResultH\x00R\n" +
 	"loadResult\x122\n" +
 	"\x06invoke\x18\x04 \x01(\v2\x18.edgelab.v1.WorkerInvokeH\x00R\x06invoke\x12E\n" +
-	"\rinvoke_result\x18\x05 \x01(\v2\x1e.edgelab.v1.WorkerInvokeResultH\x00R\finvokeResultB\x05\n" +
+	"\rinvoke_result\x18\x05 \x01(\v2\x1e.edgelab.v1.WorkerInvokeResultH\x00R\finvokeResult\x12/\n" +
+	"\x05fetch\x18\x06 \x01(\v2\x17.edgelab.v1.WorkerFetchH\x00R\x05fetch\x12B\n" +
+	"\ffetch_result\x18\a \x01(\v2\x1d.edgelab.v1.WorkerFetchResultH\x00R\vfetchResultB\x05\n" +
 	"\x03msg\"i\n" +
 	"\n" +
 	"WorkerLoad\x127\n" +
@@ -474,7 +733,25 @@ const file_edgelab_v1_sandbox_proto_rawDesc = "" +
 	"error_kind\x18\x04 \x01(\tR\terrorKind\x125\n" +
 	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x12\n" +
 	"\x04cold\x18\x06 \x01(\bR\x04cold\x12'\n" +
-	"\x04logs\x18\a \x03(\v2\x13.edgelab.v1.LogLineR\x04logsB7Z5github.com/edgelab/edgelab/proto/edgelab/v1;edgelabv1b\x06proto3"
+	"\x04logs\x18\a \x03(\v2\x13.edgelab.v1.LogLineR\x04logs\"\xd2\x01\n" +
+	"\vWorkerFetch\x12\x1e\n" +
+	"\n" +
+	"invocation\x18\x01 \x01(\x04R\n" +
+	"invocation\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x120\n" +
+	"\x06header\x18\x04 \x03(\v2\x18.edgelab.v1.WorkerHeaderR\x06header\x12\x12\n" +
+	"\x04body\x18\x05 \x01(\fR\x04body\x123\n" +
+	"\atimeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xac\x01\n" +
+	"\x11WorkerFetchResult\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\x05R\x06status\x120\n" +
+	"\x06header\x18\x02 \x03(\v2\x18.edgelab.v1.WorkerHeaderR\x06header\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12#\n" +
+	"\regress_denied\x18\x05 \x01(\bR\fegressDenied\":\n" +
+	"\fWorkerHeader\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\fR\x04name\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\fR\x06valuesB7Z5github.com/edgelab/edgelab/proto/edgelab/v1;edgelabv1b\x06proto3"
 
 var (
 	file_edgelab_v1_sandbox_proto_rawDescOnce sync.Once
@@ -488,43 +765,51 @@ func file_edgelab_v1_sandbox_proto_rawDescGZIP() []byte {
 	return file_edgelab_v1_sandbox_proto_rawDescData
 }
 
-var file_edgelab_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_edgelab_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_edgelab_v1_sandbox_proto_goTypes = []any{
 	(*WorkerFrame)(nil),         // 0: edgelab.v1.WorkerFrame
 	(*WorkerLoad)(nil),          // 1: edgelab.v1.WorkerLoad
 	(*WorkerLoadResult)(nil),    // 2: edgelab.v1.WorkerLoadResult
 	(*WorkerInvoke)(nil),        // 3: edgelab.v1.WorkerInvoke
 	(*WorkerInvokeResult)(nil),  // 4: edgelab.v1.WorkerInvokeResult
-	nil,                         // 5: edgelab.v1.WorkerInvoke.InfoEntry
-	(*FunctionVersion)(nil),     // 6: edgelab.v1.FunctionVersion
-	(EventType)(0),              // 7: edgelab.v1.EventType
-	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
-	(*HttpRequest)(nil),         // 9: edgelab.v1.HttpRequest
-	(*HttpResponse)(nil),        // 10: edgelab.v1.HttpResponse
-	(*LogLine)(nil),             // 11: edgelab.v1.LogLine
+	(*WorkerFetch)(nil),         // 5: edgelab.v1.WorkerFetch
+	(*WorkerFetchResult)(nil),   // 6: edgelab.v1.WorkerFetchResult
+	(*WorkerHeader)(nil),        // 7: edgelab.v1.WorkerHeader
+	nil,                         // 8: edgelab.v1.WorkerInvoke.InfoEntry
+	(*FunctionVersion)(nil),     // 9: edgelab.v1.FunctionVersion
+	(EventType)(0),              // 10: edgelab.v1.EventType
+	(*durationpb.Duration)(nil), // 11: google.protobuf.Duration
+	(*HttpRequest)(nil),         // 12: edgelab.v1.HttpRequest
+	(*HttpResponse)(nil),        // 13: edgelab.v1.HttpResponse
+	(*LogLine)(nil),             // 14: edgelab.v1.LogLine
 }
 var file_edgelab_v1_sandbox_proto_depIdxs = []int32{
 	1,  // 0: edgelab.v1.WorkerFrame.load:type_name -> edgelab.v1.WorkerLoad
 	2,  // 1: edgelab.v1.WorkerFrame.load_result:type_name -> edgelab.v1.WorkerLoadResult
 	3,  // 2: edgelab.v1.WorkerFrame.invoke:type_name -> edgelab.v1.WorkerInvoke
 	4,  // 3: edgelab.v1.WorkerFrame.invoke_result:type_name -> edgelab.v1.WorkerInvokeResult
-	6,  // 4: edgelab.v1.WorkerLoad.function:type_name -> edgelab.v1.FunctionVersion
-	7,  // 5: edgelab.v1.WorkerLoadResult.entry_points:type_name -> edgelab.v1.EventType
-	8,  // 6: edgelab.v1.WorkerLoadResult.duration:type_name -> google.protobuf.Duration
-	7,  // 7: edgelab.v1.WorkerInvoke.event_type:type_name -> edgelab.v1.EventType
-	9,  // 8: edgelab.v1.WorkerInvoke.request:type_name -> edgelab.v1.HttpRequest
-	10, // 9: edgelab.v1.WorkerInvoke.response:type_name -> edgelab.v1.HttpResponse
-	8,  // 10: edgelab.v1.WorkerInvoke.timeout:type_name -> google.protobuf.Duration
-	5,  // 11: edgelab.v1.WorkerInvoke.info:type_name -> edgelab.v1.WorkerInvoke.InfoEntry
-	9,  // 12: edgelab.v1.WorkerInvokeResult.request:type_name -> edgelab.v1.HttpRequest
-	10, // 13: edgelab.v1.WorkerInvokeResult.response:type_name -> edgelab.v1.HttpResponse
-	8,  // 14: edgelab.v1.WorkerInvokeResult.duration:type_name -> google.protobuf.Duration
-	11, // 15: edgelab.v1.WorkerInvokeResult.logs:type_name -> edgelab.v1.LogLine
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	5,  // 4: edgelab.v1.WorkerFrame.fetch:type_name -> edgelab.v1.WorkerFetch
+	6,  // 5: edgelab.v1.WorkerFrame.fetch_result:type_name -> edgelab.v1.WorkerFetchResult
+	9,  // 6: edgelab.v1.WorkerLoad.function:type_name -> edgelab.v1.FunctionVersion
+	10, // 7: edgelab.v1.WorkerLoadResult.entry_points:type_name -> edgelab.v1.EventType
+	11, // 8: edgelab.v1.WorkerLoadResult.duration:type_name -> google.protobuf.Duration
+	10, // 9: edgelab.v1.WorkerInvoke.event_type:type_name -> edgelab.v1.EventType
+	12, // 10: edgelab.v1.WorkerInvoke.request:type_name -> edgelab.v1.HttpRequest
+	13, // 11: edgelab.v1.WorkerInvoke.response:type_name -> edgelab.v1.HttpResponse
+	11, // 12: edgelab.v1.WorkerInvoke.timeout:type_name -> google.protobuf.Duration
+	8,  // 13: edgelab.v1.WorkerInvoke.info:type_name -> edgelab.v1.WorkerInvoke.InfoEntry
+	12, // 14: edgelab.v1.WorkerInvokeResult.request:type_name -> edgelab.v1.HttpRequest
+	13, // 15: edgelab.v1.WorkerInvokeResult.response:type_name -> edgelab.v1.HttpResponse
+	11, // 16: edgelab.v1.WorkerInvokeResult.duration:type_name -> google.protobuf.Duration
+	14, // 17: edgelab.v1.WorkerInvokeResult.logs:type_name -> edgelab.v1.LogLine
+	7,  // 18: edgelab.v1.WorkerFetch.header:type_name -> edgelab.v1.WorkerHeader
+	11, // 19: edgelab.v1.WorkerFetch.timeout:type_name -> google.protobuf.Duration
+	7,  // 20: edgelab.v1.WorkerFetchResult.header:type_name -> edgelab.v1.WorkerHeader
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_edgelab_v1_sandbox_proto_init() }
@@ -538,6 +823,8 @@ func file_edgelab_v1_sandbox_proto_init() {
 		(*WorkerFrame_LoadResult)(nil),
 		(*WorkerFrame_Invoke)(nil),
 		(*WorkerFrame_InvokeResult)(nil),
+		(*WorkerFrame_Fetch)(nil),
+		(*WorkerFrame_FetchResult)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -545,7 +832,7 @@ func file_edgelab_v1_sandbox_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgelab_v1_sandbox_proto_rawDesc), len(file_edgelab_v1_sandbox_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
