@@ -23,7 +23,7 @@ func TestWorkerHasNoNetworkOfItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newTestManager(t, nil)
+	m := newTestManager(t, func(c *ManagerConfig) { c.IsolateNetwork = true })
 	if err := m.Load(t.Context(), code("fetcher", fetcherSrc)); err != nil {
 		t.Fatal(err)
 	}
