@@ -75,10 +75,11 @@ func (p *proc) hostFetch(policy string, deadline time.Time, f *edgelabv1.WorkerF
 	if timeout <= 0 {
 		timeout = edge.DefaultFetchTimeout
 	}
+	if d := time.Now().Add(timeout); d.Before(deadline) {
+		deadline = d
+	}
 	ctx, cancel := context.WithDeadline(p.fetchCtx, deadline)
 	defer cancel()
-	ctx, cancel2 := context.WithTimeout(ctx, timeout)
-	defer cancel2()
 	req, err := http.NewRequestWithContext(ctx, f.GetMethod(), f.GetUrl(), bytes.NewReader(f.GetBody()))
 	if err != nil {
 		return fetchError(err)
