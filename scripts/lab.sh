@@ -34,7 +34,7 @@
 #   EDGELAB_NO_DEMO=1      up without deploying the sample distribution
 #   EDGELAB_PROFILE        propagation profile of the control planes (default, realistic, instant)
 #   EDGELAB_CHAOS_EXCLUDE  scenario names the default lists of chaos and chaos-allinone leave
-#                          out (default "rec-killed"; "" runs every one)
+#                          out (default none: every one runs)
 # `up` writes the settings it used to build/lab-<project>.env; the other commands read it,
 # so `scripts/lab.sh smoke` finds the ports `up` chose, and the endpoints to
 # build/lab-<project>.json (lab.json's shape, for `edgectl chaos run --lab compose`).
@@ -197,12 +197,12 @@ switch_profile() {
 }
 
 # default_scenarios sets DEFAULT_SCENARIOS to deploy/scenarios/*.yaml less
-# the names in EDGELAB_CHAOS_EXCLUDE (default rec-killed: run it by naming it).
+# the names in EDGELAB_CHAOS_EXCLUDE (default none).
 default_scenarios() {
   local f
   DEFAULT_SCENARIOS=()
   for f in deploy/scenarios/*.yaml; do
-    if [[ " ${EDGELAB_CHAOS_EXCLUDE-rec-killed} " == *" $(basename "$f" .yaml) "* ]]; then
+    if [[ " ${EDGELAB_CHAOS_EXCLUDE-} " == *" $(basename "$f" .yaml) "* ]]; then
       log "chaos $(basename "$f" .yaml): not in the default list (EDGELAB_CHAOS_EXCLUDE; name the file to run it)"
       continue
     fi
