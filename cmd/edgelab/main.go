@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgelab/edgelab/internal/certscmd"
 	"github.com/edgelab/edgelab/lab"
 	"github.com/edgelab/edgelab/latency"
 	"github.com/edgelab/edgelab/sandbox"
@@ -39,7 +40,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUp(stdout, stderr), newCerts(stdout))
+	root.AddCommand(newUp(stdout, stderr), certscmd.New(stdout))
 	return root
 }
 

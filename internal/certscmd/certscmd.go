@@ -1,4 +1,7 @@
-package main
+// Package certscmd is `edgelab certs`: the lab CA and a certificate for
+// every component of a lab made of separate processes (the compose lab, the
+// k8s manifests), written to a directory and, for Kubernetes, as Secrets.
+package certscmd
 
 import (
 	"fmt"
@@ -17,6 +20,8 @@ import (
 
 type certsFlags struct {
 	dir           string
+	k8sSecrets    string
+	k8sNamespace  string
 	controlPlanes []string
 	nodes         []string
 	users         []string
@@ -29,7 +34,8 @@ type certsFlags struct {
 // members and the control planes, never to nodes or users.
 const etcdDir = "etcd"
 
-func newCerts(stdout io.Writer) *cobra.Command {
+// New returns the `certs` command; it reports what it wrote to stdout.
+func New(stdout io.Writer) *cobra.Command {
 	var f certsFlags
 	cmd := &cobra.Command{
 		Use:   "certs",
@@ -42,27 +48,38 @@ as a SPIFFE-style URI SAN and is valid for its name as a DNS name (the compose
 service name), localhost and 127.0.0.1. Running it again renews every
 certificate; the processes pick the new files up on their next handshake.
 
-Nodes are given as id@region[@host]; host defaults to the id.
+Nodes are given as id@region[@host], control planes and etcd members as
+name[@host]; host (the DNS name the others dial) defaults to the id.
 
 With --etcd-members, a second CA of etcd's own goes to DIR/etcd with a
 certificate for every member (server and peer, valid for its name) and an etcd
 client certificate for every control plane: run etcd with --cert-file,
 --key-file, --trusted-ca-file and --client-cert-auth (and the --peer-*
 equivalents) on DIR/etcd/<member>.*, and the control planes with
---etcd-pki-dir DIR/etcd. Nodes and users get no certificate etcd accepts.`,
+--etcd-pki-dir DIR/etcd. Nodes and users get no certificate etcd accepts.
+
+With --k8s-secrets FILE, the same credentials also go to FILE as Kubernetes
+Secrets (kubectl apply -f FILE), one per workload: a name's trailing -N is a
+StatefulSet pod's ordinal, so controlplane-0 and controlplane-1 share the
+Secret edgelab-pki-controlplane, which holds ca.crt, each pod's <name>.crt and
+<name>.key, and (for control planes) admin.token; etcd's go to
+edgelab-etcd-pki-<workload>. deploy/k8s/pki.sh runs it for the manifests.`,
 		Example: `  edgelab certs --dir ./pki --controlplanes cp1,cp2 \
       --nodes use1-a@us-east-1@edge-use1-a,euw1-a@eu-west-1@edge-euw1-a --users gateway,chaos \
-      --etcd-members etcd1,etcd2,etcd3`,
+      --etcd-members etcd1,etcd2,etcd3
+  deploy/k8s/pki.sh     # the k8s manifests' Secrets`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCerts(f, stdout) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.dir, "dir", "pki", "directory for ca.crt, ca.key (0600), <name>.crt, <name>.key (0600) and admin.token (0600)")
-	fl.StringSliceVar(&f.controlPlanes, "controlplanes", nil, "control-plane replica ids")
+	fl.StringSliceVar(&f.controlPlanes, "controlplanes", nil, "control-plane replicas as id[@host]")
 	fl.StringSliceVar(&f.nodes, "nodes", nil, "edge nodes as id@region[@host]")
 	fl.StringSliceVar(&f.users, "users", nil, "tools (gateway, chaos); they get the viewer role, more with a token")
-	fl.StringSliceVar(&f.etcdMembers, "etcd-members", nil, "etcd member names (their hosts): writes etcd's CA and certificates to DIR/etcd")
+	fl.StringSliceVar(&f.etcdMembers, "etcd-members", nil, "etcd members as name[@host]: writes etcd's CA and certificates to DIR/etcd")
 	fl.DurationVar(&f.lifetime, "lifetime", 30*24*time.Hour, "certificate lifetime")
+	fl.StringVar(&f.k8sSecrets, "k8s-secrets", "", "also write every credential to this file as Kubernetes Secrets (mode 0600)")
+	fl.StringVar(&f.k8sNamespace, "k8s-namespace", "edgelab", "namespace of the --k8s-secrets Secrets")
 	return cmd
 }
 
@@ -74,20 +91,34 @@ func runCerts(f certsFlags, stdout io.Writer) error {
 	if err := issueAll(f.dir, leaves, stdout); err != nil {
 		return err
 	}
+	var etcd []pki.Leaf
 	if len(f.etcdMembers) > 0 {
-		if err := issueAll(filepath.Join(f.dir, etcdDir), etcdLeaves(f), stdout); err != nil {
+		if etcd, err = etcdLeaves(f); err != nil {
+			return err
+		}
+		if err := issueAll(filepath.Join(f.dir, etcdDir), etcd, stdout); err != nil {
 			return err
 		}
 	}
-	return writeAdminToken(filepath.Join(f.dir, "admin.token"), stdout)
+	if err := writeAdminToken(filepath.Join(f.dir, adminToken), stdout); err != nil {
+		return err
+	}
+	if f.k8sSecrets == "" {
+		return nil
+	}
+	return writeK8sSecrets(f, leaves, etcd, stdout)
 }
 
 // componentLeaves are the lab CA's certificates: control planes, nodes,
 // users.
 func componentLeaves(f certsFlags) ([]pki.Leaf, error) {
 	var leaves []pki.Leaf
-	for _, id := range f.controlPlanes {
-		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindControlPlane, Name: id}, id, f.lifetime))
+	for _, c := range f.controlPlanes {
+		id, host, err := nameHost("--controlplanes", c)
+		if err != nil {
+			return nil, err
+		}
+		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindControlPlane, Name: id}, host, f.lifetime))
 	}
 	for _, n := range f.nodes {
 		parts := strings.Split(n, "@")
@@ -108,15 +139,35 @@ func componentLeaves(f certsFlags) ([]pki.Leaf, error) {
 
 // etcdLeaves are etcd's CA's certificates: every member, and every control
 // plane as etcd's client.
-func etcdLeaves(f certsFlags) []pki.Leaf {
+func etcdLeaves(f certsFlags) ([]pki.Leaf, error) {
 	var leaves []pki.Leaf
 	for _, m := range f.etcdMembers {
-		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindEtcd, Name: m}, m, f.lifetime))
+		name, host, err := nameHost("--etcd-members", m)
+		if err != nil {
+			return nil, err
+		}
+		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindEtcd, Name: name}, host, f.lifetime))
 	}
-	for _, id := range f.controlPlanes {
-		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindControlPlane, Name: id}, id, f.lifetime))
+	for _, c := range f.controlPlanes {
+		id, host, err := nameHost("--controlplanes", c)
+		if err != nil {
+			return nil, err
+		}
+		leaves = append(leaves, componentLeaf(pki.Identity{Kind: pki.KindControlPlane, Name: id}, host, f.lifetime))
 	}
-	return leaves
+	return leaves, nil
+}
+
+// nameHost splits name[@host]; host defaults to name.
+func nameHost(flag, s string) (name, host string, err error) {
+	name, host, found := strings.Cut(s, "@")
+	switch {
+	case name == "" || (found && host == "") || strings.Contains(host, "@"):
+		return "", "", fmt.Errorf("%s %q: want name[@host]", flag, s)
+	case !found:
+		host = name
+	}
+	return name, host, nil
 }
 
 // issueAll creates (or reuses) the CA in dir and writes a bundle for each
@@ -142,6 +193,9 @@ func issueAll(dir string, leaves []pki.Leaf, stdout io.Writer) error {
 func componentLeaf(id pki.Identity, host string, life time.Duration) pki.Leaf {
 	return pki.Leaf{Identity: id, Lifetime: life, DNSNames: []string{host, "localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}
 }
+
+// adminToken is the admin token's file in --dir.
+const adminToken = "admin.token"
 
 // writeAdminToken creates the admin token once; later runs keep it.
 func writeAdminToken(path string, stdout io.Writer) error {
