@@ -46,6 +46,7 @@ type workload struct {
 	template    corev1.PodTemplateSpec
 	claimNames  []string
 	serviceName string
+	replicas    int32
 }
 
 type manifests struct {
@@ -97,13 +98,13 @@ func decode(m *manifests, doc []byte) error {
 		if err := strict(&d); err != nil {
 			return err
 		}
-		m.workloads = append(m.workloads, workload{kind: "Deployment", name: d.Name, selector: d.Spec.Selector, template: d.Spec.Template})
+		m.workloads = append(m.workloads, workload{kind: "Deployment", name: d.Name, selector: d.Spec.Selector, template: d.Spec.Template, replicas: replicas(d.Spec.Replicas)})
 	case "apps/v1/StatefulSet":
 		var s appsv1.StatefulSet
 		if err := strict(&s); err != nil {
 			return err
 		}
-		w := workload{kind: "StatefulSet", name: s.Name, selector: s.Spec.Selector, template: s.Spec.Template, serviceName: s.Spec.ServiceName}
+		w := workload{kind: "StatefulSet", name: s.Name, selector: s.Spec.Selector, template: s.Spec.Template, serviceName: s.Spec.ServiceName, replicas: replicas(s.Spec.Replicas)}
 		for _, c := range s.Spec.VolumeClaimTemplates {
 			w.claimNames = append(w.claimNames, c.Name)
 		}
@@ -112,6 +113,14 @@ func decode(m *manifests, doc []byte) error {
 		return fmt.Errorf("unexpected kind %s/%s", tm.APIVersion, tm.Kind)
 	}
 	return nil
+}
+
+// replicas is a workload's replica count (Kubernetes' default 1).
+func replicas(r *int32) int32 {
+	if r == nil {
+		return 1
+	}
+	return *r
 }
 
 func loadKustomization(t *testing.T) kustomization {
