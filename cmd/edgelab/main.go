@@ -54,6 +54,7 @@ type upFlags struct {
 	controlPlanes  int
 	basePort       int
 	memoryCgroup   string
+	isolateNetwork bool
 	verbose        bool
 	exitWhenReady  bool
 	insecure       bool
@@ -100,6 +101,7 @@ that off.`,
 	fl.BoolVar(&f.oneTier, "one-tier", false, "leave out the regional edge caches: PoPs go to the origin themselves")
 	fl.IntVar(&f.controlPlanes, "control-planes", 2, "control-plane replicas")
 	fl.IntVar(&f.basePort, "base-port", lab.DefaultBasePort, "first port (control plane); 0 picks free ports")
+	fl.BoolVar(&f.isolateNetwork, "isolate-worker-network", false, "start each function worker in user and network namespaces of its own, where the platform allows them (the nodes make the workers' edge.Fetch calls either way)")
 	fl.StringVar(&f.memoryCgroup, "memory-cgroup", "auto", "where the kernel enforces function workers' memory limits: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every component to stderr")
 	fl.BoolVar(&f.exitWhenReady, "exit-when-ready", false, "stop as soon as the lab is ready (smoke tests)")
@@ -143,20 +145,21 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	l, err := lab.Start(ctx, lab.Config{
-		DataDir:        f.dataDir,
-		Topology:       topo,
-		Profile:        f.profile,
-		Regions:        f.regions,
-		NodesPerRegion: f.nodesPerRegion,
-		OneTier:        f.oneTier,
-		ControlPlanes:  f.controlPlanes,
-		BasePort:       f.basePort,
-		MemoryCgroup:   f.memoryCgroup,
-		Logger:         logger,
-		Progress:       stderr,
-		Insecure:       f.insecure,
-		LatencyScale:   scale,
-		FetchRegions:   fetch,
+		DataDir:              f.dataDir,
+		Topology:             topo,
+		Profile:              f.profile,
+		Regions:              f.regions,
+		NodesPerRegion:       f.nodesPerRegion,
+		OneTier:              f.oneTier,
+		ControlPlanes:        f.controlPlanes,
+		BasePort:             f.basePort,
+		MemoryCgroup:         f.memoryCgroup,
+		IsolateWorkerNetwork: f.isolateNetwork,
+		Logger:               logger,
+		Progress:             stderr,
+		Insecure:             f.insecure,
+		LatencyScale:         scale,
+		FetchRegions:         fetch,
 	})
 	if err != nil {
 		return err
