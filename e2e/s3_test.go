@@ -39,7 +39,8 @@ func TestComposeLabS3Origin(t *testing.T) {
 	if first.Header.Get("Last-Modified") == "" {
 		t.Error("no Last-Modified")
 	}
-	if want := "object edgelab-assets/" + key + " from assets"; !strings.Contains(string(body), want) {
+	// The origin path (/edgelab-assets, the bucket) is prefixed to the URI: the key is assets/<key>.
+	if want := "object edgelab-assets/assets/" + key + " from assets"; !strings.Contains(string(body), want) {
 		t.Errorf("body %q, want it to name %q", body, want)
 	}
 	if got := first.Header.Get("X-Cache"); got != "Miss from edgelab" {
