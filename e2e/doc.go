@@ -7,7 +7,9 @@
 // control-plane port, applies a distribution, waits for Deployed and requests
 // through the gateway from two viewer regions (X-Edgelab-Node, X-Cache,
 // X-Edgelab-Functions). TestComposeLabDemo checks the tour's claims about the
-// sample distribution lab.sh deploys.
+// sample distribution lab.sh deploys, and TestComposeLabS3Origin its
+// /assets/* from the S3-mode origin (status, ETag, x-amz-meta-bucket, a hit
+// on the second request).
 //
 //	go test -tags e2e -count=1 -v ./e2e/     # or, against a running lab: scripts/lab.sh smoke
 package e2e

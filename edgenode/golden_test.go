@@ -3,10 +3,10 @@ package edgenode
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,14 +26,25 @@ import (
 //	                      path: /gen/*             (behavior path, default "default")
 //	                      repeat: 2                (send the request N times; checks apply to the last)
 //	                      example: jwt-auth        (the function is examples/<dir>)
+//	                      origin-path: /echo       (the origin's CloudFront origin path, prefixed
+//	                                                to every URI it receives: with /echo the origin
+//	                                                echoes the URI and headers it got as JSON)
+//	                      cache-headers: A, B      (the function behavior's cache key headers;
+//	                                                CloudFront-* ones named here are added after
+//	                                                viewer-request, as CloudFront adds them)
+//	                      origin-request-policy: AllViewerAndCloudFrontHeaders-2022-06
+//	                                               (the function behavior's origin request policy:
+//	                                                a managed one, by name)
 //	-- fn.go --           handler source (any *.go sections form the package), unless example is set
 //	-- request --         "METHOD /path?query" then "Header: value" lines,
 //	                      a blank line, and an optional body
+//	                      (X-Edgelab-Viewer-Country: DE sets the viewer's country)
 //	-- want --            status: 200
 //	                      x-cache: Miss
 //	                      header: Name: value       (repeatable; value "" = absent)
 //	                      body-contains: text       (repeatable)
-//	                      origin-hits: n            (not checked when absent)
+//	                      body-lacks: text          (repeatable)
+//	                      body-matches: regexp      (repeatable; Go syntax)
 //
 // Every case runs through the real sandbox against the sample origin.
 
@@ -60,15 +71,18 @@ func parseTxtar(data string) []txtarFile {
 }
 
 type goldenCase struct {
-	assocs  []*edgelabv1.Association
-	path    string
-	repeat  int
-	sources []*edgelabv1.SourceFile
-	method  string
-	target  string
-	headers map[string]string
-	body    string
-	want    map[string][]string
+	assocs       []*edgelabv1.Association
+	path         string
+	repeat       int
+	originPath   string
+	cacheHeaders []string
+	orp          string
+	sources      []*edgelabv1.SourceFile
+	method       string
+	target       string
+	headers      map[string]string
+	body         string
+	want         map[string][]string
 }
 
 func loadGolden(t *testing.T, file string) goldenCase {
@@ -82,32 +96,7 @@ func loadGolden(t *testing.T, file string) goldenCase {
 		switch {
 		case f.name == "config":
 			for _, line := range nonEmptyLines(f.data) {
-				k, v, _ := strings.Cut(line, ":")
-				v = strings.TrimSpace(v)
-				switch strings.TrimSpace(k) {
-				case "event":
-					fields := strings.Fields(v)
-					ev, ok := eventtype.Parse(fields[0])
-					if !ok {
-						t.Fatalf("unknown event %q", fields[0])
-					}
-					gc.assocs = append(gc.assocs, &edgelabv1.Association{EventType: ev, Function: "fn", Version: 1,
-						IncludeBody: len(fields) > 1 && fields[1] == "include-body"})
-				case "path":
-					gc.path = v
-				case "repeat":
-					gc.repeat, _ = strconv.Atoi(v)
-				case "example":
-					srcs, err := examples.Sources(v)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, name := range slices.Sorted(maps.Keys(srcs)) {
-						gc.sources = append(gc.sources, &edgelabv1.SourceFile{Name: name, Content: srcs[name]})
-					}
-				default:
-					t.Fatalf("unknown config key %q", k)
-				}
+				gc.config(t, line)
 			}
 		case strings.HasSuffix(f.name, ".go"):
 			gc.sources = append(gc.sources, &edgelabv1.SourceFile{Name: f.name, Content: []byte(f.data)})
@@ -135,6 +124,61 @@ func loadGolden(t *testing.T, file string) goldenCase {
 	return gc
 }
 
+// config applies one "key: value" line of the config section.
+func (gc *goldenCase) config(t *testing.T, line string) {
+	t.Helper()
+	k, v, _ := strings.Cut(line, ":")
+	v = strings.TrimSpace(v)
+	switch strings.TrimSpace(k) {
+	case "event":
+		fields := strings.Fields(v)
+		ev, ok := eventtype.Parse(fields[0])
+		if !ok {
+			t.Fatalf("unknown event %q", fields[0])
+		}
+		gc.assocs = append(gc.assocs, &edgelabv1.Association{EventType: ev, Function: "fn", Version: 1,
+			IncludeBody: len(fields) > 1 && fields[1] == "include-body"})
+	case "path":
+		gc.path = v
+	case "repeat":
+		gc.repeat, _ = strconv.Atoi(v)
+	case "origin-path":
+		gc.originPath = v
+	case "cache-headers":
+		for _, h := range strings.Split(v, ",") {
+			gc.cacheHeaders = append(gc.cacheHeaders, strings.TrimSpace(h))
+		}
+	case "origin-request-policy":
+		gc.orp = v
+	case "example":
+		srcs, err := examples.Sources(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(srcs)) {
+			gc.sources = append(gc.sources, &edgelabv1.SourceFile{Name: name, Content: srcs[name]})
+		}
+	default:
+		t.Fatalf("unknown config key %q", k)
+	}
+}
+
+// distribution is the case's distribution: one origin at originURL plus the
+// case's origin path, the function's behavior, and a default behavior
+// without functions when the function's behavior is not the default.
+func (gc *goldenCase) distribution(originURL string) *edgelabv1.Distribution {
+	b := &edgelabv1.Behavior{Path: gc.path, Origin: "o", Functions: gc.assocs, OriginRequestPolicy: gc.orp}
+	if len(gc.cacheHeaders) > 0 {
+		b.Cache = &edgelabv1.CachePolicy{Set: true, Headers: gc.cacheHeaders}
+	}
+	d := &edgelabv1.Distribution{Id: "golden", Domains: []string{"*"},
+		Origins: []*edgelabv1.Origin{{Id: "o", Url: originURL + gc.originPath}}, Behaviors: []*edgelabv1.Behavior{b}}
+	if gc.path != "default" {
+		d.Behaviors = append(d.Behaviors, &edgelabv1.Behavior{Path: "default", Origin: "o"})
+	}
+	return d
+}
+
 func nonEmptyLines(s string) []string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
@@ -158,15 +202,10 @@ func TestGolden(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			gc := loadGolden(t, file)
 			n := startNode(t, nil, func(c *Config) { c.Profile = shortProfile() })
-			d := &edgelabv1.Distribution{Id: "golden", Domains: []string{"*"}, Origins: []*edgelabv1.Origin{{Id: "o", Url: o.URL()}},
-				Behaviors: []*edgelabv1.Behavior{{Path: gc.path, Origin: "o", Functions: gc.assocs}}}
-			if gc.path != "default" {
-				d.Behaviors = append(d.Behaviors, &edgelabv1.Behavior{Path: "default", Origin: "o"})
-			}
 			fv := &edgelabv1.FunctionVersion{Name: "fn", Version: 1, Sha256: file, Files: gc.sources}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := n.Apply(ctx, &edgelabv1.Snapshot{Revision: 1, Distributions: []*edgelabv1.Distribution{d},
+			if err := n.Apply(ctx, &edgelabv1.Snapshot{Revision: 1, Distributions: []*edgelabv1.Distribution{gc.distribution(o.URL())},
 				Functions: []*edgelabv1.FunctionVersion{fv}}, nil); err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
@@ -174,35 +213,46 @@ func TestGolden(t *testing.T) {
 			for range gc.repeat {
 				r = do(t, n, gc.method, gc.target, gc.headers, gc.body)
 			}
-			check := func(what, got, want string) {
-				if got != want {
-					t.Errorf("%s = %q, want %q (body %.300q)", what, got, want, r.body)
-				}
-			}
-			for k, vs := range gc.want {
-				for _, v := range vs {
-					switch k {
-					case "status":
-						check("status", strconv.Itoa(r.status), v)
-					case "x-cache":
-						check("X-Cache", r.header.Get("X-Cache"), v+" from edgelab")
-					case "header":
-						name, val, _ := strings.Cut(v, ":")
-						check(name, strings.Join(r.header.Values(strings.TrimSpace(name)), ", "), strings.Trim(strings.TrimSpace(val), `"`))
-					case "body-contains":
-						if !strings.Contains(r.body, v) {
-							t.Errorf("body %.300q lacks %q", r.body, v)
-						}
-					case "body-lacks":
-						if strings.Contains(r.body, v) {
-							t.Errorf("body %.300q contains %q", r.body, v)
-						}
-					default:
-						t.Fatalf("unknown want key %q", k)
-					}
-				}
-			}
-			_ = fmt.Sprint
+			checkGolden(t, r, gc.want)
 		})
+	}
+}
+
+// checkGolden checks r against a case's want section.
+func checkGolden(t *testing.T, r result, want map[string][]string) {
+	t.Helper()
+	check := func(what, got, want string) {
+		if got != want {
+			t.Errorf("%s = %q, want %q (body %.300q)", what, got, want, r.body)
+		}
+	}
+	for k, vs := range want {
+		for _, v := range vs {
+			switch k {
+			case "status":
+				check("status", strconv.Itoa(r.status), v)
+			case "x-cache":
+				check("X-Cache", r.header.Get("X-Cache"), v+" from edgelab")
+			case "header":
+				name, val, _ := strings.Cut(v, ":")
+				check(name, strings.Join(r.header.Values(strings.TrimSpace(name)), ", "), strings.Trim(strings.TrimSpace(val), `"`))
+			case "body-contains":
+				if !strings.Contains(r.body, v) {
+					t.Errorf("body %.300q lacks %q", r.body, v)
+				}
+			case "body-lacks":
+				if strings.Contains(r.body, v) {
+					t.Errorf("body %.300q contains %q", r.body, v)
+				}
+			case "body-matches":
+				if re, err := regexp.Compile(v); err != nil {
+					t.Fatalf("body-matches %q: %v", v, err)
+				} else if !re.MatchString(r.body) {
+					t.Errorf("body %.300q does not match %q", r.body, v)
+				}
+			default:
+				t.Fatalf("unknown want key %q", k)
+			}
+		}
 	}
 }

@@ -21,9 +21,10 @@
 //	security-headers    origin-response and viewer-response: HSTS, CSP, ...
 //
 // Run through a real edge node and sandbox against the sample origin, with
-// the documented behaviour asserted: jwt-auth, redirect, static-content,
-// signin-redirect, origin-error, security-headers, normalize-query,
-// query-to-header, form-body, override-header (edgenode/testdata/golden/
-// example-*.txtar) and s3-origin (edgenode TestExampleS3OriginThroughNode,
-// against the origin's S3 mode).
+// the documented behaviour asserted: jwt-auth, ab-testing, redirect,
+// static-content, signin-redirect, redirect-by-country, device-content,
+// origin-error, security-headers, normalize-query, query-to-header,
+// form-body, override-header (edgenode/testdata/golden/example-*.txtar) and
+// s3-origin (edgenode TestExampleS3OriginThroughNode, against the origin's
+// S3 mode).
 package examples

@@ -26,8 +26,8 @@
 #   COMPOSE_PROJECT_NAME   compose project (default edgelab)
 #   EDGELAB_IMAGE          image reference (default edgelab:dev)
 #   EDGELAB_GATEWAY_PORT, EDGELAB_CP1_PORT, EDGELAB_CP2_PORT, EDGELAB_CP1_DASH_PORT,
-#   EDGELAB_CP2_DASH_PORT, EDGELAB_ORIGIN_A_PORT, EDGELAB_ORIGIN_B_PORT
-#                          host ports on 127.0.0.1 (defaults 8080, 7070, 7071, 7080, 7081, 9001, 9002;
+#   EDGELAB_CP2_DASH_PORT, EDGELAB_ORIGIN_A_PORT, EDGELAB_ORIGIN_B_PORT, EDGELAB_ORIGIN_ASSETS_PORT
+#                          host ports on 127.0.0.1 (defaults 8080, 7070, 7071, 7080, 7081, 9001, 9002, 9003;
 #                          an unset port whose default is busy is moved to a free one)
 #   EDGELAB_LAB_TIMEOUT    seconds to wait for health (default 180)
 #   EDGELAB_SKIP_IMAGES=1  up without rebuilding the image
@@ -46,8 +46,8 @@ LAB_ENV="build/lab-$COMPOSE_PROJECT_NAME.env"
 LAB_JSON="build/lab-$COMPOSE_PROJECT_NAME.json"
 # LAB_PKI holds what the host needs of the lab's pki volume: ca.crt and admin.token.
 LAB_PKI="build/lab-$COMPOSE_PROJECT_NAME-pki"
-PORT_VARS=(EDGELAB_GATEWAY_PORT EDGELAB_CP1_PORT EDGELAB_CP2_PORT EDGELAB_CP1_DASH_PORT EDGELAB_CP2_DASH_PORT EDGELAB_ORIGIN_A_PORT EDGELAB_ORIGIN_B_PORT)
-declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [EDGELAB_CP2_PORT]=7071 [EDGELAB_CP1_DASH_PORT]=7080 [EDGELAB_CP2_DASH_PORT]=7081 [EDGELAB_ORIGIN_A_PORT]=9001 [EDGELAB_ORIGIN_B_PORT]=9002)
+PORT_VARS=(EDGELAB_GATEWAY_PORT EDGELAB_CP1_PORT EDGELAB_CP2_PORT EDGELAB_CP1_DASH_PORT EDGELAB_CP2_DASH_PORT EDGELAB_ORIGIN_A_PORT EDGELAB_ORIGIN_B_PORT EDGELAB_ORIGIN_ASSETS_PORT)
+declare -A PORT_DEFAULT=([EDGELAB_GATEWAY_PORT]=8080 [EDGELAB_CP1_PORT]=7070 [EDGELAB_CP2_PORT]=7071 [EDGELAB_CP1_DASH_PORT]=7080 [EDGELAB_CP2_DASH_PORT]=7081 [EDGELAB_ORIGIN_A_PORT]=9001 [EDGELAB_ORIGIN_B_PORT]=9002 [EDGELAB_ORIGIN_ASSETS_PORT]=9003)
 
 log() { echo "lab: $*" >&2; }
 
@@ -107,7 +107,8 @@ write_env() {
   ],
   "origins": [
     {"id": "web", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT"},
-    {"id": "web-b", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT"}
+    {"id": "web-b", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT"},
+    {"id": "assets", "url": "http://127.0.0.1:$EDGELAB_ORIGIN_ASSETS_PORT"}
   ],
   "profile": "$EDGELAB_PROFILE",
   "caFile": "$(basename "$LAB_PKI")/ca.crt",
@@ -373,6 +374,7 @@ edgelab compose lab is up (project $COMPOSE_PROJECT_NAME, image $EDGELAB_IMAGE):
   control planes  127.0.0.1:$EDGELAB_CP1_PORT, 127.0.0.1:$EDGELAB_CP2_PORT
   dashboards      http://127.0.0.1:$EDGELAB_CP1_DASH_PORT/ (cp1), http://127.0.0.1:$EDGELAB_CP2_DASH_PORT/ (cp2)
   origins         http://127.0.0.1:$EDGELAB_ORIGIN_A_PORT, http://127.0.0.1:$EDGELAB_ORIGIN_B_PORT
+  S3 origin       http://127.0.0.1:$EDGELAB_ORIGIN_ASSETS_PORT (bucket edgelab-assets, served at /assets/*)
   edges           use1-a us-east-1/IAD, euw1-a eu-west-1/DUB, apne1-a ap-northeast-1/NRT,
                   sae1-a sa-east-1/GRU, apse2-a ap-southeast-2/SYD (inside the compose network)
   RECs            rec-us-east-1 (IAD, GRU), rec-eu-central-1 (DUB), rec-ap-northeast-1 (NRT, SYD)
@@ -387,6 +389,8 @@ Tour (edgectl: go build -o bin/edgectl ./cmd/edgectl, or build/image/bin/edgectl
   curl -si $g/hello
   # the JWT check: 403 without a token
   curl -si $g/api/items | head -1
+  # an object from the S3 origin: ETag, Last-Modified, x-amz-meta-bucket
+  curl -si $g/assets/logo.txt | grep -i -e etag -e x-amz-meta
   # what is deployed where, the edge nodes, the functions
   $ctl status demo
   $ctl nodes
