@@ -1,12 +1,17 @@
 package sandbox
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/edgelab/edgelab/egress"
@@ -54,5 +59,39 @@ func TestWorkerHasNoNetworkOfItsOwn(t *testing.T) {
 		if ns == host {
 			t.Errorf("worker %d shares the node's network namespace %s", pid, ns)
 		}
+	}
+}
+
+// TestWorkerStartsWithoutNamespacesWhereRefused: where the kernel refuses
+// the namespaces (here: CLONE_FS, which clone(2) refuses beside
+// CLONE_NEWUSER with EINVAL), the worker starts anyway, sharing the node's
+// network; the refusal is logged once, reported, and not tried again.
+func TestWorkerStartsWithoutNamespacesWhereRefused(t *testing.T) {
+	var logs bytes.Buffer
+	n := &networkIsolation{logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	starts := 0
+	newCmd := func() *exec.Cmd {
+		starts++
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_FS}
+		return cmd
+	}
+	for range 2 {
+		cmd, err := startWorkerCmd(newCmd, n)
+		if err != nil {
+			t.Fatalf("start with the namespaces refused: %v", err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if starts != 3 {
+		t.Errorf("%d starts for two workers, want 3 (the refused try, then once each)", starts)
+	}
+	if ok, why := n.isolated(); ok || why == nil || !errors.Is(why, syscall.EINVAL) {
+		t.Errorf("isolated() = %v, %v; want false and the refusal (EINVAL)", ok, why)
+	}
+	if c := strings.Count(logs.String(), "share the node's network"); c != 1 {
+		t.Errorf("refusal logged %d times, want once: %s", c, logs.String())
 	}
 }

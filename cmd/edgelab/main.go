@@ -101,7 +101,7 @@ that off.`,
 	fl.BoolVar(&f.oneTier, "one-tier", false, "leave out the regional edge caches: PoPs go to the origin themselves")
 	fl.IntVar(&f.controlPlanes, "control-planes", 2, "control-plane replicas")
 	fl.IntVar(&f.basePort, "base-port", lab.DefaultBasePort, "first port (control plane); 0 picks free ports")
-	fl.BoolVar(&f.isolateNetwork, "isolate-worker-network", false, "start each function worker in user and network namespaces of its own, where the platform allows them (the nodes make the workers' edge.Fetch calls either way)")
+	fl.BoolVar(&f.isolateNetwork, "isolate-worker-network", true, "start each function worker in user and network namespaces of its own, where the platform allows them (the nodes make the workers' edge.Fetch calls either way); =false shares the node's network")
 	fl.StringVar(&f.memoryCgroup, "memory-cgroup", "auto", "where the kernel enforces function workers' memory limits: 'auto' (a memory cgroup per worker when this process may create cgroups, else the RSS watchdog alone), a cgroup directory, or 'off'")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every component to stderr")
 	fl.BoolVar(&f.exitWhenReady, "exit-when-ready", false, "stop as soon as the lab is ready (smoke tests)")
