@@ -179,6 +179,14 @@ func (rn *run) checkTeeth(inv scenario.Invariant, reqs []history.Request, nodes 
 			}
 		}
 		return invariant.RECFailover(reqs, downs, invariant.RECFailoverParams{Within: inv.Within.D()})
+	case invariant.NameRECSlowed:
+		var slows []invariant.RECSlow
+		for _, f := range rn.faults {
+			if f.resolved == "node:rec-"+inv.REC && f.kind == "tier-latency" {
+				slows = append(slows, invariant.RECSlow{REC: inv.REC, Window: history.Window{From: f.start, To: f.until(runEnd)}, Latency: f.latency})
+			}
+		}
+		return invariant.RECSlowed(reqs, slows, invariant.RECSlowedParams{Within: inv.Within.D()})
 	case invariant.NameAtMostOnce:
 		return invariant.AtMostOnce(reqs, obs.Receipts)
 	case invariant.NameNackedNeverServed:

@@ -81,6 +81,7 @@ type injected struct {
 	start    time.Time
 	end      time.Time // zero while active
 	expires  time.Time // zero = until healed
+	latency  time.Duration
 }
 
 func (f *injected) until(runEnd time.Time) time.Time {
@@ -297,7 +298,7 @@ func (rn *run) inject(ctx context.Context, s scenario.Step, kind string) error {
 	if err != nil {
 		return fmt.Errorf("injecting %s on %s: %w", kind, target, err)
 	}
-	in := &injected{name: s.Name, target: s.Target, resolved: target, kind: kind, id: got.GetId(), start: start}
+	in := &injected{name: s.Name, target: s.Target, resolved: target, kind: kind, id: got.GetId(), start: start, latency: s.Latency.D()}
 	if s.Duration > 0 {
 		in.expires = start.Add(s.Duration.D())
 	}

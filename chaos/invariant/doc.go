@@ -15,4 +15,5 @@
 //	at-most-once       AtMostOnce       a POST/PUT reaches the origin at most once
 //	nacked-never-served NackedNeverServed a version the nodes reject is never served nor applied
 //	rec-failover       RECFailover      PoPs move to another REC while theirs is down, and come back
+//	rec-slowed         RECSlowed        a REC's injected tier latency shows in every answer it gave meanwhile
 package invariant

@@ -71,3 +71,42 @@ func TestRECFailoverNoOutageChecksNothing(t *testing.T) {
 		t.Fatalf("got %+v, want a pass with nothing checked", res)
 	}
 }
+
+func TestRECSlowed(t *testing.T) {
+	// REC us-east-1 answers 400 ms late from 1000 to 5000 ms; Within is
+	// 200 ms, so requests started from 1200 to 4600 ms are judged.
+	slow := []RECSlow{{REC: "us-east-1", Window: win(1000, 5000), Latency: 400e6}}
+	took := func(ms, d int, rec string) history.Request {
+		r := req(ms, ms+d, "node-IAD", 200, "Miss from edgelab")
+		r.Pop, r.Rec = "IAD", rec
+		return r
+	}
+	good := []history.Request{
+		took(100, 5, "us-east-1"),     // before the fault
+		took(1100, 5, "us-east-1"),    // the fault on its way: not judged
+		took(1500, 410, "us-east-1"),  // slowed
+		took(2000, 5, "eu-central-1"), // another REC
+		took(4800, 5, "us-east-1"),    // too close to the end: not judged
+		took(3000, 900, "us-east-1"),  // slower still: passes
+	}
+	tests := []struct {
+		name string
+		reqs []history.Request
+		want string
+	}{
+		{"every answer slowed", good, ""},
+		{"an answer under the latency", append(append([]history.Request{}, good...), took(2500, 50, "us-east-1")), "under its injected 400ms"},
+		{"nothing answered by the REC meanwhile", []history.Request{took(100, 5, "us-east-1"), took(2000, 5, "eu-central-1")}, "nothing shows"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := RECSlowed(tc.reqs, slow, RECSlowedParams{Within: 200e6})
+			if res.Passed != (tc.want == "") {
+				t.Fatalf("Passed = %v, want %v; details %v", res.Passed, tc.want == "", res.Details)
+			}
+			if tc.want != "" && !strings.Contains(strings.Join(res.Details, "\n"), tc.want) {
+				t.Fatalf("details %q, want one to contain %q", res.Details, tc.want)
+			}
+		})
+	}
+}

@@ -25,6 +25,8 @@ const (
 	NameNackedNeverServed = "nacked-never-served"
 	// NameRECFailover: PoPs move to another regional edge cache while theirs is down.
 	NameRECFailover = "rec-failover"
+	// NameRECSlowed: a REC's injected tier latency shows in the answers it gave.
+	NameRECSlowed = "rec-slowed"
 )
 
 // maxDetails bounds how many violation lines a Result keeps; Violations

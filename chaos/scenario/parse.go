@@ -323,7 +323,7 @@ func (s *Step) validateFault(v *validator, field string) {
 func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 	switch inv.Name {
 	case "no-lost-requests", "monotonic-versions", "mixed-versions", "single-version",
-		"fresh-after-invalidation", "failover-bound", "at-most-once", "nacked-never-served", "rec-failover":
+		"fresh-after-invalidation", "failover-bound", "at-most-once", "nacked-never-served", "rec-failover", "rec-slowed":
 		if !hasLoad {
 			v.add(field, "needs load: it is checked on the requests the load sends")
 		}
@@ -341,15 +341,18 @@ func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 		if inv.MaxRetries == 0 {
 			inv.MaxRetries = DefaultMaxRetries
 		}
-	case "rec-failover":
+	case "rec-failover", "rec-slowed":
 		if !idRE.MatchString(inv.REC) {
 			v.add(field, "rec %q: required (the REC's name, as X-Edgelab-Rec spells it)", truncate(inv.REC))
 		}
 		if inv.Within < 0 {
 			v.add(field, "within must not be negative")
 		}
-		if inv.Within == 0 {
+		if inv.Within == 0 && inv.Name == "rec-failover" {
 			inv.Within = Duration(DefaultRECFailoverWithin)
+		}
+		if inv.Within == 0 && inv.Name == "rec-slowed" {
+			inv.Within = Duration(DefaultRECSlowedWithin)
 		}
 	case "converge":
 		if inv.Within < 0 {
@@ -373,7 +376,7 @@ func (inv *Invariant) validate(v *validator, field string, hasLoad bool) {
 			v.add(field, "after must not be negative")
 		}
 	default:
-		v.add(field, "unknown invariant: want no-lost-requests, converge, monotonic-versions, durable-acks, mixed-versions, single-version, fresh-after-invalidation, ack-implies-durable, failover-bound, at-most-once, nacked-never-served or rec-failover")
+		v.add(field, "unknown invariant: want no-lost-requests, converge, monotonic-versions, durable-acks, mixed-versions, single-version, fresh-after-invalidation, ack-implies-durable, failover-bound, at-most-once, nacked-never-served, rec-failover or rec-slowed")
 	}
 }
 

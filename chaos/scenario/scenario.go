@@ -219,9 +219,15 @@ type Invariant struct {
 	// spells it (us-east-1); its outages are the kill, stop and pause
 	// faults on node:rec-<REC>, the node id both labs give it. Within
 	// (rec-failover) is how long PoPs may take to move away and back;
-	// default DefaultRECFailoverWithin.
+	// default DefaultRECFailoverWithin. For rec-slowed, REC's delays are
+	// the tier-latency faults on node:rec-<REC>, and Within (default
+	// DefaultRECSlowedWithin) how long one may take to reach it.
 	REC string `json:"rec,omitempty"`
 }
+
+// DefaultRECSlowedWithin is rec-slowed's default bound: how long a
+// tier-latency fault may take to reach the REC over its replication stream.
+const DefaultRECSlowedWithin = 2 * time.Second
 
 // DefaultRECFailoverWithin is rec-failover's default bound: a PoP marks a
 // REC that did not answer down for 2s, so it is back within a few seconds.
