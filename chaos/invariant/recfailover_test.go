@@ -96,6 +96,9 @@ func TestRECSlowed(t *testing.T) {
 	}{
 		{"every answer slowed", good, ""},
 		{"an answer under the latency", append(append([]history.Request{}, good...), took(2500, 50, "us-east-1")), "under its injected 400ms"},
+		// A request that joined a flight 300 ms in waits only its rest.
+		{"requests collapsed into one slowed flight", append(append([]history.Request{}, good...), took(3300, 600, "us-east-1"), took(3600, 305, "us-east-1")), ""},
+		{"a collapsed flight under the latency", append(append([]history.Request{}, good...), took(2500, 100, "us-east-1"), took(2550, 55, "us-east-1")), "(2 viewer requests)"},
 		{"nothing answered by the REC meanwhile", []history.Request{took(100, 5, "us-east-1"), took(2000, 5, "eu-central-1")}, "nothing shows"},
 	}
 	for _, tc := range tests {
