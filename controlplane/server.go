@@ -188,7 +188,8 @@ func (s *Server) listenMetrics(cfg Config) error {
 func (s *Server) startRunner(cfg Config) (err error) {
 	s.runner = cfg.Runner
 	if s.runner == nil {
-		s.manager, err = sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: s.log, IdleTimeout: time.Minute, MemoryCgroup: cfg.MemoryCgroup})
+		s.manager, err = sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: s.log, IdleTimeout: time.Minute, MemoryCgroup: cfg.MemoryCgroup,
+			IsolateNetwork: true})
 		if err != nil {
 			return fmt.Errorf("starting the sandbox manager: %w", err)
 		}

@@ -38,10 +38,10 @@ type Config struct {
 	// MemoryCgroup is the default runner's sandbox.ManagerConfig.MemoryCgroup:
 	// "auto", a cgroup directory, or "" / "off" (the RSS watchdog alone).
 	MemoryCgroup string
-	// IsolateWorkerNetwork is the default runner's
-	// sandbox.ManagerConfig.IsolateNetwork: workers in network namespaces
-	// of their own, where the platform allows them.
-	IsolateWorkerNetwork bool
+	// ShareWorkerNetwork turns off the default runner's
+	// sandbox.ManagerConfig.IsolateNetwork: by default each worker runs in
+	// network namespaces of its own, where the platform allows them.
+	ShareWorkerNetwork bool
 
 	// ViewerLocations places viewers by address for the CloudFront-Viewer-*
 	// headers and geo restriction. Nil: every viewer is placed in Region

@@ -11,7 +11,7 @@ import (
 // call sandbox.MaybeRunWorker first). fetchFault is the chaos hook asked
 // before every invocation (Node.FetchFault).
 func newDefaultRunner(cfg Config, fetchFault func(sandbox.Invocation) sandbox.FetchFault) (sandbox.Runner, io.Closer, error) {
-	m, err := sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: cfg.Logger, FetchFault: fetchFault, MemoryCgroup: cfg.MemoryCgroup, IsolateNetwork: cfg.IsolateWorkerNetwork})
+	m, err := sandbox.NewManager(sandbox.ManagerConfig{Profile: cfg.Profile, Logger: cfg.Logger, FetchFault: fetchFault, MemoryCgroup: cfg.MemoryCgroup, IsolateNetwork: !cfg.ShareWorkerNetwork})
 	if err != nil {
 		return nil, nil, err
 	}

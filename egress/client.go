@@ -93,19 +93,3 @@ func (c *Clients) For(p *Policy) *http.Client {
 	c.m[key] = cl
 	return cl
 }
-
-// ForEncoded is For of the policy Policy.Encode wrote as s, decoded only
-// the first time s is seen.
-func (c *Clients) ForEncoded(s string) (*http.Client, error) {
-	c.mu.Lock()
-	cl, ok := c.m[s]
-	c.mu.Unlock()
-	if ok {
-		return cl, nil
-	}
-	p, err := Decode(s)
-	if err != nil {
-		return nil, err
-	}
-	return c.For(p), nil
-}

@@ -163,8 +163,8 @@ func specialRange(ip netip.Addr) string {
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
-// Encode writes the policy as one line ("host:port,host:port"), the form
-// the sandbox's worker frames carry; Decode reads it back.
+// Encode writes the policy as one line ("host:port,host:port"), which keys
+// Clients; Decode reads it back.
 func (p *Policy) Encode() string {
 	if p == nil {
 		return ""

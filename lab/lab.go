@@ -68,8 +68,8 @@ type Config struct {
 	// control plane's ("auto", a cgroup directory, or "" / "off": the RSS
 	// watchdog alone).
 	MemoryCgroup string
-	// IsolateWorkerNetwork is every edge's edgenode.Config.IsolateWorkerNetwork.
-	IsolateWorkerNetwork bool
+	// ShareWorkerNetwork is every edge's edgenode.Config.ShareWorkerNetwork.
+	ShareWorkerNetwork bool
 	// OneTier leaves out the regional edge caches: PoPs go to the origin
 	// themselves. Default false: both tiers (lab/tiers.go).
 	OneTier bool
@@ -441,18 +441,18 @@ func (l *Lab) startEdge(info EdgeEndpoint, addr string) error {
 	reg := prometheus.NewRegistry()
 	proc, err := edgenode.NewProcess(edgenode.ProcessConfig{
 		Node: edgenode.Config{
-			ListenAddr:           addr,
-			NodeID:               info.ID,
-			Region:               info.Region,
-			PoP:                  info.PoP,
-			CacheBytes:           l.cfg.NodeCacheBytes,
-			ViewerLocations:      l.viewers,
-			MemoryCgroup:         l.cfg.MemoryCgroup,
-			IsolateWorkerNetwork: l.cfg.IsolateWorkerNetwork,
-			Logger:               l.cfg.Logger.With("component", info.ID),
-			Registerer:           reg,
-			Tier:                 l.tierConfig(info),
-			Latency:              l.cfg.latency,
+			ListenAddr:         addr,
+			NodeID:             info.ID,
+			Region:             info.Region,
+			PoP:                info.PoP,
+			CacheBytes:         l.cfg.NodeCacheBytes,
+			ViewerLocations:    l.viewers,
+			MemoryCgroup:       l.cfg.MemoryCgroup,
+			ShareWorkerNetwork: l.cfg.ShareWorkerNetwork,
+			Logger:             l.cfg.Logger.With("component", info.ID),
+			Registerer:         reg,
+			Tier:               l.tierConfig(info),
+			Latency:            l.cfg.latency,
 		},
 		ControlPlanes: l.cpAddrs(),
 		StateDir:      filepath.Join(l.cfg.DataDir, "nodes", info.ID),

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/egress"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -26,10 +27,9 @@ import (
 //	                                                          │
 //	host: proc.lead reads it ──► policy of that call ──► HostFetch ──► WorkerFetchResult
 
-// HostFetch performs a worker's fetch on the host under the egress policy
-// encoded as policy (egress.Policy.Encode; "" is the zero policy). It must
-// honour ctx.
-type HostFetch func(ctx context.Context, policy string, req *http.Request) (*http.Response, error)
+// HostFetch performs a worker's fetch on the host under the invocation's
+// egress policy (nil: the zero policy). It must honour ctx.
+type HostFetch func(ctx context.Context, policy *egress.Policy, req *http.Request) (*http.Response, error)
 
 // maxFetchRequestBody bounds the request body a handler may send (the
 // frame must fit in maxFrameBytes with its headers).
@@ -67,7 +67,7 @@ func (p *proc) startFetch(id uint64, f *edgelabv1.WorkerFetch) {
 
 // hostFetch runs one fetch, bounded by the worker's timeout, the call's
 // deadline and the worker's life.
-func (p *proc) hostFetch(policy string, deadline time.Time, f *edgelabv1.WorkerFetch) *edgelabv1.WorkerFetchResult {
+func (p *proc) hostFetch(policy *egress.Policy, deadline time.Time, f *edgelabv1.WorkerFetch) *edgelabv1.WorkerFetchResult {
 	if p.cfg.fetch == nil {
 		return &edgelabv1.WorkerFetchResult{Error: "outbound fetches are not available here"}
 	}
@@ -187,10 +187,7 @@ func fetchRequest(ctx context.Context, invocation uint64, req *http.Request) (*e
 // fetchResponse is the host's answer as what http.Client.Do returns.
 func fetchResponse(req *http.Request, r *edgelabv1.WorkerFetchResult) (*http.Response, error) {
 	if msg := r.GetError(); msg != "" {
-		if r.GetEgressDenied() {
-			return nil, hostError{msg: msg, denied: true}
-		}
-		return nil, hostError{msg: msg}
+		return nil, hostError{msg: msg, denied: r.GetEgressDenied()}
 	}
 	body := r.GetBody()
 	return &http.Response{StatusCode: int(r.GetStatus()), Status: http.StatusText(int(r.GetStatus())),

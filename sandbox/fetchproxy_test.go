@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/egress"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -20,13 +21,14 @@ func TestHostRefusesFetchForCallNotInFlight(t *testing.T) {
 	hostSide, workerSide := net.Pipe()
 	t.Cleanup(func() { hostSide.Close(); workerSide.Close() })
 	var made atomic.Int32
-	var policySeen atomic.Value
-	p := &proc{cfg: procConfig{fetch: func(ctx context.Context, policy string, req *http.Request) (*http.Response, error) {
+	var policySeen atomic.Pointer[egress.Policy]
+	nodePolicy := &egress.Policy{}
+	p := &proc{cfg: procConfig{fetch: func(ctx context.Context, policy *egress.Policy, req *http.Request) (*http.Response, error) {
 		made.Add(1)
 		policySeen.Store(policy)
 		return &http.Response{StatusCode: 204, Body: http.NoBody, Header: http.Header{}}, nil
 	}}, out: newFrameWriter(hostSide), pending: map[uint64]pendingCall{
-		7: {invoke: true, egress: "the-node's-policy", deadline: time.Now().Add(time.Minute)},
+		7: {invoke: true, egress: nodePolicy, deadline: time.Now().Add(time.Minute)},
 		8: {invoke: false, deadline: time.Now().Add(time.Minute)}, // a load
 	}}
 	p.fetchCtx, p.cancelFetches = context.WithCancel(t.Context())
@@ -54,8 +56,8 @@ func TestHostRefusesFetchForCallNotInFlight(t *testing.T) {
 	if r := ask(7); r.GetError() != "" || r.GetStatus() != 204 {
 		t.Fatalf("fetch for the invocation in flight: %+v", r)
 	}
-	if got := policySeen.Load(); got != "the-node's-policy" {
-		t.Errorf("fetch made under policy %q, want the invocation's", got)
+	if got := policySeen.Load(); got != nodePolicy {
+		t.Errorf("fetch made under policy %p, want the invocation's %p", got, nodePolicy)
 	}
 	p.wg.Wait()
 }

@@ -85,9 +85,7 @@ type ManagerConfig struct {
 	// Logger receives worker lifecycle logs. Nil: discarded.
 	Logger *slog.Logger
 	// IsolateNetwork starts each worker in user and network namespaces of
-	// its own where the platform allows it (see netns.go). Off by default:
-	// the workshop's limits lab fails under -race with it on, not yet
-	// explained.
+	// its own where the platform allows it (see netns.go).
 	IsolateNetwork bool
 }
 
@@ -565,19 +563,15 @@ func (m *Manager) WorkerNetworkIsolated() (bool, error) { return m.network.isola
 
 // hostFetch performs a worker's fetch under the invocation's egress
 // policy: every connection is checked on the address it dials.
-func (m *Manager) hostFetch(ctx context.Context, policy string, req *http.Request) (*http.Response, error) {
-	c, err := m.egress.ForEncoded(policy)
-	if err != nil {
-		return nil, fmt.Errorf("egress policy: %w", err)
-	}
-	return c.Do(req.WithContext(ctx))
+func (m *Manager) hostFetch(ctx context.Context, policy *egress.Policy, req *http.Request) (*http.Response, error) {
+	return m.egress.For(policy).Do(req.WithContext(ctx))
 }
 
 // roundTrip sends inv to w with remaining time to run and returns the
 // worker's result, or nil and the execution error when there is none.
 func (m *Manager) roundTrip(ctx context.Context, f *function, w *worker, inv Invocation, remaining time.Duration, cold bool) (*resultMsg, Result) {
 	msg := &invokeMsg{event: inv.Event, req: inv.Request, resp: inv.Response, timeout: remaining, info: inv.handlerInfo(),
-		egress: inv.Egress.Encode(), latency: inv.FetchLatency}
+		egress: inv.Egress, latency: inv.FetchLatency}
 	if m.cfg.FetchFault != nil {
 		msg.fault = m.cfg.FetchFault(inv)
 	}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edgelab/edgelab/egress"
 	"github.com/edgelab/edgelab/sandbox/memcg"
 )
 
@@ -56,9 +57,9 @@ type pendingCall struct {
 	ch       chan *frame
 	deadline time.Time
 	// invoke is set for an invocation, whose fetches are checked against
-	// egress (its encoded egress.Policy).
+	// egress (nil: the zero policy).
 	invoke bool
-	egress string
+	egress *egress.Policy
 }
 
 // proc is the host's handle on one worker process: it owns the process,

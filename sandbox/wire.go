@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/edgelab/edgelab/edge"
+	"github.com/edgelab/edgelab/egress"
 	edgelabv1 "github.com/edgelab/edgelab/proto/edgelab/v1"
 )
 
@@ -86,10 +87,10 @@ type invokeMsg struct {
 	info    edge.Info // EventType and Deadline are not carried
 	fault   FetchFault
 	latency FetchLatency
-	// egress is the invocation's egress.Policy, encoded ("" = the zero
-	// policy). It stays on the host, which checks the worker's fetches
-	// against it (fetchproxy.go); the worker is never told.
-	egress string
+	// egress is the invocation's egress policy (nil: the zero policy). It
+	// stays on the host, which checks the worker's fetches against it
+	// (fetchproxy.go); the worker is never told.
+	egress *egress.Policy
 }
 
 // resultMsg is a WorkerInvokeResult.

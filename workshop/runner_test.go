@@ -305,7 +305,7 @@ func (r *runner) edgectl(ctx context.Context, args []string, out io.Writer) int 
 // up starts the lab as `edgelab up` would, on free ports, replacing the one
 // running. --data-dir and --base-port are ignored (temp dir, free ports).
 func (r *runner) up(ctx context.Context, args []string, out io.Writer) (int, error) {
-	cfg := lab.Config{DataDir: filepath.Join(r.t.TempDir(), "edgelab"), BasePort: 0, IsolateWorkerNetwork: true}
+	cfg := lab.Config{DataDir: filepath.Join(r.t.TempDir(), "edgelab"), BasePort: 0}
 	for i := 0; i < len(args); i++ {
 		flag, val, hasVal := strings.Cut(args[i], "=")
 		if !hasVal {

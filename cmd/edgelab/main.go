@@ -145,21 +145,21 @@ func runUp(ctx context.Context, f upFlags, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	l, err := lab.Start(ctx, lab.Config{
-		DataDir:              f.dataDir,
-		Topology:             topo,
-		Profile:              f.profile,
-		Regions:              f.regions,
-		NodesPerRegion:       f.nodesPerRegion,
-		OneTier:              f.oneTier,
-		ControlPlanes:        f.controlPlanes,
-		BasePort:             f.basePort,
-		MemoryCgroup:         f.memoryCgroup,
-		IsolateWorkerNetwork: f.isolateNetwork,
-		Logger:               logger,
-		Progress:             stderr,
-		Insecure:             f.insecure,
-		LatencyScale:         scale,
-		FetchRegions:         fetch,
+		DataDir:            f.dataDir,
+		Topology:           topo,
+		Profile:            f.profile,
+		Regions:            f.regions,
+		NodesPerRegion:     f.nodesPerRegion,
+		OneTier:            f.oneTier,
+		ControlPlanes:      f.controlPlanes,
+		BasePort:           f.basePort,
+		MemoryCgroup:       f.memoryCgroup,
+		ShareWorkerNetwork: !f.isolateNetwork,
+		Logger:             logger,
+		Progress:           stderr,
+		Insecure:           f.insecure,
+		LatencyScale:       scale,
+		FetchRegions:       fetch,
 	})
 	if err != nil {
 		return err

@@ -80,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		cacheMB       int64
 		viewerTimeout time.Duration
 		originTimeout time.Duration
+		isolate       bool
 	)
 	fs := flag.NewFlagSet("edgenode", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -102,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(&fns, "function", "function dir, NAME:VERSION=DIR or DIR (repeatable)")
 	fs.StringVar(&o.viewerLocations, "viewer-locations", "", "viewer location file: IP ranges to countries, for CloudFront-Viewer-* headers and geo restriction (empty: viewers are placed in --region)")
 	fs.BoolVar(&o.pprof, "pprof", false, "also serve /debug/pprof/ on the metrics listener (needs --metrics-listen)")
-	fs.BoolVar(&cfg.IsolateWorkerNetwork, "isolate-worker-network", true, "start each function worker in user and network namespaces of its own (no network at all; the node makes its edge.Fetch calls either way); where the platform refuses them, workers share the node's network and the node says so in its log")
+	fs.BoolVar(&isolate, "isolate-worker-network", true, "start each function worker in user and network namespaces of its own (no network at all; the node makes its edge.Fetch calls either way); where the platform refuses them, workers share the node's network and the node says so in its log")
 	fs.StringVar(&cfg.MemoryCgroup, "memory-cgroup", "auto", "where the kernel enforces each function worker's memory limit: 'auto' (a memory cgroup per worker under this process's own cgroup, when it may create cgroups there; else the RSS watchdog alone, said at startup), a cgroup directory (v1 memory hierarchy, or v2 with the memory controller delegated), or 'off' (the RSS watchdog alone)")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "header-timeout", 0, "time a viewer has to send its request line and headers, else 408 (0: 10s)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "idle viewer keep-alive connections are closed after this (0: 120s)")
@@ -116,6 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	cfg.ShareWorkerNetwork = !isolate
 	var err error
 	if cfg.Tier, err = tiers.config(); err != nil {
 		return o, err

@@ -22,17 +22,17 @@ const (
 // ordinal is a StatefulSet pod's trailing -N.
 var ordinal = regexp.MustCompile(`-[0-9]+$`)
 
-// Workload is the StatefulSet (or Deployment) a component's name belongs
+// workload is the StatefulSet (or Deployment) a component's name belongs
 // to: the name less a trailing pod ordinal.
-func Workload(name string) string { return ordinal.ReplaceAllString(name, "") }
+func workload(name string) string { return ordinal.ReplaceAllString(name, "") }
 
-// LabSecret is the Secret holding the lab CA's credentials of the named
+// labSecret is the Secret holding the lab CA's credentials of the named
 // component's workload.
-func LabSecret(name string) string { return labSecretPrefix + Workload(name) }
+func labSecret(name string) string { return labSecretPrefix + workload(name) }
 
-// EtcdSecret is the Secret holding etcd's CA's credentials of the named
+// etcdSecret is the Secret holding etcd's CA's credentials of the named
 // component's workload.
-func EtcdSecret(name string) string { return etcdSecretPrefix + Workload(name) }
+func etcdSecret(name string) string { return etcdSecretPrefix + workload(name) }
 
 // secret is a v1 Secret as kubectl reads it; Data values are base64 in
 // YAML (encoding/json's []byte form).
@@ -88,7 +88,7 @@ func (s *secretSet) addBundles(dir string, leaves []pki.Leaf, secretOf func(stri
 // Secrets, one per workload; control planes' hold the admin token too.
 func writeK8sSecrets(f certsFlags, leaves, etcd []pki.Leaf, stdout io.Writer) error {
 	set := &secretSet{namespace: f.k8sNamespace, byName: map[string]*secret{}}
-	if err := set.addBundles(f.dir, leaves, LabSecret); err != nil {
+	if err := set.addBundles(f.dir, leaves, labSecret); err != nil {
 		return err
 	}
 	token, err := os.ReadFile(filepath.Join(f.dir, adminToken))
@@ -97,10 +97,10 @@ func writeK8sSecrets(f certsFlags, leaves, etcd []pki.Leaf, stdout io.Writer) er
 	}
 	for _, l := range leaves {
 		if l.Identity.Kind == pki.KindControlPlane {
-			set.add(LabSecret(l.Identity.Name), adminToken, token)
+			set.add(labSecret(l.Identity.Name), adminToken, token)
 		}
 	}
-	if err := set.addBundles(filepath.Join(f.dir, etcdDir), etcd, EtcdSecret); err != nil {
+	if err := set.addBundles(filepath.Join(f.dir, etcdDir), etcd, etcdSecret); err != nil {
 		return err
 	}
 	var out bytes.Buffer
